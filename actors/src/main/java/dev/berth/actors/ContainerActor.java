@@ -1,0 +1,589 @@
+package dev.berth.actors;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.berth.api.shim.v1.ExecChunk;
+import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.core.BerthException;
+import dev.berth.core.ContainerRuntime;
+import dev.berth.core.TaskHandle;
+import dev.berth.core.TaskRuntime;
+import dev.berth.core.TaskRuntime.Observed;
+import dev.berth.core.TaskRuntime.RunningTask;
+import dev.berth.core.ContainerSpec;
+import dev.berth.core.ContainerView;
+import dev.berth.core.ExitInfo;
+import dev.berth.core.LogHandle;
+import dev.berth.persistence.CborSerializable;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerBuilder;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * One container, event-sourced. The journal holds what the user asked for (created, start
+ * requested, removed) and what was last observed (started with pid, exited with code); the shim
+ * and its exit file remain the truth about the process, so after a daemon restart a running
+ * container is reconciled against its shim before it answers as anything but "unknown".
+ *
+ * <p>Each lifecycle state has its own command handlers; a request that is invalid in the current
+ * state is answered with an error and changes nothing.
+ */
+public final class ContainerActor
+    extends EventSourcedBehavior<ContainerActor.Command, ContainerActor.Event, ContainerActor.State> {
+
+  /** Exit code recorded when a container's process was lost together with its shim. */
+  public static final int EXIT_UNKNOWN = 255;
+  static final int SIGKILL = 9;
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command {}
+
+  /** A command whose reply is a StatusReply, so any of them can be rejected uniformly. */
+  public sealed interface Request extends Command {
+    ActorRef<?> replyTo();
+  }
+
+  public record Init(ContainerSpec spec, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record Start(ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record Kill(int signal, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record Stop(int signal, Duration timeout, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record Delete(boolean force, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record Inspect(ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record WaitExit(ActorRef<StatusReply<ExitInfo>> replyTo) implements Request {}
+  public record OpenLogs(ActorRef<StatusReply<LogHandle>> replyTo) implements Request {}
+  public record Exec(ExecTaskRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo) implements Request {}
+  /** For list queries: always answered. */
+  public record GetView(ActorRef<ContainerView> replyTo) implements Command {}
+
+  private record BundlePrepared(Init init, Throwable error) implements Command {}
+  private record StartDone(RunningTask task, Throwable error) implements Command {}
+  private record ExitObserved(int exitCode, Instant at, String error, int run) implements Command {}
+  private record WaitBroken(int run) implements Command {}
+  private record Reobserved(Observed observed, Throwable error, boolean recovery) implements Command {}
+  private record StopTimeout(int run) implements Command {}
+  private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
+  private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
+  private record StartupCleaned(Throwable error) implements Command {}
+
+  // ---------------------------------------------------------------- events
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+  @JsonSubTypes({
+      @JsonSubTypes.Type(value = ContainerCreated.class, name = "created"),
+      @JsonSubTypes.Type(value = StartRequested.class, name = "start-requested"),
+      @JsonSubTypes.Type(value = ContainerStarted.class, name = "started"),
+      @JsonSubTypes.Type(value = StartFailed.class, name = "start-failed"),
+      @JsonSubTypes.Type(value = ContainerExited.class, name = "exited"),
+      @JsonSubTypes.Type(value = ContainerRemoved.class, name = "removed")})
+  public sealed interface Event extends CborSerializable {}
+
+  public record ContainerCreated(ContainerSpec spec) implements Event {}
+  public record StartRequested(Instant at) implements Event {}
+  public record ContainerStarted(int pid, long shimPid, String shimAddress, Instant at) implements Event {}
+  public record StartFailed(String error, Instant at) implements Event {}
+  public record ContainerExited(int exitCode, Instant at, String error) implements Event {}
+  public record ContainerRemoved(Instant at) implements Event {}
+
+  // ---------------------------------------------------------------- state
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+  @JsonSubTypes({
+      @JsonSubTypes.Type(value = Empty.class, name = "empty"),
+      @JsonSubTypes.Type(value = Created.class, name = "created"),
+      @JsonSubTypes.Type(value = Starting.class, name = "starting"),
+      @JsonSubTypes.Type(value = Running.class, name = "running"),
+      @JsonSubTypes.Type(value = Stopped.class, name = "stopped"),
+      @JsonSubTypes.Type(value = Removed.class, name = "removed")})
+  public sealed interface State extends CborSerializable {}
+
+  /** One run of the container process under a shim. */
+  public record Run(int pid, long shimPid, String shimAddress, Instant startedAt) implements CborSerializable {}
+
+  public record Empty(String nothing) implements State {}
+  public record Created(ContainerSpec spec, String error) implements State {}
+  /** Start requested, not yet confirmed; {@code previous} is where a failed start returns to. */
+  public record Starting(ContainerSpec spec, State previous, Instant at) implements State {}
+  public record Running(ContainerSpec spec, Run run) implements State {}
+  public record Stopped(ContainerSpec spec, Run run, int exitCode, Instant finishedAt, String error) implements State {}
+  public record Removed(Instant at) implements State {}
+
+  // ---------------------------------------------------------------- factory
+
+  public static Behavior<Command> create(String id, boolean fresh, TaskRuntime runtime,
+                                         ActorRef<ContainerSupervisor.Command> supervisor) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new ContainerActor(id, fresh, runtime, supervisor, ctx, timers)));
+  }
+
+  public static String persistenceIdFor(String id) { return "container|" + id; }
+
+  // ---------------------------------------------------------------- transient (not journaled)
+
+  private final String id;
+  private final boolean fresh;
+  private final TaskRuntime runtime;
+  private final ActorRef<ContainerSupervisor.Command> supervisor;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+
+  /** False from a daemon restart until the shim has been asked what really happened. */
+  private boolean reconciled = true;
+  /** An async step (bundle, shim start, removal) is in flight: mutating commands wait. */
+  private boolean busy;
+  private TaskHandle shim;
+  /** Counts runs, so late messages about an earlier run are recognised and ignored. */
+  private int runGeneration;
+  private final List<ActorRef<StatusReply<ContainerView>>> startWaiters = new ArrayList<>();
+  private final List<ActorRef<StatusReply<ContainerView>>> stopWaiters = new ArrayList<>();
+  private final List<ActorRef<StatusReply<ExitInfo>>> exitWaiters = new ArrayList<>();
+  private CompletableFuture<Done> exitSignal = new CompletableFuture<>();
+  /** The shim's post-exit cleanup (runc delete, unmount); removal waits for it. */
+  private CompletionStage<Void> taskCleanup = CompletableFuture.completedFuture(null);
+  /** A forced delete of a running container, continued once its exit has been recorded. */
+  private ActorRef<StatusReply<ContainerView>> pendingDelete;
+
+  private ContainerActor(String id, boolean fresh, TaskRuntime runtime,
+                         ActorRef<ContainerSupervisor.Command> supervisor,
+                         ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+    super(PersistenceId.ofUniqueId(persistenceIdFor(id)),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.id = id;
+    this.fresh = fresh;
+    this.runtime = runtime;
+    this.supervisor = supervisor;
+    this.ctx = ctx;
+    this.timers = timers;
+  }
+
+  @Override
+  public State emptyState() { return new Empty(null); }
+
+  @Override
+  public RetentionCriteria retentionCriteria() { return RetentionCriteria.snapshotEvery(50, 2); }
+
+  // ---------------------------------------------------------------- commands, per state
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    CommandHandlerBuilder<Command, Event, State> b = newCommandHandlerBuilder();
+
+    // Queries work in every state and never wait.
+    b.forAnyState()
+        .onCommand(GetView.class, (s, c) -> { c.replyTo().tell(view(s)); return Effect().none(); })
+        .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()));
+
+    b.forStateType(Empty.class)
+        .onCommand(Init.class, this::onInit)
+        .onCommand(BundlePrepared.class, this::onBundlePrepared)
+        .onAnyCommand(this::whileEmpty);
+
+    // Until reconciled or while busy, everything that is not a query waits.
+    b.forState(s -> !reconciled || busy)
+        .onCommand(WaitExit.class, this::registerExitWaiter)
+        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
+        .onCommand(StartDone.class, this::onStartDone)
+        .onCommand(Reobserved.class, this::onReobserved)
+        .onCommand(RemovalDone.class, this::onRemovalDone)
+        .onCommand(StartupCleaned.class, this::onStartupCleaned)
+        .onCommand(ExitObserved.class, this::onExitObserved)
+        .onCommand(WaitBroken.class, this::onWaitBroken)
+        .onCommand(KillDone.class, this::onKillDone)
+        .onCommand(StopTimeout.class, this::onStopTimeout)
+        .onAnyCommand((s, c) -> Effect().stash());
+
+    b.forStateType(Created.class)
+        .onCommand(Start.class, (s, c) -> requestStart(s.spec(), s, c.replyTo()))
+        .onCommand(Kill.class, (s, c) -> reject(c, notRunning(s.spec())))
+        .onCommand(Stop.class, (s, c) -> replyView(s, c.replyTo()))
+        .onCommand(Delete.class, (s, c) -> beginRemoval(c.replyTo()))
+        .onCommand(WaitExit.class, this::registerExitWaiter)
+        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
+        .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
+
+    b.forStateType(Running.class)
+        .onCommand(Start.class, (s, c) -> reject(c, BerthException.precondition("container " + s.spec().name() + " is already running")))
+        .onCommand(Kill.class, this::onKill)
+        .onCommand(KillDone.class, this::onKillDone)
+        .onCommand(Stop.class, this::onStop)
+        .onCommand(StopTimeout.class, this::onStopTimeout)
+        .onCommand(Delete.class, this::onDeleteRunning)
+        .onCommand(WaitExit.class, this::registerExitWaiter)
+        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
+        .onCommand(Exec.class, this::onExec)
+        .onCommand(ExitObserved.class, this::onExitObserved)
+        .onCommand(WaitBroken.class, this::onWaitBroken)
+        .onCommand(Reobserved.class, this::onReobserved);
+
+    b.forStateType(Stopped.class)
+        .onCommand(Start.class, (s, c) -> requestStart(s.spec(), s, c.replyTo()))
+        .onCommand(Kill.class, (s, c) -> reject(c, notRunning(s.spec())))
+        .onCommand(Stop.class, (s, c) -> replyView(s, c.replyTo()))
+        .onCommand(Delete.class, (s, c) -> beginRemoval(c.replyTo()))
+        .onCommand(WaitExit.class, (s, c) -> {
+          c.replyTo().tell(StatusReply.success(new ExitInfo(id, s.exitCode(), s.finishedAt())));
+          return Effect().none();
+        })
+        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
+        .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
+
+    // Late messages about a run that is over, or a removal that raced: nothing to do.
+    b.forAnyState()
+        .onCommand(Request.class, (s, c) -> reject(c, BerthException.notFound("no such container: " + id)))
+        .onAnyCommand((s, c) -> Effect().none());
+    return b.build();
+  }
+
+  private Effect<Event, State> onInit(Empty s, Init c) {
+    busy = true;
+    ctx.pipeToSelf(runtime.prepareBundle(c.spec()), (ok, err) -> new BundlePrepared(c, err));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onBundlePrepared(Empty s, BundlePrepared p) {
+    busy = false;
+    if (p.error() != null) {
+      p.init().replyTo().tell(StatusReply.error(BerthException.from(p.error())));
+      return Effect().stop();
+    }
+    return Effect().persist(new ContainerCreated(p.init().spec()))
+        .thenRun(st -> p.init().replyTo().tell(StatusReply.success(view(st))))
+        .thenUnstashAll();
+  }
+
+  private Effect<Event, State> whileEmpty(Empty s, Command c) {
+    if (busy) return Effect().stash();
+    if (c instanceof Request r) return reject(r, BerthException.notFound("no such container: " + id));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> requestStart(ContainerSpec spec, State from, ActorRef<StatusReply<ContainerView>> replyTo) {
+    busy = true;
+    startWaiters.add(replyTo);
+    // Followers that attached before this start (docker run attaches first) keep their signal.
+    if (exitSignal.isDone()) exitSignal = new CompletableFuture<>();
+    runGeneration++;
+    return Effect().persist(new StartRequested(Instant.now()))
+        .thenRun(st -> ctx.pipeToSelf(runtime.start(spec), (task, err) -> new StartDone(task, err)));
+  }
+
+  private Effect<Event, State> onStartDone(State s, StartDone d) {
+    busy = false;
+    if (!(s instanceof Starting starting)) {
+      if (d.task() != null) d.task().handle().close();
+      return Effect().unstashAll();
+    }
+    if (d.error() != null) {
+      BerthException e = BerthException.from(d.error());
+      return Effect().persist(new StartFailed(e.getMessage(), Instant.now()))
+          .thenRun(st -> {
+            startWaiters.forEach(w -> w.tell(StatusReply.error(e)));
+            startWaiters.clear();
+            exitSignal.complete(Done.getInstance());
+            if (starting.spec().autoRemove()) ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+          })
+          .thenUnstashAll();
+    }
+    RunningTask t = d.task();
+    shim = t.handle();
+    return Effect().persist(new ContainerStarted(t.pid(), t.shimPid(), t.shimAddress(), t.startedAt()))
+        .thenRun(st -> {
+          armWait(runGeneration);
+          startWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
+          startWaiters.clear();
+        })
+        .thenUnstashAll();
+  }
+
+  /** Asks the shim for the exit; completes whenever init exits, however long that takes. */
+  private void armWait(int run) {
+    TaskHandle client = shim;
+    ctx.pipeToSelf(client.waitExit(), (ExitStatus st, Throwable err) -> err == null
+        ? new ExitObserved(st.getExitCode(), ContainerRuntime.parseTime(st.getExitedAt()), null, run)
+        : new WaitBroken(run));
+  }
+
+  private Effect<Event, State> onWaitBroken(State s, WaitBroken w) {
+    if (w.run() != runGeneration || !(s instanceof Running)) return Effect().none();
+    // A broken wait is not a death certificate: look at the shim process and exit file first.
+    ctx.getLog().info("lost the wait on {}'s shim; checking whether it is still alive", id);
+    reconciled = false;
+    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, false));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onReobserved(State s, Reobserved r) {
+    if (!(s instanceof Running running)) {
+      reconciled = true;
+      return Effect().unstashAll();
+    }
+    Observed o = r.error() != null ? new Observed.Lost(BerthException.from(r.error()).getMessage()) : r.observed();
+    if (o instanceof Observed.Running live) {
+      reconciled = true;
+      if (shim != null && shim != live.handle()) shim.close();
+      shim = live.handle();
+      armWait(runGeneration);
+      ctx.getLog().info("container {} is running (pid {})", id, live.pid());
+      return Effect().unstashAll();
+    }
+    reconciled = true;
+    if (o instanceof Observed.Exited ex) {
+      if (shim != null && shim != ex.handleOrNull()) shim.close();
+      shim = ex.handleOrNull();
+      return recordExit(running, ex.exitCode(), ex.exitedAt(), null);
+    }
+    String why = ((Observed.Lost) o).why();
+    ctx.getLog().warn("container {}: {}; recording it as stopped with exit code {}", id, why, EXIT_UNKNOWN);
+    if (shim != null) shim.close();
+    shim = null;
+    return recordExit(running, EXIT_UNKNOWN, Instant.now(), "shim lost: " + why);
+  }
+
+  private Effect<Event, State> onExitObserved(State s, ExitObserved e) {
+    if (e.run() != runGeneration || !(s instanceof Running running)) return Effect().none();
+    return recordExit(running, e.exitCode(), e.at(), e.error());
+  }
+
+  private Effect<Event, State> recordExit(Running running, int code, Instant at, String error) {
+    timers.cancel("stop");
+    TaskHandle client = shim;
+    shim = null;
+    return Effect().persist(new ContainerExited(code, at, error))
+        .thenRun(st -> {
+          ExitInfo exit = new ExitInfo(id, code, at);
+          exitWaiters.forEach(w -> w.tell(StatusReply.success(exit)));
+          exitWaiters.clear();
+          stopWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
+          stopWaiters.clear();
+          exitSignal.complete(Done.getInstance());
+          // Like docker, an exited task does not keep its shim: delete it now, keep the bundle.
+          taskCleanup = runtime.deleteTask(id, client);
+          ActorRef<StatusReply<ContainerView>> del = pendingDelete;
+          pendingDelete = null;
+          if (del != null) ctx.getSelf().tell(new Delete(true, del));
+          else if (running.spec().autoRemove()) ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+        })
+        .thenUnstashAll();
+  }
+
+  private Effect<Event, State> onKill(Running s, Kill k) {
+    ctx.pipeToSelf(shim.kill(k.signal(), false), (ok, err) -> new KillDone(k.replyTo(), err));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onKillDone(State s, KillDone d) {
+    if (d.error() != null) d.replyTo().tell(StatusReply.error(BerthException.from(d.error())));
+    else d.replyTo().tell(StatusReply.success(view(s)));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onStop(Running s, Stop c) {
+    stopWaiters.add(c.replyTo());
+    shim.kill(c.signal(), false);
+    timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onStopTimeout(State s, StopTimeout t) {
+    if (t.run() == runGeneration && s instanceof Running && shim != null) {
+      ctx.getLog().info("container {} ignored the stop signal; sending SIGKILL", id);
+      shim.kill(SIGKILL, true);
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onDeleteRunning(Running s, Delete d) {
+    if (!d.force()) {
+      return reject(d, BerthException.precondition("cannot remove running container " + s.spec().name() + ": stop it first or force the removal"));
+    }
+    pendingDelete = d.replyTo();
+    shim.kill(SIGKILL, true);
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onExec(Running s, Exec e) {
+    if (e.request().getArgsCount() == 0) return reject(e, BerthException.invalid("exec needs a command"));
+    e.replyTo().tell(StatusReply.success(shim.exec(e.request())));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> registerExitWaiter(State s, WaitExit w) {
+    if (s instanceof Stopped st && reconciled) {
+      w.replyTo().tell(StatusReply.success(new ExitInfo(id, st.exitCode(), st.finishedAt())));
+    } else {
+      exitWaiters.add(w.replyTo());
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> openLogs(OpenLogs c, CompletionStage<Done> until) {
+    c.replyTo().tell(StatusReply.success(new LogHandle(runtime.paths().log(id), until)));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> beginRemoval(ActorRef<StatusReply<ContainerView>> replyTo) {
+    busy = true;
+    CompletionStage<Void> removal = taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.removeBundle(id));
+    ctx.pipeToSelf(removal, (ok, err) -> new RemovalDone(replyTo, err));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onRemovalDone(State s, RemovalDone r) {
+    busy = false;
+    if (r.error() != null) {
+      r.replyTo().tell(StatusReply.error(BerthException.from(r.error())));
+      return Effect().unstashAll();
+    }
+    ContainerView last = view(s);
+    ExitInfo exit = s instanceof Stopped st ? new ExitInfo(id, st.exitCode(), st.finishedAt()) : null;
+    return Effect().persist(new ContainerRemoved(Instant.now()))
+        .thenRun(st -> {
+          r.replyTo().tell(StatusReply.success(last));
+          exitWaiters.forEach(w -> w.tell(StatusReply.error(BerthException.notFound("container " + last.name() + " was removed"))));
+          exitWaiters.clear();
+          exitSignal.complete(Done.getInstance());
+          supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
+        })
+        .thenStop();
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .build();
+  }
+
+  private void onRecovered(State s) {
+    if (s instanceof Empty && !fresh) {
+      // The supervisor recorded the container but the daemon died before it was created.
+      supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null));
+      return;
+    }
+    if (s instanceof Running) {
+      reconciled = false;
+      runGeneration++;
+      ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, true));
+    } else if (s instanceof Starting) {
+      // The daemon died mid-start: nothing confirmed the process, so clean up whatever was made
+      // and fall back to the state before the start (the user can start again).
+      reconciled = false;
+      ctx.pipeToSelf(runtime.deleteTask(id, null), (ok, err) -> new StartupCleaned(err));
+    } else if (s instanceof Stopped st) {
+      // A shim may have outlived its exit if the daemon died before deleting the task.
+      taskCleanup = runtime.deleteTask(id, null);
+      if (st.spec().autoRemove()) ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+    }
+  }
+
+  private Effect<Event, State> onStartupCleaned(State s, StartupCleaned c) {
+    reconciled = true;
+    if (!(s instanceof Starting)) return Effect().unstashAll();
+    return Effect().persist(new StartFailed("the daemon restarted while the container was starting", Instant.now()))
+        .thenUnstashAll();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    var b = newEventHandlerBuilder();
+    b.forStateType(Created.class)
+        .onEvent(StartRequested.class, (c, e) -> new Starting(c.spec(), c, e.at()));
+    b.forStateType(Stopped.class)
+        .onEvent(StartRequested.class, (st, e) -> new Starting(st.spec(), st, e.at()));
+    b.forStateType(Starting.class)
+        .onEvent(ContainerStarted.class, (st, e) -> new Running(st.spec(), new Run(e.pid(), e.shimPid(), e.shimAddress(), e.at())))
+        .onEvent(StartFailed.class, (st, e) -> st.previous() instanceof Stopped p
+            ? new Stopped(p.spec(), p.run(), p.exitCode(), p.finishedAt(), e.error())
+            : new Created(st.spec(), e.error()));
+    b.forStateType(Running.class)
+        .onEvent(ContainerExited.class, (r, e) -> new Stopped(r.spec(), r.run(), e.exitCode(), e.at(), e.error()));
+    b.forAnyState()
+        .onEvent(ContainerCreated.class, (st, e) -> new Created(e.spec(), null))
+        .onEvent(ContainerRemoved.class, (st, e) -> new Removed(e.at()))
+        // An event that does not apply to the state changes nothing (replay must never fail).
+        .onAnyEvent((st, e) -> st);
+    return b.build();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  private Effect<Event, State> replyView(State s, ActorRef<StatusReply<ContainerView>> replyTo) {
+    if (s instanceof Empty || s instanceof Removed) {
+      replyTo.tell(StatusReply.error(BerthException.notFound("no such container: " + id)));
+    } else {
+      replyTo.tell(StatusReply.success(view(s)));
+    }
+    return Effect().none();
+  }
+
+  private ContainerView view(State s) {
+    String live = reconciled ? null : "unknown";
+    if (s instanceof Created c) return base(c.spec(), "created", null, 0, null, c.error());
+    if (s instanceof Starting st) {
+      Stopped prev = st.previous() instanceof Stopped p ? p : null;
+      return base(st.spec(), live != null ? live : "created", prev != null ? prev.run() : null,
+          prev != null ? prev.exitCode() : 0, prev != null ? prev.finishedAt() : null, null);
+    }
+    if (s instanceof Running r) return base(r.spec(), live != null ? live : "running", r.run(), 0, null, null);
+    if (s instanceof Stopped st) return base(st.spec(), "stopped", st.run(), st.exitCode(), st.finishedAt(), st.error());
+    String name = s instanceof Removed ? "removed" : "unknown";
+    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "");
+  }
+
+  private ContainerView base(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, String error) {
+    boolean running = ("running".equals(state) || "unknown".equals(state)) && run != null && finishedAt == null;
+    return new ContainerView(spec.id(), spec.name(), spec.image(), spec.imageId(), state,
+        running ? run.pid() : 0,
+        exitCode,
+        spec.createdAt(),
+        run != null ? run.startedAt() : null,
+        finishedAt,
+        spec.args(), spec.autoRemove(),
+        run != null ? run.shimAddress() : "", run != null ? (int) run.shimPid() : 0,
+        runtime.paths().bundle(spec.id()).toString(), spec.labels(), error == null ? "" : error);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static BerthException notRunning(ContainerSpec spec) {
+    return BerthException.precondition("container " + spec.name() + " is not running");
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static void rejectRequest(Request r, BerthException e) {
+    ((ActorRef) r.replyTo()).tell(StatusReply.error(e));
+  }
+
+  private Effect<Event, State> reject(Request r, BerthException e) {
+    rejectRequest(r, e);
+    return Effect().none();
+  }
+}

@@ -1,0 +1,323 @@
+package dev.berth.actors;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.berth.core.BerthException;
+import dev.berth.core.TaskRuntime;
+import dev.berth.core.ContainerSpec;
+import dev.berth.core.ContainerSpecs;
+import dev.berth.core.ContainerSpecs.CreateParams;
+import dev.berth.core.ContainerView;
+import dev.berth.core.ExitInfo;
+import dev.berth.persistence.CborSerializable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * The guardian of all containers: an event-sourced registry (id → name, image) that spawns one
+ * {@link ContainerActor} per container, resolves references (id, unique id prefix, name), and
+ * forwards requests. After a daemon restart it respawns every registered container, each of which
+ * then reconciles itself with its shim.
+ */
+public final class ContainerSupervisor
+    extends EventSourcedBehavior<ContainerSupervisor.Command, ContainerSupervisor.Event, ContainerSupervisor.Registry> {
+
+  public static final String PERSISTENCE_ID = "berth-containers";
+  private static final int TOMBSTONES = 256;
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command {}
+  public record Create(CreateParams params, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
+  /** Resolves {@code ref} and hands the request to that container (or rejects it). */
+  public record Forward(String ref, ContainerActor.Request request) implements Command {}
+  public record ListContainers(boolean all, ActorRef<List<ContainerView>> replyTo) implements Command {}
+  public record ImagesInUse(ActorRef<Set<String>> replyTo) implements Command {}
+  /** From a container actor that has removed itself (exit is null if it never ran). */
+  public record ChildRemoved(String id, ExitInfo exit) implements Command {}
+
+  private record SpecBuilt(String name, ContainerSpec spec, Throwable error, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
+  private record InitDone(String id, StatusReply<ContainerView> result, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
+  private record ChildStopped(String id) implements Command {}
+
+  // ---------------------------------------------------------------- events and state
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+  @JsonSubTypes({
+      @JsonSubTypes.Type(value = ContainerAdded.class, name = "added"),
+      @JsonSubTypes.Type(value = ContainerDropped.class, name = "dropped")})
+  public sealed interface Event extends CborSerializable {}
+  public record ContainerAdded(String id, String name, String imageId) implements Event {}
+  public record ContainerDropped(String id) implements Event {}
+
+  public record Entry(String name, String imageId) implements CborSerializable {}
+
+  /** Immutable; small enough (one entry per container) to copy on change. */
+  public record Registry(Map<String, Entry> containers) implements CborSerializable {
+    Registry with(String id, Entry e) {
+      Map<String, Entry> m = new TreeMap<>(containers);
+      m.put(id, e);
+      return new Registry(m);
+    }
+    Registry without(String id) {
+      Map<String, Entry> m = new TreeMap<>(containers);
+      m.remove(id);
+      return new Registry(m);
+    }
+  }
+
+  // ---------------------------------------------------------------- setup
+
+  /** Builds a container's spec from a create request (reads the image: blocking). */
+  @FunctionalInterface
+  public interface SpecFactory {
+    ContainerSpec build(String id, String name, CreateParams params);
+  }
+
+  public static Behavior<Command> create(TaskRuntime runtime, SpecFactory specs, Executor blocking) {
+    return Behaviors.setup(ctx -> new ContainerSupervisor(ctx, runtime, specs, blocking));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final TaskRuntime runtime;
+  private final SpecFactory specs;
+  private final Executor blocking;
+  private final Map<String, ActorRef<ContainerActor.Command>> children = new HashMap<>();
+  /** Names of creates in flight, so two concurrent creates cannot take the same name. */
+  private final Set<String> reservedNames = new HashSet<>();
+  /** Recently removed containers: a `wait` that arrives after a --rm removal still gets the exit. */
+  private final Map<String, ExitInfo> tombstones = new LinkedHashMap<>(64, 0.75f, false) {
+    @Override protected boolean removeEldestEntry(Map.Entry<String, ExitInfo> e) { return size() > TOMBSTONES; }
+  };
+  private final Map<String, String> tombstoneNames = new LinkedHashMap<>(64, 0.75f, false) {
+    @Override protected boolean removeEldestEntry(Map.Entry<String, String> e) { return size() > TOMBSTONES; }
+  };
+
+  private ContainerSupervisor(ActorContext<Command> ctx, TaskRuntime runtime, SpecFactory specs, Executor blocking) {
+    super(PersistenceId.ofUniqueId(PERSISTENCE_ID),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.ctx = ctx;
+    this.runtime = runtime;
+    this.specs = specs;
+    this.blocking = blocking;
+  }
+
+  @Override
+  public Registry emptyState() { return new Registry(Map.of()); }
+
+  @Override
+  public RetentionCriteria retentionCriteria() { return RetentionCriteria.snapshotEvery(100, 2); }
+
+  @Override
+  public SignalHandler<Registry> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), reg -> {
+          reg.containers().keySet().forEach(id -> spawn(id, false));
+          ctx.getLog().info("recovered {} container(s)", reg.containers().size());
+        })
+        .build();
+  }
+
+  @Override
+  public CommandHandler<Command, Event, Registry> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState()
+        .onCommand(Create.class, this::onCreate)
+        .onCommand(SpecBuilt.class, this::onSpecBuilt)
+        .onCommand(InitDone.class, this::onInitDone)
+        .onCommand(Forward.class, this::onForward)
+        .onCommand(ListContainers.class, this::onList)
+        .onCommand(ImagesInUse.class, (reg, c) -> {
+          Set<String> ids = new HashSet<>();
+          reg.containers().values().forEach(e -> ids.add(e.imageId()));
+          c.replyTo().tell(ids);
+          return Effect().none();
+        })
+        .onCommand(ChildRemoved.class, this::onChildRemoved)
+        .onCommand(ChildStopped.class, this::onChildStopped)
+        .build();
+  }
+
+  @Override
+  public EventHandler<Registry, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(ContainerAdded.class, (reg, e) -> reg.with(e.id(), new Entry(e.name(), e.imageId())))
+        .onEvent(ContainerDropped.class, (reg, e) -> reg.without(e.id()))
+        .build();
+  }
+
+  // ---------------------------------------------------------------- create
+
+  private Effect<Event, Registry> onCreate(Registry reg, Create c) {
+    String name = c.params().name().strip();
+    if (name.isEmpty()) {
+      do name = ContainerSpecs.generatedName(); while (nameTaken(reg, name));
+    } else {
+      String bad = ContainerSpecs.checkName(name);
+      if (bad != null) return reply(c.replyTo(), BerthException.invalid(bad));
+      if (nameTaken(reg, name)) {
+        return reply(c.replyTo(), BerthException.exists("the container name \"" + name + "\" is already in use"));
+      }
+    }
+    reservedNames.add(name);
+    String id = ContainerSpecs.newId();
+    String finalName = name;
+    // Image lookups read files: keep them off the actor's thread.
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> specs.build(id, finalName, c.params()), blocking),
+        (spec, err) -> new SpecBuilt(finalName, spec, err, c.replyTo()));
+    return Effect().none();
+  }
+
+  private boolean nameTaken(Registry reg, String name) {
+    return reservedNames.contains(name) || reg.containers().values().stream().anyMatch(e -> e.name().equals(name));
+  }
+
+  private Effect<Event, Registry> onSpecBuilt(Registry reg, SpecBuilt b) {
+    if (b.error() != null) {
+      // Nothing was recorded yet: releasing the name is all it takes to leave no trace.
+      reservedNames.remove(b.name());
+      b.replyTo().tell(StatusReply.error(BerthException.from(b.error())));
+      return Effect().none();
+    }
+    ContainerSpec spec = b.spec();
+    return Effect().persist(new ContainerAdded(spec.id(), spec.name(), spec.imageId()))
+        .thenRun(r -> {
+          reservedNames.remove(spec.name());
+          ActorRef<ContainerActor.Command> child = spawn(spec.id(), true);
+          ctx.ask(viewReplyClass(), child,
+              Duration.ofSeconds(60),
+              (ActorRef<StatusReply<ContainerView>> ref) -> new ContainerActor.Init(spec, ref),
+              (res, err) -> new InitDone(spec.id(), err != null ? StatusReply.error(BerthException.from(err)) : res, b.replyTo()));
+        });
+  }
+
+  private Effect<Event, Registry> onInitDone(Registry reg, InitDone d) {
+    if (d.result().isSuccess()) {
+      d.replyTo().tell(d.result());
+      return Effect().none();
+    }
+    // The bundle could not be made: forget the container entirely.
+    d.replyTo().tell(d.result());
+    return Effect().persist(new ContainerDropped(d.id()));
+  }
+
+  // ---------------------------------------------------------------- forward, list
+
+  private Effect<Event, Registry> onForward(Registry reg, Forward f) {
+    String ref = f.ref() == null ? "" : f.ref().strip();
+    String id;
+    try {
+      id = resolve(reg, ref);
+    } catch (BerthException e) {
+      if (f.request() instanceof ContainerActor.WaitExit w) {
+        ExitInfo gone = tombstoneFor(ref);
+        if (gone != null) {
+          w.replyTo().tell(StatusReply.success(gone));
+          return Effect().none();
+        }
+      }
+      ContainerActor.rejectRequest(f.request(), e);
+      return Effect().none();
+    }
+    ActorRef<ContainerActor.Command> child = children.get(id);
+    if (child == null) child = spawn(id, false);
+    child.tell(f.request());
+    return Effect().none();
+  }
+
+  private ExitInfo tombstoneFor(String ref) {
+    if (tombstones.containsKey(ref)) return tombstones.get(ref);
+    for (Map.Entry<String, String> e : tombstoneNames.entrySet()) {
+      if (e.getValue().equals(ref)) return tombstones.get(e.getKey());
+    }
+    return null;
+  }
+
+  /** Full id, then exact name, then unique id prefix — docker's order. */
+  static String resolve(Registry reg, String ref) {
+    if (ref.isEmpty()) throw BerthException.invalid("a container id or name is required");
+    if (ref.contains("/") || ref.contains("..") || ref.length() > 128) {
+      throw BerthException.notFound("no such container: " + ref);
+    }
+    if (reg.containers().containsKey(ref)) return ref;
+    for (Map.Entry<String, Entry> e : reg.containers().entrySet()) {
+      if (e.getValue().name().equals(ref)) return e.getKey();
+    }
+    List<String> matches = new ArrayList<>();
+    for (String id : reg.containers().keySet()) if (id.startsWith(ref)) matches.add(id);
+    if (matches.size() == 1) return matches.get(0);
+    if (matches.size() > 1) throw BerthException.invalid("multiple containers match the prefix " + ref + ": use more characters");
+    throw BerthException.notFound("no such container: " + ref);
+  }
+
+  private Effect<Event, Registry> onList(Registry reg, ListContainers l) {
+    Map<String, ActorRef<ContainerActor.Command>> targets = new LinkedHashMap<>();
+    Map<String, String> names = new HashMap<>();
+    for (Map.Entry<String, Entry> e : reg.containers().entrySet()) {
+      ActorRef<ContainerActor.Command> child = children.get(e.getKey());
+      if (child == null) child = spawn(e.getKey(), false);
+      targets.put(e.getKey(), child);
+      names.put(e.getKey(), e.getValue().name());
+    }
+    ctx.spawnAnonymous(ListQuery.create(targets, names, l.all(), l.replyTo(), Duration.ofSeconds(3)));
+    return Effect().none();
+  }
+
+  // ---------------------------------------------------------------- child lifecycle
+
+  private ActorRef<ContainerActor.Command> spawn(String id, boolean fresh) {
+    ActorRef<ContainerActor.Command> child = ctx.spawn(ContainerActor.create(id, fresh, runtime, ctx.getSelf()), "container-" + id);
+    ctx.watchWith(child, new ChildStopped(id));
+    children.put(id, child);
+    return child;
+  }
+
+  private Effect<Event, Registry> onChildRemoved(Registry reg, ChildRemoved r) {
+    Entry entry = reg.containers().get(r.id());
+    if (entry == null) return Effect().none();
+    if (r.exit() != null) {
+      tombstones.put(r.id(), r.exit());
+      tombstoneNames.put(r.id(), entry.name());
+    }
+    ActorRef<ContainerActor.Command> child = children.remove(r.id());
+    return Effect().persist(new ContainerDropped(r.id()))
+        .thenRun(x -> { if (child != null) ctx.stop(child); });
+  }
+
+  private Effect<Event, Registry> onChildStopped(Registry reg, ChildStopped s) {
+    children.remove(s.id());
+    return Effect().none();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Class<StatusReply<ContainerView>> viewReplyClass() {
+    return (Class<StatusReply<ContainerView>>) (Class<?>) StatusReply.class;
+  }
+
+  private Effect<Event, Registry> reply(ActorRef<StatusReply<ContainerView>> to, BerthException e) {
+    to.tell(StatusReply.error(e));
+    return Effect().none();
+  }
+}

@@ -1,0 +1,71 @@
+package dev.berth.core;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts one berth-shim process. The shim detaches into its own session (setsid) so a kill -9 of
+ * the daemon does not reach it, and announces itself by writing its socket path to
+ * {@code <shim dir>/address} once it serves.
+ */
+final class ShimLauncher {
+  private static final long READY_TIMEOUT_MS = 20_000;
+
+  record Launched(long pid, Path socket) {}
+
+  private final BerthPaths paths;
+
+  ShimLauncher(BerthPaths paths) { this.paths = paths; }
+
+  Launched launch(String id) throws IOException, InterruptedException {
+    Path dir = paths.shimDir(id);
+    Path socket = paths.shimSocket(id);
+    Files.createDirectories(socket.getParent());
+    Files.createDirectories(dir);
+    Files.deleteIfExists(dir.resolve("address"));
+    Files.deleteIfExists(dir.resolve("exit.json"));
+    Path log = dir.resolve("shim.log");
+    Process p = new ProcessBuilder(List.of(
+            paths.shimBinary().toString(),
+            "--id", id,
+            "--state-dir", dir.toString(),
+            "--socket", socket.toString(),
+            "--runtime", paths.runtime(),
+            "--runtime-root", paths.runtimeRoot().toString()))
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .redirectErrorStream(true)
+        .start();
+    Path address = dir.resolve("address");
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_TIMEOUT_MS);
+    long sleepMicros = 500;
+    while (!Files.exists(address)) {
+      if (!p.isAlive()) {
+        throw BerthException.internal("shim exited during start (" + p.exitValue() + "): " + lastLine(log));
+      }
+      if (System.nanoTime() > deadline) {
+        p.destroyForcibly();
+        throw BerthException.internal("shim did not become ready within " + READY_TIMEOUT_MS + " ms");
+      }
+      TimeUnit.MICROSECONDS.sleep(sleepMicros);
+      sleepMicros = Math.min(sleepMicros * 2, 5_000);
+    }
+    return new Launched(p.pid(), Path.of(Files.readString(address, StandardCharsets.UTF_8).strip()));
+  }
+
+  private static String lastLine(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        if (!lines.get(i).isBlank()) return lines.get(i).strip();
+      }
+    } catch (IOException ignored) {
+      // no log: the message below says as much
+    }
+    return "no output";
+  }
+}

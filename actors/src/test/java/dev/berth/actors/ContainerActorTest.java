@@ -1,0 +1,201 @@
+package dev.berth.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.berth.core.BerthException;
+import dev.berth.core.ContainerView;
+import dev.berth.core.ExitInfo;
+import dev.berth.core.TaskRuntime.Observed;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ContainerActorTest {
+  static final ActorTestKit kit = ActorTestKit.create(
+      PersistenceTestKitPlugin.getInstance().config()
+          .withFallback(PersistenceTestKitSnapshotPlugin.config())
+          .withFallback(com.typesafe.config.ConfigFactory.load()));
+
+  FakeTaskRuntime runtime;
+  TestProbe<ContainerSupervisor.Command> supervisor;
+  String id;
+
+  @AfterAll
+  static void shutdown() { kit.shutdownTestKit(); }
+
+  @BeforeEach
+  void setUp() {
+    runtime = new FakeTaskRuntime();
+    supervisor = kit.createTestProbe();
+    id = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
+  }
+
+  private ActorRef<ContainerActor.Command> spawn(boolean fresh) {
+    return kit.spawn(ContainerActor.create(id, fresh, runtime, supervisor.getRef()));
+  }
+
+  private <T> T ok(TestProbe<StatusReply<T>> p) {
+    StatusReply<T> r = p.receiveMessage(Duration.ofSeconds(5));
+    assertTrue(r.isSuccess(), () -> "expected success, got " + r.getError().getMessage());
+    return r.getValue();
+  }
+
+  private <T> BerthException err(TestProbe<StatusReply<T>> p) {
+    StatusReply<T> r = p.receiveMessage(Duration.ofSeconds(5));
+    assertTrue(r.isError(), "expected an error reply");
+    return (BerthException) r.getError();
+  }
+
+  private ActorRef<ContainerActor.Command> created(boolean autoRemove) {
+    ActorRef<ContainerActor.Command> c = spawn(true);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Init(FakeTaskRuntime.spec(id, "web", autoRemove), p.getRef()));
+    assertEquals("created", ok(p).state());
+    return c;
+  }
+
+  private ContainerView started(ActorRef<ContainerActor.Command> c) {
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Start(p.getRef()));
+    return ok(p);
+  }
+
+  private ContainerView inspect(ActorRef<ContainerActor.Command> c) {
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Inspect(p.getRef()));
+    return ok(p);
+  }
+
+  @Test
+  void start_runs_then_exit_is_recorded_and_waiters_answered() {
+    var c = created(false);
+    TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
+    c.tell(new ContainerActor.WaitExit(waiter.getRef()));
+    ContainerView running = started(c);
+    assertEquals("running", running.state());
+    assertTrue(running.pid() > 0);
+    runtime.tasks.get(id).exit(3);
+    assertEquals(3, ok(waiter).exitCode());
+    ContainerView stopped = inspect(c);
+    assertEquals("stopped", stopped.state());
+    assertEquals(3, stopped.exitCode());
+    assertEquals(0, stopped.pid());
+    assertTrue(runtime.calls.contains("deleteTask " + id), "the exited task's shim is cleaned up");
+  }
+
+  @Test
+  void invalid_transitions_are_errors_that_change_nothing() {
+    var c = created(false);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Kill(15, p.getRef()));
+    assertEquals(BerthException.Code.FAILED_PRECONDITION, err(p).code());
+    started(c);
+    c.tell(new ContainerActor.Start(p.getRef()));
+    assertTrue(err(p).getMessage().contains("already running"));
+    c.tell(new ContainerActor.Delete(false, p.getRef()));
+    assertTrue(err(p).getMessage().contains("cannot remove running container"));
+    assertEquals("running", inspect(c).state());
+    assertFalse(runtime.calls.contains("removeBundle " + id));
+  }
+
+  @Test
+  void forced_delete_kills_records_exit_then_removes() {
+    var c = created(false);
+    started(c);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Delete(true, p.getRef()));
+    ok(p);
+    assertTrue(runtime.tasks.get(id).signals.contains(9));
+    var removed = supervisor.expectMessageClass(ContainerSupervisor.ChildRemoved.class);
+    assertEquals(137, removed.exit().exitCode());
+    assertTrue(runtime.calls.contains("removeBundle " + id));
+  }
+
+  @Test
+  void stop_sends_signal_then_sigkill_after_timeout() {
+    var c = created(false);
+    started(c);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Stop(15, Duration.ofMillis(200), p.getRef()));
+    ContainerView v = ok(p);
+    assertEquals("stopped", v.state());
+    assertEquals(137, v.exitCode());
+    assertEquals(java.util.List.of(15, 9), runtime.tasks.get(id).signals);
+  }
+
+  @Test
+  void failed_start_returns_to_created_with_the_error() {
+    var c = created(false);
+    runtime.failStartWith = "runc create failed: no such file";
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Start(p.getRef()));
+    assertTrue(err(p).getMessage().contains("runc create failed"));
+    ContainerView v = inspect(c);
+    assertEquals("created", v.state());
+    assertEquals("runc create failed: no such file", v.error());
+  }
+
+  @Test
+  void auto_remove_answers_waiters_before_removing() {
+    var c = created(true);
+    TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
+    c.tell(new ContainerActor.WaitExit(waiter.getRef()));
+    started(c);
+    runtime.tasks.get(id).exit(0);
+    assertEquals(0, ok(waiter).exitCode());
+    supervisor.expectMessageClass(ContainerSupervisor.ChildRemoved.class);
+  }
+
+  @Test
+  void restart_reconciles_exit_that_happened_while_down() {
+    var c = created(false);
+    started(c);
+    kit.stop(c);
+    Instant exitedAt = Instant.parse("2026-01-01T00:00:00Z");
+    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Exited(7, exitedAt, null));
+    var again = spawn(false);
+    ContainerView v = inspect(again);
+    assertEquals("stopped", v.state());
+    assertEquals(7, v.exitCode());
+    assertEquals(exitedAt, v.finishedAt());
+  }
+
+  @Test
+  void restart_reports_unknown_until_reconciled_then_running_with_same_pid() {
+    var c = created(false);
+    int pid = started(c).pid();
+    kit.stop(c);
+    CompletableFuture<Observed> pending = new CompletableFuture<>();
+    runtime.nextObservation = pending;
+    var again = spawn(false);
+    assertEquals("unknown", inspect(again).state());
+    pending.complete(new Observed.Running(pid, 42, "/tmp/s.sock", runtime.new FakeTask()));
+    ContainerView v = inspect(again);
+    assertEquals("running", v.state());
+    assertEquals(pid, v.pid());
+  }
+
+  @Test
+  void restart_with_lost_shim_records_unknown_exit_code() {
+    var c = created(false);
+    started(c);
+    kit.stop(c);
+    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Lost("shim 42 is gone"));
+    ContainerView v = inspect(spawn(false));
+    assertEquals("stopped", v.state());
+    assertEquals(ContainerActor.EXIT_UNKNOWN, v.exitCode());
+    assertTrue(v.error().contains("shim lost"));
+  }
+}

@@ -1,0 +1,95 @@
+package dev.berth.actors;
+
+import dev.berth.api.shim.v1.ExecChunk;
+import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.core.BerthException;
+import dev.berth.core.BerthPaths;
+import dev.berth.core.ContainerSpec;
+import dev.berth.core.TaskHandle;
+import dev.berth.core.TaskRuntime;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.javadsl.Source;
+
+/** A TaskRuntime whose processes are futures the test completes: drives actors through every state. */
+final class FakeTaskRuntime implements TaskRuntime {
+  final BerthPaths paths = new BerthPaths(Path.of("/tmp/berth-fake/root"), Path.of("/tmp/berth-fake/state"),
+      Path.of("/tmp/berth-fake/state/berth.sock"), Path.of("/tmp/berth-fake/home"), "runc");
+  final AtomicInteger pids = new AtomicInteger(1000);
+  final Map<String, FakeTask> tasks = new ConcurrentHashMap<>();
+  final List<String> calls = new CopyOnWriteArrayList<>();
+  volatile String failStartWith;
+  volatile CompletableFuture<Observed> nextObservation;
+
+  final class FakeTask implements TaskHandle {
+    final int pid = pids.incrementAndGet();
+    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    final List<Integer> signals = new CopyOnWriteArrayList<>();
+    volatile boolean closed;
+
+    void exit(int code) {
+      exit.complete(ExitStatus.newBuilder().setExitCode(code).setExitedAt(Instant.now().toString()).setPid(pid).build());
+    }
+
+    @Override public CompletionStage<ExitStatus> waitExit() { return exit; }
+
+    @Override public CompletionStage<?> kill(int signal, boolean all) {
+      signals.add(signal);
+      if (signal == 9) exit(137);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override public Source<ExecChunk, NotUsed> exec(ExecTaskRequest request) {
+      return Source.single(ExecChunk.newBuilder().setExitCode(0).build());
+    }
+
+    @Override public CompletionStage<ExitStatus> delete() { return exit; }
+
+    @Override public void close() { closed = true; }
+  }
+
+  @Override public BerthPaths paths() { return paths; }
+
+  @Override public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
+    calls.add("prepare " + spec.id());
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override public CompletionStage<RunningTask> start(ContainerSpec spec) {
+    calls.add("start " + spec.id());
+    if (failStartWith != null) return CompletableFuture.failedFuture(BerthException.internal(failStartWith));
+    FakeTask t = new FakeTask();
+    tasks.put(spec.id(), t);
+    return CompletableFuture.completedFuture(new RunningTask(t.pid, 42, "/tmp/s.sock", Instant.now(), t));
+  }
+
+  @Override public CompletionStage<Observed> observe(String id) {
+    calls.add("observe " + id);
+    CompletableFuture<Observed> o = nextObservation;
+    return o != null ? o : CompletableFuture.completedFuture(new Observed.Lost("no shim"));
+  }
+
+  @Override public CompletionStage<Void> deleteTask(String id, TaskHandle handleOrNull) {
+    calls.add("deleteTask " + id);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override public CompletionStage<Void> removeBundle(String id) {
+    calls.add("removeBundle " + id);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  static ContainerSpec spec(String id, String name, boolean autoRemove) {
+    return new ContainerSpec(id, name, "busybox", "sha256:abc", List.of("sleep", "100"), List.of("PATH=/bin"), "/",
+        0, 0, List.of(), "host", autoRemove, Map.of(), Instant.now());
+  }
+}

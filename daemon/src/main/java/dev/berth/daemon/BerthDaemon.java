@@ -1,0 +1,223 @@
+package dev.berth.daemon;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.berth.actors.ContainerSupervisor;
+import dev.berth.api.v1.VersionReply;
+import dev.berth.core.BerthPaths;
+import dev.berth.core.ContainerRuntime;
+import dev.berth.core.ContainerSpecs;
+import dev.berth.images.ImageStore;
+import dev.berth.persistence.JournalConfig;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** berthd: the container supervisor daemon. */
+@Command(name = "berthd", mixinStandardHelpOptions = true, version = BerthDaemon.VERSION,
+    description = "Berth container supervisor daemon.")
+public final class BerthDaemon implements Callable<Integer> {
+  static final String VERSION = "0.1.0";
+  private static final Logger log = LoggerFactory.getLogger(BerthDaemon.class);
+
+  @Option(names = "--root", description = "Persistent state (journal, images, bundles). Default: ${DEFAULT-VALUE}")
+  Path root = Path.of("/var/lib/berth");
+
+  @Option(names = "--state", description = "Runtime state (sockets, shim state). Default: ${DEFAULT-VALUE}")
+  Path state = Path.of("/run/berth");
+
+  @Option(names = "--socket", description = "API socket. Default: <state>/berth.sock")
+  Path socket;
+
+  @Option(names = "--runtime", description = "OCI runtime: runc or crun. Default: ${DEFAULT-VALUE}")
+  String runtime = "runc";
+
+  public static void main(String[] args) {
+    CommandLine cl = new CommandLine(new BerthDaemon());
+    cl.setParameterExceptionHandler((ex, a) -> {
+      System.err.println("berthd: " + ex.getMessage());
+      return 1;
+    });
+    System.exit(cl.execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (!runtime.equals("runc") && !runtime.equals("crun")) {
+      System.err.println("berthd: unsupported runtime \"" + runtime + "\": use runc or crun");
+      return 1;
+    }
+    root = root.toAbsolutePath().normalize();
+    state = state.toAbsolutePath().normalize();
+    socket = (socket != null ? socket : state.resolve("berth.sock")).toAbsolutePath().normalize();
+    Path home = Path.of(System.getProperty("berth.home", ".")).toAbsolutePath().normalize();
+    BerthPaths paths = new BerthPaths(root, state, socket, home, runtime);
+
+    Files.createDirectories(root);
+    FileLock lock = lockRoot(paths);
+    if (lock == null) return 1;
+    String runtimeVersion = runtimeVersion(runtime);
+    if (runtimeVersion == null) {
+      System.err.println("berthd: the OCI runtime \"" + runtime + "\" was not found on PATH");
+      return 1;
+    }
+    prepareDirs(paths);
+    if (!claimSocket(socket)) return 1;
+
+    ExecutorService blocking = Executors.newCachedThreadPool(named("berth-blocking"));
+    Config config = JournalConfig.forRoot(root).withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "berthd", config);
+    EventLoopGroup shimGroup = new EpollEventLoopGroup(2, named("shim-client"));
+    ImageStore images = new ImageStore(paths.images());
+    ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, system, shimGroup, blocking);
+    ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(
+        ContainerSupervisor.create(containerRuntime,
+            (id, name, params) -> ContainerSpecs.build(id, name, params, images), blocking), "containers", Props.empty());
+
+    VersionReply version = VersionReply.newBuilder().setVersion(VERSION).setApiVersion("v1")
+        .setRuntime(runtime).setRuntimeVersion(runtimeVersion)
+        .setRoot(root.toString()).setState(state.toString()).build();
+    HealthStatusManager health = new HealthStatusManager();
+    EpollEventLoopGroup boss = new EpollEventLoopGroup(1, named("api-boss"));
+    EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
+    Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(boss)
+        .workerEventLoopGroup(workers)
+        .executor(blocking)
+        .addService(new ContainersService(system, supervisor, blocking, version))
+        .addService(new ImagesService(system, supervisor, images, blocking))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionService.newInstance())
+        .build()
+        .start();
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+    log.info("berthd {} serving on {} (root {}, state {}, runtime {} {})", VERSION, socket, root, state, runtime, runtimeVersion);
+
+    // A daemon stop is not a container stop: shims run in their own sessions and stay up.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("berthd shutting down; containers keep running");
+      health.enterTerminalState();
+      server.shutdown();
+      try {
+        server.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException ignored) {
+        Thread.currentThread().interrupt();
+      }
+      server.shutdownNow();
+      system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // exiting anyway
+      }
+      try {
+        Files.deleteIfExists(socket);
+        lock.release();
+      } catch (IOException ignored) {
+        // the lock dies with the process regardless
+      }
+    }, "berthd-shutdown"));
+    server.awaitTermination();
+    return 0;
+  }
+
+  /** One daemon per root: a second one would corrupt the journal. */
+  private static FileLock lockRoot(BerthPaths paths) throws IOException {
+    FileChannel ch = FileChannel.open(paths.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+    FileLock lock;
+    try {
+      lock = ch.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      String holder = new String(Files.readAllBytes(paths.lockFile()), StandardCharsets.UTF_8).strip();
+      System.err.println("berthd: another berthd" + (holder.isEmpty() ? "" : " (pid " + holder + ")")
+          + " is already using root " + paths.root());
+      ch.close();
+      return null;
+    }
+    ch.truncate(0);
+    ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));
+    ch.force(true);
+    return lock;
+  }
+
+  private static void prepareDirs(BerthPaths paths) throws IOException {
+    Files.createDirectories(paths.state());
+    Files.createDirectories(paths.shims());
+    Files.createDirectories(paths.shimSocket("x").getParent());
+    Files.createDirectories(paths.containers());
+    Files.setPosixFilePermissions(paths.shims(), PosixFilePermissions.fromString("rwx------"));
+    Files.setPosixFilePermissions(paths.shimSocket("x").getParent(), PosixFilePermissions.fromString("rwx------"));
+    Files.setPosixFilePermissions(paths.containers(), PosixFilePermissions.fromString("rwx--x--x"));
+    Files.createDirectories(paths.socket().getParent());
+  }
+
+  /** Removes a stale socket file, but refuses when something still answers on it. */
+  private static boolean claimSocket(Path socket) throws IOException {
+    if (!Files.exists(socket)) return true;
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      ch.connect(UnixDomainSocketAddress.of(socket));
+      System.err.println("berthd: another process is serving on " + socket);
+      return false;
+    } catch (IOException stale) {
+      Files.deleteIfExists(socket);
+      return true;
+    }
+  }
+
+  private static String runtimeVersion(String runtime) {
+    try {
+      Process p = new ProcessBuilder(runtime, "--version").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) return null;
+      String first = out.lines().findFirst().orElse("");
+      return first.replaceFirst("^\\S+ version ", "").strip();
+    } catch (IOException | InterruptedException e) {
+      return null;
+    }
+  }
+
+  private static ThreadFactory named(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

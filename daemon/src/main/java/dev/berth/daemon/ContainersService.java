@@ -1,0 +1,205 @@
+package dev.berth.daemon;
+
+import com.google.protobuf.ByteString;
+import dev.berth.actors.ContainerActor;
+import dev.berth.actors.ContainerSupervisor;
+import dev.berth.api.shim.v1.ExecChunk;
+import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.v1.ContainerReply;
+import dev.berth.api.v1.ContainersGrpc;
+import dev.berth.api.v1.CreateReply;
+import dev.berth.api.v1.CreateRequest;
+import dev.berth.api.v1.DeleteReply;
+import dev.berth.api.v1.DeleteRequest;
+import dev.berth.api.v1.ExecOutput;
+import dev.berth.api.v1.ExecRequest;
+import dev.berth.api.v1.InspectRequest;
+import dev.berth.api.v1.KillRequest;
+import dev.berth.api.v1.ListReply;
+import dev.berth.api.v1.ListRequest;
+import dev.berth.api.v1.LogEntry;
+import dev.berth.api.v1.LogsRequest;
+import dev.berth.api.v1.StartRequest;
+import dev.berth.api.v1.StopRequest;
+import dev.berth.api.v1.VersionReply;
+import dev.berth.api.v1.VersionRequest;
+import dev.berth.api.v1.WaitReply;
+import dev.berth.api.v1.WaitRequest;
+import dev.berth.core.ContainerSpecs.CreateParams;
+import dev.berth.core.ContainerView;
+import dev.berth.core.LogFollower;
+import dev.berth.core.Signals;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.javadsl.Source;
+
+/** berth.v1.Containers: translates each call into a message to the container supervisor. No logic here. */
+final class ContainersService extends ContainersGrpc.ContainersImplBase {
+  private static final Duration ASK = Duration.ofSeconds(60);
+  /** Waits and stops can legitimately take long; the actor answers when they are done. */
+  private static final Duration LONG_ASK = Duration.ofDays(365);
+
+  private final ActorSystem<?> system;
+  private final ActorRef<ContainerSupervisor.Command> supervisor;
+  private final Executor blocking;
+  private final VersionReply version;
+
+  ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, Executor blocking, VersionReply version) {
+    this.system = system;
+    this.supervisor = supervisor;
+    this.blocking = blocking;
+    this.version = version;
+  }
+
+  @Override
+  public void version(VersionRequest request, StreamObserver<VersionReply> out) {
+    out.onNext(version);
+    out.onCompleted();
+  }
+
+  @Override
+  public void create(CreateRequest r, StreamObserver<CreateReply> out) {
+    var p = r.getProcess();
+    CreateParams params = new CreateParams(r.getImage(), r.getName(), p.getEntrypointList(), p.getCmdList(),
+        p.getEnvList(), p.getWorkingDir(), p.getUser(), r.getAutoRemove(), r.getHostname(), r.getLabelsMap());
+    CompletionStage<ContainerView> reply = AskPattern.askWithStatus(supervisor,
+        (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to), ASK, system.scheduler());
+    complete(reply, v -> CreateReply.newBuilder().setContainer(Protos.container(v)).build(), out);
+  }
+
+  @Override
+  public void start(StartRequest r, StreamObserver<ContainerReply> out) {
+    complete(ask(r.getRef(), ContainerActor.Start::new, ASK), ContainersService::reply, out);
+  }
+
+  @Override
+  public void kill(KillRequest r, StreamObserver<ContainerReply> out) {
+    int signal;
+    try {
+      signal = Signals.parse(r.getSignal(), 9);
+    } catch (RuntimeException e) {
+      out.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    complete(ask(r.getRef(), to -> new ContainerActor.Kill(signal, to), ASK), ContainersService::reply, out);
+  }
+
+  @Override
+  public void stop(StopRequest r, StreamObserver<ContainerReply> out) {
+    int signal;
+    try {
+      signal = Signals.parse(r.getSignal(), 15);
+    } catch (RuntimeException e) {
+      out.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    Duration timeout = Duration.ofSeconds(r.getTimeoutSeconds() < 0 ? 10 : r.getTimeoutSeconds());
+    complete(ask(r.getRef(), to -> new ContainerActor.Stop(signal, timeout, to), LONG_ASK), ContainersService::reply, out);
+  }
+
+  @Override
+  public void delete(DeleteRequest r, StreamObserver<DeleteReply> out) {
+    complete(this.<ContainerView>ask(r.getRef(), to -> new ContainerActor.Delete(r.getForce(), to), ASK),
+        v -> DeleteReply.newBuilder().setId(v.id()).build(), out);
+  }
+
+  @Override
+  public void list(ListRequest r, StreamObserver<ListReply> out) {
+    CompletionStage<List<ContainerView>> views = AskPattern.ask(supervisor,
+        (ActorRef<List<ContainerView>> to) -> new ContainerSupervisor.ListContainers(r.getAll(), to), ASK, system.scheduler());
+    complete(views, l -> {
+      ListReply.Builder b = ListReply.newBuilder();
+      l.forEach(v -> b.addContainers(Protos.container(v)));
+      return b.build();
+    }, out);
+  }
+
+  @Override
+  public void inspect(InspectRequest r, StreamObserver<ContainerReply> out) {
+    complete(ask(r.getRef(), ContainerActor.Inspect::new, ASK), ContainersService::reply, out);
+  }
+
+  @Override
+  public void waitExit(WaitRequest r, StreamObserver<WaitReply> out) {
+    complete(ask(r.getRef(), ContainerActor.WaitExit::new, LONG_ASK),
+        x -> WaitReply.newBuilder().setId(x.id()).setExitCode(x.exitCode()).setFinishedAt(Protos.time(x.finishedAt())).build(), out);
+  }
+
+  @Override
+  public void logs(LogsRequest r, StreamObserver<LogEntry> out) {
+    ServerCallStreamObserver<LogEntry> call = (ServerCallStreamObserver<LogEntry>) out;
+    ask(r.getRef(), ContainerActor.OpenLogs::new, ASK).whenComplete((handle, err) -> {
+      if (err != null) {
+        out.onError(GrpcErrors.toStatus(err));
+        return;
+      }
+      CompletableFuture.runAsync(() -> {
+        try {
+          LogFollower.stream(handle, r.getFollow(), line -> out.onNext(LogEntry.newBuilder()
+              .setStream(line.stream()).setTime(line.time()).setData(ByteString.copyFrom(line.data())).build()),
+              call::isCancelled);
+          if (!call.isCancelled()) out.onCompleted();
+        } catch (Exception e) {
+          if (!call.isCancelled()) out.onError(GrpcErrors.toStatus(e));
+        }
+      }, blocking);
+    });
+  }
+
+  @Override
+  public void exec(ExecRequest r, StreamObserver<ExecOutput> out) {
+    ExecTaskRequest task = ExecTaskRequest.newBuilder()
+        .setExecId(java.util.UUID.randomUUID().toString())
+        .addAllArgs(r.getArgsList()).addAllEnv(r.getEnvList()).setCwd(r.getWorkingDir()).setUser(r.getUser())
+        .build();
+    this.<Source<ExecChunk, NotUsed>>ask(r.getRef(), to -> new ContainerActor.Exec(task, to), ASK).whenComplete((source, err) -> {
+      if (err != null) {
+        out.onError(GrpcErrors.toStatus(err));
+        return;
+      }
+      source.runForeach((ExecChunk c) -> out.onNext(translate(c)), system).whenComplete((done, e) -> {
+        if (e != null) out.onError(GrpcErrors.toStatus(e));
+        else out.onCompleted();
+      });
+    });
+  }
+
+  private static ExecOutput translate(ExecChunk c) {
+    return switch (c.getPayloadCase()) {
+      case STDOUT -> ExecOutput.newBuilder().setStdout(c.getStdout()).build();
+      case STDERR -> ExecOutput.newBuilder().setStderr(c.getStderr()).build();
+      default -> ExecOutput.newBuilder().setExitCode(c.getExitCode()).build();
+    };
+  }
+
+  private <T> CompletionStage<T> ask(String ref, Function<ActorRef<StatusReply<T>>, ContainerActor.Request> make, Duration timeout) {
+    return AskPattern.askWithStatus(supervisor,
+        (ActorRef<StatusReply<T>> to) -> new ContainerSupervisor.Forward(ref, make.apply(to)), timeout, system.scheduler());
+  }
+
+  private static ContainerReply reply(ContainerView v) {
+    return ContainerReply.newBuilder().setContainer(Protos.container(v)).build();
+  }
+
+  private static <T, R> void complete(CompletionStage<T> stage, Function<T, R> translate, StreamObserver<R> out) {
+    stage.whenComplete((v, err) -> {
+      if (err != null) {
+        out.onError(GrpcErrors.toStatus(err));
+      } else {
+        out.onNext(translate.apply(v));
+        out.onCompleted();
+      }
+    });
+  }
+}

@@ -1,0 +1,33 @@
+package dev.berth.daemon;
+
+import dev.berth.core.BerthException;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.concurrent.TimeoutException;
+
+/** Maps failures to gRPC statuses whose description is one line for the user. */
+final class GrpcErrors {
+  private GrpcErrors() {}
+
+  static StatusRuntimeException toStatus(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof java.util.concurrent.CompletionException
+            || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof StatusRuntimeException s) return s;
+    if (c instanceof TimeoutException) {
+      return Status.UNAVAILABLE.withDescription("berthd did not answer in time").asRuntimeException();
+    }
+    BerthException e = BerthException.from(c);
+    Status status = switch (e.code()) {
+      case NOT_FOUND -> Status.NOT_FOUND;
+      case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
+      case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+      case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+      case UNAVAILABLE -> Status.UNAVAILABLE;
+      case INTERNAL -> Status.INTERNAL;
+    };
+    return status.withDescription(e.getMessage()).asRuntimeException();
+  }
+}

@@ -1,0 +1,46 @@
+package dev.berth.daemon;
+
+import dev.berth.api.v1.Container;
+import dev.berth.api.v1.Image;
+import dev.berth.core.ContainerView;
+import dev.berth.images.ImageRecord;
+import java.time.Instant;
+
+/** Domain records → API messages. */
+final class Protos {
+  private Protos() {}
+
+  static String time(Instant t) { return t == null ? "" : t.toString(); }
+
+  static Container container(ContainerView v) {
+    return Container.newBuilder()
+        .setId(v.id())
+        .setName(v.name())
+        .setImage(v.image())
+        .setImageId(v.imageId())
+        .setState(v.state())
+        .setPid(v.pid())
+        .setExitCode(v.exitCode())
+        .setCreatedAt(time(v.createdAt()))
+        .setStartedAt(time(v.startedAt()))
+        .setFinishedAt(time(v.finishedAt()))
+        .addAllCommand(v.command())
+        .setAutoRemove(v.autoRemove())
+        .setShimAddress(v.shimAddress() == null ? "" : v.shimAddress())
+        .setShimPid(v.shimPid())
+        .setBundle(v.bundle() == null ? "" : v.bundle())
+        .putAllLabels(v.labels())
+        .setError(v.error() == null ? "" : v.error())
+        .build();
+  }
+
+  static Image image(ImageRecord r) {
+    return Image.newBuilder()
+        .setId(r.id())
+        .addAllNames(r.names())
+        .setSize(r.size())
+        .setCreatedAt(time(r.createdAt()))
+        .setManifestDigest(r.manifestDigest() == null ? "" : r.manifestDigest())
+        .build();
+  }
+}
