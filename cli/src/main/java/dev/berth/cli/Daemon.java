@@ -1,0 +1,123 @@
+package dev.berth.cli;
+
+import dev.berth.api.v1.ContainersGrpc;
+import dev.berth.api.v1.ImagesGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.FileNotFoundException;
+import java.net.ConnectException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gRPC connection to berthd over its unix socket. Created only by commands that talk to the
+ * daemon, so `--help` and usage errors never pay for loading netty.
+ */
+final class Daemon implements AutoCloseable {
+  /** Unary calls are expected to answer quickly; a hung daemon must not hang scripts forever. */
+  static final long UNARY_DEADLINE_SECONDS = 60;
+  /** Stop replies only once the container is down: allow the kill timeout plus this margin. */
+  static final long STOP_DEADLINE_MARGIN_SECONDS = 30;
+  /** The daemon's stop timeout when the request says "default" (negative). */
+  static final int DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+  /**
+   * Importing unpacks every layer of an archive; 60 s is too short for large images, so the one
+   * unary call that does bulk I/O gets a longer bound.
+   */
+  static final long IMPORT_DEADLINE_SECONDS = 30 * 60;
+
+  private final String socket;
+  private final EventLoopGroup group;
+  private final ManagedChannel channel;
+
+  Daemon(String socket) {
+    this.socket = socket;
+    // One event loop thread is plenty for one client connection and starts faster.
+    this.group = new EpollEventLoopGroup(1);
+    this.channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket))
+            .channelType(EpollDomainSocketChannel.class)
+            .eventLoopGroup(group)
+            .usePlaintext()
+            .overrideAuthority("localhost")
+            .build();
+  }
+
+  String socket() {
+    return socket;
+  }
+
+  ManagedChannel channel() {
+    return channel;
+  }
+
+  /** Blocking container stub with the standard unary deadline (a fresh deadline per call). */
+  ContainersGrpc.ContainersBlockingStub containers() {
+    return containers(UNARY_DEADLINE_SECONDS);
+  }
+
+  ContainersGrpc.ContainersBlockingStub containers(long deadlineSeconds) {
+    return ContainersGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+  }
+
+  /** No deadline: for streams (logs, exec) and waits, which legitimately last as long as a container. */
+  ContainersGrpc.ContainersBlockingStub containersUnbounded() {
+    return ContainersGrpc.newBlockingStub(channel);
+  }
+
+  ContainersGrpc.ContainersStub containersAsync() {
+    return ContainersGrpc.newStub(channel);
+  }
+
+  ContainersGrpc.ContainersFutureStub containersFuture() {
+    return ContainersGrpc.newFutureStub(channel);
+  }
+
+  ImagesGrpc.ImagesBlockingStub images(long deadlineSeconds) {
+    return ImagesGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+  }
+
+  ImagesGrpc.ImagesBlockingStub images() {
+    return images(UNARY_DEADLINE_SECONDS);
+  }
+
+  /**
+   * True when the call failed because no daemon listens on the socket (missing socket file or
+   * connection refused), as opposed to an UNAVAILABLE status the daemon itself returned.
+   */
+  static boolean isConnectFailure(StatusRuntimeException e) {
+    if (e.getStatus().getCode() != Status.Code.UNAVAILABLE) return false;
+    for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+      // netty's epoll transport maps ECONNREFUSED to a ConnectException and ENOENT (no socket
+      // file) to a bare FileNotFoundException; the message checks cover other errno texts.
+      if (t instanceof ConnectException || t instanceof FileNotFoundException) return true;
+      String m = t.getMessage();
+      if (m != null
+          && (m.contains("No such file or directory")
+              || m.contains("Connection refused")
+              || m.contains("Permission denied"))) return true;
+    }
+    return false;
+  }
+
+  /** The socket exists but this user may not connect (wrong group): worth saying instead of "is it running?". */
+  static boolean isPermissionDenied(StatusRuntimeException e) {
+    for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && m.contains("Permission denied")) return true;
+    }
+    return false;
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    // Netty's default graceful shutdown waits a 2 s quiet period; a CLI has nothing left to flush.
+    group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+  }
+}

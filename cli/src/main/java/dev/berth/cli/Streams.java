@@ -1,0 +1,85 @@
+package dev.berth.cli;
+
+import com.google.protobuf.ByteString;
+import dev.berth.api.v1.LogEntry;
+import dev.berth.api.v1.LogsRequest;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** Copying container output (log entries, exec chunks) to the CLI's own stdout and stderr. */
+final class Streams {
+  private Streams() {}
+
+  /** Raw bytes, flushed at once: the output is interleaved with the user's terminal in real time. */
+  static void write(PrintStream target, ByteString data) {
+    try {
+      data.writeTo(target);
+    } catch (IOException e) {
+      // PrintStream never throws; it records errors for checkError(), which callers consult.
+    }
+    target.flush();
+  }
+
+  static void write(LogEntry entry, PrintStream out, PrintStream err) {
+    write("stderr".equals(entry.getStream()) ? err : out, entry.getData());
+  }
+
+  /**
+   * A followed log stream for an attached `run`, read asynchronously while the main thread waits
+   * for the exit code, and cancellable once that code is known.
+   */
+  static final class LogPump implements ClientResponseObserver<LogsRequest, LogEntry> {
+    private final BerthCli root;
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile ClientCallStreamObserver<LogsRequest> call;
+
+    LogPump(BerthCli root) {
+      this.root = root;
+    }
+
+    void open(Daemon daemon, String id) {
+      daemon.containersAsync().logs(LogsRequest.newBuilder().setRef(id).setFollow(true).build(), this);
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<LogsRequest> requestStream) {
+      call = requestStream;
+    }
+
+    @Override
+    public void onNext(LogEntry entry) {
+      write(entry, root.out(), root.err());
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      Status.Code code = Status.fromThrowable(t).getCode();
+      // CANCELLED is our own cancel. NOT_FOUND means a --rm container was already removed when the
+      // stream opened: its output is gone, but the exit code still arrives through WaitExit.
+      if (code != Status.Code.CANCELLED && code != Status.Code.NOT_FOUND) {
+        root.err().println(root.describe(t instanceof StatusRuntimeException ? t : Status.fromThrowable(t).asRuntimeException()));
+      }
+      ended.countDown();
+    }
+
+    @Override
+    public void onCompleted() {
+      ended.countDown();
+    }
+
+    boolean awaitEnd(long millis) throws InterruptedException {
+      return ended.await(millis, TimeUnit.MILLISECONDS);
+    }
+
+    void cancel() {
+      ClientCallStreamObserver<LogsRequest> c = call;
+      if (c != null && ended.getCount() > 0) c.cancel("attached run finished", null);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package dev.berth.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.berth.api.v1.Container;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** docker's wording and rounding, from go-units. */
+class FormatTest {
+  @Test
+  void humanDurations() {
+    assertEquals("Less than a second", Format.humanDuration(Duration.ofMillis(900)));
+    assertEquals("Less than a second", Format.humanDuration(Duration.ofSeconds(-5)));
+    assertEquals("1 second", Format.humanDuration(Duration.ofSeconds(1)));
+    assertEquals("59 seconds", Format.humanDuration(Duration.ofSeconds(59)));
+    assertEquals("About a minute", Format.humanDuration(Duration.ofSeconds(119)));
+    assertEquals("2 minutes", Format.humanDuration(Duration.ofMinutes(2)));
+    assertEquals("About an hour", Format.humanDuration(Duration.ofMinutes(89)));
+    assertEquals("2 hours", Format.humanDuration(Duration.ofMinutes(91)));
+    assertEquals("47 hours", Format.humanDuration(Duration.ofHours(47)));
+    assertEquals("2 days", Format.humanDuration(Duration.ofHours(48)));
+    assertEquals("2 weeks", Format.humanDuration(Duration.ofDays(14)));
+    assertEquals("2 months", Format.humanDuration(Duration.ofDays(60)));
+    assertEquals("2 years", Format.humanDuration(Duration.ofDays(800)));
+  }
+
+  @Test
+  void humanSizes() {
+    assertEquals("0B", Format.humanSize(0));
+    assertEquals("999B", Format.humanSize(999));
+    assertEquals("1kB", Format.humanSize(1000));
+    assertEquals("4.26kB", Format.humanSize(4261));
+    assertEquals("1.24MB", Format.humanSize(1_240_000));
+    assertEquals("145MB", Format.humanSize(145_000_000));
+    assertEquals("7.5GB", Format.humanSize(7_500_000_000L));
+  }
+
+  @Test
+  void commandColumnIsQuotedAndTruncated() {
+    assertEquals("\"echo hi\"", Format.command(List.of("echo", "hi"), true));
+    assertEquals("\"sh -c while true; d…\"", Format.command(List.of("sh", "-c", "while true; do sleep 1; done"), true));
+    assertEquals("\"sh -c while true; do sleep 1; done\"", Format.command(List.of("sh", "-c", "while true; do sleep 1; done"), false));
+    assertEquals("\"say \\\"x\\\"\"", Format.command(List.of("say", "\"x\""), true));
+  }
+
+  @Test
+  void statusColumn() {
+    Instant now = Instant.parse("2024-05-01T12:00:00Z");
+    assertEquals("Created", Format.status(Container.newBuilder().setState("created").build(), now));
+    assertEquals("Up 3 seconds", Format.status(Container.newBuilder().setState("running").setStartedAt("2024-05-01T13:59:57+02:00").build(), now));
+    assertEquals("Up About a minute (Paused)", Format.status(Container.newBuilder().setState("paused").setStartedAt("2024-05-01T11:59:00Z").build(), now));
+    assertEquals("Exited (137) 2 hours ago", Format.status(Container.newBuilder().setState("stopped").setExitCode(137).setFinishedAt("2024-05-01T10:00:00.123456789Z").build(), now));
+    assertEquals("Exited (1)", Format.status(Container.newBuilder().setState("stopped").setExitCode(1).build(), now));
+    assertEquals("Unknown", Format.status(Container.newBuilder().setState("unknown").build(), now));
+  }
+
+  @Test
+  void ids() {
+    assertEquals("0123456789ab", Format.shortId("sha256:0123456789abcdef"));
+    assertEquals("0123456789ab", Format.shortId("0123456789abcdef"));
+  }
+}
