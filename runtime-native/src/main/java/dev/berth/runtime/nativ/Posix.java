@@ -1,0 +1,261 @@
+package dev.berth.runtime.nativ;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+import jnr.ffi.byref.IntByReference;
+
+/**
+ * Checked wrappers around the libc calls Berth needs: every failure is a {@link NativeException}
+ * with a one-line message. Linux constants are spelled out here (glibc x86-64/aarch64 values).
+ */
+public final class Posix {
+    public static final int EPERM = 1;
+    public static final int ESRCH = 3;
+    public static final int EINTR = 4;
+    public static final int ECHILD = 10;
+    public static final int EINVAL = 22;
+
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_TRUNC = 01000;
+    public static final int O_APPEND = 02000;
+    public static final int O_CLOEXEC = 02000000;
+
+    public static final long MS_RDONLY = 1;
+    public static final long MS_NOSUID = 2;
+    public static final long MS_NODEV = 4;
+    public static final long MS_NOEXEC = 8;
+    public static final long MS_REMOUNT = 32;
+    public static final long MS_BIND = 4096;
+    public static final long MS_REC = 16384;
+    public static final long MS_PRIVATE = 1L << 18;
+    public static final int MNT_DETACH = 2;
+
+    private static final int PR_SET_CHILD_SUBREAPER = 36;
+    private static final int PR_GET_CHILD_SUBREAPER = 37;
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    private static final int FD_CLOEXEC = 1;
+
+    static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+    static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+
+    private Posix() {
+    }
+
+    static int errno() {
+        return RUNTIME.getLastError();
+    }
+
+    static NativeException failure(String call, int errno) {
+        return new NativeException(call, errno, LIBC.strerror(errno));
+    }
+
+    private static int check(String call, int rc) {
+        if (rc < 0) {
+            throw failure(call, errno());
+        }
+        return rc;
+    }
+
+    public static int getpid() {
+        return LIBC.getpid();
+    }
+
+    /**
+     * Makes this process the "child subreaper": orphaned descendants (e.g. a container's init after
+     * {@code runc create} exits) are re-parented to us instead of to pid 1, so we can wait4 them.
+     */
+    public static void setChildSubreaper() {
+        check("prctl(PR_SET_CHILD_SUBREAPER)", LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+    }
+
+    public static boolean isChildSubreaper() {
+        jnr.ffi.Pointer p = jnr.ffi.Memory.allocateDirect(RUNTIME, 4); // prctl writes an int here
+        check("prctl(PR_GET_CHILD_SUBREAPER)", LIBC.prctl(PR_GET_CHILD_SUBREAPER, p.address(), 0, 0, 0));
+        return p.getInt(0) != 0;
+    }
+
+    /**
+     * Starts a new session so the caller survives its parent's process group being signalled.
+     * Returns false when we already lead a process group (EPERM), which also means a session or
+     * group of our own, the state setsid would have produced for a freshly spawned process.
+     */
+    public static boolean setsid() {
+        if (LIBC.setsid() >= 0) {
+            return true;
+        }
+        int errno = errno();
+        if (errno == EPERM) {
+            return false;
+        }
+        throw failure("setsid()", errno);
+    }
+
+    /** kill(2); returns false when the process does not exist (ESRCH). */
+    public static boolean kill(int pid, int signal) {
+        if (LIBC.kill(pid, signal) == 0) {
+            return true;
+        }
+        int errno = errno();
+        if (errno == ESRCH) {
+            return false;
+        }
+        throw failure("kill(" + pid + ", " + signal + ")", errno);
+    }
+
+    /**
+     * Blocking wait4(pid, &status, options, NULL). Returns the decoded status, null when
+     * WNOHANG found nothing, and throws with errno ECHILD when there is no child to wait for.
+     * EINTR is retried.
+     */
+    public static WaitStatus wait4(int pid, int options) {
+        IntByReference status = new IntByReference();
+        while (true) {
+            int rc = LIBC.wait4(pid, status, options, null);
+            if (rc > 0) {
+                return WaitStatus.decode(rc, status.getValue());
+            }
+            if (rc == 0) {
+                return null;
+            }
+            int errno = errno();
+            if (errno != EINTR) {
+                throw failure("wait4(" + pid + ")", errno);
+            }
+        }
+    }
+
+    public static void mount(String source, String target, String fstype, long flags, String data) {
+        check("mount(" + source + " on " + target + " type " + fstype + ")",
+                LIBC.mount(source, target, fstype, flags, data));
+    }
+
+    /** umount2(2); returns false when the target is not a mount point (EINVAL) or is gone. */
+    public static boolean umount2(String target, int flags) {
+        if (LIBC.umount2(target, flags) == 0) {
+            return true;
+        }
+        int errno = errno();
+        if (errno == EINVAL || errno == 2 /* ENOENT */) {
+            return false;
+        }
+        throw failure("umount2(" + target + ")", errno);
+    }
+
+    /** A pipe whose both ends are close-on-exec; posix_spawn's dup2 clears the flag on the copy. */
+    public static Pipe pipe() {
+        int[] fds = new int[2];
+        check("pipe2()", LIBC.pipe2(fds, O_CLOEXEC));
+        return new Pipe(fds[0], fds[1]);
+    }
+
+    /** read(2) into buf; returns the byte count, 0 at end of file. EINTR is retried. */
+    public static int read(int fd, byte[] buf, int len) {
+        while (true) {
+            long n = LIBC.read(fd, buf, len);
+            if (n >= 0) {
+                return (int) n;
+            }
+            int errno = errno();
+            if (errno != EINTR) {
+                throw failure("read(" + fd + ")", errno);
+            }
+        }
+    }
+
+    /** Writes all of buf (looping over short writes). */
+    public static void writeFully(int fd, byte[] buf) {
+        int off = 0;
+        while (off < buf.length) {
+            byte[] rest = off == 0 ? buf : java.util.Arrays.copyOfRange(buf, off, buf.length);
+            long n = LIBC.write(fd, rest, rest.length);
+            if (n < 0) {
+                int errno = errno();
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw failure("write(" + fd + ")", errno);
+            }
+            off += (int) n;
+        }
+    }
+
+    /** close(2); errors are ignored on purpose: the fd is gone either way on Linux. */
+    public static void close(int fd) {
+        if (fd >= 0) {
+            LIBC.close(fd);
+        }
+    }
+
+    public static int open(String path, int flags, int mode) {
+        return check("open(" + path + ")", LIBC.open(path, flags, mode));
+    }
+
+    public static void setCloseOnExec(int fd, boolean on) {
+        int flags = check("fcntl(" + fd + ", F_GETFD)", LIBC.fcntl(fd, F_GETFD, 0));
+        int wanted = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+        if (wanted != flags) {
+            check("fcntl(" + fd + ", F_SETFD)", LIBC.fcntl(fd, F_SETFD, wanted));
+        }
+    }
+
+    public static boolean isCloseOnExec(int fd) {
+        return (check("fcntl(" + fd + ", F_GETFD)", LIBC.fcntl(fd, F_GETFD, 0)) & FD_CLOEXEC) != 0;
+    }
+
+    /**
+     * Both ends of a pipe(2). Closing is idempotent per end: a second close(2) of the same number
+     * could hit an unrelated fd that another thread has opened since.
+     */
+    public static final class Pipe implements AutoCloseable {
+        private final int readFd;
+        private final int writeFd;
+        private boolean readClosed;
+        private boolean writeClosed;
+
+        Pipe(int readFd, int writeFd) {
+            this.readFd = readFd;
+            this.writeFd = writeFd;
+        }
+
+        public int readFd() {
+            return readFd;
+        }
+
+        public int writeFd() {
+            return writeFd;
+        }
+
+        public synchronized void closeRead() {
+            if (!readClosed) {
+                readClosed = true;
+                Posix.close(readFd);
+            }
+        }
+
+        public synchronized void closeWrite() {
+            if (!writeClosed) {
+                writeClosed = true;
+                Posix.close(writeFd);
+            }
+        }
+
+        /**
+         * Gives up ownership of the read end (e.g. to a reader that closes it itself), so that
+         * {@link #close()} leaves it alone.
+         */
+        public synchronized int detachRead() {
+            readClosed = true;
+            return readFd;
+        }
+
+        @Override
+        public void close() {
+            closeRead();
+            closeWrite();
+        }
+    }
+}

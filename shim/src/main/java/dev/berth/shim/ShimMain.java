@@ -1,0 +1,169 @@
+package dev.berth.shim;
+
+import dev.berth.runtime.nativ.Posix;
+import dev.berth.runtime.nativ.Reaper;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import sun.misc.Signal;
+
+/**
+ * berth-shim: one small JVM per container. Start-up contract (DEVELOPERS.md, "Shim contract"):
+ * setsid, become child subreaper, create the dirs (0700), bind the gRPC server on the unix socket
+ * (0600), then write {@code shim.pid} and last {@code address} atomically into the state dir.
+ * The daemon treats {@code address} as "serving".
+ */
+public final class ShimMain {
+    private static final AtomicBoolean EXITING = new AtomicBoolean();
+    /**
+     * grpc's Netty server sets SO_KEEPALIVE, which a unix socket does not have; Netty warns about
+     * it on every connection. Held in a field: JUL keeps loggers only weakly.
+     */
+    private static final java.util.logging.Logger NETTY_BOOTSTRAP_LOG =
+            java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+
+    private ShimMain() {
+    }
+
+    public static void main(String[] args) {
+        ShimOptions options;
+        try {
+            options = ShimOptions.parse(args);
+        } catch (ShimOptions.UsageException e) {
+            System.err.println("berth-shim: " + e.getMessage());
+            System.err.println(ShimOptions.USAGE);
+            System.exit(2);
+            return;
+        }
+        ShimLog.setId(options.id());
+        NETTY_BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
+        try {
+            run(options);
+        } catch (Exception e) {
+            ShimLog.info("FATAL " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    private static void run(ShimOptions options) throws Exception {
+        // A new session: the daemon's process group or terminal going away must not take us along.
+        // EPERM means we already lead a process group (started with setsid), which is as good.
+        Posix.setsid();
+        Posix.setChildSubreaper();
+
+        createPrivateDir(options.stateDir());
+        createPrivateDir(options.runtimeRoot());
+        createPrivateDir(options.socket().getParent());
+        removeStaleSocket(options.socket());
+
+        Reaper reaper = new Reaper().start();
+        ExecutorService io = Executors.newCachedThreadPool(daemonThreads("berth-io"));
+        ExecutorService exitHandling = Executors.newSingleThreadExecutor(daemonThreads("berth-exit"));
+        RuncDriver runc = new RuncDriver(options.runtime(), options.runtimeRoot(),
+                options.stateDir().resolve("runc.log"), reaper, io);
+
+        Server[] server = new Server[1];
+        TaskService service = new TaskService(options, runc, reaper, io, exitHandling,
+                () -> exit(server[0], 0));
+        // One event loop thread each for accepting and for I/O: one client (the daemon) at most.
+        EpollEventLoopGroup boss = new EpollEventLoopGroup(1, daemonThreads("berth-grpc-boss"));
+        EpollEventLoopGroup worker = new EpollEventLoopGroup(1, daemonThreads("berth-grpc-io"));
+        server[0] = NettyServerBuilder.forAddress(new DomainSocketAddress(options.socket().toString()))
+                .channelType(EpollServerDomainSocketChannel.class)
+                .bossEventLoopGroup(boss)
+                .workerEventLoopGroup(worker)
+                .executor(io)
+                .addService(service)
+                .build()
+                .start();
+        // Until this chmod the umask's 0755 already refuses connect() (it needs write permission).
+        Files.setPosixFilePermissions(options.socket(), PosixFilePermissions.fromString("rw-------"));
+
+        Signal.handle(new Signal("TERM"), sig -> exit(server[0], 0));
+        Signal.handle(new Signal("INT"), sig -> exit(server[0], 0));
+
+        AtomicFiles.write(options.stateDir().resolve("shim.pid"), Integer.toString(Posix.getpid()));
+        AtomicFiles.write(options.stateDir().resolve("address"), options.socket().toString());
+        ShimLog.info("serving on " + options.socket() + " (pid " + Posix.getpid() + ", runtime "
+                + options.runtime() + ")");
+
+        server[0].awaitTermination();
+        // Reached only if the server stops on its own; exit() normally calls System.exit first.
+        exit(server[0], 0);
+        Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /**
+     * Ends the shim shortly after the current reply is out: a graceful server shutdown lets the
+     * in-flight response reach the client; after at most 2s the JVM exits anyway. The container,
+     * if still running, is not touched.
+     */
+    static void exit(Server server, int status) {
+        if (!EXITING.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                if (server != null) {
+                    server.shutdown();
+                    server.awaitTermination(2, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException ignored) {
+                // exiting anyway
+            }
+            ShimLog.info("exit " + status);
+            System.exit(status);
+        }, "berth-exit-shim");
+        t.start();
+    }
+
+    private static void createPrivateDir(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        }
+    }
+
+    /**
+     * A socket file left by a dead shim would make bind fail with EADDRINUSE. If something still
+     * answers on it, it is a live shim and we must not steal its address.
+     */
+    private static void removeStaleSocket(Path socket) throws IOException {
+        if (!Files.exists(socket)) {
+            return;
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socket));
+            throw new IOException("socket " + socket + " is in use by a live process");
+        } catch (IOException refused) {
+            if (refused.getMessage() != null && refused.getMessage().endsWith("in use by a live process")) {
+                throw refused;
+            }
+        }
+        Files.delete(socket);
+    }
+
+    private static ThreadFactory daemonThreads(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,242 @@
+package dev.berth.shim;
+
+import dev.berth.api.shim.v1.CreateTaskReply;
+import dev.berth.api.shim.v1.CreateTaskRequest;
+import dev.berth.api.shim.v1.DeleteTaskRequest;
+import dev.berth.api.shim.v1.Empty;
+import dev.berth.api.shim.v1.ExecChunk;
+import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.api.shim.v1.KillTaskRequest;
+import dev.berth.api.shim.v1.PidsReply;
+import dev.berth.api.shim.v1.PidsRequest;
+import dev.berth.api.shim.v1.ShutdownRequest;
+import dev.berth.api.shim.v1.StartTaskRequest;
+import dev.berth.api.shim.v1.StateTaskRequest;
+import dev.berth.api.shim.v1.TaskGrpc;
+import dev.berth.api.shim.v1.TaskStateReply;
+import dev.berth.api.shim.v1.WaitTaskRequest;
+import dev.berth.runtime.nativ.Posix;
+import dev.berth.runtime.nativ.Reaper;
+import dev.berth.shim.ExitFile.ExitRecord;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.Executor;
+
+/**
+ * The shim's gRPC Task service (berth.shim.v1.Task) for its one container. Before Create there is
+ * no task; afterwards every operation goes through the {@link InitProcess} state machine.
+ */
+final class TaskService extends TaskGrpc.TaskImplBase {
+    private final ShimOptions options;
+    private final RuncDriver runc;
+    private final Reaper reaper;
+    private final Executor io;
+    private final Executor exitHandling;
+    private final Runnable exitShim;
+    private final int shimPid = Posix.getpid();
+    private InitProcess init; // guarded by this
+
+    TaskService(ShimOptions options, RuncDriver runc, Reaper reaper, Executor io, Executor exitHandling,
+                Runnable exitShim) {
+        this.options = options;
+        this.runc = runc;
+        this.reaper = reaper;
+        this.io = io;
+        this.exitHandling = exitHandling;
+        this.exitShim = exitShim;
+    }
+
+    private synchronized InitProcess init() throws TaskException {
+        if (init == null) {
+            throw TaskException.precondition("no task: Create first");
+        }
+        return init;
+    }
+
+    private synchronized InitProcess initOrNull() {
+        return init;
+    }
+
+    @Override
+    public void create(CreateTaskRequest req, StreamObserver<CreateTaskReply> reply) {
+        call(reply, () -> {
+            if (!req.getId().isEmpty() && !req.getId().equals(options.id())) {
+                throw new TaskException(Status.Code.INVALID_ARGUMENT,
+                        "this shim serves " + options.id() + ", not " + req.getId());
+            }
+            // Holding the monitor serialises two concurrent Creates; nothing else waits on it long.
+            synchronized (this) {
+                if (init != null) {
+                    throw TaskException.precondition("task already created (" + init.status() + ")");
+                }
+                init = InitProcess.create(options.id(), req, options.stateDir(), runc, reaper, io, exitHandling);
+                ShimLog.info("created " + options.id() + " init pid " + init.pid);
+                return CreateTaskReply.newBuilder().setPid(init.pid).build();
+            }
+        });
+    }
+
+    @Override
+    public void start(StartTaskRequest req, StreamObserver<TaskStateReply> reply) {
+        call(reply, () -> {
+            init().start();
+            return state();
+        });
+    }
+
+    @Override
+    public void kill(KillTaskRequest req, StreamObserver<Empty> reply) {
+        call(reply, () -> {
+            init().kill(req.getSignal(), req.getAll());
+            return Empty.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void waitExit(WaitTaskRequest req, StreamObserver<ExitStatus> reply) {
+        InitProcess task;
+        try {
+            task = init();
+        } catch (TaskException e) {
+            reply.onError(e.toStatus().asRuntimeException());
+            return;
+        }
+        // No thread is parked for a waiter: the reply goes out when the exit is recorded.
+        task.exited().thenAccept(exit -> {
+            try {
+                reply.onNext(toProto(exit));
+                reply.onCompleted();
+            } catch (RuntimeException cancelled) {
+                // the caller went away
+            }
+        });
+    }
+
+    @Override
+    public void state(StateTaskRequest req, StreamObserver<TaskStateReply> reply) {
+        call(reply, this::state);
+    }
+
+    private TaskStateReply state() {
+        TaskStateReply.Builder b = TaskStateReply.newBuilder().setId(options.id()).setShimPid(shimPid);
+        InitProcess task = initOrNull();
+        if (task == null) {
+            return b.setStatus("unknown").build();
+        }
+        String status = task.status();
+        b.setStatus(status.equals("deleted") ? "unknown" : status).setPid(task.pid);
+        ExitRecord exit = task.exitRecord();
+        if (exit != null) {
+            b.setExitCode(exit.exitCode()).setExitedAt(exit.exitedAtText());
+        }
+        return b.build();
+    }
+
+    @Override
+    public void pids(PidsRequest req, StreamObserver<PidsReply> reply) {
+        call(reply, () -> PidsReply.newBuilder().addAllPids(init().pids()).build());
+    }
+
+    @Override
+    public void exec(ExecTaskRequest req, StreamObserver<ExecChunk> reply) {
+        ServerCallStreamObserver<ExecChunk> observer = (ServerCallStreamObserver<ExecChunk>) reply;
+        try {
+            InitProcess task = init();
+            task.checkExec();
+            ExecProcess.run(options.id(), task.bundle(), options.stateDir(), req, runc, io, observer);
+        } catch (TaskException e) {
+            reply.onError(e.toStatus().asRuntimeException());
+        }
+    }
+
+    @Override
+    public void delete(DeleteTaskRequest req, StreamObserver<ExitStatus> reply) {
+        ExitStatus exit;
+        try {
+            ExitRecord record = init().delete();
+            removeStateDirAndSocket();
+            exit = toProto(record);
+        } catch (TaskException e) {
+            reply.onError(e.toStatus().asRuntimeException());
+            return;
+        }
+        ShimLog.info("deleted " + options.id() + "; exiting");
+        reply.onNext(exit);
+        reply.onCompleted();
+        exitShim.run();
+    }
+
+    @Override
+    public void shutdown(ShutdownRequest req, StreamObserver<Empty> reply) {
+        InitProcess task = initOrNull();
+        if (task != null && task.isAlive() && !req.getNow()) {
+            reply.onError(TaskException.precondition("cannot shut down: task is " + task.status())
+                    .toStatus().asRuntimeException());
+            return;
+        }
+        if (task != null && task.isAlive()) {
+            ShimLog.warn("shutdown now with task " + task.status() + "; its exit will not be recorded");
+        }
+        reply.onNext(Empty.getDefaultInstance());
+        reply.onCompleted();
+        exitShim.run();
+    }
+
+    private void removeStateDirAndSocket() {
+        try {
+            Files.deleteIfExists(options.socket());
+            if (Files.exists(options.stateDir())) {
+                Files.walkFileTree(options.stateDir(), new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                        Files.delete(file);
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                        Files.delete(dir);
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+            }
+        } catch (IOException e) {
+            ShimLog.warn("cleanup after delete: " + e.getMessage());
+        }
+    }
+
+    private static ExitStatus toProto(ExitRecord exit) {
+        return ExitStatus.newBuilder().setExitCode(exit.exitCode()).setExitedAt(exit.exitedAtText())
+                .setPid(exit.pid()).build();
+    }
+
+    /** A unary RPC body: its result is the reply, a TaskException becomes the status. */
+    private interface Body<T> {
+        T run() throws TaskException;
+    }
+
+    private static <T> void call(StreamObserver<T> reply, Body<T> body) {
+        T result;
+        try {
+            result = body.run();
+        } catch (TaskException e) {
+            reply.onError(e.toStatus().asRuntimeException());
+            return;
+        } catch (RuntimeException e) {
+            ShimLog.warn("unexpected: " + e);
+            reply.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage()).replace('\n', ' '))
+                    .asRuntimeException());
+            return;
+        }
+        reply.onNext(result);
+        reply.onCompleted();
+    }
+}

@@ -1,0 +1,284 @@
+package dev.berth.shim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.berth.api.shim.v1.CreateTaskReply;
+import dev.berth.api.shim.v1.CreateTaskRequest;
+import dev.berth.api.shim.v1.DeleteTaskRequest;
+import dev.berth.api.shim.v1.ExecChunk;
+import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.api.shim.v1.KillTaskRequest;
+import dev.berth.api.shim.v1.Mount;
+import dev.berth.api.shim.v1.PidsRequest;
+import dev.berth.api.shim.v1.ShutdownRequest;
+import dev.berth.api.shim.v1.StartTaskRequest;
+import dev.berth.api.shim.v1.StateTaskRequest;
+import dev.berth.api.shim.v1.TaskGrpc;
+import dev.berth.api.shim.v1.TaskStateReply;
+import dev.berth.api.shim.v1.WaitTaskRequest;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assumptions;
+
+/** Real shim process + real runc containers on a busybox rootfs. Needs root and /usr/sbin/runc. */
+class ShimTest {
+    private static final String RFC3339_NANO = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z";
+    private ShimHarness harness;
+
+    @BeforeAll
+    static void requireRootAndRunc() {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/runc")) || Files.isExecutable(Path.of("/usr/bin/runc")),
+                "needs runc");
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    private ShimHarness shim(String id) throws Exception {
+        harness = new ShimHarness(id);
+        return harness;
+    }
+
+    private CreateTaskRequest bindCreate(ShimHarness h, Path bundle) {
+        return CreateTaskRequest.newBuilder().setId(h.id).setBundle(bundle.toString())
+                .addRootfs(Mount.newBuilder().setType("bind").setSource(h.rootfsSource.toString()).addOptions("rbind"))
+                .setLogPath(h.logPath.toString()).build();
+    }
+
+    @Test
+    void lifecycleLogsExitFileAndDeleteEndsTheShim() throws Exception {
+        ShimHarness h = shim("life");
+        Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo hi; echo oops >&2; exit 3"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+
+        CreateTaskReply created = shim.create(bindCreate(h, bundle));
+        assertTrue(created.getPid() > 0);
+        assertTrue(ShimHarness.isMounted(bundle.resolve("rootfs")));
+        TaskStateReply state = shim.state(StateTaskRequest.getDefaultInstance());
+        assertEquals("created", state.getStatus());
+        assertEquals(created.getPid(), state.getPid());
+        assertEquals(h.process.pid(), state.getShimPid());
+
+        assertEquals("running", shim.start(StartTaskRequest.getDefaultInstance()).getStatus());
+        ExitStatus exit = shim.waitExit(WaitTaskRequest.getDefaultInstance());
+        assertEquals(3, exit.getExitCode());
+        assertEquals(created.getPid(), exit.getPid());
+        assertTrue(exit.getExitedAt().matches(RFC3339_NANO), exit.getExitedAt());
+
+        // exit.json is written before any waiter is answered.
+        JsonObject exitFile = JsonParser.parseString(Files.readString(h.stateDir.resolve("exit.json"))).getAsJsonObject();
+        assertEquals(3, exitFile.get("exitCode").getAsInt());
+        assertEquals(created.getPid(), exitFile.get("pid").getAsInt());
+        assertEquals(exit.getExitedAt(), exitFile.get("exitedAt").getAsString());
+
+        List<String> lines = Files.readAllLines(h.logPath);
+        assertEquals(2, lines.size(), lines.toString());
+        List<String> seen = new ArrayList<>();
+        for (String line : lines) {
+            JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
+            assertTrue(entry.get("time").getAsString().matches(RFC3339_NANO), line);
+            seen.add(entry.get("stream").getAsString() + ":" + entry.get("log").getAsString());
+        }
+        assertTrue(seen.contains("stdout:hi\n"), seen.toString());
+        assertTrue(seen.contains("stderr:oops\n"), seen.toString());
+
+        TaskStateReply stopped = shim.state(StateTaskRequest.getDefaultInstance());
+        assertEquals("stopped", stopped.getStatus());
+        assertEquals(3, stopped.getExitCode());
+        // And WaitExit after the fact answers at once.
+        assertEquals(3, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+
+        StatusRuntimeException again = assertThrows(StatusRuntimeException.class,
+                () -> shim.start(StartTaskRequest.getDefaultInstance()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, again.getStatus().getCode());
+        assertEquals("cannot start: task is stopped", again.getStatus().getDescription());
+
+        assertEquals(3, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "shim exits after Delete");
+        assertEquals(0, h.process.exitValue());
+        assertFalse(Files.exists(h.socket), "socket removed");
+        assertFalse(Files.exists(h.stateDir), "state dir removed");
+        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs unmounted");
+        assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state removed");
+    }
+
+    @Test
+    void killWithSigkillGives137AndWaitersAreAnsweredOnExit() throws Exception {
+        ShimHarness h = shim("kill");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        int pid = shim.create(bindCreate(h, bundle)).getPid();
+        shim.start(StartTaskRequest.getDefaultInstance());
+        assertTrue(shim.pids(PidsRequest.getDefaultInstance()).getPidsList().contains(pid));
+
+        CompletableFuture<ExitStatus> waiter = CompletableFuture.supplyAsync(
+                () -> h.shim().waitExit(WaitTaskRequest.getDefaultInstance()));
+        Thread.sleep(300);
+        assertFalse(waiter.isDone(), "WaitExit blocks while init runs");
+
+        StatusRuntimeException busy = assertThrows(StatusRuntimeException.class,
+                () -> shim.delete(DeleteTaskRequest.getDefaultInstance()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, busy.getStatus().getCode());
+        StatusRuntimeException refuse = assertThrows(StatusRuntimeException.class,
+                () -> shim.shutdown(ShutdownRequest.getDefaultInstance()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refuse.getStatus().getCode());
+
+        shim.kill(KillTaskRequest.newBuilder().setSignal(9).build());
+        assertEquals(137, waiter.get(10, TimeUnit.SECONDS).getExitCode());
+        assertTrue(Files.exists(h.stateDir.resolve("exit.json")));
+        assertEquals(137, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void execStreamsOutputAndExitCode() throws Exception {
+        ShimHarness h = shim("exec");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(bindCreate(h, bundle));
+        shim.start(StartTaskRequest.getDefaultInstance());
+
+        Exec x = exec(shim, ExecTaskRequest.newBuilder().setExecId("e1").addArgs("echo").addArgs("x").build());
+        assertEquals("x\n", x.stdout);
+        assertEquals("", x.stderr);
+        assertEquals(0, x.exitCode);
+
+        Exec fail = exec(shim, ExecTaskRequest.newBuilder().setExecId("e2").addArgs("sh").addArgs("-c")
+                .addArgs("echo $GREETING $HOME; echo e >&2; exit 5").addEnv("GREETING=hello").setCwd("/tmp").build());
+        assertEquals("hello /\n", fail.stdout); // request env over config env
+        assertEquals("e\n", fail.stderr);
+        assertEquals(5, fail.exitCode);
+
+        StatusRuntimeException badUser = assertThrows(StatusRuntimeException.class,
+                () -> exec(shim, ExecTaskRequest.newBuilder().addArgs("true").setUser("nobody").build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, badUser.getStatus().getCode());
+
+        // SIGKILL: sleep is pid 1 of its namespace, and pid 1 ignores signals it has no handler for.
+        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+        shim.delete(DeleteTaskRequest.getDefaultInstance());
+    }
+
+    @Test
+    void orphansOfTheContainerAreReapedOnOverlayRootfs() throws Exception {
+        ShimHarness h = shim("orphans");
+        Path bundle = h.bundle("bundle", List.of("sh", "-c", "sleep 100 & sleep 100 & (sleep 100 &) ; echo started; exit 0"));
+        Path upper = Files.createDirectories(h.dir.resolve("upper"));
+        Path work = Files.createDirectories(h.dir.resolve("work"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(CreateTaskRequest.newBuilder().setBundle(bundle.toString()).setLogPath(h.logPath.toString())
+                .addRootfs(Mount.newBuilder().setType("overlay").setSource("overlay")
+                        .addOptions("lowerdir=" + h.rootfsSource).addOptions("upperdir=" + upper)
+                        .addOptions("workdir=" + work))
+                .build());
+        shim.start(StartTaskRequest.getDefaultInstance());
+        assertEquals(0, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+        // When init (sh) exits the kernel kills the rest of the pid namespace; those processes
+        // are re-parented to the shim, its subreaper, which must reap every one of them.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<String> children = h.childrenOfShim();
+        while (!children.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            children = h.childrenOfShim();
+        }
+        assertEquals(List.of(), children, "processes left under the shim");
+        assertTrue(Files.readString(h.logPath).contains("started"));
+        shim.delete(DeleteTaskRequest.getDefaultInstance());
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")));
+    }
+
+    @Test
+    void createWithBadBundleFailsInOneLineAndLeavesNothingMounted() throws Exception {
+        ShimHarness h = shim("bad");
+        Path bundle = h.bundle("bundle", List.of("true"));
+        Files.writeString(bundle.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ");
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> shim.create(bindCreate(h, bundle)));
+        String message = e.getStatus().getDescription();
+        assertTrue(message != null && message.startsWith("runc create failed: "), message);
+        assertFalse(message.contains("\n"), message);
+        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs left mounted");
+        assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state left behind");
+
+        // A missing bundle is refused before anything is mounted.
+        StatusRuntimeException missing = assertThrows(StatusRuntimeException.class,
+                () -> shim.create(bindCreate(h, h.dir.resolve("nope"))));
+        assertEquals(Status.Code.INVALID_ARGUMENT, missing.getStatus().getCode());
+
+        // The shim is still healthy, has no task, and shuts down when asked.
+        assertEquals("unknown", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
+        shim.shutdown(ShutdownRequest.getDefaultInstance());
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, h.process.exitValue());
+    }
+
+    @Test
+    void deleteOfACreatedTaskKillsItsInit() throws Exception {
+        ShimHarness h = shim("created");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(bindCreate(h, bundle));
+        ExitStatus exit = shim.delete(DeleteTaskRequest.getDefaultInstance());
+        assertEquals(137, exit.getExitCode());
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")));
+        assertFalse(Files.exists(h.runcRoot.resolve(h.id)));
+    }
+
+    @Test
+    void sigtermEndsTheShimCleanlyAndLeavesTheContainerRunning() throws Exception {
+        ShimHarness h = shim("term");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        int pid = shim.create(bindCreate(h, bundle)).getPid();
+        shim.start(StartTaskRequest.getDefaultInstance());
+        new ProcessBuilder("kill", "-TERM", Long.toString(h.process.pid())).start().waitFor();
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, h.process.exitValue());
+        assertTrue(Files.exists(Path.of("/proc/" + pid)), "the container outlives its shim");
+        // @AfterEach deletes it with runc delete --force.
+    }
+
+    private record Exec(String stdout, String stderr, int exitCode) {
+    }
+
+    private static Exec exec(TaskGrpc.TaskBlockingStub shim, ExecTaskRequest req) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = -1;
+        for (Iterator<ExecChunk> it = shim.exec(req); it.hasNext(); ) {
+            ExecChunk chunk = it.next();
+            switch (chunk.getPayloadCase()) {
+                case STDOUT -> out.writeBytes(chunk.getStdout().toByteArray());
+                case STDERR -> err.writeBytes(chunk.getStderr().toByteArray());
+                case EXIT_CODE -> code = chunk.getExitCode();
+                default -> {
+                }
+            }
+        }
+        return new Exec(out.toString(), err.toString(), code);
+    }
+}
