@@ -166,6 +166,12 @@ class ContainerActorTest {
     Instant exitedAt = Instant.parse("2026-01-01T00:00:00Z");
     runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Exited(7, exitedAt, null));
     var again = spawn(false);
+    // wait is answered once reconciled, with the real code and time from the shim
+    TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
+    again.tell(new ContainerActor.WaitExit(waiter.getRef()));
+    ExitInfo exit = ok(waiter);
+    assertEquals(7, exit.exitCode());
+    assertEquals(exitedAt, exit.finishedAt());
     ContainerView v = inspect(again);
     assertEquals("stopped", v.state());
     assertEquals(7, v.exitCode());
@@ -193,7 +199,11 @@ class ContainerActorTest {
     started(c);
     kit.stop(c);
     runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Lost("shim 42 is gone"));
-    ContainerView v = inspect(spawn(false));
+    var again = spawn(false);
+    TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
+    again.tell(new ContainerActor.WaitExit(waiter.getRef()));
+    assertEquals(ContainerActor.EXIT_UNKNOWN, ok(waiter).exitCode());
+    ContainerView v = inspect(again);
     assertEquals("stopped", v.state());
     assertEquals(ContainerActor.EXIT_UNKNOWN, v.exitCode());
     assertTrue(v.error().contains("shim lost"));
