@@ -32,7 +32,8 @@ final class RuncDriver {
 
     private final String runtime;
     private final Path root;
-    private final Path logFile;
+    /** Moves with the state dir when a spare shim is adopted. */
+    private volatile Path logFile;
     private final Reaper reaper;
     private final Executor io;
 
@@ -56,6 +57,11 @@ final class RuncDriver {
                 "--log", logFile.toString(), "--log-format", "json"));
         argv.addAll(List.of(command));
         return argv;
+    }
+
+    /** Points runc's log at the adopted state dir (before any runc command has run). */
+    void useLogFile(Path file) {
+        this.logFile = file;
     }
 
     /** Byte offset of the end of runc.log, to find the lines a later command adds. */

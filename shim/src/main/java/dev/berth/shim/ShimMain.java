@@ -102,6 +102,10 @@ public final class ShimMain {
         ShimLog.info("serving on " + options.socket() + " (pid " + Posix.getpid() + ", runtime "
                 + options.runtime() + ")");
 
+        if (options.spare()) {
+            watchParent(service, server);
+        }
+
         server[0].awaitTermination();
         // Reached only if the server stops on its own; exit() normally calls System.exit first.
         exit(server[0], 0);
@@ -129,6 +133,32 @@ public final class ShimMain {
             ShimLog.info("exit " + status);
             System.exit(status);
         }, "berth-exit-shim");
+        t.start();
+    }
+
+    /**
+     * A spare nobody adopted must not outlive the daemon that started it: once the parent is gone
+     * (getppid changes), it removes its state dir and socket and exits. An adopted shim is a
+     * container's shim and stays, whatever happens to the daemon.
+     */
+    private static void watchParent(TaskService service, Server[] server) {
+        int parent = Posix.getppid();
+        Thread t = new Thread(() -> {
+            while (!service.adopted()) {
+                if (Posix.getppid() != parent) {
+                    ShimLog.info("spare's daemon is gone; exiting");
+                    service.removeStateDirAndSocket();
+                    exit(server[0], 0);
+                    return;
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "berth-spare-watch");
+        t.setDaemon(true);
         t.start();
     }
 

@@ -4,11 +4,12 @@ import java.nio.file.Path;
 
 /**
  * The command line: {@code --id ID --state-dir DIR --socket PATH --runtime runc|crun
- * --runtime-root DIR}. The runtime binary is looked up on PATH.
+ * --runtime-root DIR [--spare]}. The runtime binary is looked up on PATH. A spare shim is started
+ * ahead of need and takes on the identity of the first container it is asked to create.
  */
-record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path runtimeRoot) {
+record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path runtimeRoot, boolean spare) {
     static final String USAGE = "usage: berth-shim --id ID --state-dir DIR --socket PATH"
-            + " [--runtime runc|crun] --runtime-root DIR";
+            + " [--runtime runc|crun] --runtime-root DIR [--spare]";
 
     /** Thrown for a bad command line; the message is one line. */
     static final class UsageException extends Exception {
@@ -23,8 +24,13 @@ record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path r
         String socket = null;
         String runtime = "runc";
         String runtimeRoot = null;
+        boolean spare = false;
         for (int i = 0; i < args.length; i++) {
             String flag = args[i];
+            if (flag.equals("--spare")) {
+                spare = true;
+                continue;
+            }
             if (i + 1 >= args.length) {
                 throw new UsageException("missing value for " + flag);
             }
@@ -52,6 +58,6 @@ record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path r
             throw new UsageException("socket path longer than 107 bytes: " + socket);
         }
         return new ShimOptions(id, Path.of(stateDir).toAbsolutePath(), Path.of(socket).toAbsolutePath(),
-                runtime, Path.of(runtimeRoot).toAbsolutePath());
+                runtime, Path.of(runtimeRoot).toAbsolutePath(), spare);
     }
 }

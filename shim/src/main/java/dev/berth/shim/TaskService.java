@@ -43,6 +43,10 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     private final Runnable exitShim;
     private final int shimPid = Posix.getpid();
     private InitProcess init; // guarded by this
+    /** This shim's container id and state dir: a spare's change once, when it is adopted. */
+    private volatile String id;
+    private volatile Path stateDir;
+    private volatile boolean adopted;
 
     TaskService(ShimOptions options, RuncDriver runc, Reaper reaper, Executor io, Executor exitHandling,
                 Runnable exitShim) {
@@ -52,6 +56,36 @@ final class TaskService extends TaskGrpc.TaskImplBase {
         this.io = io;
         this.exitHandling = exitHandling;
         this.exitShim = exitShim;
+        this.id = options.id();
+        this.stateDir = options.stateDir();
+    }
+
+    /** True once a spare shim has taken on a container (or for a shim started for one). */
+    boolean adopted() {
+        return adopted || !options.spare();
+    }
+
+    /**
+     * A spare shim becomes the shim of container {@code newId}: its state dir is renamed to the
+     * container's (address and shim.pid move along, so the daemon finds it where it looks), and
+     * runc's log follows. The socket keeps its (hashed, short) path, which the address file records.
+     */
+    private void adopt(String newId) throws TaskException {
+        if (!newId.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+            throw new TaskException(Status.Code.INVALID_ARGUMENT, "invalid container id " + newId);
+        }
+        Path target = stateDir.resolveSibling(newId);
+        try {
+            Files.move(stateDir, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw TaskException.precondition("cannot take on " + newId + ": " + e.getMessage());
+        }
+        ShimLog.info("spare adopted by " + newId);
+        stateDir = target;
+        id = newId;
+        runc.useLogFile(target.resolve("runc.log"));
+        ShimLog.setId(newId);
+        adopted = true;
     }
 
     private synchronized InitProcess init() throws TaskException {
@@ -68,17 +102,20 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     @Override
     public void create(CreateTaskRequest req, StreamObserver<CreateTaskReply> reply) {
         call(reply, () -> {
-            if (!req.getId().isEmpty() && !req.getId().equals(options.id())) {
-                throw new TaskException(Status.Code.INVALID_ARGUMENT,
-                        "this shim serves " + options.id() + ", not " + req.getId());
-            }
             // Holding the monitor serialises two concurrent Creates; nothing else waits on it long.
             synchronized (this) {
                 if (init != null) {
                     throw TaskException.precondition("task already created (" + init.status() + ")");
                 }
-                init = InitProcess.create(options.id(), req, options.stateDir(), runc, reaper, io, exitHandling);
-                ShimLog.info("created " + options.id() + " init pid " + init.pid);
+                if (!req.getId().isEmpty() && !req.getId().equals(id)) {
+                    if (adopted()) {
+                        throw new TaskException(Status.Code.INVALID_ARGUMENT,
+                                "this shim serves " + id + ", not " + req.getId());
+                    }
+                    adopt(req.getId());
+                }
+                init = InitProcess.create(id, req, stateDir, runc, reaper, io, exitHandling);
+                ShimLog.info("created " + id + " init pid " + init.pid);
                 return CreateTaskReply.newBuilder().setPid(init.pid).build();
             }
         });
@@ -126,7 +163,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     }
 
     private TaskStateReply state() {
-        TaskStateReply.Builder b = TaskStateReply.newBuilder().setId(options.id()).setShimPid(shimPid);
+        TaskStateReply.Builder b = TaskStateReply.newBuilder().setId(id).setShimPid(shimPid);
         InitProcess task = initOrNull();
         if (task == null) {
             return b.setStatus("unknown").build();
@@ -151,7 +188,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
         try {
             InitProcess task = init();
             task.checkExec();
-            ExecProcess.run(options.id(), task.bundle(), options.stateDir(), req, runc, io, observer);
+            ExecProcess.run(id, task.bundle(), stateDir, req, runc, io, observer);
         } catch (TaskException e) {
             reply.onError(e.toStatus().asRuntimeException());
         }
@@ -168,7 +205,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
             reply.onError(e.toStatus().asRuntimeException());
             return;
         }
-        ShimLog.info("deleted " + options.id() + "; exiting");
+        ShimLog.info("deleted " + id + "; exiting");
         reply.onNext(exit);
         reply.onCompleted();
         exitShim.run();
@@ -190,11 +227,12 @@ final class TaskService extends TaskGrpc.TaskImplBase {
         exitShim.run();
     }
 
-    private void removeStateDirAndSocket() {
+    /** Removes what this shim owns on disk (used on delete, and when an unneeded spare ends). */
+    void removeStateDirAndSocket() {
         try {
             Files.deleteIfExists(options.socket());
-            if (Files.exists(options.stateDir())) {
-                Files.walkFileTree(options.stateDir(), new SimpleFileVisitor<>() {
+            if (Files.exists(stateDir)) {
+                Files.walkFileTree(stateDir, new SimpleFileVisitor<>() {
                     @Override
                     public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                         Files.delete(file);

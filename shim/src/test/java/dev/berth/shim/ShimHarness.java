@@ -29,7 +29,14 @@ final class ShimHarness implements AutoCloseable {
     final ShimClient client;
     private final List<Path> bundles = new ArrayList<>();
 
+    /** Container ids besides {@link #id} that close() must clean from runc (an adopted spare's). */
+    final List<String> alsoDelete = new ArrayList<>();
+
     ShimHarness(String id) throws Exception {
+        this(id, false);
+    }
+
+    ShimHarness(String id, boolean spare) throws Exception {
         this.id = id;
         this.dir = Files.createTempDirectory(Path.of("/tmp"), "bs-");
         this.stateDir = dir.resolve("state");
@@ -42,6 +49,9 @@ final class ShimHarness implements AutoCloseable {
                 "-cp", System.getProperty("java.class.path"), ShimMain.class.getName(),
                 "--id", id, "--state-dir", stateDir.toString(), "--socket", socket.toString(),
                 "--runtime", "runc", "--runtime-root", runcRoot.toString()));
+        if (spare) {
+            cmd.add("--spare");
+        }
         this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("shim.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -104,6 +114,9 @@ final class ShimHarness implements AutoCloseable {
             client.close();
         }
         run("runc", "--root", runcRoot.toString(), "delete", "--force", id);
+        for (String other : alsoDelete) {
+            run("runc", "--root", runcRoot.toString(), "delete", "--force", other);
+        }
         if (process.isAlive()) {
             process.destroyForcibly();
             process.waitFor(5, TimeUnit.SECONDS);

@@ -125,6 +125,30 @@ class ShimTest {
     }
 
     @Test
+    void spareShimIsAdoptedByTheFirstCreateAndMovesItsStateDir() throws Exception {
+        harness = new ShimHarness("spare-1", true);
+        ShimHarness h = harness;
+        h.alsoDelete.add("adopted");
+        Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo adopted; exit 4"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        int pid = shim.create(CreateTaskRequest.newBuilder(bindCreate(h, bundle)).setId("adopted").build()).getPid();
+        Path adoptedDir = h.stateDir.resolveSibling("adopted");
+        assertFalse(Files.exists(h.stateDir), "the spare's state dir was renamed");
+        assertEquals(h.socket.toString(), Files.readString(adoptedDir.resolve("address")));
+        assertEquals(Long.toString(h.process.pid()), Files.readString(adoptedDir.resolve("shim.pid")));
+        assertEquals("adopted", shim.state(StateTaskRequest.getDefaultInstance()).getId());
+        // adopted once: a second identity is refused
+        shim.start(StartTaskRequest.getDefaultInstance());
+        assertEquals(4, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+        assertTrue(Files.exists(adoptedDir.resolve("exit.json")));
+        assertTrue(Files.readString(h.logPath).contains("adopted"));
+        assertEquals(pid, shim.state(StateTaskRequest.getDefaultInstance()).getPid());
+        shim.delete(DeleteTaskRequest.getDefaultInstance());
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+        assertFalse(Files.exists(adoptedDir));
+    }
+
+    @Test
     void killWithSigkillGives137AndWaitersAreAnsweredOnExit() throws Exception {
         ShimHarness h = shim("kill");
         Path bundle = h.bundle("bundle", List.of("sleep", "100"));

@@ -24,6 +24,8 @@ public interface LibC {
 
     int getpid();
 
+    int getppid();
+
     int kill(int pid, int signal);
 
     int wait4(int pid, @Out IntByReference status, int options, Pointer rusage);

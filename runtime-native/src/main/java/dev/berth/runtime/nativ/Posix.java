@@ -64,6 +64,11 @@ public final class Posix {
         return LIBC.getpid();
     }
 
+    /** The parent's pid; it changes (to a subreaper or 1) when the parent dies. */
+    public static int getppid() {
+        return LIBC.getppid();
+    }
+
     /**
      * Makes this process the "child subreaper": orphaned descendants (e.g. a container's init after
      * {@code runc create} exits) are re-parented to us instead of to pid 1, so we can wait4 them.
