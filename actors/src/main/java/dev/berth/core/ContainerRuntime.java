@@ -49,15 +49,28 @@ public final class ContainerRuntime implements TaskRuntime {
   private final EventLoopGroup group;
   private final Executor blocking;
   private final ShimLauncher launcher;
+  private final ShimPool spares;
 
   public ContainerRuntime(BerthPaths paths, ImageStore images, ActorSystem<?> system,
-                          EventLoopGroup group, Executor blocking) {
+                          EventLoopGroup group, Executor blocking, int spareShims) {
     this.paths = paths;
     this.images = images;
     this.system = system;
     this.group = group;
     this.blocking = blocking;
     this.launcher = new ShimLauncher(paths);
+    this.spares = new ShimPool(launcher, paths, blocking, spareShims);
+  }
+
+  /** At daemon start: clear spares of an earlier daemon, start ours. */
+  public void open() {
+    spares.removeLeftovers();
+    spares.replenish();
+  }
+
+  /** At daemon stop: containers' shims stay; the spare goes. */
+  public void close() {
+    spares.close();
   }
 
   @Override
@@ -93,7 +106,8 @@ public final class ContainerRuntime implements TaskRuntime {
           .orElseThrow(() -> BerthException.precondition("image " + spec.imageId() + " of container " + spec.name() + " no longer exists"));
       MountSpec rootfs = Rootfs.overlay(images.layerDirs(image), paths.upper(id), paths.work(id));
       forceCleanup(id); // a previous run's shim must not linger
-      ShimLauncher.Launched shim = launcher.launch(id);
+      ShimLauncher.Launched spare = spares.take();
+      ShimLauncher.Launched shim = spare != null ? spare : launcher.launch(id);
       ShimClient client = ShimClient.connect(system, shim.socket(), group);
       try {
         int pid = client.create(CreateTaskRequest.newBuilder()
@@ -104,8 +118,10 @@ public final class ContainerRuntime implements TaskRuntime {
                 .build())
             .toCompletableFuture().get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS).getPid();
         client.start().toCompletableFuture().get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        spares.replenish();
         return new RunningTask(pid, shim.pid(), shim.socket().toString(), Instant.now(), client);
       } catch (Exception e) {
+        spares.replenish();
         BerthException failure = BerthException.from(e);
         log.warn("start of {} failed: {}", id, failure.getMessage());
         try {
@@ -114,6 +130,14 @@ public final class ContainerRuntime implements TaskRuntime {
           // the shim could not clean up after itself; forceCleanup below does it from outside
         }
         client.close();
+        // A shim that could not even take the container on (e.g. a spare that failed adoption)
+        // is not found by forceCleanup under the container's dir: end it here.
+        if (shim.process().isAlive()) {
+          shim.process().destroyForcibly();
+          shim.process().waitFor(5, TimeUnit.SECONDS);
+        }
+        deleteTree(shim.dir());
+        Files.deleteIfExists(shim.socket());
         forceCleanup(id);
         throw failure;
       }
@@ -202,7 +226,8 @@ public final class ContainerRuntime implements TaskRuntime {
     Path dir = paths.shimDir(id);
     long shimPid = readPid(dir.resolve("shim.pid"));
     if (shimPid > 0) {
-      ProcessHandle.of(shimPid).filter(ph -> ph.info().commandLine().map(c -> c.contains(id)).orElse(false))
+      // Only ever kill a berth shim (a recycled pid could be anything).
+      ProcessHandle.of(shimPid).filter(ph -> ph.info().commandLine().map(c -> c.contains("dev.berth.shim.ShimMain")).orElse(false))
           .ifPresent(ph -> {
             ph.destroyForcibly();
             try {

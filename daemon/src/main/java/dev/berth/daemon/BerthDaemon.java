@@ -64,6 +64,9 @@ public final class BerthDaemon implements Callable<Integer> {
   @Option(names = "--runtime", description = "OCI runtime: runc or crun. Default: ${DEFAULT-VALUE}")
   String runtime = "runc";
 
+  @Option(names = "--spare-shims", description = "Shims kept started ahead of need (0 or 1): trades ~35 MB for a JVM start per container start. Default: ${DEFAULT-VALUE}")
+  int spareShims = 1;
+
   public static void main(String[] args) {
     CommandLine cl = new CommandLine(new BerthDaemon());
     cl.setParameterExceptionHandler((ex, a) -> {
@@ -101,7 +104,8 @@ public final class BerthDaemon implements Callable<Integer> {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "berthd", config);
     EventLoopGroup shimGroup = new EpollEventLoopGroup(2, named("shim-client"));
     ImageStore images = new ImageStore(paths.images());
-    ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, system, shimGroup, blocking);
+    ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, system, shimGroup, blocking, spareShims);
+    containerRuntime.open();
     ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(
         ContainerSupervisor.create(containerRuntime,
             (id, name, params) -> ContainerSpecs.build(id, name, params, images), blocking), "containers", Props.empty());
@@ -137,6 +141,7 @@ public final class BerthDaemon implements Callable<Integer> {
         Thread.currentThread().interrupt();
       }
       server.shutdownNow();
+      containerRuntime.close();
       system.terminate();
       try {
         system.getWhenTerminated().toCompletableFuture().get(5, TimeUnit.SECONDS);
