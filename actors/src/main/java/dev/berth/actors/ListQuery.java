@@ -29,8 +29,9 @@ final class ListQuery {
         replyTo.tell(List.of());
         return Behaviors.stopped();
       }
-      targets.forEach((id, ref) -> ref.tell(new ContainerActor.GetView(
-          ctx.messageAdapter(ContainerView.class, v -> new Got(id, v)))));
+      // One adapter for all replies (an actor has one adapter per message class); views carry their id.
+      ActorRef<ContainerView> adapter = ctx.messageAdapter(ContainerView.class, v -> new Got(v.id(), v));
+      targets.values().forEach(ref -> ref.tell(new ContainerActor.GetView(adapter)));
       timers.startSingleTimer(new Timeout(), timeout);
       return Behaviors.receive(Msg.class)
           .onMessage(Got.class, g -> {

@@ -4,7 +4,7 @@ import dev.berth.images.ImageConfig;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
-import dev.berth.images.Users;
+import dev.berth.oci.Users;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;

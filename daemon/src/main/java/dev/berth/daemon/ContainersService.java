@@ -48,7 +48,7 @@ import org.apache.pekko.stream.javadsl.Source;
 final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private static final Duration ASK = Duration.ofSeconds(60);
   /** Waits and stops can legitimately take long; the actor answers when they are done. */
-  private static final Duration LONG_ASK = Duration.ofDays(365);
+  private static final Duration LONG_ASK = Duration.ofDays(180); // the scheduler's limit is ~248 days
 
   private final ActorSystem<?> system;
   private final ActorRef<ContainerSupervisor.Command> supervisor;
