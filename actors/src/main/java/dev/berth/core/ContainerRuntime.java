@@ -59,7 +59,8 @@ public final class ContainerRuntime implements TaskRuntime {
     this.group = group;
     this.blocking = blocking;
     this.launcher = new ShimLauncher(paths);
-    this.spares = new ShimPool(launcher, paths, blocking, spareShims);
+    this.spares = new ShimPool(launcher, paths, blocking, spareShims,
+        shim -> ShimClient.connect(system, shim.socket(), group));
   }
 
   /** At daemon start: clear spares of an earlier daemon, start ours. */
@@ -105,10 +106,12 @@ public final class ContainerRuntime implements TaskRuntime {
       ImageRecord image = images.resolve(spec.imageId())
           .orElseThrow(() -> BerthException.precondition("image " + spec.imageId() + " of container " + spec.name() + " no longer exists"));
       MountSpec rootfs = Rootfs.overlay(images.layerDirs(image), paths.upper(id), paths.work(id));
+      long t0 = System.nanoTime();
       forceCleanup(id); // a previous run's shim must not linger
-      ShimLauncher.Launched spare = spares.take();
-      ShimLauncher.Launched shim = spare != null ? spare : launcher.launch(id);
-      ShimClient client = ShimClient.connect(system, shim.socket(), group);
+      ShimPool.Spare spare = spares.take();
+      ShimLauncher.Launched shim = spare != null ? spare.shim() : launcher.launch(id);
+      long t1 = System.nanoTime();
+      ShimClient client = spare != null ? spare.client() : ShimClient.connect(system, shim.socket(), group);
       try {
         int pid = client.create(CreateTaskRequest.newBuilder()
                 .setId(id)
@@ -117,7 +120,11 @@ public final class ContainerRuntime implements TaskRuntime {
                 .setLogPath(paths.log(id).toString())
                 .build())
             .toCompletableFuture().get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS).getPid();
+        long t2 = System.nanoTime();
         client.start().toCompletableFuture().get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        long t3 = System.nanoTime();
+        log.debug("started {}: shim {} ms ({}), create {} ms, start {} ms", id, (t1 - t0) / 1_000_000,
+            spare != null ? "spare" : "launched", (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
         spares.replenish();
         return new RunningTask(pid, shim.pid(), shim.socket().toString(), Instant.now(), client);
       } catch (Exception e) {

@@ -21,26 +21,34 @@ final class ShimPool {
   private final BerthPaths paths;
   private final Executor blocking;
   private final int size;
-  private CompletableFuture<ShimLauncher.Launched> spare; // guarded by this
+  private final java.util.function.Function<ShimLauncher.Launched, ShimClient> connect;
+  private CompletableFuture<Spare> spare; // guarded by this
 
-  ShimPool(ShimLauncher launcher, BerthPaths paths, Executor blocking, int size) {
+  /** A started spare and the daemon's connection to it, already used once. */
+  record Spare(ShimLauncher.Launched shim, ShimClient client) {}
+
+  ShimPool(ShimLauncher launcher, BerthPaths paths, Executor blocking, int size,
+           java.util.function.Function<ShimLauncher.Launched, ShimClient> connect) {
     this.launcher = launcher;
+    this.connect = connect;
     this.paths = paths;
     this.blocking = blocking;
     this.size = size;
   }
 
   /** A live spare (waiting for one being started), or null when there is none to give. */
-  ShimLauncher.Launched take() {
-    CompletableFuture<ShimLauncher.Launched> f;
+  Spare take() {
+    CompletableFuture<Spare> f;
     synchronized (this) {
       f = spare;
       spare = null;
     }
     if (f == null) return null;
     try {
-      ShimLauncher.Launched l = f.join();
-      return l.process().isAlive() ? l : null;
+      Spare sp = f.join();
+      if (sp.shim().process().isAlive()) return sp;
+      sp.client().close();
+      return null;
     } catch (RuntimeException e) {
       log.warn("spare shim failed to start: {}", BerthException.from(e).getMessage());
       return null;
@@ -54,7 +62,18 @@ final class ShimPool {
       if (spare != null) return;
       spare = CompletableFuture.supplyAsync(() -> {
         try {
-          return launcher.launchSpare();
+          ShimLauncher.Launched shim = launcher.launchSpare();
+          // Connect and make one call now: the connection and both sides' first-call code paths
+          // are then warm, which takes ~100 ms off the start that adopts this spare.
+          ShimClient client = connect.apply(shim);
+          try {
+            client.state(java.time.Duration.ofSeconds(10)).toCompletableFuture().join();
+          } catch (RuntimeException e) {
+            client.close();
+            shim.process().destroyForcibly();
+            throw e;
+          }
+          return new Spare(shim, client);
         } catch (IOException e) {
           throw BerthException.internal("cannot start a spare shim: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -87,11 +106,14 @@ final class ShimPool {
 
   /** On daemon stop: the spare is not a container's shim, so it goes too. */
   void close() {
-    CompletableFuture<ShimLauncher.Launched> f;
+    CompletableFuture<Spare> f;
     synchronized (this) {
       f = spare;
       spare = null;
     }
-    if (f != null) f.thenAccept(l -> l.process().destroy());
+    if (f != null) f.thenAccept(sp -> {
+      sp.client().close();
+      sp.shim().process().destroy();
+    });
   }
 }
