@@ -28,6 +28,13 @@ public final class CdsTraining {
     // A failed connect: channel, netty epoll transport, status mapping.
     BerthCli.run(new String[] {"--socket", nowhere, "ps"}, sink, sink, env, true);
     BerthCli.run(new String[] {"--socket", nowhere, "run", "-d", "--rm", "-e", "A=1", "busybox", "true"}, sink, sink, env, true);
+    // Successful calls against a stand-in daemon: the client side of real RPCs (HTTP/2 frames,
+    // message parsing, streaming), which a failed connect never reaches.
+    try {
+      TrainingDaemon.exercise(sink, env);
+    } catch (Exception e) {
+      System.err.println("cds training: stand-in daemon skipped: " + e.getMessage());
+    }
     // Rendering: what ps, inspect and images print once a daemon answers.
     String now = Instant.now().toString();
     Container c =
