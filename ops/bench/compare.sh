@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# Berth vs containerd 1.6 (Debian package containerd, client ctr), side by side in one run, on the
+# same busybox image (build/images/busybox-docker.tar, see ops/images/make-busybox-image.sh).
+#
+#   ops/bench/compare.sh [--runs N] [--detached N] [--only berth|containerd]
+#
+#   --runs N       `run --rm IMG true` repetitions per system (default 30; p50/p95)
+#   --detached N   `run -d IMG sleep 600` repetitions (default 20, at most --runs); these
+#                  containers stay up for the memory measurements
+#   --only X       measure only one system (the ratio column is then empty)
+#
+# Both daemons are private instances in a fresh /tmp/bb-XXXXXX directory (own root, state and
+# socket; containerd with the CRI plugin disabled). Everything is removed at the end, also on
+# failure or Ctrl-C. Needs root.
+#
+# Memory: PSS of a shim is Pss from /proc/PID/smaps_rollup (shared pages split among sharers);
+# daemon RSS is VmRSS. "idle" is measured with no container, after the run --rm phase;
+# "growth" is RSS with the detached containers running minus idle.
+set -euo pipefail
+
+BERTH_HOME="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd -P)"
+cd "$BERTH_HOME"
+
+runs=30
+detached=20
+only=""
+while (( $# )); do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --runs=*) runs="${1#*=}"; shift ;;
+    --detached) detached="$2"; shift 2 ;;
+    --detached=*) detached="${1#*=}"; shift ;;
+    --only) only="$2"; shift 2 ;;
+    --only=*) only="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "compare: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ && "$detached" =~ ^[1-9][0-9]*$ ]] || { echo "compare: counts must be positive" >&2; exit 2; }
+(( detached > runs )) && detached=$runs
+case "$only" in ''|berth|containerd) ;; *) echo "compare: --only berth|containerd" >&2; exit 2 ;; esac
+do_berth=1; do_ctrd=1
+[[ "$only" == containerd ]] && do_berth=0
+[[ "$only" == berth ]] && do_ctrd=0
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+[[ $EUID -eq 0 ]] || die "run as root"
+
+archive="$BERTH_HOME/build/images/busybox-docker.tar"
+if [[ ! -f "$archive" ]]; then
+  "$BERTH_HOME/ops/setup.sh" >&2
+fi
+[[ -f "$archive" ]] || die "$archive missing (needs skopeo; see ops/setup.sh)"
+if (( do_ctrd )); then
+  command -v containerd >/dev/null && command -v ctr >/dev/null || die "containerd/ctr not installed"
+  command -v containerd-shim-runc-v2 >/dev/null || die "containerd-shim-runc-v2 not installed"
+fi
+if (( do_berth )); then
+  [[ -f "$BERTH_HOME/daemon/target/berth-daemon-0.1.0-SNAPSHOT.jar" ]] || "$BERTH_HOME/ops/setup.sh" >&2
+fi
+command -v jq >/dev/null || die "jq is required"
+
+T="$(mktemp -d /tmp/bb-XXXXXX)"
+BROOT="$T/broot"; BSTATE="$T/bs"; BSOCK="$T/bs/berth.sock"
+CROOT="$T/croot"; CSTATE="$T/cs"; CSOCK="$T/c.sock"
+berthd_pid=""; containerd_pid=""
+berth() { "$BERTH_HOME/bin/berth" --socket "$BSOCK" "$@"; }
+ctrc() { ctr -a "$CSOCK" "$@"; }
+
+# ------------------------------------------------------------------ cleanup (always)
+berth_shim_pids() {
+  local f
+  # shim.pid has no trailing newline; the glob skips the daemon's pre-started .spare-* shim
+  for f in "$BSTATE"/shims/*/shim.pid; do [[ -f "$f" ]] && echo "$(<"$f")"; done 2>/dev/null || true
+}
+berth_spare_pids() {
+  local f
+  for f in "$BSTATE"/shims/.spare-*/shim.pid; do [[ -f "$f" ]] && echo "$(<"$f")"; done 2>/dev/null || true
+}
+ctrd_shim_pids() {
+  # containerd-shim-runc-v2 processes started by our containerd (their -address is our socket)
+  local p
+  for p in $(pgrep -f containerd-shim-runc-v2 || true); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "-address $CSOCK" && echo "$p"
+  done
+  return 0
+}
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  set +e
+  say "cleaning up $T"
+  if [[ -n "$berthd_pid" ]] && kill -0 "$berthd_pid" 2>/dev/null; then
+    local ids c
+    ids="$(berth ps -a --format json 2>/dev/null | jq -r '.id' 2>/dev/null | sort -u)"
+    for c in $ids; do timeout 60 "$BERTH_HOME/bin/berth" --socket "$BSOCK" rm -f "$c" >/dev/null 2>&1; done
+    kill -TERM "$berthd_pid" 2>/dev/null
+    timeout 20 tail --pid="$berthd_pid" -f /dev/null
+    kill -KILL "$berthd_pid" 2>/dev/null
+  fi
+  if [[ -n "$containerd_pid" ]] && kill -0 "$containerd_pid" 2>/dev/null; then
+    local c
+    for c in $(ctrc tasks ls -q 2>/dev/null); do ctrc tasks kill -s SIGKILL "$c" >/dev/null 2>&1; done
+    sleep 0.5
+    for c in $(ctrc containers ls -q 2>/dev/null); do
+      ctrc tasks rm -f "$c" >/dev/null 2>&1; ctrc containers rm "$c" >/dev/null 2>&1
+    done
+    kill -TERM "$containerd_pid" 2>/dev/null
+    timeout 20 tail --pid="$containerd_pid" -f /dev/null
+    kill -KILL "$containerd_pid" 2>/dev/null
+  fi
+  local p
+  for p in $(berth_shim_pids) $(berth_spare_pids) $(ctrd_shim_pids); do kill -KILL "$p" 2>/dev/null; done
+  # runc containers left behind by killed shims
+  for root in "$BSTATE/runc" "$CSTATE/runc/default" /run/containerd/runc/default; do
+    [[ -d "$root" ]] || continue
+    for c in $(runc --root "$root" list -q 2>/dev/null); do
+      [[ "$root" == /run/containerd/* ]] && continue
+      runc --root "$root" kill "$c" KILL >/dev/null 2>&1; sleep 0.2
+      runc --root "$root" delete -f "$c" >/dev/null 2>&1
+    done
+  done
+  # mounts under our directory, deepest first
+  awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
+  # empty leftovers of ctr's "default" namespace (cgroup parents, /run/containerd), unless
+  # another containerd is running on this machine
+  if ! pgrep -x containerd >/dev/null; then
+    for d in /sys/fs/cgroup/*/default/bench-* /sys/fs/cgroup/*/default; do
+      [[ -d "$d" ]] && rmdir "$d" 2>/dev/null
+    done
+    for d in /run/containerd/fifo /run/containerd/runc/default /run/containerd/runc /run/containerd/s /run/containerd; do
+      [[ -d "$d" ]] && rmdir "$d" 2>/dev/null
+    done
+  fi
+  rm -rf -- "$T"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ helpers
+now_ns() { date +%s%N; }
+# percentile P FILE (nearest rank) of numbers one per line
+percentile() {
+  sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR; printf "%.1f", v[r] }'
+}
+pss_kib() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+rss_kib() { awk '/^VmRSS:/ { print $2; exit }' "/proc/$1/status" 2>/dev/null || echo 0; }
+mean() { awk '{ s += $1; n++ } END { if (n) printf "%.1f", s / n; else print "nan" }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# timed FILE CMD... : runs CMD (output discarded), appends its wall time in ms to FILE
+timed() {
+  local file="$1"; shift
+  local t0 t1
+  t0=$(now_ns)
+  if ! "$@" </dev/null >/dev/null 2>"$T/last.err"; then
+    die "command failed: $*: $(tail -3 "$T/last.err" | tr '\n' ' ')"
+  fi
+  t1=$(now_ns)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$file"
+}
+
+declare -A R   # results: R[system.metric]
+
+# ------------------------------------------------------------------ Berth
+bench_berth() {
+  mkdir -p "$BROOT" "$BSTATE"
+  say "berth: starting berthd (root $BROOT, state $BSTATE)"
+  "$BERTH_HOME/bin/berthd" --root "$BROOT" --state "$BSTATE" --socket "$BSOCK" 2>"$T/berthd.log" &
+  berthd_pid=$!
+  local deadline=$((SECONDS + 120))
+  until [[ -S "$BSOCK" ]] && berth version >/dev/null 2>&1; do
+    kill -0 "$berthd_pid" 2>/dev/null || { tail -20 "$T/berthd.log" >&2; die "berthd exited"; }
+    (( SECONDS < deadline )) || die "berthd does not answer on $BSOCK"
+    sleep 0.1
+  done
+  berth image import "$archive" --name busybox:latest >/dev/null
+  sleep 2
+  R[berth.rss_fresh]=$(rss_kib "$berthd_pid")
+
+  : >"$T/berth.v"
+  for ((i = 1; i <= 10; i++)); do timed "$T/berth.v" berth version; done
+  R[berth.v_p50]=$(percentile 50 "$T/berth.v")
+  say "berth: warm-up + $runs x run --rm busybox true"
+  berth run --rm busybox true >/dev/null
+  local i
+  : >"$T/berth.rm"
+  for ((i = 1; i <= runs; i++)); do timed "$T/berth.rm" berth run --rm busybox true; done
+  R[berth.rm_p50]=$(percentile 50 "$T/berth.rm"); R[berth.rm_p95]=$(percentile 95 "$T/berth.rm")
+
+  sleep 2
+  R[berth.rss_idle]=$(rss_kib "$berthd_pid")
+  say "berth: $detached x run -d busybox sleep 600"
+  : >"$T/berth.d"
+  for ((i = 1; i <= detached; i++)); do timed "$T/berth.d" berth run -d --name "bench-$i" busybox sleep 600; done
+  R[berth.d_p50]=$(percentile 50 "$T/berth.d")
+  sleep 3
+  local running
+  local names=(); for ((i = 1; i <= detached; i++)); do names+=("bench-$i"); done
+  running=$(berth inspect "${names[@]}" | jq '[.[] | select(.state == "running")] | length')
+  [[ "$running" -eq "$detached" ]] || say "berth: warning: $running of $detached containers running"
+  local pids; pids=$(berth_shim_pids)
+  R[berth.nshims]=$(wc -w <<<"$pids")
+  R[berth.pss]=$(for p in $pids; do pss_kib "$p"; done | mean)
+  R[berth.rss_busy]=$(rss_kib "$berthd_pid")
+  local spare; spare=$(berth_spare_pids)
+  [[ -z "$spare" ]] || R[berth.spare]=$(for p in $spare; do pss_kib "$p"; done | mean)
+  R[berth.growth]=$(( R[berth.rss_busy] - R[berth.rss_idle] ))
+
+  say "berth: removing containers"
+  berth rm -f "${names[@]}" >/dev/null || say "berth: warning: rm -f of the detached containers failed"
+}
+
+# ------------------------------------------------------------------ containerd
+bench_containerd() {
+  mkdir -p "$CROOT" "$CSTATE"
+  cat >"$T/containerd.toml" <<EOF
+version = 2
+root = "$CROOT"
+state = "$CSTATE"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CSOCK"
+[ttrpc]
+  address = "$CSOCK.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+EOF
+  say "containerd: starting $(containerd --version | awk '{print $3}') (root $CROOT, state $CSTATE)"
+  containerd --config "$T/containerd.toml" --root "$CROOT" --state "$CSTATE" --address "$CSOCK" \
+    >"$T/containerd.log" 2>&1 &
+  containerd_pid=$!
+  local deadline=$((SECONDS + 60))
+  until [[ -S "$CSOCK" ]] && ctrc version >/dev/null 2>&1; do
+    kill -0 "$containerd_pid" 2>/dev/null || { tail -20 "$T/containerd.log" >&2; die "containerd exited"; }
+    (( SECONDS < deadline )) || die "containerd does not answer on $CSOCK"
+    sleep 0.1
+  done
+  ctrc images import "$archive" >/dev/null
+  local img; img=$(ctrc images ls -q | grep 'busybox' | head -1)
+  [[ -n "$img" ]] || die "containerd: image import gave no busybox image"
+  say "containerd: image $img"
+  sleep 2
+  R[ctrd.rss_fresh]=$(rss_kib "$containerd_pid")
+
+  : >"$T/ctrd.v"
+  for ((i = 1; i <= 10; i++)); do timed "$T/ctrd.v" ctrc version; done
+  R[ctrd.v_p50]=$(percentile 50 "$T/ctrd.v")
+  say "containerd: warm-up + $runs x ctr run --rm $img true"
+  ctrc run --rm "$img" bench-warmup true >/dev/null
+  local i
+  : >"$T/ctrd.rm"
+  for ((i = 1; i <= runs; i++)); do timed "$T/ctrd.rm" ctrc run --rm "$img" "bench-rm-$i" true; done
+  R[ctrd.rm_p50]=$(percentile 50 "$T/ctrd.rm"); R[ctrd.rm_p95]=$(percentile 95 "$T/ctrd.rm")
+
+  sleep 2
+  R[ctrd.rss_idle]=$(rss_kib "$containerd_pid")
+  say "containerd: $detached x ctr run -d $img sleep 600"
+  : >"$T/ctrd.d"
+  for ((i = 1; i <= detached; i++)); do timed "$T/ctrd.d" ctrc run -d "$img" "bench-$i" sleep 600; done
+  R[ctrd.d_p50]=$(percentile 50 "$T/ctrd.d")
+  sleep 3
+  local running
+  running=$(ctrc tasks ls | awk 'NR > 1 && $3 == "RUNNING"' | wc -l)
+  [[ "$running" -eq "$detached" ]] || say "containerd: warning: $running of $detached tasks running"
+  local pids; pids=$(ctrd_shim_pids)
+  R[ctrd.nshims]=$(wc -w <<<"$pids")
+  R[ctrd.pss]=$(for p in $pids; do pss_kib "$p"; done | mean)
+  R[ctrd.rss_busy]=$(rss_kib "$containerd_pid")
+  R[ctrd.growth]=$(( R[ctrd.rss_busy] - R[ctrd.rss_idle] ))
+
+  say "containerd: removing containers"
+  local c
+  for c in $(ctrc tasks ls -q); do ctrc tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true; done
+  for c in $(ctrc containers ls -q); do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do ctrc tasks rm -f "$c" >/dev/null 2>&1 && break; sleep 0.2; done
+    ctrc containers rm "$c" >/dev/null 2>&1 || true
+  done
+}
+
+(( do_berth )) && bench_berth
+(( do_ctrd )) && bench_containerd
+
+# ------------------------------------------------------------------ report
+val() { local v="${R[$1]:-}"; echo "${v:-n/a}"; }
+row() { # row LABEL KEY UNIT(ms|kib)
+  local label="$1" key="$2" unit="$3" b c ratio
+  b="$(val "berth.$key")"; c="$(val "ctrd.$key")"
+  if [[ "$unit" == kib ]]; then
+    [[ "$b" == n/a ]] || b="$(mib "$b")"
+    [[ "$c" == n/a ]] || c="$(mib "$c")"
+  fi
+  if [[ "$b" != n/a && "$c" != n/a ]]; then
+    ratio="$(awk -v b="$b" -v c="$c" 'BEGIN { if (c + 0 == 0) print "n/a"; else printf "%.2f", b / c }')"
+  else
+    ratio="n/a"
+  fi
+  printf '%-44s %12s %12s %10s\n' "$label" "$b" "$c" "$ratio"
+}
+echo
+printf 'Berth vs containerd %s — %s runs of run --rm, %s detached, %s cores, %s\n' \
+  "$(containerd --version 2>/dev/null | awk '{print $3}')" "$runs" "$detached" "$(nproc)" "$(uname -r)"
+printf '%-44s %12s %12s %10s\n' "metric" "Berth" "containerd" "Berth/ctrd"
+row "client round trip: version p50 (ms)" v_p50 ms
+row "run --rm IMG true p50 (ms)" rm_p50 ms
+row "run --rm IMG true p95 (ms)" rm_p95 ms
+row "run -d IMG sleep 600 p50 (ms)" d_p50 ms
+row "shim PSS, mean over $detached running (MiB)" pss kib
+row "daemon RSS fresh after import (MiB)" rss_fresh kib
+row "daemon RSS idle, no containers (MiB)" rss_idle kib
+row "daemon RSS with $detached running (MiB)" rss_busy kib
+row "daemon RSS growth idle -> $detached running (MiB)" growth kib
+row "pre-started spare shim PSS (MiB)" spare kib
+printf '%-44s %12s %12s\n' "shim processes counted" "$(val berth.nshims)" "$(val ctrd.nshims)"

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Prepares this machine and this checkout for running and testing Berth. Idempotent and quick
+# when nothing changed; prints one line per step.
+#
+#   1. Debian packages (apt-get only when something is missing)
+#   2. the busybox test image in build/images/busybox (+ busybox-docker.tar)
+#   3. mvn -B -q -DskipTests install (only when a source or pom changed since the last build)
+#   4. class-data-sharing archives for the shim and the CLI (ops/shim-cds.sh, ops/cli-cds.sh)
+#
+# Environment: BERTH_SETUP_FORCE_BUILD=1 rebuilds unconditionally.
+set -euo pipefail
+
+BERTH_HOME="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd -P)"
+cd "$BERTH_HOME"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p build/setup
+# One setup at a time (ops/start.sh and ops/test.sh may run concurrently).
+exec 9>build/setup/lock
+flock 9
+
+# ------------------------------------------------------------------ 1. packages
+java_major() {
+  local v
+  v="$(javac -version 2>&1 | awk '{print $2}')" || return 1
+  v="${v%%.*}"
+  [[ "$v" =~ ^[0-9]+$ ]] && echo "$v"
+}
+
+missing_required=()
+missing_optional=()
+need() { # need KIND PACKAGE CHECK-COMMAND...
+  local kind="$1" pkg="$2"; shift 2
+  if ! "$@" >/dev/null 2>&1; then
+    if [[ "$kind" == required ]]; then missing_required+=("$pkg"); else missing_optional+=("$pkg"); fi
+  fi
+}
+have_static_busybox() { [[ -x /bin/busybox ]] && dpkg -s busybox-static >/dev/null 2>&1; }
+have_java17() { local m; m="$(java_major)" && (( m >= 17 )) && command -v java; }
+
+need required runc                    command -v runc
+need required busybox-static          have_static_busybox
+need required maven                   command -v mvn
+need required openjdk-17-jdk-headless have_java17
+need optional skopeo                  command -v skopeo
+need optional umoci                   command -v umoci
+need optional attr                    command -v setfattr
+need optional tini                    command -v tini
+need optional containerd              command -v containerd
+need optional hyperfine               command -v hyperfine
+
+missing=("${missing_required[@]}" "${missing_optional[@]}")
+if (( ${#missing[@]} == 0 )); then
+  say "packages: all present"
+else
+  if [[ $EUID -ne 0 ]]; then
+    (( ${#missing_required[@]} == 0 )) || die "missing packages ${missing_required[*]} (run as root to install)"
+    say "packages: optional ${missing_optional[*]} missing (not root, not installing)"
+  else
+    say "packages: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >build/setup/apt.log 2>&1; then
+      say "packages: apt-get failed (see build/setup/apt.log)"
+    fi
+    # Re-check: only the required ones are fatal.
+    missing_required=(); missing_optional=()
+    need required runc                    command -v runc
+    need required busybox-static          have_static_busybox
+    need required maven                   command -v mvn
+    need required openjdk-17-jdk-headless have_java17
+    (( ${#missing_required[@]} == 0 )) || die "still missing required packages: ${missing_required[*]}"
+  fi
+fi
+
+# ------------------------------------------------------------------ 2. busybox image (independent of the build)
+image=build/images/busybox
+if [[ ! -f "$image/index.json" ]] || { command -v skopeo >/dev/null && [[ ! -f "$image-docker.tar" ]]; } \
+   || [[ ops/images/make-busybox-image.sh -nt "$image/index.json" ]]; then
+  say "image: ops/images/make-busybox-image.sh $image"
+  ops/images/make-busybox-image.sh "$image" >build/setup/image.log 2>&1 \
+    || { cat build/setup/image.log >&2; die "building the busybox image failed"; }
+else
+  say "image: $image present"
+fi
+
+# ------------------------------------------------------------------ 3. build
+modules=(api runtime-native shim persistence images actors daemon cli)
+stamp=build/setup/mvn-install.stamp
+build_reason=""
+if [[ "${BERTH_SETUP_FORCE_BUILD:-0}" == 1 ]]; then
+  build_reason="forced"
+elif [[ ! -f "$stamp" ]]; then
+  build_reason="first build"
+else
+  for m in "${modules[@]}"; do
+    compgen -G "$m/target/*.jar" >/dev/null || { build_reason="$m/target has no jar"; break; }
+  done
+  if [[ -z "$build_reason" ]] && [[ ! -d daemon/target/lib || ! -d shim/target ]]; then
+    build_reason="daemon/target/lib missing"
+  fi
+  if [[ -z "$build_reason" ]]; then
+    newer="$(find pom.xml "${modules[@]/%//pom.xml}" src/test/pom.xml "${modules[@]/%//src}" src/test/java \
+                  -newer "$stamp" -type f -print -quit 2>/dev/null || true)"
+    [[ -n "$newer" ]] && build_reason="$newer changed"
+  fi
+fi
+if [[ -n "$build_reason" ]]; then
+  say "build: mvn -B -q -DskipTests install ($build_reason)"
+  touch build/setup/mvn-install.started
+  if ! mvn -B -q -DskipTests install; then
+    die "build failed (mvn -B -DskipTests install)"
+  fi
+  # Sources edited during the build are caught next time: the stamp has the build's start time.
+  touch -r build/setup/mvn-install.started "$stamp"
+else
+  say "build: up to date"
+fi
+
+# ------------------------------------------------------------------ 4. CDS archives
+for cds in shim cli; do
+  script="ops/$cds-cds.sh"
+  cds_stamp="build/setup/$cds-cds.stamp"
+  if [[ ! -x "$script" ]]; then
+    say "cds: $script not present, skipped"
+    continue
+  fi
+  # Regenerate when the jars (the build stamp) or the script are newer than the last archive.
+  # (any mvn package rewrites the jars, and the JVM rejects an archive older than its jars).
+  stale_jar="$(find "$cds/target" -maxdepth 2 -name '*.jar' -newer "$cds_stamp" -print -quit 2>/dev/null || true)"
+  if [[ ! -f "$cds_stamp" || "$stamp" -nt "$cds_stamp" || "$script" -nt "$cds_stamp" || -n "$stale_jar" ]]; then
+    say "cds: $script"
+    if "$script" >"build/setup/$cds-cds.log" 2>&1; then
+      touch "$cds_stamp"
+    else
+      say "cds: $script failed (see build/setup/$cds-cds.log); continuing without the archive"
+    fi
+  else
+    say "cds: $cds archive up to date"
+  fi
+done
+
