@@ -90,6 +90,9 @@ public final class ContainerRuntime implements TaskRuntime {
             new ProcessConfig(spec.args(), spec.env(), spec.cwd(), spec.uid(), spec.gid(), spec.additionalGids()),
             spec.hostname(), paths.rootfs(spec.id()), List.of());
         writeAtomically(bundle.resolve("config.json"), config);
+        // The log exists from creation on, so a follower can hold it open from the start and
+        // still read it to the end after a --rm removal unlinks it.
+        if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));
         return null;
       } catch (Exception e) {
         deleteTree(bundle);

@@ -2,6 +2,7 @@ package dev.berth.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,9 @@ import java.util.function.Consumer;
 /**
  * Reads a container's json-lines log (written by its shim, docker json-file format) and, when
  * following, keeps reading until the run it follows has exited and the file is drained.
+ *
+ * <p>The file is opened once and kept open: a --rm container's log is unlinked right after its
+ * exit, and an open descriptor still reads it to the end (as docker's json-file followers do).
  */
 public final class LogFollower {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -25,44 +29,49 @@ public final class LogFollower {
   /** Blocks until done (or {@code cancelled}); call it on a thread that may block. */
   public static void stream(LogHandle handle, boolean follow, Consumer<LogLine> sink, BooleanSupplier cancelled)
       throws IOException, InterruptedException {
-    long offset = 0;
-    StringBuilder partial = new StringBuilder();
-    while (!cancelled.getAsBoolean()) {
-      boolean exited = handle.exited().toCompletableFuture().isDone();
-      offset = drain(handle, offset, partial, sink);
-      if (!follow || exited) {
-        if (exited && follow) drain(handle, offset, partial, sink); // the last lines written before the exit
-        return;
+    RandomAccessFile file = null;
+    try {
+      ByteArrayOutputStream partial = new ByteArrayOutputStream();
+      while (!cancelled.getAsBoolean()) {
+        // Sample "exited" before reading: everything the shim wrote before the exit is then read.
+        boolean exited = handle.exited().toCompletableFuture().isDone();
+        if (file == null && Files.exists(handle.file())) {
+          file = new RandomAccessFile(handle.file().toFile(), "r");
+        }
+        if (file != null) drain(file, partial, sink);
+        if (!follow || exited) return;
+        Thread.sleep(POLL_MS);
       }
-      Thread.sleep(POLL_MS);
+    } finally {
+      if (file != null) file.close();
     }
   }
 
-  private static long drain(LogHandle handle, long offset, StringBuilder partial, Consumer<LogLine> sink) throws IOException {
-    if (!Files.exists(handle.file())) return offset;
-    try (RandomAccessFile f = new RandomAccessFile(handle.file().toFile(), "r")) {
-      long len = f.length();
-      if (len < offset) offset = 0; // truncated or recreated
-      if (len == offset) return offset;
-      f.seek(offset);
-      byte[] buf = new byte[(int) Math.min(len - offset, 1 << 20)];
-      f.readFully(buf);
-      offset += buf.length;
-      partial.append(new String(buf, StandardCharsets.UTF_8));
-      int nl;
-      while ((nl = partial.indexOf("\n")) >= 0) {
-        String line = partial.substring(0, nl);
-        partial.delete(0, nl + 1);
-        if (line.isBlank()) continue;
-        try {
-          JsonNode n = JSON.readTree(line);
-          sink.accept(new LogLine(n.path("stream").asText("stdout"), n.path("time").asText(""),
-              n.path("log").asText("").getBytes(StandardCharsets.UTF_8)));
-        } catch (IOException e) {
-          // a torn line (the shim died mid-write) is skipped rather than ending the stream
+  private static void drain(RandomAccessFile file, ByteArrayOutputStream partial, Consumer<LogLine> sink) throws IOException {
+    byte[] buf = new byte[64 * 1024];
+    int n;
+    while ((n = file.read(buf)) > 0) {
+      int start = 0;
+      for (int i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+          partial.write(buf, start, i - start);
+          emit(partial.toString(StandardCharsets.UTF_8), sink);
+          partial.reset();
+          start = i + 1;
         }
       }
-      return offset;
+      partial.write(buf, start, n - start);
+    }
+  }
+
+  private static void emit(String line, Consumer<LogLine> sink) {
+    if (line.isBlank()) return;
+    try {
+      JsonNode n = JSON.readTree(line);
+      sink.accept(new LogLine(n.path("stream").asText("stdout"), n.path("time").asText(""),
+          n.path("log").asText("").getBytes(StandardCharsets.UTF_8)));
+    } catch (IOException e) {
+      // a torn line (the shim died mid-write) is skipped rather than ending the stream
     }
   }
 }

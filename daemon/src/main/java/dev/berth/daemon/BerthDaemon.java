@@ -154,6 +154,8 @@ public final class BerthDaemon implements Callable<Integer> {
       } catch (IOException ignored) {
         // the lock dies with the process regardless
       }
+      // A requested stop is a clean exit (0), not "killed by SIGTERM" (143).
+      Runtime.getRuntime().halt(0);
     }, "berthd-shutdown"));
     server.awaitTermination();
     return 0;
