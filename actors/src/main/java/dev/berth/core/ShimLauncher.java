@@ -41,7 +41,10 @@ final class ShimLauncher {
     Files.deleteIfExists(dir.resolve("address"));
     Files.deleteIfExists(dir.resolve("exit.json"));
     Path log = dir.resolve("shim.log");
-    List<String> cmd = new java.util.ArrayList<>(List.of(
+    // A spare warms up at low priority (it resets itself to normal when adopted), so it never
+    // competes with the start or the client that is running right now.
+    List<String> cmd = new java.util.ArrayList<>(spare ? List.of("nice", "-n", "10") : List.of());
+    cmd.addAll(List.of(
         paths.shimBinary().toString(),
         "--id", id,
         "--state-dir", dir.toString(),

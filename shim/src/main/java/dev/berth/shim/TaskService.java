@@ -81,6 +81,13 @@ final class TaskService extends TaskGrpc.TaskImplBase {
             throw TaskException.precondition("cannot take on " + newId + ": " + e.getMessage());
         }
         ShimLog.info("spare adopted by " + newId);
+        // A spare starts at a low priority so that warming it up never slows a running start;
+        // as a container's shim (and the parent of its processes) it runs at normal priority.
+        try {
+            Posix.setNiceAllThreads(0);
+        } catch (IOException | RuntimeException e) {
+            ShimLog.warn("cannot reset the spare's priority: " + e.getMessage());
+        }
         stateDir = target;
         id = newId;
         runc.useLogFile(target.resolve("runc.log"));

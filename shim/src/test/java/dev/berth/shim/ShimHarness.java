@@ -44,7 +44,8 @@ final class ShimHarness implements AutoCloseable {
         this.runcRoot = dir.resolve("runc");
         this.logPath = dir.resolve("container.log");
         this.rootfsSource = BusyboxBundle.rootfsSource(dir);
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(spare ? List.of("nice", "-n", "10") : List.of());
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k", "-Xmx24m", "-XX:-UsePerfData",
                 "-cp", System.getProperty("java.class.path"), ShimMain.class.getName(),
                 "--id", id, "--state-dir", stateDir.toString(), "--socket", socket.toString(),

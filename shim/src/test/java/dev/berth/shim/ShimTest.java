@@ -124,6 +124,12 @@ class ShimTest {
         assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state removed");
     }
 
+    /** Field 19 of /proc/PID/stat: the nice value (of the main thread). */
+    private static int nice(long pid) throws java.io.IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
+    }
+
     @Test
     void spareShimIsAdoptedByTheFirstCreateAndMovesItsStateDir() throws Exception {
         harness = new ShimHarness("spare-1", true);
@@ -137,6 +143,9 @@ class ShimTest {
         assertEquals(h.socket.toString(), Files.readString(adoptedDir.resolve("address")));
         assertEquals(Long.toString(h.process.pid()), Files.readString(adoptedDir.resolve("shim.pid")));
         assertEquals("adopted", shim.state(StateTaskRequest.getDefaultInstance()).getId());
+        // the spare ran niced; the adopted shim and the container it starts run at priority 0
+        assertEquals(0, nice(h.process.pid()));
+        assertEquals(0, nice(pid));
         // adopted once: a second identity is refused
         shim.start(StartTaskRequest.getDefaultInstance());
         assertEquals(4, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());

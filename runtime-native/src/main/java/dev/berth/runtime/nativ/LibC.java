@@ -28,6 +28,8 @@ public interface LibC {
 
     int kill(int pid, int signal);
 
+    int setpriority(int which, int who, int prio);
+
     int wait4(int pid, @Out IntByReference status, int options, Pointer rusage);
 
     int mount(String source, String target, String fstype, long flags, String data);

@@ -99,6 +99,27 @@ public final class Posix {
         throw failure("setsid()", errno);
     }
 
+    private static final int PRIO_PROCESS = 0;
+
+    /**
+     * Sets the nice value of every thread of this process (on Linux niceness is per thread, so
+     * setpriority(PRIO_PROCESS, 0) alone would change only the calling one). Threads created
+     * afterwards inherit it from their creator.
+     */
+    public static void setNiceAllThreads(int nice) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (java.nio.file.Path t : (Iterable<java.nio.file.Path>) tasks::iterator) {
+                int tid = Integer.parseInt(t.getFileName().toString());
+                if (LIBC.setpriority(PRIO_PROCESS, tid, nice) != 0) {
+                    int errno = errno();
+                    if (errno != ESRCH) { // a thread that ended meanwhile
+                        throw failure("setpriority(" + tid + ", " + nice + ")", errno);
+                    }
+                }
+            }
+        }
+    }
+
     /** kill(2); returns false when the process does not exist (ESRCH). */
     public static boolean kill(int pid, int signal) {
         if (LIBC.kill(pid, signal) == 0) {
