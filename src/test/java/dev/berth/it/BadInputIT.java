@@ -129,6 +129,15 @@ class BadInputIT {
   }
 
   @Test
+  void empty_command_and_bad_env_are_rejected() {
+    Result r = rejected("create", "busybox", "");
+    assertTrue(r.stderr().contains("no command"), "the message should say the command is missing:\n" + r);
+    rejected("run", "-d", "--entrypoint", "", "busybox", "");
+    rejected("run", "-d", "-e", "=novalue", "busybox", "true");
+    rejected("exec", "keep-running");
+  }
+
+  @Test
   void unknown_image_is_rejected() {
     rejected("create", "no-such-image:latest", "true");
     rejected("run", "--rm", "no-such-image", "true");

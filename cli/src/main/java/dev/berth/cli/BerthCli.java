@@ -252,8 +252,8 @@ public final class BerthCli implements Callable<Integer> {
         && !u.getUnmatched().get(0).startsWith("-")) {
       message = "unknown command \"" + u.getUnmatched().get(0) + "\" for \"" + cmd.getCommandSpec().qualifiedName() + "\"";
     }
-    err.println("Error: " + oneLine(message));
-    err.println("See '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+    // One line, like every other error (docker prints the hint on a second line).
+    err.println("Error: " + oneLine(message) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
     return EXIT_ERROR;
   }
 

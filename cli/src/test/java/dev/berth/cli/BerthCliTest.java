@@ -467,7 +467,7 @@ class BerthCliTest {
   void unknownFlagIsAShortUsageErrorWith125() {
     Result r = berth("ps", "--bogus");
     assertEquals(125, r.code());
-    assertEquals(List.of("Error: Unknown option: '--bogus'", "See 'berth ps --help'."), r.errLines());
+    assertEquals(List.of("Error: Unknown option: '--bogus' (see 'berth ps --help')"), r.errLines());
     assertTrue(daemon.requests.isEmpty());
   }
 
@@ -475,10 +475,10 @@ class BerthCliTest {
   void missingImageAndUnknownCommandAreUsageErrors() {
     Result noImage = berth("run", "-d");
     assertEquals(125, noImage.code());
-    assertEquals("Error: Missing required parameter: 'IMAGE'", noImage.errLines().get(0));
+    assertEquals(List.of("Error: Missing required parameter: 'IMAGE' (see 'berth run --help')"), noImage.errLines());
     Result unknown = berth("frobnicate");
     assertEquals(125, unknown.code());
-    assertEquals("Error: unknown command \"frobnicate\" for \"berth\"", unknown.errLines().get(0));
+    assertEquals(List.of("Error: unknown command \"frobnicate\" for \"berth\" (see 'berth --help')"), unknown.errLines());
     assertTrue(daemon.requests.isEmpty());
   }
 
