@@ -46,10 +46,11 @@ need required maven                   command -v mvn
 need required openjdk-17-jdk-headless have_java17
 need optional skopeo                  command -v skopeo
 need optional umoci                   command -v umoci
-need optional attr                    command -v setfattr
+need required attr                    command -v setfattr   # overlay opaque dirs (trusted.overlay.opaque)
 need optional tini                    command -v tini
 need optional containerd              command -v containerd
 need optional hyperfine               command -v hyperfine
+need optional jq                      command -v jq         # ops/bench
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then
