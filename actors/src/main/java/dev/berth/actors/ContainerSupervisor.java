@@ -108,12 +108,12 @@ public final class ContainerSupervisor
   private final Map<String, ActorRef<ContainerActor.Command>> children = new HashMap<>();
   /** Names of creates in flight, so two concurrent creates cannot take the same name. */
   private final Set<String> reservedNames = new HashSet<>();
-  /** Recently removed containers: a `wait` that arrives after a --rm removal still gets the exit. */
-  private final Map<String, ExitInfo> tombstones = new LinkedHashMap<>(64, 0.75f, false) {
-    @Override protected boolean removeEldestEntry(Map.Entry<String, ExitInfo> e) { return size() > TOMBSTONES; }
-  };
-  private final Map<String, String> tombstoneNames = new LinkedHashMap<>(64, 0.75f, false) {
-    @Override protected boolean removeEldestEntry(Map.Entry<String, String> e) { return size() > TOMBSTONES; }
+  /** A removed container's name and exit, kept for a `wait` that arrives after a --rm removal. */
+  private record Tombstone(String name, ExitInfo exit) {}
+
+  /** The last {@value #TOMBSTONES} removals, oldest evicted first. */
+  private final Map<String, Tombstone> tombstones = new LinkedHashMap<>(64, 0.75f, false) {
+    @Override protected boolean removeEldestEntry(Map.Entry<String, Tombstone> e) { return size() > TOMBSTONES; }
   };
 
   private ContainerSupervisor(ActorContext<Command> ctx, TaskRuntime runtime, SpecFactory specs, Executor blocking) {
@@ -248,11 +248,9 @@ public final class ContainerSupervisor
   }
 
   private ExitInfo tombstoneFor(String ref) {
-    if (tombstones.containsKey(ref)) return tombstones.get(ref);
-    for (Map.Entry<String, String> e : tombstoneNames.entrySet()) {
-      if (e.getValue().equals(ref)) return tombstones.get(e.getKey());
-    }
-    return null;
+    Tombstone byId = tombstones.get(ref);
+    if (byId != null) return byId.exit();
+    return tombstones.values().stream().filter(t -> t.name().equals(ref)).map(Tombstone::exit).findFirst().orElse(null);
   }
 
   /** Full id, then exact name, then unique id prefix — docker's order. */
@@ -297,10 +295,7 @@ public final class ContainerSupervisor
   private Effect<Event, Registry> onChildRemoved(Registry reg, ChildRemoved r) {
     Entry entry = reg.containers().get(r.id());
     if (entry == null) return Effect().none();
-    if (r.exit() != null) {
-      tombstones.put(r.id(), r.exit());
-      tombstoneNames.put(r.id(), entry.name());
-    }
+    if (r.exit() != null) tombstones.put(r.id(), new Tombstone(entry.name(), r.exit()));
     ActorRef<ContainerActor.Command> child = children.remove(r.id());
     return Effect().persist(new ContainerDropped(r.id()))
         .thenRun(x -> { if (child != null) ctx.stop(child); });

@@ -17,11 +17,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * timeout passed (a container that did not answer is listed as "unknown", never left out).
  */
 final class ListQuery {
-  private sealed interface Msg {}
+  sealed interface Msg {}
   private record Got(String id, ContainerView view) implements Msg {}
   private record Timeout() implements Msg {}
 
-  static Behavior<Msg> createTyped(Map<String, ActorRef<ContainerActor.Command>> targets, Map<String, String> names,
+  static Behavior<Msg> create(Map<String, ActorRef<ContainerActor.Command>> targets, Map<String, String> names,
                                    boolean all, ActorRef<List<ContainerView>> replyTo, Duration timeout) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       Map<String, ContainerView> got = new HashMap<>();
@@ -41,12 +41,6 @@ final class ListQuery {
           .onMessage(Timeout.class, t -> finish(targets, names, got, all, replyTo))
           .build();
     }));
-  }
-
-  @SuppressWarnings("unchecked")
-  static <T> Behavior<T> create(Map<String, ActorRef<ContainerActor.Command>> targets, Map<String, String> names,
-                                boolean all, ActorRef<List<ContainerView>> replyTo, Duration timeout) {
-    return (Behavior<T>) createTyped(targets, names, all, replyTo, timeout);
   }
 
   private static Behavior<Msg> finish(Map<String, ActorRef<ContainerActor.Command>> targets, Map<String, String> names,
