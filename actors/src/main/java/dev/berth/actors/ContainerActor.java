@@ -15,12 +15,14 @@ import dev.berth.core.ContainerSpec;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.LogHandle;
+import dev.berth.core.RestartPolicy;
 import dev.berth.persistence.CborSerializable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
@@ -37,6 +39,7 @@ import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerBuilder;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
@@ -51,6 +54,10 @@ import org.apache.pekko.stream.javadsl.Source;
  *
  * <p>Each lifecycle state has its own command handlers; a request that is invalid in the current
  * state is answered with an error and changes nothing.
+ *
+ * <p>The events a user can subscribe to (create, start, start-failed, exit, shim-lost, restart,
+ * reconciled, delete) are tagged {@link #EVENTS_TAG}: the journal numbers them gap-free in the
+ * same write that records them, so an event exists exactly when the state change it reports does.
  */
 public final class ContainerActor
     extends EventSourcedBehavior<ContainerActor.Command, ContainerActor.Event, ContainerActor.State> {
@@ -58,6 +65,10 @@ public final class ContainerActor
   /** Exit code recorded when a container's process was lost together with its shim. */
   public static final int EXIT_UNKNOWN = 255;
   static final int SIGKILL = 9;
+  static final int SIGTERM = 15;
+  static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
+  /** The journal tag of the lifecycle events served by Subscribe. */
+  public static final String EVENTS_TAG = "berth-events";
 
   // ---------------------------------------------------------------- protocol
 
@@ -89,6 +100,8 @@ public final class ContainerActor
   private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record StartupCleaned(Throwable error) implements Command {}
+  /** A policy restart is due (after its backoff, or at daemon start). */
+  private record RestartDue(boolean daemonStart) implements Command {}
 
   // ---------------------------------------------------------------- events
 
@@ -99,14 +112,31 @@ public final class ContainerActor
       @JsonSubTypes.Type(value = ContainerStarted.class, name = "started"),
       @JsonSubTypes.Type(value = StartFailed.class, name = "start-failed"),
       @JsonSubTypes.Type(value = ContainerExited.class, name = "exited"),
+      @JsonSubTypes.Type(value = StopRequested.class, name = "stop-requested"),
+      @JsonSubTypes.Type(value = ShimLost.class, name = "shim-lost"),
+      @JsonSubTypes.Type(value = RestartScheduled.class, name = "restart-scheduled"),
+      @JsonSubTypes.Type(value = RestartCancelled.class, name = "restart-cancelled"),
+      @JsonSubTypes.Type(value = Reconciled.class, name = "reconciled"),
+      @JsonSubTypes.Type(value = RemoveRequested.class, name = "remove-requested"),
       @JsonSubTypes.Type(value = ContainerRemoved.class, name = "removed")})
   public sealed interface Event extends CborSerializable {}
 
   public record ContainerCreated(ContainerSpec spec) implements Event {}
-  public record StartRequested(Instant at) implements Event {}
+  /** {@code restartCount}: 0 for a manual start, n for the n-th policy restart since then. */
+  public record StartRequested(Instant at, int restartCount) implements Event {}
   public record ContainerStarted(int pid, long shimPid, String shimAddress, Instant at) implements Event {}
   public record StartFailed(String error, Instant at) implements Event {}
-  public record ContainerExited(int exitCode, Instant at, String error) implements Event {}
+  /** {@code manualStop}: the user stopped or killed it, so no restart policy applies. */
+  public record ContainerExited(int exitCode, Instant at, String error, boolean manualStop) implements Event {}
+  /** The user asked to stop or kill the running process (intent: survives a daemon restart). */
+  public record StopRequested(Instant at) implements Event {}
+  public record ShimLost(String why, Instant at) implements Event {}
+  public record RestartScheduled(int attempt, long delayMillis, Instant at) implements Event {}
+  public record RestartCancelled(Instant at) implements Event {}
+  /** After a daemon restart: the shim (or its absence) was consulted; {@code state} is the outcome. */
+  public record Reconciled(String state, Instant at) implements Event {}
+  /** Intent: a removal that the daemon dies in the middle of is finished after the restart. */
+  public record RemoveRequested(Instant at) implements Event {}
   public record ContainerRemoved(Instant at) implements Event {}
 
   // ---------------------------------------------------------------- state
@@ -118,18 +148,28 @@ public final class ContainerActor
       @JsonSubTypes.Type(value = Starting.class, name = "starting"),
       @JsonSubTypes.Type(value = Running.class, name = "running"),
       @JsonSubTypes.Type(value = Stopped.class, name = "stopped"),
+      @JsonSubTypes.Type(value = Removing.class, name = "removing"),
       @JsonSubTypes.Type(value = Removed.class, name = "removed")})
   public sealed interface State extends CborSerializable {}
 
   /** One run of the container process under a shim. */
-  public record Run(int pid, long shimPid, String shimAddress, Instant startedAt) implements CborSerializable {}
+  public record Run(int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount) implements CborSerializable {}
 
   public record Empty(String nothing) implements State {}
   public record Created(ContainerSpec spec, String error) implements State {}
   /** Start requested, not yet confirmed; {@code previous} is where a failed start returns to. */
-  public record Starting(ContainerSpec spec, State previous, Instant at) implements State {}
-  public record Running(ContainerSpec spec, Run run) implements State {}
-  public record Stopped(ContainerSpec spec, Run run, int exitCode, Instant finishedAt, String error) implements State {}
+  public record Starting(ContainerSpec spec, State previous, Instant at, int restartCount) implements State {}
+  /** {@code stopRequested}/{@code removing}: the user asked for a stop or a forced removal that is not done yet. */
+  public record Running(ContainerSpec spec, Run run, boolean stopRequested, boolean removing) implements State {}
+  /** {@code restartScheduled}: the restart policy will start it again after a backoff. */
+  public record Stopped(ContainerSpec spec, Run run, int exitCode, Instant finishedAt, String error,
+                        boolean manualStop, boolean restartScheduled) implements State {
+    Stopped with(String newError) {
+      return new Stopped(spec, run, exitCode, finishedAt, newError, manualStop, false);
+    }
+  }
+  /** Removal requested and under way; {@code before} is the Created or Stopped state it came from. */
+  public record Removing(ContainerSpec spec, State before) implements State {}
   public record Removed(Instant at) implements State {}
 
   // ---------------------------------------------------------------- factory
@@ -186,6 +226,14 @@ public final class ContainerActor
   @Override
   public RetentionCriteria retentionCriteria() { return RetentionCriteria.snapshotEvery(50, 2); }
 
+  /** Intents (start/stop/remove requested, restart cancelled) are internal; the rest is public history. */
+  @Override
+  public Set<String> tagsFor(Event event) {
+    boolean intent = event instanceof StartRequested || event instanceof StopRequested
+        || event instanceof RestartCancelled || event instanceof RemoveRequested;
+    return intent ? Set.of() : Set.of(EVENTS_TAG);
+  }
+
   // ---------------------------------------------------------------- commands, per state
 
   @Override
@@ -195,7 +243,9 @@ public final class ContainerActor
     // Queries work in every state and never wait.
     b.forAnyState()
         .onCommand(GetView.class, (s, c) -> { c.replyTo().tell(view(s)); return Effect().none(); })
-        .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()));
+        .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()))
+        // A kill's answer, whatever the kill caused meanwhile (the exit is usually recorded first).
+        .onCommand(KillDone.class, this::onKillDone);
 
     b.forStateType(Empty.class)
         .onCommand(Init.class, this::onInit)
@@ -217,10 +267,10 @@ public final class ContainerActor
         .onAnyCommand((s, c) -> Effect().stash());
 
     b.forStateType(Created.class)
-        .onCommand(Start.class, (s, c) -> requestStart(s.spec(), s, c.replyTo()))
+        .onCommand(Start.class, (s, c) -> requestStart(s.spec(), s, c.replyTo(), 0))
         .onCommand(Kill.class, (s, c) -> reject(c, notRunning(s.spec())))
         .onCommand(Stop.class, (s, c) -> replyView(s, c.replyTo()))
-        .onCommand(Delete.class, (s, c) -> beginRemoval(c.replyTo()))
+        .onCommand(Delete.class, (s, c) -> beginRemoval(s, c.replyTo()))
         .onCommand(WaitExit.class, this::registerExitWaiter)
         .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
         .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
@@ -240,16 +290,29 @@ public final class ContainerActor
         .onCommand(Reobserved.class, this::onReobserved);
 
     b.forStateType(Stopped.class)
-        .onCommand(Start.class, (s, c) -> requestStart(s.spec(), s, c.replyTo()))
+        .onCommand(Start.class, (s, c) -> {
+          timers.cancel("restart"); // a manual start replaces a pending policy restart
+          return requestStart(s.spec(), s, c.replyTo(), 0);
+        })
+        .onCommand(RestartDue.class, this::onRestartDue)
         .onCommand(Kill.class, (s, c) -> reject(c, notRunning(s.spec())))
-        .onCommand(Stop.class, (s, c) -> replyView(s, c.replyTo()))
-        .onCommand(Delete.class, (s, c) -> beginRemoval(c.replyTo()))
+        .onCommand(Stop.class, this::onStopStopped)
+        .onCommand(Delete.class, (s, c) -> {
+          timers.cancel("restart");
+          return beginRemoval(s, c.replyTo());
+        })
         .onCommand(WaitExit.class, (s, c) -> {
           c.replyTo().tell(StatusReply.success(new ExitInfo(id, s.exitCode(), s.finishedAt())));
           return Effect().none();
         })
         .onCommand(OpenLogs.class, (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
         .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
+
+    b.forStateType(Removing.class)
+        .onCommand(Delete.class, (s, c) -> beginRemoval(s, c.replyTo()))
+        .onCommand(WaitExit.class, this::registerExitWaiter)
+        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
+        .onCommand(Request.class, (s, c) -> reject(c, BerthException.precondition("removal of container " + s.spec().name() + " is in progress")));
 
     // Late messages about a run that is over, or a removal that raced: nothing to do.
     b.forAnyState()
@@ -281,13 +344,15 @@ public final class ContainerActor
     return Effect().none();
   }
 
-  private Effect<Event, State> requestStart(ContainerSpec spec, State from, ActorRef<StatusReply<ContainerView>> replyTo) {
+  /** {@code replyTo} is null for a policy restart, which nobody waits for. */
+  private Effect<Event, State> requestStart(ContainerSpec spec, State from, ActorRef<StatusReply<ContainerView>> replyTo,
+                                            int restartCount) {
     busy = true;
-    startWaiters.add(replyTo);
+    if (replyTo != null) startWaiters.add(replyTo);
     // Followers that attached before this start (docker run attaches first) keep their signal.
     if (exitSignal.isDone()) exitSignal = new CompletableFuture<>();
     runGeneration++;
-    return Effect().persist(new StartRequested(Instant.now()))
+    return Effect().persist(new StartRequested(Instant.now(), restartCount))
         .thenRun(st -> ctx.pipeToSelf(runtime.start(spec), (task, err) -> new StartDone(task, err)));
   }
 
@@ -342,38 +407,73 @@ public final class ContainerActor
       return Effect().unstashAll();
     }
     Observed o = r.error() != null ? new Observed.Lost(BerthException.from(r.error()).getMessage()) : r.observed();
+    // Only a daemon restart is announced as "reconciled"; a re-check after a broken wait is routine.
+    List<Event> after = r.recovery() ? List.of(new Reconciled(o instanceof Observed.Running ? "running" : "stopped", Instant.now())) : List.of();
     if (o instanceof Observed.Running live) {
-      reconciled = true;
       if (shim != null && shim != live.handle()) shim.close();
       shim = live.handle();
-      armWait(runGeneration);
-      ctx.getLog().info("container {} is running (pid {})", id, live.pid());
-      return Effect().unstashAll();
+      return Effect().persist(after)
+          .thenRun(st -> {
+            reconciled = true;
+            armWait(runGeneration);
+            ctx.getLog().info("container {} is running (pid {})", id, live.pid());
+            continueIntent(running);
+          })
+          .thenUnstashAll();
     }
     reconciled = true;
     if (o instanceof Observed.Exited ex) {
       if (shim != null && shim != ex.handleOrNull()) shim.close();
       shim = ex.handleOrNull();
-      return recordExit(running, ex.exitCode(), ex.exitedAt(), null);
+      return recordExit(running, ex.exitCode(), ex.exitedAt(), null, List.of(), after);
     }
     String why = ((Observed.Lost) o).why();
     ctx.getLog().warn("container {}: {}; recording it as stopped with exit code {}", id, why, EXIT_UNKNOWN);
     if (shim != null) shim.close();
     shim = null;
-    return recordExit(running, EXIT_UNKNOWN, Instant.now(), "shim lost: " + why);
+    Instant now = Instant.now();
+    return recordExit(running, EXIT_UNKNOWN, now, "shim lost: " + why, List.of(new ShimLost(why, now)), after);
+  }
+
+  /** After a daemon restart, a stop or forced removal the user asked for is carried through. */
+  private void continueIntent(Running running) {
+    if (running.removing()) {
+      ctx.getLog().info("container {}: finishing the removal requested before the restart", id);
+      pendingDelete = ctx.getSystem().ignoreRef();
+      shim.kill(SIGKILL, true);
+    } else if (running.stopRequested()) {
+      // The stop's timeout died with the daemon: ask again with the default one.
+      ctx.getLog().info("container {}: finishing the stop requested before the restart", id);
+      shim.kill(SIGTERM, false);
+      timers.startSingleTimer("stop", new StopTimeout(runGeneration), DEFAULT_STOP_TIMEOUT);
+    }
   }
 
   private Effect<Event, State> onExitObserved(State s, ExitObserved e) {
     if (e.run() != runGeneration || !(s instanceof Running running)) return Effect().none();
-    return recordExit(running, e.exitCode(), e.at(), e.error());
+    return recordExit(running, e.exitCode(), e.at(), e.error(), List.of(), List.of());
   }
 
-  private Effect<Event, State> recordExit(Running running, int code, Instant at, String error) {
+  /**
+   * Journals the exit (with what must precede and follow it, in one atomic write) and, when the
+   * restart policy asks for it, the scheduled restart.
+   */
+  private Effect<Event, State> recordExit(Running running, int code, Instant at, String error,
+                                          List<Event> before, List<Event> after) {
     timers.cancel("stop");
     TaskHandle client = shim;
     shim = null;
-    return Effect().persist(new ContainerExited(code, at, error))
+    List<Event> events = new ArrayList<>(before);
+    events.add(new ContainerExited(code, at, error, running.stopRequested()));
+    events.addAll(after);
+    Run run = running.run();
+    boolean restart = !running.removing() && pendingDelete == null && !running.spec().autoRemove()
+        && running.spec().restartPolicy().restartsAfter(code, running.stopRequested(), run.restartCount());
+    Duration delay = RestartPolicy.backoff(run.restartCount(), Duration.between(run.startedAt(), at));
+    if (restart) events.add(new RestartScheduled(run.restartCount() + 1, delay.toMillis(), Instant.now()));
+    return Effect().persist(events)
         .thenRun(st -> {
+          if (restart) timers.startSingleTimer("restart", new RestartDue(false), delay);
           ExitInfo exit = new ExitInfo(id, code, at);
           exitWaiters.forEach(w -> w.tell(StatusReply.success(exit)));
           exitWaiters.clear();
@@ -390,9 +490,14 @@ public final class ContainerActor
         .thenUnstashAll();
   }
 
+  /** docker: a kill, like a stop, is a manual stop — the restart policy leaves the container down. */
   private Effect<Event, State> onKill(Running s, Kill k) {
-    ctx.pipeToSelf(shim.kill(k.signal(), false), (ok, err) -> new KillDone(k.replyTo(), err));
-    return Effect().none();
+    return persistStopIntent(s)
+        .thenRun(st -> ctx.pipeToSelf(shim.kill(k.signal(), false), (ok, err) -> new KillDone(k.replyTo(), err)));
+  }
+
+  private EffectBuilder<Event, State> persistStopIntent(Running s) {
+    return s.stopRequested() ? Effect().none() : Effect().persist(new StopRequested(Instant.now()));
   }
 
   private Effect<Event, State> onKillDone(State s, KillDone d) {
@@ -403,9 +508,26 @@ public final class ContainerActor
 
   private Effect<Event, State> onStop(Running s, Stop c) {
     stopWaiters.add(c.replyTo());
-    shim.kill(c.signal(), false);
-    timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
-    return Effect().none();
+    return persistStopIntent(s).thenRun(st -> {
+      if (shim == null) return; // the exit was recorded meanwhile; the waiter has its answer
+      shim.kill(c.signal(), false);
+      timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
+    });
+  }
+
+  /** Stopping a container that waits for a policy restart cancels the restart (docker stop on "restarting"). */
+  private Effect<Event, State> onStopStopped(Stopped s, Stop c) {
+    if (!s.restartScheduled()) return replyView(s, c.replyTo());
+    timers.cancel("restart");
+    return Effect().persist(new RestartCancelled(Instant.now()))
+        .thenRun(st -> c.replyTo().tell(StatusReply.success(view(st))));
+  }
+
+  private Effect<Event, State> onRestartDue(Stopped s, RestartDue due) {
+    if (!due.daemonStart() && !s.restartScheduled()) return Effect().none();
+    int count = s.run() == null ? 0 : s.run().restartCount() + (due.daemonStart() && !s.restartScheduled() ? 0 : 1);
+    ctx.getLog().info("container {}: restarting ({} policy, restart {})", id, s.spec().restartPolicy(), count);
+    return requestStart(s.spec(), s, null, count);
   }
 
   private Effect<Event, State> onStopTimeout(State s, StopTimeout t) {
@@ -421,8 +543,8 @@ public final class ContainerActor
       return reject(d, BerthException.precondition("cannot remove running container " + s.spec().name() + ": stop it first or force the removal"));
     }
     pendingDelete = d.replyTo();
-    shim.kill(SIGKILL, true);
-    return Effect().none();
+    EffectBuilder<Event, State> intent = s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
+    return intent.thenRun(st -> { if (shim != null) shim.kill(SIGKILL, true); });
   }
 
   private Effect<Event, State> onExec(Running s, Exec e) {
@@ -445,11 +567,19 @@ public final class ContainerActor
     return Effect().none();
   }
 
-  private Effect<Event, State> beginRemoval(ActorRef<StatusReply<ContainerView>> replyTo) {
+  /** The intent is journaled first, so a daemon that dies mid-removal finishes it after its restart. */
+  private Effect<Event, State> beginRemoval(State s, ActorRef<StatusReply<ContainerView>> replyTo) {
     busy = true;
+    if (s instanceof Removing) {
+      removeEverything(replyTo);
+      return Effect().none();
+    }
+    return Effect().persist(new RemoveRequested(Instant.now())).thenRun(st -> removeEverything(replyTo));
+  }
+
+  private void removeEverything(ActorRef<StatusReply<ContainerView>> replyTo) {
     CompletionStage<Void> removal = taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.removeBundle(id));
     ctx.pipeToSelf(removal, (ok, err) -> new RemovalDone(replyTo, err));
-    return Effect().none();
   }
 
   private Effect<Event, State> onRemovalDone(State s, RemovalDone r) {
@@ -459,7 +589,8 @@ public final class ContainerActor
       return Effect().unstashAll();
     }
     ContainerView last = view(s);
-    ExitInfo exit = s instanceof Stopped st ? new ExitInfo(id, st.exitCode(), st.finishedAt()) : null;
+    State before = s instanceof Removing rm ? rm.before() : s;
+    ExitInfo exit = before instanceof Stopped st ? new ExitInfo(id, st.exitCode(), st.finishedAt()) : null;
     return Effect().persist(new ContainerRemoved(Instant.now()))
         .thenRun(st -> {
           r.replyTo().tell(StatusReply.success(last));
@@ -498,14 +629,23 @@ public final class ContainerActor
     } else if (s instanceof Stopped st) {
       // A shim may have outlived its exit if the daemon died before deleting the task.
       taskCleanup = runtime.deleteTask(id, null);
-      if (st.spec().autoRemove()) ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+      if (st.spec().autoRemove()) {
+        ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+      } else if (st.restartScheduled() || st.spec().restartPolicy().restartsOnDaemonStart(st.manualStop())) {
+        ctx.getSelf().tell(new RestartDue(true));
+      }
+    } else if (s instanceof Removing) {
+      ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
     }
   }
 
   private Effect<Event, State> onStartupCleaned(State s, StartupCleaned c) {
     reconciled = true;
-    if (!(s instanceof Starting)) return Effect().unstashAll();
-    return Effect().persist(new StartFailed("the daemon restarted while the container was starting", Instant.now()))
+    if (!(s instanceof Starting st)) return Effect().unstashAll();
+    String back = st.previous() instanceof Stopped ? "stopped" : "created";
+    return Effect().persist(List.of(
+            new StartFailed("the daemon restarted while the container was starting", Instant.now()),
+            new Reconciled(back, Instant.now())))
         .thenUnstashAll();
   }
 
@@ -515,16 +655,23 @@ public final class ContainerActor
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
     b.forStateType(Created.class)
-        .onEvent(StartRequested.class, (c, e) -> new Starting(c.spec(), c, e.at()));
+        .onEvent(StartRequested.class, (c, e) -> new Starting(c.spec(), c, e.at(), e.restartCount()))
+        .onEvent(RemoveRequested.class, (c, e) -> new Removing(c.spec(), c));
     b.forStateType(Stopped.class)
-        .onEvent(StartRequested.class, (st, e) -> new Starting(st.spec(), st, e.at()));
+        .onEvent(StartRequested.class, (st, e) -> new Starting(st.spec(), st, e.at(), e.restartCount()))
+        .onEvent(RestartScheduled.class, (st, e) -> new Stopped(st.spec(), st.run(), st.exitCode(), st.finishedAt(), st.error(), st.manualStop(), true))
+        .onEvent(RestartCancelled.class, (st, e) -> new Stopped(st.spec(), st.run(), st.exitCode(), st.finishedAt(), st.error(), true, false))
+        .onEvent(RemoveRequested.class, (st, e) -> new Removing(st.spec(), st));
     b.forStateType(Starting.class)
-        .onEvent(ContainerStarted.class, (st, e) -> new Running(st.spec(), new Run(e.pid(), e.shimPid(), e.shimAddress(), e.at())))
+        .onEvent(ContainerStarted.class, (st, e) -> new Running(st.spec(),
+            new Run(e.pid(), e.shimPid(), e.shimAddress(), e.at(), st.restartCount()), false, false))
         .onEvent(StartFailed.class, (st, e) -> st.previous() instanceof Stopped p
-            ? new Stopped(p.spec(), p.run(), p.exitCode(), p.finishedAt(), e.error())
+            ? p.with(e.error())
             : new Created(st.spec(), e.error()));
     b.forStateType(Running.class)
-        .onEvent(ContainerExited.class, (r, e) -> new Stopped(r.spec(), r.run(), e.exitCode(), e.at(), e.error()));
+        .onEvent(StopRequested.class, (r, e) -> new Running(r.spec(), r.run(), true, r.removing()))
+        .onEvent(RemoveRequested.class, (r, e) -> new Running(r.spec(), r.run(), r.stopRequested(), true))
+        .onEvent(ContainerExited.class, (r, e) -> new Stopped(r.spec(), r.run(), e.exitCode(), e.at(), e.error(), e.manualStop(), false));
     b.forAnyState()
         .onEvent(ContainerCreated.class, (st, e) -> new Created(e.spec(), null))
         .onEvent(ContainerRemoved.class, (st, e) -> new Removed(e.at()))
@@ -546,19 +693,28 @@ public final class ContainerActor
 
   private ContainerView view(State s) {
     String live = reconciled ? null : "unknown";
-    if (s instanceof Created c) return base(c.spec(), "created", null, 0, null, c.error());
+    if (s instanceof Created c) return base(c.spec(), "created", null, 0, null, c.error(), 0);
     if (s instanceof Starting st) {
       Stopped prev = st.previous() instanceof Stopped p ? p : null;
-      return base(st.spec(), live != null ? live : "created", prev != null ? prev.run() : null,
-          prev != null ? prev.exitCode() : 0, prev != null ? prev.finishedAt() : null, null);
+      return base(st.spec(), live != null ? live : (st.restartCount() > 0 ? "restarting" : "created"), prev != null ? prev.run() : null,
+          prev != null ? prev.exitCode() : 0, prev != null ? prev.finishedAt() : null, null, st.restartCount());
     }
-    if (s instanceof Running r) return base(r.spec(), live != null ? live : "running", r.run(), 0, null, null);
-    if (s instanceof Stopped st) return base(st.spec(), "stopped", st.run(), st.exitCode(), st.finishedAt(), st.error());
+    if (s instanceof Running r) return base(r.spec(), live != null ? live : "running", r.run(), 0, null, null, r.run().restartCount());
+    if (s instanceof Stopped st) {
+      // docker shows a container waiting for its policy restart as "restarting".
+      return base(st.spec(), st.restartScheduled() ? "restarting" : "stopped", st.run(), st.exitCode(), st.finishedAt(), st.error(),
+          st.run() == null ? 0 : st.run().restartCount());
+    }
+    if (s instanceof Removing rm) {
+      ContainerView before = view(rm.before());
+      return base(rm.spec(), "removing", null, before.exitCode(), before.finishedAt(), before.error(), before.restartCount());
+    }
     String name = s instanceof Removed ? "removed" : "unknown";
-    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "");
+    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no");
   }
 
-  private ContainerView base(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, String error) {
+  private ContainerView base(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, String error,
+                             int restartCount) {
     boolean running = ("running".equals(state) || "unknown".equals(state)) && run != null && finishedAt == null;
     return new ContainerView(spec.id(), spec.name(), spec.image(), spec.imageId(), state,
         running ? run.pid() : 0,
@@ -568,7 +724,8 @@ public final class ContainerActor
         finishedAt,
         spec.args(), spec.autoRemove(),
         run != null ? run.shimAddress() : "", run != null ? (int) run.shimPid() : 0,
-        runtime.paths().bundle(spec.id()).toString(), spec.labels(), error == null ? "" : error);
+        runtime.paths().bundle(spec.id()).toString(), spec.labels(), error == null ? "" : error,
+        restartCount, spec.restartPolicy().toString());
   }
 
   // ---------------------------------------------------------------- helpers

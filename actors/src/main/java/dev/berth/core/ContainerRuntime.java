@@ -90,6 +90,15 @@ public final class ContainerRuntime implements TaskRuntime {
             new ProcessConfig(spec.args(), spec.env(), spec.cwd(), spec.uid(), spec.gid(), spec.additionalGids()),
             spec.hostname(), paths.rootfs(spec.id()), List.of());
         writeAtomically(bundle.resolve("config.json"), config);
+        // The shim reads its failpoints from the bundle when it takes the container on (Create).
+        Path failpoints = bundle.resolve("failpoints");
+        if (spec.failpointsOrEmpty().isEmpty()) {
+          Files.deleteIfExists(failpoints);
+        } else {
+          StringBuilder lines = new StringBuilder();
+          new java.util.TreeMap<>(spec.failpointsOrEmpty()).forEach((rpc, action) -> lines.append(rpc).append('=').append(action).append('\n'));
+          writeAtomically(failpoints, lines.toString().getBytes(StandardCharsets.UTF_8));
+        }
         // The log exists from creation on, so a follower can hold it open from the start and
         // still read it to the end after a --rm removal unlinks it.
         if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));

@@ -23,4 +23,13 @@ public record ContainerSpec(
     String hostname,
     boolean autoRemove,
     Map<String, String> labels,
-    Instant createdAt) implements CborSerializable {}
+    Instant createdAt,
+    /** Null in journals written before restart policies; use {@link #restartPolicy()}. */
+    RestartPolicy restart,
+    /** Shim RPC name -> failpoint action (fault injection); null or empty for none. */
+    Map<String, String> failpoints) implements CborSerializable {
+
+  public RestartPolicy restartPolicy() { return RestartPolicy.of(restart); }
+
+  public Map<String, String> failpointsOrEmpty() { return failpoints == null ? Map.of() : failpoints; }
+}

@@ -19,6 +19,9 @@ public final class ContainerSpecs {
   /** docker's container name rule; additionally ".." is refused so a name can never act as a path. */
   private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
   private static final Pattern ENV = Pattern.compile("[^=\\s]+=.*", Pattern.DOTALL);
+  /** The shim's Task RPCs, the places a failpoint can be set. */
+  private static final List<String> SHIM_RPCS =
+      List.of("Create", "Start", "Kill", "Delete", "WaitExit", "State", "Pids", "Exec", "Shutdown");
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final String[] ADJECTIVES = {
       "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
@@ -30,7 +33,8 @@ public final class ContainerSpecs {
   /** The create request as the daemon received it. */
   public record CreateParams(String image, String name, List<String> entrypoint, List<String> cmd,
                              List<String> env, String workingDir, String user, boolean autoRemove,
-                             String hostname, Map<String, String> labels) {}
+                             String hostname, Map<String, String> labels,
+                             RestartPolicy restart, Map<String, String> failpoints) {}
 
   private ContainerSpecs() {}
 
@@ -92,9 +96,27 @@ public final class ContainerSpecs {
     Map<String, String> labels = new LinkedHashMap<>(config.labels() == null ? Map.of() : config.labels());
     labels.putAll(p.labels());
     String hostname = !p.hostname().isBlank() ? p.hostname() : id.substring(0, 12);
+    RestartPolicy restart = RestartPolicy.of(p.restart());
+    if (p.autoRemove() && !restart.isNo()) {
+      throw BerthException.invalid("conflicting options: --restart " + restart + " and --rm (a removed container cannot be restarted)");
+    }
+    Map<String, String> failpoints = validatedFailpoints(p.failpoints());
     return new ContainerSpec(id, name, p.image().strip(), image.id(), List.copyOf(args),
         mergeEnv(nonNull(config.env()), p.env()), cwd, ids[0], ids[1], List.copyOf(extraGids),
-        hostname, p.autoRemove(), Map.copyOf(labels), Instant.now());
+        hostname, p.autoRemove(), Map.copyOf(labels), Instant.now(), restart, failpoints);
+  }
+
+  /** Fault injection is checked here, so a typo is a one-line error at create, not a surprise at start. */
+  static Map<String, String> validatedFailpoints(Map<String, String> requested) {
+    if (requested == null || requested.isEmpty()) return Map.of();
+    for (Map.Entry<String, String> e : requested.entrySet()) {
+      if (!SHIM_RPCS.contains(e.getKey())) {
+        throw BerthException.invalid("invalid failpoint \"" + e.getKey() + "=" + e.getValue() + "\": unknown RPC "
+            + e.getKey() + " (one of " + String.join(", ", SHIM_RPCS) + ")");
+      }
+      if (e.getValue().isBlank()) throw BerthException.invalid("invalid failpoint \"" + e.getKey() + "=\": the action is empty");
+    }
+    return Map.copyOf(requested);
   }
 
   /** Image env first; a KEY given on the command line replaces the image's value. */

@@ -22,7 +22,9 @@ public record ContainerView(
     int shimPid,
     String bundle,
     Map<String, String> labels,
-    String error) {
+    String error,
+    int restartCount,
+    String restartPolicy) {
 
   public boolean running() { return "running".equals(state); }
 }

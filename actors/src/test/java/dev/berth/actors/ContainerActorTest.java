@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
+import dev.berth.core.RestartPolicy;
 import dev.berth.core.TaskRuntime.Observed;
 import java.time.Duration;
 import java.time.Instant;
@@ -207,5 +208,115 @@ class ContainerActorTest {
     assertEquals("stopped", v.state());
     assertEquals(ContainerActor.EXIT_UNKNOWN, v.exitCode());
     assertTrue(v.error().contains("shim lost"));
+  }
+
+  private ActorRef<ContainerActor.Command> createdWith(RestartPolicy policy) {
+    ActorRef<ContainerActor.Command> c = spawn(true);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Init(FakeTaskRuntime.spec(id, "web", false, policy), p.getRef()));
+    assertEquals("created", ok(p).state());
+    return c;
+  }
+
+  /** Waits until the container runs its n-th policy restart; returns that run's task. */
+  private FakeTaskRuntime.FakeTask awaitRestart(ActorRef<ContainerActor.Command> c, int restartCount) {
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      ContainerView v = inspect(c);
+      assertEquals("running", v.state());
+      assertEquals(restartCount, v.restartCount());
+      return null;
+    });
+    return runtime.tasks.get(id);
+  }
+
+  @Test
+  void on_failure_restarts_with_backoff_until_the_maximum_then_stays_stopped() {
+    var c = createdWith(RestartPolicy.parse("on-failure:2"));
+    started(c);
+    runtime.tasks.get(id).exit(3);
+    awaitRestart(c, 1).exit(3);
+    awaitRestart(c, 2).exit(3);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      ContainerView v = inspect(c);
+      assertEquals("stopped", v.state());
+      assertEquals(3, v.exitCode());
+      assertEquals(2, v.restartCount());
+      assertEquals("on-failure:2", v.restartPolicy());
+      return null;
+    });
+    // a manual start resets the count, like docker
+    assertEquals(0, started(c).restartCount());
+  }
+
+  @Test
+  void on_failure_does_not_restart_a_clean_exit() throws Exception {
+    var c = createdWith(RestartPolicy.parse("on-failure"));
+    started(c);
+    runtime.tasks.get(id).exit(0);
+    Thread.sleep(400); // longer than the first backoff
+    ContainerView v = inspect(c);
+    assertEquals("stopped", v.state());
+    assertEquals(0, v.restartCount());
+  }
+
+  @Test
+  void always_restarts_any_exit_but_not_a_manual_stop() throws Exception {
+    var c = createdWith(RestartPolicy.parse("always"));
+    started(c);
+    runtime.tasks.get(id).exit(0);
+    awaitRestart(c, 1);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Stop(15, Duration.ofMillis(100), p.getRef()));
+    assertEquals("stopped", ok(p).state());
+    Thread.sleep(500);
+    assertEquals("stopped", inspect(c).state());
+  }
+
+  @Test
+  void unless_stopped_stays_stopped_across_a_daemon_restart() throws Exception {
+    var c = createdWith(RestartPolicy.parse("unless-stopped"));
+    started(c);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Kill(9, p.getRef()));
+    ok(p);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals("stopped", inspect(c).state());
+      return null;
+    });
+    kit.stop(c);
+    var again = spawn(false);
+    assertEquals("stopped", inspect(again).state());
+    Thread.sleep(300); // a daemon-start restart would have been asked for by now
+    assertEquals("stopped", inspect(again).state());
+    assertFalse(runtime.calls.stream().filter(x -> x.startsWith("start ")).count() > 1, "not started again: " + runtime.calls);
+  }
+
+  @Test
+  void stop_requested_before_a_daemon_restart_is_carried_through() {
+    var c = created(false);
+    int pid = started(c).pid();
+    FakeTaskRuntime.FakeTask first = runtime.tasks.get(id);
+    first.ignoreSignals = true; // the daemon dies before the process reacts
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Stop(15, Duration.ofSeconds(30), p.getRef()));
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(java.util.List.of(15), first.signals);
+      return null;
+    });
+    kit.stop(c);
+    FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
+    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    var again = spawn(false);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(java.util.List.of(15), live.signals);
+      return null;
+    });
+    live.exit(143);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      ContainerView v = inspect(again);
+      assertEquals("stopped", v.state());
+      assertEquals(143, v.exitCode());
+      return null;
+    });
   }
 }

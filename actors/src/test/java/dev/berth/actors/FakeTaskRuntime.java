@@ -6,6 +6,7 @@ import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.core.BerthException;
 import dev.berth.core.BerthPaths;
 import dev.berth.core.ContainerSpec;
+import dev.berth.core.RestartPolicy;
 import dev.berth.core.TaskHandle;
 import dev.berth.core.TaskRuntime;
 import java.nio.file.Path;
@@ -35,6 +36,8 @@ final class FakeTaskRuntime implements TaskRuntime {
     final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     final List<Integer> signals = new CopyOnWriteArrayList<>();
     volatile boolean closed;
+    /** A process that does not react to signals (kill is recorded, nothing exits). */
+    volatile boolean ignoreSignals;
 
     void exit(int code) {
       exit.complete(ExitStatus.newBuilder().setExitCode(code).setExitedAt(Instant.now().toString()).setPid(pid).build());
@@ -44,7 +47,7 @@ final class FakeTaskRuntime implements TaskRuntime {
 
     @Override public CompletionStage<?> kill(int signal, boolean all) {
       signals.add(signal);
-      if (signal == 9) exit(137);
+      if (signal == 9 && !ignoreSignals) exit(137);
       return CompletableFuture.completedFuture(null);
     }
 
@@ -89,7 +92,11 @@ final class FakeTaskRuntime implements TaskRuntime {
   }
 
   static ContainerSpec spec(String id, String name, boolean autoRemove) {
+    return spec(id, name, autoRemove, RestartPolicy.NO);
+  }
+
+  static ContainerSpec spec(String id, String name, boolean autoRemove, RestartPolicy restart) {
     return new ContainerSpec(id, name, "busybox", "sha256:abc", List.of("sleep", "100"), List.of("PATH=/bin"), "/",
-        0, 0, List.of(), "host", autoRemove, Map.of(), Instant.now());
+        0, 0, List.of(), "host", autoRemove, Map.of(), Instant.now(), restart, Map.of());
   }
 }

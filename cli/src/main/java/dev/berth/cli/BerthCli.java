@@ -101,7 +101,7 @@ public final class BerthCli implements Callable<Integer> {
 
   /** The subcommands, in the order `berth --help` lists them. */
   static final List<String> COMMANDS =
-      List.of("run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec", "image", "images", "rmi", "version");
+      List.of("run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec", "events", "image", "images", "rmi", "version");
 
   private static Object newCommand(String name) {
     return switch (name) {
@@ -116,6 +116,7 @@ public final class BerthCli implements Callable<Integer> {
       case "inspect" -> new ContainerCommands.Inspect();
       case "logs" -> new ContainerCommands.Logs();
       case "exec" -> new ContainerCommands.Exec();
+      case "events" -> new EventsCommand();
       case "image" -> new ImageCommands.ImageGroup();
       case "images" -> new ImageCommands.Images();
       case "rmi" -> new ImageCommands.Rmi();

@@ -11,6 +11,7 @@ import dev.berth.api.v1.ListRequest;
 import dev.berth.api.v1.LogEntry;
 import dev.berth.api.v1.LogsRequest;
 import dev.berth.api.v1.ProcessSpec;
+import dev.berth.api.v1.RestartPolicy;
 import dev.berth.api.v1.StartRequest;
 import dev.berth.api.v1.StopRequest;
 import dev.berth.api.v1.VersionReply;
@@ -63,6 +64,15 @@ final class ContainerCommands {
     @Option(names = "--rm", description = "Remove the container when it exits.")
     boolean autoRemove;
 
+    @Option(names = "--restart", paramLabel = "POLICY",
+        description = "Restart policy: no (default), on-failure[:MAX], always, unless-stopped.")
+    String restart;
+
+    @Option(names = "--failpoint", paramLabel = "RPC=ACTION",
+        description = "Inject a fault into the shim's RPC (chaos testing): ACTION is [N*]delay(MS), [N*]error[(MSG)] or [N*]crash; "
+            + "RPC one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown.")
+    List<String> failpoints = new ArrayList<>();
+
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Image NAME[:TAG] or id.")
     String image;
 
@@ -80,6 +90,14 @@ final class ContainerCommands {
           CreateRequest.newBuilder().setImage(image).setProcess(process).setAutoRemove(autoRemove);
       if (name != null) req.setName(name);
       if (hostname != null) req.setHostname(hostname);
+      if (restart != null) req.setRestart(restartPolicy(restart));
+      for (String fp : failpoints) {
+        int eq = fp.indexOf('=');
+        if (eq <= 0) throw new CliException("invalid failpoint \"" + fp + "\": expected RPC=ACTION");
+        String rpc = fp.substring(0, eq);
+        if (req.containsFailpoints(rpc)) throw new CliException("invalid failpoint \"" + fp + "\": " + rpc + " has a failpoint already");
+        req.putFailpoints(rpc, fp.substring(eq + 1));
+      }
       for (String label : labels) {
         int eq = label.indexOf('=');
         if (eq == 0) throw new CliException("invalid label \"" + label + "\": empty key");
@@ -87,6 +105,21 @@ final class ContainerCommands {
         else req.putLabels(label.substring(0, eq), label.substring(eq + 1));
       }
       return req.build();
+    }
+  }
+
+  /** docker's --restart syntax; the daemon validates the name (one place knows the policies). */
+  static RestartPolicy restartPolicy(String text) {
+    String s = text.strip();
+    int colon = s.indexOf(':');
+    if (colon < 0) return RestartPolicy.newBuilder().setName(s).build();
+    String max = s.substring(colon + 1);
+    try {
+      int n = Integer.parseInt(max);
+      if (n < 0) throw new NumberFormatException();
+      return RestartPolicy.newBuilder().setName(s.substring(0, colon)).setMaxRetries(n).build();
+    } catch (NumberFormatException e) {
+      throw new CliException("invalid restart policy \"" + s + "\": the maximum retry count must be a number >= 0");
     }
   }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import dev.berth.api.v1.Container;
+import dev.berth.api.v1.Event;
 import dev.berth.api.v1.Image;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -72,8 +73,8 @@ final class Json {
     for (String arg : c.getCommandList()) g.writeString(arg);
     g.writeEndArray();
     g.writeBooleanField("autoRemove", c.getAutoRemove());
-    // The API has no restart policy yet; the key is part of the output contract already.
-    g.writeNumberField("restartCount", 0);
+    g.writeNumberField("restartCount", c.getRestartCount());
+    g.writeStringField("restartPolicy", c.getRestartPolicy().isEmpty() ? "no" : c.getRestartPolicy());
     if (full) {
       g.writeStringField("bundle", c.getBundle());
       g.writeNumberField("shimPid", c.getShimPid());
@@ -87,6 +88,23 @@ final class Json {
       g.writeStringField("error", c.getError());
     }
     g.writeEndObject();
+  }
+
+  /** `events --format json`: exitCode only on exits, pid only on starts, like the proto's optional fields. */
+  static String eventLine(Event e) {
+    return write(
+        false,
+        g -> {
+          g.writeStartObject();
+          g.writeNumberField("seq", e.getSeq());
+          g.writeStringField("time", e.getTime());
+          g.writeStringField("type", e.getType());
+          g.writeStringField("container", e.getContainer());
+          if (e.hasExitCode()) g.writeNumberField("exitCode", e.getExitCode());
+          if (e.getPid() != 0) g.writeNumberField("pid", e.getPid());
+          if (!e.getDetail().isEmpty()) g.writeStringField("detail", e.getDetail());
+          g.writeEndObject();
+        });
   }
 
   private interface Body {

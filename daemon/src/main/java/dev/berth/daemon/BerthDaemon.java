@@ -3,6 +3,7 @@ package dev.berth.daemon;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.berth.actors.ContainerSupervisor;
+import dev.berth.actors.EventFeed;
 import dev.berth.api.v1.VersionReply;
 import dev.berth.core.BerthPaths;
 import dev.berth.core.ContainerRuntime;
@@ -121,7 +122,7 @@ public final class BerthDaemon implements Callable<Integer> {
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
         .executor(blocking)
-        .addService(new ContainersService(system, supervisor, blocking, version))
+        .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking, version))
         .addService(new ImagesService(system, supervisor, images, blocking))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())

@@ -3,6 +3,17 @@ package dev.berth.daemon;
 import com.google.protobuf.ByteString;
 import dev.berth.actors.ContainerActor;
 import dev.berth.actors.ContainerSupervisor;
+import dev.berth.actors.EventFeed;
+import dev.berth.actors.EventFilter;
+import dev.berth.api.v1.Event;
+import dev.berth.api.v1.SubscribeRequest;
+import dev.berth.core.RestartPolicy;
+import java.util.HashSet;
+import java.util.Set;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
 import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.api.v1.ContainerReply;
@@ -54,9 +65,12 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private final ActorRef<ContainerSupervisor.Command> supervisor;
   private final Executor blocking;
   private final VersionReply version;
+  private final EventFeed events;
 
-  ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, Executor blocking, VersionReply version) {
+  ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, EventFeed events,
+                    Executor blocking, VersionReply version) {
     this.system = system;
+    this.events = events;
     this.supervisor = supervisor;
     this.blocking = blocking;
     this.version = version;
@@ -71,8 +85,16 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
   @Override
   public void create(CreateRequest r, StreamObserver<CreateReply> out) {
     var p = r.getProcess();
+    RestartPolicy restart;
+    try {
+      restart = RestartPolicy.of(r.getRestart().getName(), r.getRestart().getMaxRetries());
+    } catch (RuntimeException e) {
+      out.onError(GrpcErrors.toStatus(e));
+      return;
+    }
     CreateParams params = new CreateParams(r.getImage(), r.getName(), p.getEntrypointList(), p.getCmdList(),
-        p.getEnvList(), p.getWorkingDir(), p.getUser(), r.getAutoRemove(), r.getHostname(), r.getLabelsMap());
+        p.getEnvList(), p.getWorkingDir(), p.getUser(), r.getAutoRemove(), r.getHostname(), r.getLabelsMap(),
+        restart, r.getFailpointsMap());
     CompletionStage<ContainerView> reply = AskPattern.askWithStatus(supervisor,
         (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to), ASK, system.scheduler());
     complete(reply, v -> CreateReply.newBuilder().setContainer(Protos.container(v)).build(), out);
@@ -173,6 +195,51 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
         else out.onCompleted();
       });
     });
+  }
+
+  @Override
+  public void subscribe(SubscribeRequest r, StreamObserver<Event> out) {
+    ServerCallStreamObserver<Event> call = (ServerCallStreamObserver<Event>) out;
+    EventFilter filter;
+    try {
+      filter = EventFilter.parse(r.getFiltersList());
+    } catch (RuntimeException e) {
+      out.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    resolveContainers(filter.containerRefs()).whenComplete((ids, err) -> {
+      if (err != null) {
+        out.onError(GrpcErrors.toStatus(err));
+        return;
+      }
+      EventFilter resolved = filter.withContainerIds(ids);
+      UniqueKillSwitch stop = events.events(r.getSince(), !r.getHistoryOnly())
+          .filter(resolved::matches)
+          .viaMat(KillSwitches.single(), Keep.right())
+          .toMat(Sink.foreach(e -> out.onNext(Protos.event(e))), (ks, done) -> {
+            done.whenComplete((d, e) -> {
+              if (call.isCancelled()) return;
+              if (e != null) out.onError(GrpcErrors.toStatus(e));
+              else out.onCompleted();
+            });
+            return ks;
+          })
+          .run(system);
+      call.setOnCancelHandler(stop::shutdown);
+    });
+  }
+
+  /** Container references to ids, once; one that does not resolve (removed already) stays a prefix. */
+  private CompletionStage<Set<String>> resolveContainers(List<String> refs) {
+    CompletableFuture<Set<String>> all = CompletableFuture.completedFuture(new HashSet<>());
+    for (String ref : refs) {
+      CompletionStage<ContainerView> one = ask(ref, ContainerActor.Inspect::new, ASK);
+      all = all.thenCombine(one.handle((v, e) -> v), (ids, v) -> {
+        if (v != null) ids.add(v.id());
+        return ids;
+      });
+    }
+    return all.thenApply(Set::copyOf);
   }
 
   private static ExecOutput translate(ExecChunk c) {

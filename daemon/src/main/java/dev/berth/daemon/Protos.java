@@ -1,6 +1,8 @@
 package dev.berth.daemon;
 
+import dev.berth.actors.EventFeed;
 import dev.berth.api.v1.Container;
+import dev.berth.api.v1.Event;
 import dev.berth.api.v1.Image;
 import dev.berth.core.ContainerView;
 import dev.berth.images.ImageRecord;
@@ -31,7 +33,21 @@ final class Protos {
         .setBundle(v.bundle() == null ? "" : v.bundle())
         .putAllLabels(v.labels())
         .setError(v.error() == null ? "" : v.error())
+        .setRestartCount(v.restartCount())
+        .setRestartPolicy(v.restartPolicy() == null ? "" : v.restartPolicy())
         .build();
+  }
+
+  static Event event(EventFeed.LifecycleEvent e) {
+    Event.Builder b = Event.newBuilder()
+        .setSeq(e.seq())
+        .setTime(time(e.time()))
+        .setType(e.type())
+        .setContainer(e.containerId())
+        .setPid(e.pid())
+        .setDetail(e.detail() == null ? "" : e.detail());
+    if (e.exitCode() != null) b.setExitCode(e.exitCode());
+    return b.build();
   }
 
   static Image image(ImageRecord r) {
