@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.CreateRequest;
+import dev.berth.api.v1.Event;
+import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.DeleteRequest;
 import dev.berth.api.v1.ExecOutput;
 import dev.berth.api.v1.ExecRequest;
@@ -176,6 +178,54 @@ class BerthCliTest {
     assertTrue(daemon.requests(StartRequest.class).isEmpty());
   }
 
+  @Test
+  void restartPolicyAndFailpointsAreSentAsGiven() {
+    Result r = berth("run", "-d", "--restart", "on-failure:3", "--failpoint", "Start=delay(200)", "--failpoint", "Kill=1*error",
+        "busybox", "true");
+    assertEquals(0, r.code(), r.err());
+    CreateRequest c = daemon.requests(CreateRequest.class).get(0);
+    assertEquals("on-failure", c.getRestart().getName());
+    assertEquals(3, c.getRestart().getMaxRetries());
+    assertEquals(Map.of("Start", "delay(200)", "Kill", "1*error"), c.getFailpointsMap());
+  }
+
+  @Test
+  void malformedRestartAndFailpointAreOneLineErrorsAndSendNothing() {
+    Result r = berth("run", "--restart", "on-failure:x", "busybox", "true");
+    assertEquals(125, r.code());
+    assertEquals(List.of("Error: invalid restart policy \"on-failure:x\": the maximum retry count must be a number >= 0"), r.errLines());
+    Result f = berth("create", "--failpoint", "Kill", "busybox", "true");
+    assertEquals(125, f.code());
+    assertEquals(List.of("Error: invalid failpoint \"Kill\": expected RPC=ACTION"), f.errLines());
+    assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  @Test
+  void eventsJsonHasExitCodeOnlyOnExitsAndPassesSinceAndFilters() throws Exception {
+    daemon.events = List.of(
+        Event.newBuilder().setSeq(1).setTime("2026-01-01T00:00:00Z").setType("start").setContainer(FakeBerthd.ID).setPid(42).build(),
+        Event.newBuilder().setSeq(2).setTime("2026-01-01T00:00:01Z").setType("exit").setContainer(FakeBerthd.ID).setExitCode(0).build());
+    Result r = berth("events", "--since", "0", "--filter", "container=web", "--format", "json", "--no-follow");
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.out().lines().toList();
+    assertEquals(2, lines.size());
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    var start = mapper.readTree(lines.get(0));
+    assertEquals(42, start.get("pid").asInt());
+    assertFalse(start.has("exitCode"));
+    var exit = mapper.readTree(lines.get(1));
+    assertEquals(2, exit.get("seq").asLong());
+    assertEquals("exit", exit.get("type").asText());
+    assertEquals(0, exit.get("exitCode").asInt(), "an exit code of 0 is present, not omitted");
+    SubscribeRequest sent = daemon.requests(SubscribeRequest.class).get(0);
+    assertEquals(List.of("container=web"), sent.getFiltersList());
+    assertTrue(sent.getHistoryOnly());
+    Result plain = berth("events", "--since", "1", "--no-follow");
+    assertEquals("2026-01-01T00:00:01Z seq=2 exit " + FakeBerthd.ID + " exitCode=0\n", plain.out());
+  }
+
   // --- lifecycle ------------------------------------------------------------------------------
 
   @Test
@@ -287,7 +337,7 @@ class BerthCliTest {
     assertEquals(3, lines.length);
     JsonNode fresh = json.readTree(lines[0]);
     assertEquals(
-        List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount"),
+        List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount", "restartPolicy"),
         fieldNames(fresh));
     assertEquals("c".repeat(64), fresh.get("id").asText());
     assertEquals("created", fresh.get("state").asText());
@@ -316,7 +366,7 @@ class BerthCliTest {
     assertEquals(2, arr.size());
     JsonNode runner = arr.get(0);
     assertEquals(
-        List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount",
+        List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount", "restartPolicy",
             "bundle", "shimPid", "shimAddress", "labels", "error"),
         fieldNames(runner));
     assertEquals(41, runner.get("shimPid").asInt());

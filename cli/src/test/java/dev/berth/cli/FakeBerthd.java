@@ -7,7 +7,9 @@ import dev.berth.api.v1.CreateReply;
 import dev.berth.api.v1.CreateRequest;
 import dev.berth.api.v1.DeleteReply;
 import dev.berth.api.v1.DeleteRequest;
+import dev.berth.api.v1.Event;
 import dev.berth.api.v1.ExecOutput;
+import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.ExecRequest;
 import dev.berth.api.v1.Image;
 import dev.berth.api.v1.ImagesGrpc;
@@ -117,7 +119,17 @@ final class FakeBerthd implements AutoCloseable {
     return null;
   }
 
+  volatile List<Event> events = List.of();
+
   private final class Containers extends ContainersGrpc.ContainersImplBase {
+    @Override
+    public void subscribe(SubscribeRequest req, StreamObserver<Event> obs) {
+      requests.add(req);
+      if (failed("Subscribe", obs)) return;
+      for (Event e : events) if (e.getSeq() > req.getSince()) obs.onNext(e);
+      obs.onCompleted();
+    }
+
     @Override
     public void version(VersionRequest req, StreamObserver<VersionReply> obs) {
       requests.add(req);
