@@ -96,6 +96,8 @@ public final class ContainerActor
   private record ExitObserved(int exitCode, Instant at, String error, int run) implements Command {}
   private record WaitBroken(int run) implements Command {}
   private record Reobserved(Observed observed, Throwable error, boolean recovery) implements Command {}
+  /** Time to ask the shim again (its process lives but it did not answer, or its wait keeps breaking). */
+  private record ObserveAgain(int run, boolean recovery) implements Command {}
   private record StopTimeout(int run) implements Command {}
   private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
@@ -198,6 +200,9 @@ public final class ContainerActor
   private TaskHandle shim;
   /** Counts runs, so late messages about an earlier run are recognised and ignored. */
   private int runGeneration;
+  /** Consecutive broken waits / unanswered state queries on this run's live shim (for the pause between looks). */
+  private int brokenWaits;
+  private int unansweredObservations;
   private final List<ActorRef<StatusReply<ContainerView>>> startWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ContainerView>>> stopWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ExitInfo>>> exitWaiters = new ArrayList<>();
@@ -262,6 +267,7 @@ public final class ContainerActor
         .onCommand(StartupCleaned.class, this::onStartupCleaned)
         .onCommand(ExitObserved.class, this::onExitObserved)
         .onCommand(WaitBroken.class, this::onWaitBroken)
+        .onCommand(ObserveAgain.class, this::onObserveAgain)
         .onCommand(KillDone.class, this::onKillDone)
         .onCommand(StopTimeout.class, this::onStopTimeout)
         .onAnyCommand((s, c) -> Effect().stash());
@@ -395,10 +401,26 @@ public final class ContainerActor
   private Effect<Event, State> onWaitBroken(State s, WaitBroken w) {
     if (w.run() != runGeneration || !(s instanceof Running)) return Effect().none();
     // A broken wait is not a death certificate: look at the shim process and exit file first.
+    // The first look is immediate (a dead shim is reported promptly); a wait that keeps breaking
+    // on a live shim is looked at again with a growing pause instead of a busy loop.
     ctx.getLog().info("lost the wait on {}'s shim; checking whether it is still alive", id);
     reconciled = false;
-    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, false));
+    Duration pause = observePause(brokenWaits++);
+    if (pause.isZero()) ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, false));
+    else timers.startSingleTimer("observe", new ObserveAgain(runGeneration, false), pause);
     return Effect().none();
+  }
+
+  private Effect<Event, State> onObserveAgain(State s, ObserveAgain a) {
+    if (a.run() != runGeneration || !(s instanceof Running)) return Effect().none();
+    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, a.recovery()));
+    return Effect().none();
+  }
+
+  /** 0 for the first attempt, then 100 ms doubling up to 5 s. */
+  static Duration observePause(int attempt) {
+    if (attempt <= 0) return Duration.ZERO;
+    return Duration.ofMillis(Math.min(5_000, 100L << Math.min(attempt - 1, 6)));
   }
 
   private Effect<Event, State> onReobserved(State s, Reobserved r) {
@@ -407,6 +429,15 @@ public final class ContainerActor
       return Effect().unstashAll();
     }
     Observed o = r.error() != null ? new Observed.Lost(BerthException.from(r.error()).getMessage()) : r.observed();
+    if (o instanceof Observed.Unresponsive u) {
+      // The shim process lives: never declare the container dead on an RPC error
+      // (containerd#13784). Stay "unknown" and ask again.
+      Duration pause = observePause(++unansweredObservations);
+      ctx.getLog().warn("container {}: its shim is alive but did not answer ({}); asking again in {} ms", id, u.why(), pause.toMillis());
+      timers.startSingleTimer("observe", new ObserveAgain(runGeneration, r.recovery()), pause);
+      return Effect().none();
+    }
+    unansweredObservations = 0;
     // Only a daemon restart is announced as "reconciled"; a re-check after a broken wait is routine.
     List<Event> after = r.recovery() ? List.of(new Reconciled(o instanceof Observed.Running ? "running" : "stopped", Instant.now())) : List.of();
     if (o instanceof Observed.Running live) {
@@ -451,6 +482,7 @@ public final class ContainerActor
 
   private Effect<Event, State> onExitObserved(State s, ExitObserved e) {
     if (e.run() != runGeneration || !(s instanceof Running running)) return Effect().none();
+    brokenWaits = 0;
     return recordExit(running, e.exitCode(), e.at(), e.error(), List.of(), List.of());
   }
 

@@ -176,7 +176,7 @@ public final class ContainerRuntime implements TaskRuntime {
       }
       Path socket = Path.of(Files.readString(address, StandardCharsets.UTF_8).strip());
       long shimPid = readPid(dir.resolve("shim.pid"));
-      if (shimPid <= 0 || !ProcessHandle.of(shimPid).map(ProcessHandle::isAlive).orElse(false)) {
+      if (shimPid <= 0 || !isBerthShim(shimPid)) {
         // Fail fast on a stale socket whose shim is gone, instead of waiting for a timeout.
         return exitFile.<Observed>map(x -> new Observed.Exited(x.exitCode(), x.finishedAt(), null))
             .orElseGet(() -> new Observed.Lost("shim " + shimPid + " is gone"));
@@ -190,8 +190,10 @@ public final class ContainerRuntime implements TaskRuntime {
         return new Observed.Exited(st.getExitCode(), parseTime(st.getExitedAt()), client);
       } catch (Exception e) {
         client.close();
-        return exitFile.<Observed>map(x -> new Observed.Exited(x.exitCode(), x.finishedAt(), null))
-            .orElseGet(() -> new Observed.Lost("shim does not answer: " + BerthException.from(e).getMessage()));
+        if (exitFile.isPresent()) return new Observed.Exited(exitFile.get().exitCode(), exitFile.get().finishedAt(), null);
+        // It may have died while we asked: only a gone process is a lost shim.
+        if (!isBerthShim(shimPid)) return new Observed.Lost("shim " + shimPid + " is gone");
+        return new Observed.Unresponsive("shim " + shimPid + " does not answer: " + BerthException.from(e).getMessage());
       }
     });
   }
@@ -244,10 +246,9 @@ public final class ContainerRuntime implements TaskRuntime {
   void forceCleanup(String id) throws IOException, InterruptedException {
     Path dir = paths.shimDir(id);
     long shimPid = readPid(dir.resolve("shim.pid"));
-    if (shimPid > 0) {
+    if (shimPid > 0 && isBerthShim(shimPid)) {
       // Only ever kill a berth shim (a recycled pid could be anything).
-      ProcessHandle.of(shimPid).filter(ph -> ph.info().commandLine().map(c -> c.contains("dev.berth.shim.ShimMain")).orElse(false))
-          .ifPresent(ph -> {
+      ProcessHandle.of(shimPid).ifPresent(ph -> {
             ph.destroyForcibly();
             try {
               ph.onExit().get(5, TimeUnit.SECONDS);
@@ -285,6 +286,14 @@ public final class ContainerRuntime implements TaskRuntime {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
     else if (p.exitValue() != 0) log.warn("{} exited {}: {}", cmd, p.exitValue(), BerthException.oneLine(out.isBlank() ? "-" : out));
+  }
+
+  /** Alive and a berth shim: a recycled pid is some other process, and the shim counts as gone. */
+  static boolean isBerthShim(long pid) {
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+        .flatMap(ph -> ph.info().commandLine())
+        .map(c -> c.contains("dev.berth.shim.ShimMain"))
+        .orElse(false);
   }
 
   private static long readPid(Path f) {

@@ -17,6 +17,8 @@ public interface TaskRuntime {
     record Running(int pid, long shimPid, String shimAddress, TaskHandle handle) implements Observed {}
     record Exited(int exitCode, Instant exitedAt, TaskHandle handleOrNull) implements Observed {}
     record Lost(String why) implements Observed {}
+    /** The shim process is alive but did not answer: not a death, ask again later. */
+    record Unresponsive(String why) implements Observed {}
   }
 
   BerthPaths paths();

@@ -319,4 +319,41 @@ class ContainerActorTest {
       return null;
     });
   }
+
+  @Test
+  void an_unanswered_state_query_on_a_live_shim_is_not_a_death() {
+    var c = created(false);
+    int pid = started(c).pid();
+    kit.stop(c);
+    FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
+    runtime.observations.add(new Observed.Unresponsive("shim 42 does not answer: failpoint State=1*error"));
+    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    var again = spawn(false);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      ContainerView v = inspect(again);
+      assertEquals("running", v.state());
+      assertEquals(pid, v.pid());
+      return null;
+    });
+    assertFalse(runtime.calls.contains("deleteTask " + id), "a live container is never cleaned up: " + runtime.calls);
+  }
+
+  @Test
+  void a_broken_wait_on_a_live_shim_rearms_the_wait() {
+    var c = created(false);
+    started(c);
+    FakeTaskRuntime.FakeTask first = runtime.tasks.get(id);
+    FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
+    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Running(first.pid, 42, "/tmp/s.sock", live));
+    first.exit.completeExceptionally(new RuntimeException("UNAVAILABLE: connection reset"));
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      assertEquals("running", inspect(c).state());
+      return null;
+    });
+    live.exit(4);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      assertEquals(4, inspect(c).exitCode());
+      return null;
+    });
+  }
 }

@@ -30,6 +30,8 @@ final class FakeTaskRuntime implements TaskRuntime {
   final List<String> calls = new CopyOnWriteArrayList<>();
   volatile String failStartWith;
   volatile CompletableFuture<Observed> nextObservation;
+  /** Answers for the next observe calls, in order, before {@link #nextObservation}. */
+  final java.util.Queue<Observed> observations = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   final class FakeTask implements TaskHandle {
     final int pid = pids.incrementAndGet();
@@ -77,6 +79,8 @@ final class FakeTaskRuntime implements TaskRuntime {
 
   @Override public CompletionStage<Observed> observe(String id) {
     calls.add("observe " + id);
+    Observed queued = observations.poll();
+    if (queued != null) return CompletableFuture.completedFuture(queued);
     CompletableFuture<Observed> o = nextObservation;
     return o != null ? o : CompletableFuture.completedFuture(new Observed.Lost("no shim"));
   }
