@@ -2,6 +2,7 @@ package dev.berth.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.api.failpoint.Failpoints;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.api.shim.v1.Mount;
@@ -91,14 +92,9 @@ public final class ContainerRuntime implements TaskRuntime {
             spec.hostname(), paths.rootfs(spec.id()), List.of());
         writeAtomically(bundle.resolve("config.json"), config);
         // The shim reads its failpoints from the bundle when it takes the container on (Create).
-        Path failpoints = bundle.resolve("failpoints");
-        if (spec.failpointsOrEmpty().isEmpty()) {
-          Files.deleteIfExists(failpoints);
-        } else {
-          StringBuilder lines = new StringBuilder();
-          new java.util.TreeMap<>(spec.failpointsOrEmpty()).forEach((rpc, action) -> lines.append(rpc).append('=').append(action).append('\n'));
-          writeAtomically(failpoints, lines.toString().getBytes(StandardCharsets.UTF_8));
-        }
+        Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
+        if (spec.failpointsOrEmpty().isEmpty()) Files.deleteIfExists(failpoints);
+        else Failpoints.write(failpoints, spec.failpointsOrEmpty());
         // The log exists from creation on, so a follower can hold it open from the start and
         // still read it to the end after a --rm removal unlinks it.
         if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));

@@ -1,5 +1,6 @@
 package dev.berth.core;
 
+import dev.berth.api.failpoint.Failpoints;
 import dev.berth.images.ImageConfig;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
@@ -19,9 +20,6 @@ public final class ContainerSpecs {
   /** docker's container name rule; additionally ".." is refused so a name can never act as a path. */
   private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
   private static final Pattern ENV = Pattern.compile("[^=\\s]+=.*", Pattern.DOTALL);
-  /** The shim's Task RPCs, the places a failpoint can be set. */
-  private static final List<String> SHIM_RPCS =
-      List.of("Create", "Start", "Kill", "Delete", "WaitExit", "State", "Pids", "Exec", "Shutdown");
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final String[] ADJECTIVES = {
       "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
@@ -109,12 +107,10 @@ public final class ContainerSpecs {
   /** Fault injection is checked here, so a typo is a one-line error at create, not a surprise at start. */
   static Map<String, String> validatedFailpoints(Map<String, String> requested) {
     if (requested == null || requested.isEmpty()) return Map.of();
-    for (Map.Entry<String, String> e : requested.entrySet()) {
-      if (!SHIM_RPCS.contains(e.getKey())) {
-        throw BerthException.invalid("invalid failpoint \"" + e.getKey() + "=" + e.getValue() + "\": unknown RPC "
-            + e.getKey() + " (one of " + String.join(", ", SHIM_RPCS) + ")");
-      }
-      if (e.getValue().isBlank()) throw BerthException.invalid("invalid failpoint \"" + e.getKey() + "=\": the action is empty");
+    try {
+      Failpoints.parse(requested);
+    } catch (IllegalArgumentException e) {
+      throw BerthException.invalid(e.getMessage());
     }
     return Map.copyOf(requested);
   }

@@ -3,6 +3,7 @@ package dev.berth.shim;
 import dev.berth.runtime.nativ.Posix;
 import dev.berth.runtime.nativ.Reaper;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
@@ -88,7 +89,7 @@ public final class ShimMain {
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(worker)
                 .executor(io)
-                .addService(service)
+                .addService(ServerInterceptors.intercept(service, new FailpointInterceptor()))
                 .build()
                 .start();
         // Until this chmod the umask's 0755 already refuses connect() (it needs write permission).

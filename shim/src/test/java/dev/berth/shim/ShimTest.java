@@ -314,4 +314,29 @@ class ShimTest {
         }
         return new Exec(out.toString(), err.toString(), code);
     }
+
+    @Test
+    void failpointsFromTheBundleFailDelayAndCrashTheirRpcs() throws Exception {
+        ShimHarness h = shim("faults");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        dev.berth.api.failpoint.Failpoints.write(bundle.resolve(dev.berth.api.failpoint.Failpoints.FILE_NAME),
+                java.util.Map.of("State", "1*error", "Start", "delay(400)", "Kill", "crash"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(bindCreate(h, bundle));
+
+        io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                () -> shim.state(StateTaskRequest.getDefaultInstance()));
+        assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode());
+        assertEquals("failpoint State=1*error", e.getStatus().getDescription());
+        assertEquals("created", shim.state(StateTaskRequest.getDefaultInstance()).getStatus(), "spent after one call");
+
+        long t0 = System.nanoTime();
+        shim.start(StartTaskRequest.getDefaultInstance());
+        assertTrue(System.nanoTime() - t0 >= 400_000_000L, "Start was delayed");
+
+        org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                () -> shim.kill(dev.berth.api.shim.v1.KillTaskRequest.newBuilder().setSignal(9).build()));
+        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "Kill=crash ended the shim");
+        assertEquals(137, h.process.exitValue(), "killed by SIGKILL, not an orderly exit");
+    }
 }
