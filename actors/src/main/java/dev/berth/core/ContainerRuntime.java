@@ -260,6 +260,12 @@ public final class ContainerRuntime implements TaskRuntime {
     if (isMounted(rootfs)) {
       exec(List.of("umount", "-l", rootfs.toString()));
     }
+    // An adopted spare keeps its own socket path: the address file says which it is.
+    try {
+      Files.deleteIfExists(Path.of(Files.readString(dir.resolve("address"), StandardCharsets.UTF_8).strip()));
+    } catch (NoSuchFileException ignored) {
+      // no address written: the socket below is the only candidate
+    }
     deleteTree(dir);
     Files.deleteIfExists(paths.shimSocket(id));
   }

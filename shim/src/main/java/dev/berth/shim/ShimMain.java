@@ -146,7 +146,7 @@ public final class ShimMain {
         int parent = Posix.getppid();
         Thread t = new Thread(() -> {
             while (!service.adopted()) {
-                if (Posix.getppid() != parent) {
+                if (Posix.getppid() != parent && service.abandon()) {
                     ShimLog.info("spare's daemon is gone; exiting");
                     service.removeStateDirAndSocket();
                     exit(server[0], 0);

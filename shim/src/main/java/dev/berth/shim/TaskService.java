@@ -47,6 +47,8 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     private volatile String id;
     private volatile Path stateDir;
     private volatile boolean adopted;
+    /** A spare whose daemon died: it must never take a container on (nobody would clean it up). */
+    private boolean abandoned;
 
     TaskService(ShimOptions options, RuncDriver runc, Reaper reaper, Executor io, Executor exitHandling,
                 Runnable exitShim) {
@@ -61,6 +63,18 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     }
 
     /** True once a spare shim has taken on a container (or for a shim started for one). */
+    /**
+     * Marks an unadopted spare as abandoned; false if a Create took it on first. Shares the
+     * monitor with Create, so a Create held up (e.g. by a failpoint) cannot adopt afterwards.
+     */
+    synchronized boolean abandon() {
+        if (adopted()) {
+            return false;
+        }
+        abandoned = true;
+        return true;
+    }
+
     boolean adopted() {
         return adopted || !options.spare();
     }
@@ -111,6 +125,9 @@ final class TaskService extends TaskGrpc.TaskImplBase {
         call(reply, () -> {
             // Holding the monitor serialises two concurrent Creates; nothing else waits on it long.
             synchronized (this) {
+                if (abandoned) {
+                    throw TaskException.precondition("this spare shim lost its daemon and takes no container");
+                }
                 if (init != null) {
                     throw TaskException.precondition("task already created (" + init.status() + ")");
                 }
