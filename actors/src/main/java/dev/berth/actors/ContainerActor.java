@@ -67,6 +67,7 @@ public final class ContainerActor
   static final int SIGKILL = 9;
   static final int SIGTERM = 15;
   static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
+  static final Duration KILL_RETRY = Duration.ofSeconds(2);
   /** The journal tag of the lifecycle events served by Subscribe. */
   public static final String EVENTS_TAG = "berth-events";
 
@@ -472,6 +473,7 @@ public final class ContainerActor
       ctx.getLog().info("container {}: finishing the removal requested before the restart", id);
       pendingDelete = ctx.getSystem().ignoreRef();
       shim.kill(SIGKILL, true);
+      timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
     } else if (running.stopRequested()) {
       // The stop's timeout died with the daemon: ask again with the default one.
       ctx.getLog().info("container {}: finishing the stop requested before the restart", id);
@@ -557,15 +559,20 @@ public final class ContainerActor
 
   private Effect<Event, State> onRestartDue(Stopped s, RestartDue due) {
     if (!due.daemonStart() && !s.restartScheduled()) return Effect().none();
-    int count = s.run() == null ? 0 : s.run().restartCount() + (due.daemonStart() && !s.restartScheduled() ? 0 : 1);
+    int count = (s.run() == null ? 0 : s.run().restartCount()) + 1;
     ctx.getLog().info("container {}: restarting ({} policy, restart {})", id, s.spec().restartPolicy(), count);
     return requestStart(s.spec(), s, null, count);
   }
 
+  /**
+   * SIGKILL, and again every {@link #KILL_RETRY} until the exit is seen: a kill RPC can fail
+   * (a transient shim error), and a stop or forced removal must not hang on one lost signal.
+   */
   private Effect<Event, State> onStopTimeout(State s, StopTimeout t) {
     if (t.run() == runGeneration && s instanceof Running && shim != null) {
-      ctx.getLog().info("container {} ignored the stop signal; sending SIGKILL", id);
+      ctx.getLog().info("container {} is still running; sending SIGKILL", id);
       shim.kill(SIGKILL, true);
+      timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
     }
     return Effect().none();
   }
@@ -576,7 +583,11 @@ public final class ContainerActor
     }
     pendingDelete = d.replyTo();
     EffectBuilder<Event, State> intent = s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
-    return intent.thenRun(st -> { if (shim != null) shim.kill(SIGKILL, true); });
+    return intent.thenRun(st -> {
+      if (shim == null) return;
+      shim.kill(SIGKILL, true);
+      timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
+    });
   }
 
   private Effect<Event, State> onExec(Running s, Exec e) {
@@ -728,7 +739,9 @@ public final class ContainerActor
     if (s instanceof Created c) return base(c.spec(), "created", null, 0, null, c.error(), 0);
     if (s instanceof Starting st) {
       Stopped prev = st.previous() instanceof Stopped p ? p : null;
-      return base(st.spec(), live != null ? live : (st.restartCount() > 0 ? "restarting" : "created"), prev != null ? prev.run() : null,
+      // A policy restart shows as docker's "restarting"; a manual start keeps the state it left until it runs.
+      String label = st.restartCount() > 0 ? "restarting" : prev != null ? "stopped" : "created";
+      return base(st.spec(), live != null ? live : label, prev != null ? prev.run() : null,
           prev != null ? prev.exitCode() : 0, prev != null ? prev.finishedAt() : null, null, st.restartCount());
     }
     if (s instanceof Running r) return base(r.spec(), live != null ? live : "running", r.run(), 0, null, null, r.run().restartCount());

@@ -356,4 +356,16 @@ class ContainerActorTest {
       return null;
     });
   }
+
+  @Test
+  void forced_delete_does_not_hang_when_a_kill_rpc_fails() {
+    var c = created(false);
+    started(c);
+    runtime.tasks.get(id).failingKills.set(1);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Delete(true, p.getRef()));
+    StatusReply<ContainerView> r = p.receiveMessage(Duration.ofSeconds(8));
+    assertTrue(r.isSuccess(), () -> r.getError().getMessage());
+    assertEquals(java.util.List.of(9, 9), runtime.tasks.get(id).signals, "the SIGKILL was sent again");
+  }
 }

@@ -40,6 +40,8 @@ final class FakeTaskRuntime implements TaskRuntime {
     volatile boolean closed;
     /** A process that does not react to signals (kill is recorded, nothing exits). */
     volatile boolean ignoreSignals;
+    /** How many of the next kill RPCs fail (a transient shim error). */
+    final AtomicInteger failingKills = new AtomicInteger();
 
     void exit(int code) {
       exit.complete(ExitStatus.newBuilder().setExitCode(code).setExitedAt(Instant.now().toString()).setPid(pid).build());
@@ -49,6 +51,9 @@ final class FakeTaskRuntime implements TaskRuntime {
 
     @Override public CompletionStage<?> kill(int signal, boolean all) {
       signals.add(signal);
+      if (failingKills.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        return CompletableFuture.failedFuture(new RuntimeException("UNAVAILABLE: failpoint Kill=1*error"));
+      }
       if (signal == 9 && !ignoreSignals) exit(137);
       return CompletableFuture.completedFuture(null);
     }
