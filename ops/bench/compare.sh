@@ -8,6 +8,9 @@
 #   --detached N   `run -d IMG sleep 600` repetitions (default 20, at most --runs); these
 #                  containers stay up for the memory measurements
 #   --only X       measure only one system (the ratio column is then empty)
+#   --restart N    also measure restart-to-reconciled: N `sleep 600` containers, kill -9 the
+#                  daemon, start it again; time until the API answers and until all N are
+#                  reported running again with unchanged pids (3 rounds; median, min-max)
 #
 # Both daemons are private instances in a fresh /tmp/bb-XXXXXX directory (own root, state and
 # socket; containerd with the CRI plugin disabled). Everything is removed at the end, also on
@@ -24,6 +27,7 @@ cd "$BERTH_HOME"
 runs=30
 detached=20
 only=""
+restart=0
 while (( $# )); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -32,11 +36,14 @@ while (( $# )); do
     --detached=*) detached="${1#*=}"; shift ;;
     --only) only="$2"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --restart) restart="$2"; shift 2 ;;
+    --restart=*) restart="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ && "$detached" =~ ^[1-9][0-9]*$ ]] || { echo "compare: counts must be positive" >&2; exit 2; }
+[[ "$restart" =~ ^[0-9]+$ ]] || { echo "compare: --restart needs a count" >&2; exit 2; }
 (( detached > runs )) && detached=$runs
 case "$only" in ''|berth|containerd) ;; *) echo "compare: --only berth|containerd" >&2; exit 2 ;; esac
 do_berth=1; do_ctrd=1
@@ -209,6 +216,42 @@ bench_berth() {
 
   say "berth: removing containers"
   berth rm -f "${names[@]}" >/dev/null || say "berth: warning: rm -f of the detached containers failed"
+  (( restart > 0 )) && restart_berth
+  return 0
+}
+
+# berthd in the background on the bench dirs; returns once it answers `version`
+start_berthd() {
+  "$BERTH_HOME/bin/berthd" --root "$BROOT" --state "$BSTATE" --socket "$BSOCK" 2>>"$T/berthd.log" &
+  berthd_pid=$!
+}
+
+# kill -9 berthd with $restart containers running; time to API and to all reconciled (same pids)
+restart_berth() {
+  local i round names=() before after t0 t_api t_rec
+  say "berth: restart-to-reconciled with $restart running, 3 rounds"
+  for ((i = 1; i <= restart; i++)); do names+=("restart-$i"); berth run -d --name "restart-$i" busybox sleep 600 >/dev/null; done
+  before=$(berth ps --format json | jq -r 'select(.name | startswith("restart-")) | "\(.name) \(.pid)"' | sort)
+  [[ $(wc -l <<<"$before") -eq $restart ]] || say "berth: warning: not all $restart containers running"
+  : >"$T/berth.api"; : >"$T/berth.rec"
+  for round in 1 2 3; do
+    kill -KILL "$berthd_pid"; wait "$berthd_pid" 2>/dev/null || true
+    t0=$(now_ns)
+    start_berthd
+    until berth version >/dev/null 2>&1; do sleep 0.02; done
+    t_api=$(now_ns)
+    until [[ $(berth ps --format json 2>/dev/null | jq -r 'select(.state == "running") | .name' | grep -c '^restart-') -eq $restart ]]; do sleep 0.02; done
+    t_rec=$(now_ns)
+    awk -v a="$t0" -v b="$t_api" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$T/berth.api"
+    awk -v a="$t0" -v b="$t_rec" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$T/berth.rec"
+    after=$(berth ps --format json | jq -r 'select(.name | startswith("restart-")) | "\(.name) \(.pid)"' | sort)
+    [[ "$after" == "$before" ]] && R[berth.same_pids]=yes || R[berth.same_pids]=NO
+    say "berth: round $round: api $(tail -1 "$T/berth.api") ms, reconciled $(tail -1 "$T/berth.rec") ms"
+  done
+  R[berth.r_api]=$(percentile 50 "$T/berth.api"); R[berth.r_rec]=$(percentile 50 "$T/berth.rec")
+  R[berth.r_api_range]=$(sort -n "$T/berth.api" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
+  R[berth.r_rec_range]=$(sort -n "$T/berth.rec" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
+  berth rm -f "${names[@]}" >/dev/null || say "berth: warning: rm -f of the restart containers failed"
 }
 
 # ------------------------------------------------------------------ containerd
@@ -278,6 +321,45 @@ EOF
     for _ in 1 2 3 4 5 6 7 8 9 10; do ctrc tasks rm -f "$c" >/dev/null 2>&1 && break; sleep 0.2; done
     ctrc containers rm "$c" >/dev/null 2>&1 || true
   done
+  (( restart > 0 )) && restart_containerd "$img"
+  return 0
+}
+
+start_containerd() {
+  containerd --config "$T/containerd.toml" --root "$CROOT" --state "$CSTATE" --address "$CSOCK" \
+    >>"$T/containerd.log" 2>&1 &
+  containerd_pid=$!
+}
+
+restart_containerd() {
+  local img="$1" i round before after t0 t_api t_rec
+  say "containerd: restart-to-reconciled with $restart running, 3 rounds"
+  for ((i = 1; i <= restart; i++)); do ctrc run -d "$img" "restart-$i" sleep 600 >/dev/null; done
+  before=$(ctrc tasks ls | awk 'NR > 1 && $1 ~ /^restart-/ { print $1, $2 }' | sort)
+  [[ $(wc -l <<<"$before") -eq $restart ]] || say "containerd: warning: not all $restart tasks running"
+  : >"$T/ctrd.api"; : >"$T/ctrd.rec"
+  for round in 1 2 3; do
+    kill -KILL "$containerd_pid"; wait "$containerd_pid" 2>/dev/null || true
+    t0=$(now_ns)
+    start_containerd
+    until ctrc version >/dev/null 2>&1; do sleep 0.02; done
+    t_api=$(now_ns)
+    until [[ $(ctrc tasks ls 2>/dev/null | awk 'NR > 1 && $1 ~ /^restart-/ && $3 == "RUNNING"' | wc -l) -eq $restart ]]; do sleep 0.02; done
+    t_rec=$(now_ns)
+    awk -v a="$t0" -v b="$t_api" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$T/ctrd.api"
+    awk -v a="$t0" -v b="$t_rec" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$T/ctrd.rec"
+    after=$(ctrc tasks ls | awk 'NR > 1 && $1 ~ /^restart-/ { print $1, $2 }' | sort)
+    [[ "$after" == "$before" ]] && R[ctrd.same_pids]=yes || R[ctrd.same_pids]=NO
+    say "containerd: round $round: api $(tail -1 "$T/ctrd.api") ms, reconciled $(tail -1 "$T/ctrd.rec") ms"
+  done
+  R[ctrd.r_api]=$(percentile 50 "$T/ctrd.api"); R[ctrd.r_rec]=$(percentile 50 "$T/ctrd.rec")
+  R[ctrd.r_api_range]=$(sort -n "$T/ctrd.api" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
+  R[ctrd.r_rec_range]=$(sort -n "$T/ctrd.rec" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
+  for i in $(ctrc tasks ls -q); do ctrc tasks kill -s SIGKILL "$i" >/dev/null 2>&1 || true; done
+  for i in $(ctrc containers ls -q); do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do ctrc tasks rm -f "$i" >/dev/null 2>&1 && break; sleep 0.2; done
+    ctrc containers rm "$i" >/dev/null 2>&1 || true
+  done
 }
 
 (( do_berth )) && bench_berth
@@ -314,3 +396,10 @@ row "daemon RSS with $detached running (MiB)" rss_busy kib
 row "daemon RSS growth idle -> $detached running (MiB)" growth kib
 row "pre-started spare shim PSS (MiB)" spare kib
 printf '%-44s %12s %12s\n' "shim processes counted" "$(val berth.nshims)" "$(val ctrd.nshims)"
+if (( restart > 0 )); then
+  row "restart, $restart running: API answers p50 (ms)" r_api ms
+  printf '%-44s %12s %12s\n' "  min-max over 3 rounds (ms)" "$(val berth.r_api_range)" "$(val ctrd.r_api_range)"
+  row "restart, $restart running: all reconciled p50 (ms)" r_rec ms
+  printf '%-44s %12s %12s\n' "  min-max over 3 rounds (ms)" "$(val berth.r_rec_range)" "$(val ctrd.r_rec_range)"
+  printf '%-44s %12s %12s\n' "  same pids after every restart" "$(val berth.same_pids)" "$(val ctrd.same_pids)"
+fi
