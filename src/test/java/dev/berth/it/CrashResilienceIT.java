@@ -90,6 +90,64 @@ class CrashResilienceIT {
   }
 
   @Test
+  void wait_logs_and_events_clients_connected_across_a_daemon_kill_continue_after_restart() throws Exception {
+    String id = berth.runDetached("busybox", "sh", "-c", "echo before; until [ -e /go ]; do sleep 0.05; done; echo after; exit 7");
+    long since = lastSeq();
+    Process wait = cli("wait", id);
+    Process logs = cli("logs", "-f", id);
+    Process events = cli("events", "--since", Long.toString(since), "--format", "json", "--filter", "container=" + id);
+    Thread.sleep(1500); // all three are connected and waiting
+    berth.kill9Daemon();
+    runc("exec", id, "touch", "/go");
+    Thread.sleep(1000);
+    berth.startDaemon();
+    try {
+      assertTrue(wait.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "wait did not come back");
+      assertEquals(0, wait.exitValue(), errors(wait));
+      assertEquals("7", output(wait).strip());
+      assertTrue(logs.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "logs -f did not end with the container");
+      assertEquals("before\nafter\n", output(logs), "no line lost, none repeated");
+      Thread.sleep(500); // the events that followed the exit reach the subscriber
+    } finally {
+      events.destroy();
+      events.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+      wait.destroyForcibly();
+      logs.destroyForcibly();
+    }
+    List<JsonNode> seen = BerthHarness.jsonLines(output(events));
+    assertEquals(List.of("exit", "reconciled"), types(seen), "the subscriber got each event once: " + seen);
+    assertEquals(7, seen.get(0).path("exitCode").asInt());
+    berth.ok("rm", id);
+  }
+
+  private static long lastSeq() {
+    List<JsonNode> all = BerthHarness.jsonLines(berth.ok("events", "--since", "0", "--no-follow", "--format", "json"));
+    return all.isEmpty() ? 0 : all.get(all.size() - 1).path("seq").asLong();
+  }
+
+  /** bin/berth in the background; its stdout goes to {@link #output} (destroying a Process closes its pipes). */
+  private static Process cli(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(BerthHarness.BERTH.toString(), "--socket", berth.socket.toString()));
+    cmd.addAll(List.of(args));
+    Path out = Files.createTempFile(berth.base, "cli-", ".out");
+    Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectOutput(out.toFile()).redirectError(out.resolveSibling(out.getFileName() + ".err").toFile()).start();
+    outputs.put(p, out);
+    return p;
+  }
+
+  private static final java.util.Map<Process, Path> outputs = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static String output(Process p) throws Exception {
+    return Files.readString(outputs.get(p));
+  }
+
+  private static String errors(Process p) throws Exception {
+    Path out = outputs.get(p);
+    return Files.readString(out.resolveSibling(out.getFileName() + ".err"));
+  }
+
+  @Test
   void a_stale_socket_of_a_dead_shim_fails_fast_on_restart_and_is_cleaned_up() throws Exception {
     String id = berth.runDetached("busybox", "sleep", "600");
     long pid = berth.inspect(id).path("pid").asLong();

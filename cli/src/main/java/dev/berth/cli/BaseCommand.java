@@ -32,6 +32,48 @@ abstract class BaseCommand implements Callable<Integer> {
     return root().daemon();
   }
 
+  /** How long `wait`, `logs -f` and `events` keep trying to get their daemon back. */
+  static final long RECONNECT_SECONDS = 120;
+
+  interface Call<T> {
+    T run();
+  }
+
+  /**
+   * Runs a long-lived call (wait, a followed stream) so that it survives a daemon restart: when
+   * the connection breaks mid-call (berthd killed or restarted) it reconnects and runs the call
+   * again, for up to {@value #RECONNECT_SECONDS} s; the call itself must resume where it left off
+   * (events by sequence number, logs by entries already printed). No daemon at the first attempt,
+   * or an error the daemon answered, fails as before.
+   */
+  final <T> T reconnecting(Call<T> call) {
+    long deadline = 0;
+    while (true) {
+      try {
+        return call.run();
+      } catch (StatusRuntimeException e) {
+        boolean connectFailure = Daemon.isConnectFailure(e);
+        boolean lostMidCall = e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE && !connectFailure;
+        if (deadline == 0 && !lostMidCall) throw e; // never connected, or the daemon's own answer
+        if (deadline != 0 && !connectFailure && !lostMidCall) throw e;
+        if (deadline == 0) {
+          deadline = System.nanoTime() + RECONNECT_SECONDS * 1_000_000_000L;
+          err().println("berth: lost the connection to berthd; reconnecting");
+          err().flush();
+        } else if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        root().reconnect();
+        try {
+          Thread.sleep(250);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
   interface RefAction {
     void apply(String ref);
   }

@@ -208,6 +208,11 @@ public final class BerthCli implements Callable<Integer> {
     return daemon;
   }
 
+  /** A fresh channel: the old one's reconnect backoff would keep a restarted daemon waiting. */
+  void reconnect() {
+    closeDaemon();
+  }
+
   private void closeDaemon() {
     if (daemon != null) {
       daemon.close();

@@ -255,7 +255,8 @@ final class ContainerCommands {
     @Override
     public Integer call() {
       return eachRef(refs, ref -> {
-        int code = daemon().containersUnbounded().waitExit(WaitRequest.newBuilder().setRef(ref).build()).getExitCode();
+        WaitRequest req = WaitRequest.newBuilder().setRef(ref).build();
+        int code = reconnecting(() -> daemon().containersUnbounded().waitExit(req)).getExitCode();
         out().println(code);
         out().flush(); // scripts waiting on several containers see each code as it comes
       });
@@ -354,13 +355,24 @@ final class ContainerCommands {
       Context.CancellableContext ctx = Context.current().withCancellation();
       try {
         return ctx.call(() -> {
-          Iterator<LogEntry> entries = daemon().containersUnbounded().logs(req);
-          while (entries.hasNext()) {
-            Streams.write(entries.next(), out(), err());
-            // `berth logs -f x | head` must end when head does, not follow forever.
-            if (out().checkError()) break;
-          }
-          return 0;
+          // After a daemon restart the log is read again from the start: skip what was printed.
+          long[] printed = {0};
+          return reconnecting(() -> {
+            Iterator<LogEntry> entries = daemon().containersUnbounded().logs(req);
+            long skip = printed[0];
+            while (entries.hasNext()) {
+              LogEntry entry = entries.next();
+              if (skip > 0) {
+                skip--;
+                continue;
+              }
+              Streams.write(entry, out(), err());
+              printed[0]++;
+              // `berth logs -f x | head` must end when head does, not follow forever.
+              if (out().checkError()) break;
+            }
+            return 0;
+          });
         });
       } finally {
         ctx.cancel(null);

@@ -35,21 +35,26 @@ final class EventsCommand extends BaseCommand {
       default -> throw new CliException("unsupported format \"" + format + "\": use plain or json");
     };
     if (since < 0) throw new CliException("invalid --since " + since + ": a sequence number is >= 0");
-    SubscribeRequest req = SubscribeRequest.newBuilder()
-        .setSince(since).addAllFilters(filters).setHistoryOnly(noFollow).build();
     Context.CancellableContext ctx = Context.current().withCancellation();
     try {
       return ctx.call(() -> {
         PrintStream out = out();
-        Iterator<Event> events = daemon().containersUnbounded().subscribe(req);
-        while (events.hasNext()) {
-          Event e = events.next();
-          out.println(json ? Json.eventLine(e) : plain(e));
-          out.flush();
-          // `berth events | head` ends when head does.
-          if (out.checkError()) break;
-        }
-        return 0;
+        // The sequence number makes a restart of berthd invisible: resume after the last one seen.
+        long[] last = {since};
+        return reconnecting(() -> {
+          SubscribeRequest req = SubscribeRequest.newBuilder()
+              .setSince(last[0]).addAllFilters(filters).setHistoryOnly(noFollow).build();
+          Iterator<Event> events = daemon().containersUnbounded().subscribe(req);
+          while (events.hasNext()) {
+            Event e = events.next();
+            out.println(json ? Json.eventLine(e) : plain(e));
+            out.flush();
+            last[0] = e.getSeq();
+            // `berth events | head` ends when head does.
+            if (out.checkError()) break;
+          }
+          return 0;
+        });
       });
     } finally {
       ctx.cancel(null);
