@@ -5,7 +5,7 @@
 #   1. Debian packages (apt-get only when something is missing)
 #   2. the busybox test image in build/images/busybox (+ busybox-docker.tar)
 #   3. mvn -B -q -DskipTests install (only when a source or pom changed since the last build)
-#   4. class-data-sharing archives for the shim and the CLI (ops/shim-cds.sh, ops/cli-cds.sh)
+#   4. class-data-sharing archives for the shim, the CLI and berthd (ops/{shim,cli,daemon}-cds.sh)
 #
 # Environment: BERTH_SETUP_FORCE_BUILD=1 rebuilds unconditionally.
 set -euo pipefail
@@ -120,7 +120,7 @@ else
 fi
 
 # ------------------------------------------------------------------ 4. CDS archives
-for cds in shim cli; do
+for cds in shim cli daemon; do
   script="ops/$cds-cds.sh"
   cds_stamp="build/setup/$cds-cds.stamp"
   if [[ ! -x "$script" ]]; then
