@@ -96,7 +96,10 @@ class CrashResilienceIT {
     Process wait = cli("wait", id);
     Process logs = cli("logs", "-f", id);
     Process events = cli("events", "--since", Long.toString(since), "--format", "json", "--filter", "container=" + id);
-    Thread.sleep(1500); // all three are connected and waiting
+    for (Process p : List.of(wait, logs, events)) {
+      assertTrue(eventually(Duration.ofSeconds(30), () -> hasSocket(p.pid())), "client " + p.pid() + " never connected");
+    }
+    Thread.sleep(500); // the calls are in flight
     berth.kill9Daemon();
     runc("exec", id, "touch", "/go");
     Thread.sleep(1000);
@@ -118,6 +121,21 @@ class CrashResilienceIT {
     assertEquals(List.of("exit", "reconciled"), types(seen), "the subscriber got each event once: " + seen);
     assertEquals(7, seen.get(0).path("exitCode").asInt());
     berth.ok("rm", id);
+  }
+
+  /** A CLI JVM opens its first socket when it connects to berthd. */
+  private static boolean hasSocket(long pid) {
+    try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      return fds.anyMatch(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().startsWith("socket:");
+        } catch (java.io.IOException gone) {
+          return false;
+        }
+      });
+    } catch (java.io.IOException gone) {
+      return false;
+    }
   }
 
   private static long lastSeq() {

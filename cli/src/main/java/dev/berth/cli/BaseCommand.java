@@ -47,15 +47,17 @@ abstract class BaseCommand implements Callable<Integer> {
    * or an error the daemon answered, fails as before.
    */
   final <T> T reconnecting(Call<T> call) {
+    // Reach the daemon once first: with no daemon at all this fails as every command does. After
+    // that, a connection lost mid-call and a refused reconnect both mean "berthd is restarting"
+    // (grpc may retry a call that the vanished daemon never answered, so the first failure can
+    // look like a refused connection too).
+    daemon().containers().version(dev.berth.api.v1.VersionRequest.getDefaultInstance());
     long deadline = 0;
     while (true) {
       try {
         return call.run();
       } catch (StatusRuntimeException e) {
-        boolean connectFailure = Daemon.isConnectFailure(e);
-        boolean lostMidCall = e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE && !connectFailure;
-        if (deadline == 0 && !lostMidCall) throw e; // never connected, or the daemon's own answer
-        if (deadline != 0 && !connectFailure && !lostMidCall) throw e;
+        if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) throw e;
         if (deadline == 0) {
           deadline = System.nanoTime() + RECONNECT_SECONDS * 1_000_000_000L;
           err().println("berth: lost the connection to berthd; reconnecting");
