@@ -53,6 +53,12 @@ final class Digests {
     return digest;
   }
 
+  /** {@link #require} for digests already validated upstream; a bad one here is a programming error. */
+  static String requireUnchecked(String digest) {
+    if (!valid(digest)) throw new IllegalArgumentException("invalid digest " + digest);
+    return digest;
+  }
+
   static String hex(String digest) {
     return digest.substring("sha256:".length());
   }

@@ -55,13 +55,22 @@ public final class ImageStore {
   private static final Pattern ID_PREFIX = Pattern.compile("(?:sha256:)?([0-9a-f]{4,64})");
   private static final int INDEX_VERSION = 1;
 
-  /** An image plus what the store needs to garbage-collect it. */
-  private record Entry(ImageRecord record, List<String> layerBlobs, List<Long> layerSizes) {
+  /**
+   * An image plus what the store needs to garbage-collect it.
+   *
+   * @param otherBlobs further documents kept with the image (the image index a pull chose the manifest from)
+   */
+  private record Entry(ImageRecord record, List<String> layerBlobs, List<Long> layerSizes, List<String> otherBlobs) {
+    Entry(ImageRecord record, List<String> layerBlobs, List<Long> layerSizes) {
+      this(record, layerBlobs, layerSizes, List.of());
+    }
+
     Set<String> blobs() {
       Set<String> s = new LinkedHashSet<>();
       s.add(record.id());
       if (record.manifestDigest() != null) s.add(record.manifestDigest());
       s.addAll(layerBlobs);
+      s.addAll(otherBlobs);
       return s;
     }
   }
@@ -73,6 +82,10 @@ public final class ImageStore {
   private final Path indexFile;
   private final Object lock = new Object();
   private volatile List<Entry> entries;
+  /** Content that pulls in progress are about to reference; the garbage collector leaves it alone. Guarded by lock. */
+  private final Set<Lease> leases = new HashSet<>();
+  /** Sizes of layers unpacked by pulls not yet committed (committed ones are in the index). Guarded by lock. */
+  private final Map<String, Long> pendingLayerSizes = new HashMap<>();
 
   public ImageStore(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
@@ -141,6 +154,10 @@ public final class ImageStore {
     References.Ref parsed = References.parse(r);
     if (parsed != null) {
       if (parsed.digest() != null) {
+        String repoDigest = parsed.repository() + "@" + parsed.digest();
+        for (Entry e : entries) {
+          if (e.record.repoDigests().contains(repoDigest)) return Optional.of(new Match(e, null));
+        }
         for (Entry e : entries) {
           if (parsed.digest().equals(e.record.manifestDigest())
               && e.record.names().stream().anyMatch(n -> n.startsWith(parsed.repository() + ":"))) {
@@ -425,13 +442,23 @@ public final class ImageStore {
   /** Adds or updates {@code e} in {@code list}; its names move to it from any other image (docker load semantics). */
   private static void merge(List<Entry> list, Entry e) {
     Set<String> names = new LinkedHashSet<>();
-    for (Entry o : list) if (o.record.id().equals(e.record.id())) names.addAll(o.record.names());
+    Set<String> repoDigests = new LinkedHashSet<>();
+    for (Entry o : list) {
+      if (o.record.id().equals(e.record.id())) {
+        names.addAll(o.record.names());
+        repoDigests.addAll(o.record.repoDigests());
+      }
+    }
     names.addAll(e.record.names());
+    repoDigests.addAll(e.record.repoDigests());
+    Set<String> otherBlobs = new LinkedHashSet<>(e.otherBlobs);
     Set<String> moving = new HashSet<>(e.record.names());
     for (int i = 0; i < list.size(); i++) {
       Entry o = list.get(i);
       if (o.record.id().equals(e.record.id())) {
-        list.set(i, withNames(o, List.copyOf(names)));
+        otherBlobs.addAll(o.otherBlobs);
+        Entry merged = withNames(o, List.copyOf(names));
+        list.set(i, new Entry(withRepoDigests(merged.record, repoDigests), merged.layerBlobs, merged.layerSizes, List.copyOf(otherBlobs)));
         continue;
       }
       List<String> keep = o.record.names().stream().filter(n -> !moving.contains(n)).toList();
@@ -442,8 +469,287 @@ public final class ImageStore {
 
   private static Entry withNames(Entry e, List<String> names) {
     ImageRecord r = e.record;
-    return new Entry(new ImageRecord(r.id(), names, r.size(), r.createdAt(), r.manifestDigest(), r.diffIds()),
-        e.layerBlobs, e.layerSizes);
+    return new Entry(new ImageRecord(r.id(), names, r.size(), r.createdAt(), r.manifestDigest(), r.diffIds(), r.repoDigests()),
+        e.layerBlobs, e.layerSizes, e.otherBlobs);
+  }
+
+  private static ImageRecord withRepoDigests(ImageRecord r, Set<String> repoDigests) {
+    return new ImageRecord(r.id(), r.names(), r.size(), r.createdAt(), r.manifestDigest(), r.diffIds(), List.copyOf(repoDigests));
+  }
+
+  // ------------------------------------------------------------------------------- pulls (leases)
+
+  /**
+   * Protects content a pull is gathering from the garbage collector until the image that references
+   * it is committed (containerd's leases). Closing the lease deletes whatever it protected that no
+   * image and no other lease references, so a failed pull leaves nothing behind.
+   */
+  public final class Lease implements AutoCloseable {
+    private final Set<String> blobs = new HashSet<>();
+    private final Set<String> layers = new HashSet<>();
+    private boolean closed;
+
+    private Lease() {}
+
+    /** Keeps blob {@code digest} (present or about to be) out of the collector's reach. */
+    public void protectBlob(String digest) {
+      synchronized (lock) {
+        if (closed) throw new IllegalStateException("lease closed");
+        blobs.add(digest);
+      }
+    }
+
+    public void protectLayer(String diffId) {
+      synchronized (lock) {
+        if (closed) throw new IllegalStateException("lease closed");
+        layers.add(diffId);
+      }
+    }
+
+    @Override
+    public void close() {
+      synchronized (lock) {
+        if (closed) return;
+        closed = true;
+        leases.remove(this);
+        collect(blobs, layers, Map.of());
+      }
+    }
+  }
+
+  public Lease lease() {
+    synchronized (lock) {
+      Lease l = new Lease();
+      leases.add(l);
+      return l;
+    }
+  }
+
+  /** Whether blob {@code digest} is in the store; protects it first, so the answer stays true. */
+  public boolean hasBlob(Lease lease, String digest) {
+    lease.protectBlob(digest);
+    return Files.isRegularFile(blobs.resolve(Digests.hex(digest)), LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /** A new, empty file under tmp/ for a download (same file system as the blobs, so moving it in is atomic). */
+  public Path newIngestFile() throws IOException {
+    return Files.createTempFile(tmp, "ingest-", "");
+  }
+
+  /** Moves a verified download into the store as blob {@code digest} (or drops it when another got there first). */
+  public void putBlob(Lease lease, String digest, Path verified) throws IOException {
+    lease.protectBlob(digest);
+    synchronized (lock) {
+      Path target = blobs.resolve(Digests.hex(Digests.requireUnchecked(digest)));
+      if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        Files.deleteIfExists(verified);
+      } else {
+        Files.move(verified, target, StandardCopyOption.ATOMIC_MOVE);
+      }
+    }
+  }
+
+  /** Reads a stored blob of at most {@code max} bytes (configs, manifests). */
+  public byte[] readBlob(String digest, long max) throws ImageException, IOException {
+    return Digests.readSmall(blobs.resolve(Digests.hex(Digests.require(digest, "blob"))), max, "blob " + Digests.shortForm(digest));
+  }
+
+  /**
+   * Makes sure layer {@code diffId} is unpacked, from blob {@code blobDigest} (which must be in the
+   * store); returns its uncompressed size. Unpacking happens outside the store lock, in tmp/.
+   */
+  public long ensureLayer(Lease lease, String diffId, String blobDigest, String what) throws ImageException, IOException {
+    lease.protectLayer(diffId);
+    String hex = Digests.hex(Digests.require(diffId, what));
+    Path target = layers.resolve(hex);
+    synchronized (lock) {
+      Long known = knownLayerSize(diffId);
+      if (known != null && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) return known;
+    }
+    if (blobDigest == null) throw new ImageException(what + ": layer " + Digests.shortForm(diffId) + " is not in the store");
+    Path staging = Files.createTempDirectory(tmp, "unpack-");
+    try {
+      Path work = Files.createDirectory(staging.resolve("layer"));
+      LayerUnpacker.Result r;
+      try (InputStream in = Files.newInputStream(blobs.resolve(Digests.hex(blobDigest)))) {
+        r = LayerUnpacker.unpack(in, work, LayerUnpacker.Mode.LAYER, what);
+      }
+      if (!r.diffId().equals(diffId)) {
+        throw new ImageException(what + ": diff id mismatch: the config says " + diffId + ", the content is " + r.diffId());
+      }
+      Files.setAttribute(work, "unix:mode", 0755);
+      synchronized (lock) {
+        if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+          if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) moveAside(target);
+          Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+        }
+        pendingLayerSizes.put(diffId, r.size());
+      }
+      return r.size();
+    } finally {
+      try {
+        LayerUnpacker.deleteTree(staging);
+      } catch (IOException ignored) {
+        // tmp/ is emptied at the next start
+      }
+    }
+  }
+
+  /** Whether layer {@code diffId} is unpacked (protect it with the lease first to keep the answer true). */
+  public boolean hasLayer(String diffId) {
+    synchronized (lock) {
+      return knownLayerSize(diffId) != null
+          && Files.isDirectory(layers.resolve(Digests.hex(Digests.requireUnchecked(diffId))), LinkOption.NOFOLLOW_LINKS);
+    }
+  }
+
+  private Long knownLayerSize(String diffId) {
+    Long p = pendingLayerSizes.get(diffId);
+    if (p != null) return p;
+    for (Entry e : entries) {
+      int i = e.record.diffIds().indexOf(diffId);
+      if (i >= 0) return e.layerSizes.get(i);
+    }
+    return null;
+  }
+
+  /**
+   * What a pull fetched, ready to become an image.
+   *
+   * @param name        "repository:tag" it was pulled as, or null when pulled by digest
+   * @param repoDigest  "repository@sha256:..." (the digest the registry served for the reference)
+   * @param indexDigest the image index the manifest was chosen from, or null
+   */
+  public record Pulled(String name, String repoDigest, String configDigest, String manifestDigest, String indexDigest,
+                       List<String> layerBlobs, List<String> diffIds, List<Long> layerSizes, Instant created) {}
+
+  /** Records a pulled image (all its blobs and layers present under {@code lease}); its name moves to it. */
+  public ImageRecord commitPulled(Lease lease, Pulled p) throws ImageException {
+    synchronized (lock) {
+      List<String> needed = new ArrayList<>(p.layerBlobs());
+      needed.add(p.configDigest());
+      needed.add(p.manifestDigest());
+      if (p.indexDigest() != null) needed.add(p.indexDigest());
+      for (String b : needed) {
+        if (!lease.blobs.contains(b) || !Files.isRegularFile(blobs.resolve(Digests.hex(b)), LinkOption.NOFOLLOW_LINKS)) {
+          throw new ImageException("pulled image is incomplete: blob " + Digests.shortForm(b) + " is missing"
+              + (lease.blobs.contains(b) ? "" : " (not leased)"));
+        }
+      }
+      for (String d : p.diffIds()) {
+        if (!lease.layers.contains(d) || !Files.isDirectory(layers.resolve(Digests.hex(d)), LinkOption.NOFOLLOW_LINKS)) {
+          throw new ImageException("pulled image is incomplete: layer " + Digests.shortForm(d) + " is missing");
+        }
+      }
+      long total = p.layerSizes().stream().mapToLong(Long::longValue).sum();
+      ImageRecord rec = new ImageRecord(p.configDigest(), p.name() == null ? List.of() : List.of(p.name()), total, p.created(),
+          p.manifestDigest(), p.diffIds(), List.of(p.repoDigest()));
+      List<Entry> next = new ArrayList<>(entries);
+      merge(next, new Entry(rec, List.copyOf(p.layerBlobs()), List.copyOf(p.layerSizes()),
+          p.indexDigest() == null ? List.of() : List.of(p.indexDigest())));
+      try {
+        publish(next);
+      } catch (IOException e) {
+        throw new ImageException("recording image " + Digests.shortForm(p.configDigest()) + " failed: " + describe(e), e);
+      }
+      for (String d : p.diffIds()) pendingLayerSizes.remove(d);
+      return entries.stream().filter(e -> e.record.id().equals(p.configDigest())).findFirst().orElseThrow().record;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------- prune and gc
+
+  /** What {@link #prune} and {@link #gc} removed. */
+  public record Pruned(List<String> untagged, List<String> deleted, long reclaimedBytes) {}
+
+  /**
+   * Removes images no container uses: dangling ones (neither name nor repo digest), or with {@code all}
+   * every unused one, like {@code docker image prune [-a]}; then collects unreferenced content.
+   */
+  public Pruned prune(boolean all, Predicate<String> imageIdInUse) throws ImageException {
+    synchronized (lock) {
+      Map<String, Long> sizes = layerSizes(entries);
+      List<Entry> next = new ArrayList<>();
+      List<String> untagged = new ArrayList<>();
+      List<String> deleted = new ArrayList<>();
+      for (Entry e : entries) {
+        boolean inUse = imageIdInUse != null && imageIdInUse.test(e.record.id());
+        if (!inUse && (all || e.record.dangling())) {
+          untagged.addAll(e.record.names());
+          untagged.addAll(e.record.repoDigests());
+          deleted.add(e.record.id());
+        } else {
+          next.add(e);
+        }
+      }
+      if (!deleted.isEmpty()) {
+        try {
+          publish(next);
+        } catch (IOException e) {
+          throw new ImageException("pruning images failed: " + describe(e), e);
+        }
+      }
+      long reclaimed = gcLocked(sizes);
+      return new Pruned(List.copyOf(untagged), List.copyOf(deleted), reclaimed);
+    }
+  }
+
+  /** Deletes blobs and unpacked layers that no image and no pull in progress references; returns the bytes freed. */
+  public long gc() {
+    synchronized (lock) {
+      return gcLocked(Map.of());
+    }
+  }
+
+  private long gcLocked(Map<String, Long> formerLayerSizes) {
+    Set<String> allBlobs = new HashSet<>();
+    Set<String> allLayers = new HashSet<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(blobs)) {
+      for (Path p : ds) allBlobs.add("sha256:" + p.getFileName());
+    } catch (IOException ignored) {
+      // nothing to collect
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(layers)) {
+      for (Path p : ds) allLayers.add("sha256:" + p.getFileName());
+    } catch (IOException ignored) {
+      // nothing to collect
+    }
+    return collect(allBlobs, allLayers, formerLayerSizes);
+  }
+
+  /** Deletes those of the given blobs and layers that nothing references. Caller holds the lock. */
+  private long collect(Set<String> blobCandidates, Set<String> layerCandidates, Map<String, Long> formerLayerSizes) {
+    Set<String> usedBlobs = new HashSet<>();
+    Set<String> usedLayers = new HashSet<>();
+    for (Entry e : entries) {
+      usedBlobs.addAll(e.blobs());
+      usedLayers.addAll(e.record.diffIds());
+    }
+    for (Lease l : leases) {
+      usedBlobs.addAll(l.blobs);
+      usedLayers.addAll(l.layers);
+    }
+    long freed = 0;
+    for (String b : blobCandidates) {
+      if (usedBlobs.contains(b) || !Digests.valid(b)) continue;
+      Path f = blobs.resolve(Digests.hex(b));
+      try {
+        long size = Files.size(f);
+        if (Files.deleteIfExists(f)) freed += size;
+      } catch (IOException ignored) {
+        // gone already, or collected next time
+      }
+    }
+    for (String d : layerCandidates) {
+      if (usedLayers.contains(d) || !Digests.valid(d)) continue;
+      Path dir = layers.resolve(Digests.hex(d));
+      if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) continue;
+      Long size = pendingLayerSizes.remove(d);
+      if (size == null) size = formerLayerSizes.get(d);
+      deleteQuietly(dir);
+      if (size != null) freed += size;
+    }
+    return freed;
   }
 
   // -------------------------------------------------------------------------------------------- remove
@@ -497,6 +803,10 @@ public final class ImageStore {
         usedBlobs.addAll(o.blobs());
         usedLayers.addAll(o.record.diffIds());
       }
+      for (Lease l : leases) {
+        usedBlobs.addAll(l.blobs);
+        usedLayers.addAll(l.layers);
+      }
       for (String b : e.blobs()) {
         if (!usedBlobs.contains(b)) deleteQuietly(blobs.resolve(Digests.hex(b)));
       }
@@ -545,10 +855,11 @@ public final class ImageStore {
     for (JsonNode n : doc.path("images")) {
       try {
         ImageRecord r = new ImageRecord(n.path("id").asText(), strings(n.path("names")), n.path("size").asLong(),
-            Instant.parse(n.path("createdAt").asText()), n.path("manifestDigest").asText(null), strings(n.path("diffIds")));
+            Instant.parse(n.path("createdAt").asText()), n.path("manifestDigest").asText(null), strings(n.path("diffIds")),
+            strings(n.path("repoDigests")));
         List<Long> sizes = new ArrayList<>();
         n.path("layerSizes").forEach(x -> sizes.add(x.asLong()));
-        Entry e = new Entry(r, strings(n.path("layerBlobs")), List.copyOf(sizes));
+        Entry e = new Entry(r, strings(n.path("layerBlobs")), List.copyOf(sizes), strings(n.path("otherBlobs")));
         for (String d : e.blobs()) Digests.require(d, "image index");
         for (String d : r.diffIds()) Digests.require(d, "image index");
         if (sizes.size() != r.diffIds().size()) throw new ImageException("layer sizes do not match the layers");
@@ -575,6 +886,8 @@ public final class ImageStore {
       r.diffIds().forEach(n.putArray("diffIds")::add);
       e.layerBlobs.forEach(n.putArray("layerBlobs")::add);
       e.layerSizes.forEach(n.putArray("layerSizes")::add);
+      if (!r.repoDigests().isEmpty()) r.repoDigests().forEach(n.putArray("repoDigests")::add);
+      if (!e.otherBlobs.isEmpty()) e.otherBlobs.forEach(n.putArray("otherBlobs")::add);
     }
     Path temp = root.resolve("index.json.tmp");
     try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,

@@ -26,6 +26,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 
 /**
  * Unpacks a (possibly compressed) tar into a directory, treating the tar as hostile.
@@ -103,8 +104,7 @@ final class LayerUnpacker {
     }
     if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
         && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
-      // commons-compress needs the zstd-jni native library for zstd; not worth a JNI dependency yet
-      throw new ImageException(what + ": zstd-compressed layers are not supported");
+      return new ZstdCompressorInputStream(in); // through zstd-jni
     }
     if (magic.length >= 3 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z') {
       throw new ImageException(what + ": xz-compressed layers are not supported");

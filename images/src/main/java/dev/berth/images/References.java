@@ -68,6 +68,14 @@ public final class References {
     return new Ref(repository, tag == null ? "latest" : tag, digest, tag != null);
   }
 
+  /** The registry host at the start of a normalised repository, or null (the default registry). */
+  public static String domainOf(String repository) {
+    int slash = repository.indexOf('/');
+    if (slash < 0) return null;
+    String first = repository.substring(0, slash);
+    return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : null;
+  }
+
   /** The normalised "repository:tag" of {@code ref}, or null when invalid. */
   public static String normalize(String ref) {
     Ref r = parse(ref);
