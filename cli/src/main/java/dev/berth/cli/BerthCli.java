@@ -101,7 +101,8 @@ public final class BerthCli implements Callable<Integer> {
 
   /** The subcommands, in the order `berth --help` lists them. */
   static final List<String> COMMANDS =
-      List.of("run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec", "events", "image", "images", "rmi", "version");
+      List.of("run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec", "events", "pull", "image",
+          "images", "rmi", "login", "logout", "version");
 
   private static Object newCommand(String name) {
     return switch (name) {
@@ -117,6 +118,9 @@ public final class BerthCli implements Callable<Integer> {
       case "logs" -> new ContainerCommands.Logs();
       case "exec" -> new ContainerCommands.Exec();
       case "events" -> new EventsCommand();
+      case "pull" -> new RegistryCommands.Pull();
+      case "login" -> new RegistryCommands.Login();
+      case "logout" -> new RegistryCommands.Logout();
       case "image" -> new ImageCommands.ImageGroup();
       case "images" -> new ImageCommands.Images();
       case "rmi" -> new ImageCommands.Rmi();

@@ -73,6 +73,13 @@ final class ContainerCommands {
             + "RPC one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown.")
     List<String> failpoints = new ArrayList<>();
 
+    @Option(names = "--pull", paramLabel = "missing|always|never",
+        description = "Pull the image before creating: missing (default: only when it is not here), always, never.")
+    String pull = "missing";
+
+    @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "Platform to pull, if a pull is needed.")
+    String platform;
+
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Image NAME[:TAG] or id.")
     String image;
 
@@ -105,6 +112,30 @@ final class ContainerCommands {
         else req.putLabels(label.substring(0, eq), label.substring(eq + 1));
       }
       return req.build();
+    }
+  }
+
+  /**
+   * Creates the container, pulling its image first as --pull says (docker's behaviour: with
+   * "missing", a create that fails with "no such image" pulls, with progress on stderr, and retries).
+   */
+  static Container createPulling(BaseCommand cmd, CreateOptions o) {
+    CreateRequest req = o.toRequest(cmd.root().env());
+    PullProgressPrinter.Mode mode = PullProgressPrinter.modeFor(false, cmd.root().env());
+    switch (o.pull) {
+      case "always" -> RegistryCommands.pull(cmd, o.image, o.platform, cmd.err(), mode);
+      case "missing", "never" -> { }
+      default -> throw new CliException("invalid --pull \"" + o.pull + "\": use missing, always or never");
+    }
+    try {
+      return cmd.daemon().containers().create(req).getContainer();
+    } catch (io.grpc.StatusRuntimeException e) {
+      String d = e.getStatus().getDescription();
+      if (!o.pull.equals("missing") || e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND
+          || d == null || !d.startsWith("no such image")) throw e;
+      cmd.err().println("Unable to find image '" + o.image + "' locally");
+      RegistryCommands.pull(cmd, o.image, o.platform, cmd.err(), mode);
+      return cmd.daemon().containers().create(req).getContainer();
     }
   }
 
@@ -152,7 +183,7 @@ final class ContainerCommands {
     @Override
     public Integer call() throws Exception {
       Daemon d = daemon();
-      String id = d.containers().create(options.toRequest(root().env())).getContainer().getId();
+      String id = createPulling(this, options).getId();
       if (detach) {
         d.containers().start(StartRequest.newBuilder().setRef(id).build());
         out().println(id);
@@ -168,7 +199,7 @@ final class ContainerCommands {
 
     @Override
     public Integer call() {
-      Container c = daemon().containers().create(options.toRequest(root().env())).getContainer();
+      Container c = createPulling(this, options);
       out().println(c.getId());
       return 0;
     }

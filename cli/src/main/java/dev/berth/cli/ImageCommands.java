@@ -26,7 +26,7 @@ final class ImageCommands {
       name = "image",
       description = "Manage images.",
       synopsisSubcommandLabel = "COMMAND",
-      subcommands = {Import.class, ImageLs.class, ImageRm.class})
+      subcommands = {Import.class, ImageLs.class, ImageRm.class, RegistryCommands.Pull.class, RegistryCommands.Prune.class})
   static final class ImageGroup extends BaseCommand {
     /** `berth image` alone lists its subcommands, like docker. */
     @Override

@@ -8,7 +8,11 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.core.BerthPaths;
 import dev.berth.core.ContainerRuntime;
 import dev.berth.core.ContainerSpecs;
+import dev.berth.images.ImageException;
 import dev.berth.images.ImageStore;
+import dev.berth.images.Puller;
+import dev.berth.images.RegistryConfig;
+import dev.berth.images.RegistryCredentials;
 import dev.berth.persistence.JournalConfig;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -28,6 +32,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
@@ -65,6 +72,26 @@ public final class BerthDaemon implements Callable<Integer> {
   @Option(names = "--runtime", description = "OCI runtime: runc or crun. Default: ${DEFAULT-VALUE}")
   String runtime = "runc";
 
+  @Option(names = "--default-registry", paramLabel = "HOST[:PORT]",
+      description = "Registry of image names without a host (busybox). Default: ${DEFAULT-VALUE}")
+  String defaultRegistry = "docker.io";
+
+  @Option(names = "--repository-prefix", paramLabel = "NAMESPACE",
+      description = "Namespace of one-word names on the default registry (busybox is library/busybox). Default: ${DEFAULT-VALUE}")
+  String repositoryPrefix = "library";
+
+  @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
+      description = "Registry spoken to in plain HTTP (repeatable; loopback registries always are).")
+  List<String> insecureRegistries = new ArrayList<>();
+
+  @Option(names = "--registry-mirror", paramLabel = "REGISTRY=URL",
+      description = "Mirror tried before REGISTRY (repeatable; several for one registry are tried in order).")
+  List<String> registryMirrors = new ArrayList<>();
+
+  @Option(names = "--registry-timeout", paramLabel = "SECONDS",
+      description = "A registry that sends nothing for this long is given up on (after retries). Default: ${DEFAULT-VALUE}")
+  int registryTimeoutSeconds = 30;
+
   @Option(names = "--spare-shims", description = "Shims kept started ahead of need (0 or 1): trades ~35 MB for a JVM start per container start. Default: ${DEFAULT-VALUE}")
   int spareShims = 1;
 
@@ -97,6 +124,14 @@ public final class BerthDaemon implements Callable<Integer> {
       System.err.println("berthd: the OCI runtime \"" + runtime + "\" was not found on PATH");
       return 1;
     }
+    RegistryConfig registries;
+    try {
+      registries = RegistryConfig.fromFlags(defaultRegistry, repositoryPrefix, insecureRegistries, registryMirrors,
+          Duration.ofSeconds(registryTimeoutSeconds));
+    } catch (ImageException e) {
+      System.err.println("berthd: " + e.getMessage());
+      return 1;
+    }
     prepareDirs(paths);
     if (!claimSocket(socket)) return 1;
 
@@ -105,6 +140,7 @@ public final class BerthDaemon implements Callable<Integer> {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "berthd", config);
     EventLoopGroup shimGroup = new EpollEventLoopGroup(2, named("shim-client"));
     ImageStore images = new ImageStore(paths.images());
+    Puller puller = new Puller(images, registries, new RegistryCredentials(root.resolve("auth.json")));
     ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, system, shimGroup, blocking, spareShims);
     containerRuntime.open();
     ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(
@@ -123,7 +159,7 @@ public final class BerthDaemon implements Callable<Integer> {
         .workerEventLoopGroup(workers)
         .executor(blocking)
         .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking, version))
-        .addService(new ImagesService(system, supervisor, images, blocking))
+        .addService(new ImagesService(system, supervisor, images, puller, blocking))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build()

@@ -26,6 +26,7 @@ final class GrpcErrors {
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
       case UNAVAILABLE -> Status.UNAVAILABLE;
+      case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
       case INTERNAL -> Status.INTERNAL;
     };
     return status.withDescription(e.getMessage()).asRuntimeException();

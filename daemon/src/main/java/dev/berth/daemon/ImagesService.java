@@ -12,6 +12,17 @@ import dev.berth.core.BerthException;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
+import dev.berth.images.Puller;
+import dev.berth.images.RegistryCredentials;
+import dev.berth.api.v1.LoginReply;
+import dev.berth.api.v1.LoginRequest;
+import dev.berth.api.v1.LogoutReply;
+import dev.berth.api.v1.LogoutRequest;
+import dev.berth.api.v1.PruneImagesReply;
+import dev.berth.api.v1.PruneImagesRequest;
+import dev.berth.api.v1.PullProgress;
+import dev.berth.api.v1.PullRequest;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,13 +39,103 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
   private final ActorSystem<?> system;
   private final ActorRef<ContainerSupervisor.Command> supervisor;
   private final ImageStore images;
+  private final Puller puller;
   private final Executor blocking;
 
-  ImagesService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, ImageStore images, Executor blocking) {
+  ImagesService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, ImageStore images, Puller puller,
+                Executor blocking) {
     this.system = system;
     this.supervisor = supervisor;
     this.images = images;
+    this.puller = puller;
     this.blocking = blocking;
+  }
+
+  /** The status a failed image operation maps to. */
+  static BerthException error(ImageException e) {
+    return switch (e.reason()) {
+      case INVALID -> BerthException.invalid(e.getMessage());
+      case NOT_FOUND -> BerthException.notFound(e.getMessage());
+      case UNAUTHORIZED -> BerthException.denied(e.getMessage());
+      case UNAVAILABLE -> BerthException.unavailable(e.getMessage());
+      case REFUSED -> BerthException.precondition(e.getMessage());
+    };
+  }
+
+  @Override
+  public void pull(PullRequest r, StreamObserver<PullProgress> out) {
+    ServerCallStreamObserver<PullProgress> call = (ServerCallStreamObserver<PullProgress>) out;
+    // a client that goes away does not cancel the pull: whatever it fetched serves the next one
+    call.setOnCancelHandler(() -> {});
+    Object sending = new Object(); // layers report from several threads; a stream takes one message at a time
+    Puller.Listener listener = (id, status, current, total) -> {
+      synchronized (sending) {
+        if (!call.isCancelled()) {
+          call.onNext(PullProgress.newBuilder().setId(id).setStatus(status).setCurrent(current).setTotal(total).build());
+        }
+      }
+    };
+    CompletableFuture.runAsync(() -> {
+      try {
+        RegistryCredentials.Credentials creds = r.hasAuth() && !r.getAuth().getUsername().isEmpty()
+            ? new RegistryCredentials.Credentials(r.getAuth().getUsername(), r.getAuth().getPassword()) : null;
+        ImageRecord img = puller.pull(r.getRef(), Puller.Platform.parse(r.getPlatform()), creds, listener);
+        synchronized (sending) {
+          if (!call.isCancelled()) {
+            call.onNext(PullProgress.newBuilder().setImage(Protos.image(img)).build());
+            call.onCompleted();
+          }
+        }
+      } catch (ImageException e) {
+        synchronized (sending) {
+          if (!call.isCancelled()) call.onError(GrpcErrors.toStatus(error(e)));
+        }
+      } catch (RuntimeException e) {
+        synchronized (sending) {
+          if (!call.isCancelled()) call.onError(GrpcErrors.toStatus(e));
+        }
+      }
+    }, blocking);
+  }
+
+  @Override
+  public void login(LoginRequest r, StreamObserver<LoginReply> out) {
+    CompletableFuture.supplyAsync(() -> {
+      try {
+        String registry = puller.login(r.getServer(), new RegistryCredentials.Credentials(r.getUsername(), r.getPassword()));
+        return LoginReply.newBuilder().setRegistry(registry).build();
+      } catch (ImageException e) {
+        throw error(e);
+      }
+    }, blocking).whenComplete((v, err) -> finish(v, err, out));
+  }
+
+  @Override
+  public void logout(LogoutRequest r, StreamObserver<LogoutReply> out) {
+    CompletableFuture.supplyAsync(() -> {
+      try {
+        boolean removed = puller.logout(r.getServer());
+        return LogoutReply.newBuilder().setRemoved(removed).build();
+      } catch (ImageException e) {
+        throw error(e);
+      }
+    }, blocking).whenComplete((v, err) -> finish(v, err, out));
+  }
+
+  @Override
+  public void prune(PruneImagesRequest r, StreamObserver<PruneImagesReply> out) {
+    AskPattern.ask(supervisor, (ActorRef<Set<String>> to) -> new ContainerSupervisor.ImagesInUse(to),
+            Duration.ofSeconds(30), system.scheduler())
+        .thenApplyAsync(inUse -> {
+          try {
+            ImageStore.Pruned p = images.prune(r.getAll(), inUse::contains);
+            return PruneImagesReply.newBuilder().addAllUntagged(p.untagged()).addAllDeleted(p.deleted())
+                .setReclaimedBytes(p.reclaimedBytes()).build();
+          } catch (ImageException e) {
+            throw error(e);
+          }
+        }, blocking)
+        .whenComplete((v, err) -> finish(v, err, out));
   }
 
   @Override

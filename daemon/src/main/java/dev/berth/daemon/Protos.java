@@ -57,6 +57,7 @@ final class Protos {
         .setSize(r.size())
         .setCreatedAt(time(r.createdAt()))
         .setManifestDigest(r.manifestDigest() == null ? "" : r.manifestDigest())
+        .addAllRepoDigests(r.repoDigests())
         .build();
   }
 }

@@ -7,12 +7,38 @@ package dev.berth.images;
 public final class ImageException extends Exception {
   private static final long serialVersionUID = 1L;
 
+  /** What kind of failure, for callers that map it onto a status (gRPC). */
+  public enum Reason {
+    /** Refused content or a failed operation (the default). */
+    REFUSED,
+    /** A malformed reference or argument. */
+    INVALID,
+    /** The registry has no such repository, tag or digest. */
+    NOT_FOUND,
+    /** The registry wants (other) credentials. */
+    UNAUTHORIZED,
+    /** The registry could not be reached or stopped answering. */
+    UNAVAILABLE
+  }
+
+  private final Reason reason;
+
   public ImageException(String message) {
+    this(Reason.REFUSED, message);
+  }
+
+  public ImageException(Reason reason, String message) {
     super(oneLine(message));
+    this.reason = reason;
   }
 
   public ImageException(String message, Throwable cause) {
     super(oneLine(message), cause);
+    this.reason = cause instanceof ImageException ie ? ie.reason : Reason.REFUSED;
+  }
+
+  public Reason reason() {
+    return reason;
   }
 
   static String oneLine(String s) {

@@ -66,7 +66,7 @@ public final class Puller implements AutoCloseable {
       if (s == null || s.isBlank()) return host();
       String[] p = s.strip().toLowerCase(Locale.ROOT).split("/");
       if (p.length < 2 || p.length > 3 || p[0].isEmpty() || p[1].isEmpty() || (p.length == 3 && p[2].isEmpty())) {
-        throw new ImageException("invalid platform \"" + s.strip() + "\": expected OS/ARCH[/VARIANT], e.g. linux/amd64");
+        throw new ImageException(ImageException.Reason.INVALID, "invalid platform \"" + s.strip() + "\": expected OS/ARCH[/VARIANT], e.g. linux/amd64");
       }
       return new Platform(p[0], normalizeArch(p[1]), p.length == 3 ? p[2] : null);
     }
@@ -129,8 +129,8 @@ public final class Puller implements AutoCloseable {
   public String login(String server, RegistryCredentials.Credentials c) throws ImageException {
     if (credentials == null) throw new ImageException("this daemon keeps no credentials");
     String registry = registryHost(server);
-    if (c.username().isBlank()) throw new ImageException("a username is required");
-    if (c.password().isEmpty()) throw new ImageException("a password is required");
+    if (c.username().isBlank()) throw new ImageException(ImageException.Reason.INVALID, "a username is required");
+    if (c.password().isEmpty()) throw new ImageException(ImageException.Reason.INVALID, "a password is required");
     client.login(registry, c);
     credentials.put(registry, c);
     return registry;
@@ -146,7 +146,7 @@ public final class Puller implements AutoCloseable {
     if (server == null || server.isBlank()) return config().defaultRegistry();
     String s = server.strip().toLowerCase(Locale.ROOT).replaceFirst("^https?://", "").replaceAll("/.*$", "");
     if (s.equals("index.docker.io") || s.equals("registry-1.docker.io")) s = RegistryConfig.DOCKER_HUB;
-    if (!s.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?")) throw new ImageException("invalid registry address \"" + server.strip() + "\"");
+    if (!s.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?")) throw new ImageException(ImageException.Reason.INVALID, "invalid registry address \"" + server.strip() + "\"");
     return s;
   }
 
@@ -163,7 +163,7 @@ public final class Puller implements AutoCloseable {
     String refText = reference == null ? "" : reference.strip();
     References.Ref ref = References.parse(refText);
     if (ref == null) {
-      throw new ImageException(refText.isEmpty() ? "an image reference is required"
+      throw new ImageException(ImageException.Reason.INVALID, refText.isEmpty() ? "an image reference is required"
           : "invalid reference format: \"" + refText + "\"" + (refText.equals(refText.toLowerCase(Locale.ROOT)) ? "" : " (repository names must be lowercase)"));
     }
     Platform wanted = platform == null ? Platform.host() : platform;
@@ -261,7 +261,7 @@ public final class Puller implements AutoCloseable {
           && new Platform(wanted.os(), wanted.architecture(), null).matches(d.path("platform"))) fallback = d;
     }
     if (fallback != null) return fallback;
-    throw new ImageException("no matching manifest for " + wanted + " in the manifest list entries of " + refText);
+    throw new ImageException(ImageException.Reason.NOT_FOUND, "no matching manifest for " + wanted + " in the manifest list entries of " + refText);
   }
 
   private static void checkPlatform(JsonNode config, Platform wanted, String refText) throws ImageException {

@@ -157,10 +157,10 @@ final class RegistryClient implements AutoCloseable {
       String authorization = authenticate(base, repo, r.headers, null, what);
       again = send(URI.create(base + "/v2/"), "application/json", authorization, () -> Sink.memory(MAX_ERROR_BODY, false), what, null);
     } catch (Transient t) {
-      throw new ImageException(what + ": " + t.getMessage());
+      throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": " + t.getMessage());
     }
     if (again.status == 401 || again.status == 403) {
-      throw new ImageException(what + ": unauthorized: incorrect username or password");
+      throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": unauthorized: incorrect username or password");
     }
     if (again.status != 200) throw new ImageException(what + ": the registry answered HTTP " + again.status + errorDetail(again));
   }
@@ -211,21 +211,22 @@ final class RegistryClient implements AutoCloseable {
         }
       } catch (Transient t) {
         deleteQuietly(file);
-        if (attempt >= ATTEMPTS) throw new ImageException(what + ": " + t.getMessage());
+        if (attempt >= ATTEMPTS) throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": " + t.getMessage());
         sleep(250L * attempt);
         continue;
       }
       if (r.status == 200) return r.sink;
       deleteQuietly(file);
       String detail = errorDetail(r);
-      if (r.status == 401) throw new ImageException(what + ": unauthorized" + detail + " (berth login " + repo.registry() + ")");
-      if (r.status == 403) throw new ImageException(what + ": access denied" + detail);
-      if (r.status == 404) throw new ImageException(what + ": not found" + detail);
+      if (r.status == 401) throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": unauthorized" + detail + " (berth login " + repo.registry() + ")");
+      if (r.status == 403) throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": access denied" + detail);
+      if (r.status == 404) throw new ImageException(ImageException.Reason.NOT_FOUND, what + ": not found" + detail);
       if (r.status >= 500 && attempt < ATTEMPTS) {
         sleep(250L * attempt);
         continue;
       }
-      throw new ImageException(what + ": the registry answered HTTP " + r.status + detail);
+      throw new ImageException(r.status >= 500 ? ImageException.Reason.UNAVAILABLE : ImageException.Reason.REFUSED,
+          what + ": the registry answered HTTP " + r.status + detail);
     }
   }
 
@@ -324,7 +325,7 @@ final class RegistryClient implements AutoCloseable {
         new ImageException(what + ": unauthorized, and the registry offers no usable authentication scheme"));
     RegistryCredentials.Credentials creds = repo.credentials();
     if (c.scheme().equals("basic")) {
-      if (creds == null) throw new ImageException(what + ": authentication required (berth login " + repo.registry() + ")");
+      if (creds == null) throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": authentication required (berth login " + repo.registry() + ")");
       return basic(creds);
     }
     String realm = c.param("realm");
@@ -347,10 +348,10 @@ final class RegistryClient implements AutoCloseable {
     try {
       r = send(tokenUri, "application/json", creds == null ? null : basic(creds), () -> Sink.memory(1L << 20, true), what + " (token)", null);
     } catch (Transient t) {
-      throw new ImageException(what + ": token service: " + t.getMessage());
+      throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": token service: " + t.getMessage());
     }
     if (r.status == 401 || r.status == 403) {
-      throw new ImageException(what + ": unauthorized: " + (creds == null ? "authentication required (berth login " + repo.registry() + ")"
+      throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": unauthorized: " + (creds == null ? "authentication required (berth login " + repo.registry() + ")"
           : "incorrect username or password"));
     }
     if (r.status != 200) throw new ImageException(what + ": the token service answered HTTP " + r.status);
