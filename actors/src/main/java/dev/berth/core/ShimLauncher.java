@@ -32,7 +32,17 @@ final class ShimLauncher {
    */
   Launched launchSpare() throws IOException, InterruptedException {
     String name = "spare-" + ContainerSpecs.newId().substring(0, 12);
-    return launch(name, paths.shims().resolve("." + name), paths.shimSocket(name), true);
+    Path dir = paths.shims().resolve("." + name);
+    Path socket = paths.shimSocket(name);
+    try {
+      return launch(name, dir, socket, true);
+    } catch (IOException | RuntimeException e) {
+      // nobody else knows this spare's name: what it left goes now (its process is gone: launch
+      // only gives up on a shim that exited or that it killed)
+      ContainerRuntime.deleteTree(dir);
+      Files.deleteIfExists(socket);
+      throw e;
+    }
   }
 
   private Launched launch(String id, Path dir, Path socket, boolean spare) throws IOException, InterruptedException {
@@ -51,7 +61,9 @@ final class ShimLauncher {
         "--socket", socket.toString(),
         "--runtime", paths.runtime(),
         "--runtime-root", paths.runtimeRoot().toString()));
-    if (spare) cmd.add("--spare");
+    // A spare ends itself, unadopted, once this daemon is not its parent any more. It is told our
+    // pid: if we are SIGKILLed while its JVM starts, the parent it would see is already init.
+    if (spare) cmd.addAll(List.of("--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid())));
     Process p = new ProcessBuilder(cmd)
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -66,6 +78,7 @@ final class ShimLauncher {
       }
       if (System.nanoTime() > deadline) {
         p.destroyForcibly();
+        p.waitFor(5, TimeUnit.SECONDS);
         throw BerthException.internal("shim did not become ready within " + READY_TIMEOUT_MS + " ms");
       }
       TimeUnit.MICROSECONDS.sleep(sleepMicros);

@@ -104,7 +104,7 @@ public final class ShimMain {
                 + options.runtime() + ")");
 
         if (options.spare()) {
-            watchParent(service, server);
+            watchParent(options, service, server);
         }
 
         server[0].awaitTermination();
@@ -138,16 +138,23 @@ public final class ShimMain {
     }
 
     /**
-     * A spare nobody adopted must not outlive the daemon that started it: once the parent is gone
-     * (getppid changes), it removes its state dir and socket and exits. An adopted shim is a
-     * container's shim and stays, whatever happens to the daemon.
+     * A spare nobody adopted must not outlive the daemon that started it: once its parent is gone,
+     * it removes its state dir and socket and exits. An adopted shim is a container's shim and
+     * stays, whatever happens to the daemon.
+     *
+     * <p>"Gone" is judged against the daemon's pid from {@code --parent-pid}: when the daemon dies
+     * the shim is reparented (to init or a subreaper), so {@code getppid()} no longer returns it.
+     * That also covers a daemon killed while this JVM was still starting: reading getppid() only
+     * now would already see the new parent and take it for the daemon. Without the flag (an older
+     * daemon) the parent seen now is the best guess. The first check runs at once.
      */
-    private static void watchParent(TaskService service, Server[] server) {
-        int parent = Posix.getppid();
+    private static void watchParent(ShimOptions options, TaskService service, Server[] server) {
+        int parent = options.parentPid() > 0 ? options.parentPid() : Posix.getppid();
         Thread t = new Thread(() -> {
             while (!service.adopted()) {
-                if (Posix.getppid() != parent && service.abandon()) {
-                    ShimLog.info("spare's daemon is gone; exiting");
+                int now = Posix.getppid();
+                if (now != parent && service.abandon()) {
+                    ShimLog.info("spare's daemon (pid " + parent + ") is gone (parent now " + now + "); exiting");
                     service.removeStateDirAndSocket();
                     exit(server[0], 0);
                     return;

@@ -4,12 +4,15 @@ import java.nio.file.Path;
 
 /**
  * The command line: {@code --id ID --state-dir DIR --socket PATH --runtime runc|crun
- * --runtime-root DIR [--spare]}. The runtime binary is looked up on PATH. A spare shim is started
- * ahead of need and takes on the identity of the first container it is asked to create.
+ * --runtime-root DIR [--spare [--parent-pid PID]]}. The runtime binary is looked up on PATH. A spare
+ * shim is started ahead of need and takes on the identity of the first container it is asked to
+ * create. {@code --parent-pid} is the pid of the daemon that starts a spare (0: not given): the spare
+ * ends itself, unadopted, as soon as that process is no longer its parent.
  */
-record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path runtimeRoot, boolean spare) {
+record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path runtimeRoot, boolean spare,
+                   int parentPid) {
     static final String USAGE = "usage: berth-shim --id ID --state-dir DIR --socket PATH"
-            + " [--runtime runc|crun] --runtime-root DIR [--spare]";
+            + " [--runtime runc|crun] --runtime-root DIR [--spare [--parent-pid PID]]";
 
     /** Thrown for a bad command line; the message is one line. */
     static final class UsageException extends Exception {
@@ -25,6 +28,7 @@ record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path r
         String runtime = "runc";
         String runtimeRoot = null;
         boolean spare = false;
+        int parentPid = 0;
         for (int i = 0; i < args.length; i++) {
             String flag = args[i];
             if (flag.equals("--spare")) {
@@ -41,6 +45,7 @@ record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path r
                 case "--socket" -> socket = value;
                 case "--runtime" -> runtime = value;
                 case "--runtime-root" -> runtimeRoot = value;
+                case "--parent-pid" -> parentPid = parsePid(value);
                 default -> throw new UsageException("unknown flag " + flag);
             }
         }
@@ -58,6 +63,18 @@ record ShimOptions(String id, Path stateDir, Path socket, String runtime, Path r
             throw new UsageException("socket path longer than 107 bytes: " + socket);
         }
         return new ShimOptions(id, Path.of(stateDir).toAbsolutePath(), Path.of(socket).toAbsolutePath(),
-                runtime, Path.of(runtimeRoot).toAbsolutePath(), spare);
+                runtime, Path.of(runtimeRoot).toAbsolutePath(), spare, parentPid);
+    }
+
+    private static int parsePid(String value) throws UsageException {
+        try {
+            int pid = Integer.parseInt(value);
+            if (pid > 0) {
+                return pid;
+            }
+        } catch (NumberFormatException ignored) {
+            // the message below says what is expected
+        }
+        throw new UsageException("--parent-pid must be a positive integer, not " + value);
     }
 }

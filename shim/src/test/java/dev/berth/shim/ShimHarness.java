@@ -45,13 +45,10 @@ final class ShimHarness implements AutoCloseable {
         this.logPath = dir.resolve("container.log");
         this.rootfsSource = BusyboxBundle.rootfsSource(dir);
         List<String> cmd = new ArrayList<>(spare ? List.of("nice", "-n", "10") : List.of());
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k", "-Xmx24m", "-XX:-UsePerfData",
-                "-cp", System.getProperty("java.class.path"), ShimMain.class.getName(),
-                "--id", id, "--state-dir", stateDir.toString(), "--socket", socket.toString(),
-                "--runtime", "runc", "--runtime-root", runcRoot.toString()));
+        cmd.addAll(command(id, stateDir, socket, runcRoot));
         if (spare) {
-            cmd.add("--spare");
+            // like the daemon: the spare's parent is this JVM (nice execs the shim's java)
+            cmd.addAll(List.of("--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid())));
         }
         this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("shim.log").toFile())).start();
@@ -65,6 +62,25 @@ final class ShimHarness implements AutoCloseable {
             Thread.sleep(10);
         }
         this.client = new ShimClient(socket);
+    }
+
+    /** The shim's command line (a JVM with the launcher's main flags on the test classpath). */
+    static List<String> command(String id, Path stateDir, Path socket, Path runcRoot) {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k", "-Xmx24m", "-XX:-UsePerfData",
+                "-cp", System.getProperty("java.class.path"), ShimMain.class.getName(),
+                "--id", id, "--state-dir", stateDir.toString(), "--socket", socket.toString(),
+                "--runtime", "runc", "--runtime-root", runcRoot.toString());
+    }
+
+    /** Alive and not a zombie (an orphan's zombie waits for init, which may take its time). */
+    static boolean isRunning(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException gone) {
+            return false;
+        }
     }
 
     TaskGrpc.TaskBlockingStub shim() {

@@ -157,6 +157,45 @@ class ShimTest {
         assertFalse(Files.exists(adoptedDir));
     }
 
+    /**
+     * The daemon is SIGKILLed while its spare's JVM is still starting: by the time the spare looks
+     * at getppid() it has already been reparented. Told the daemon's pid, it still notices, removes
+     * its state dir and socket, and exits.
+     */
+    @Test
+    void spareWhoseDaemonDiedWhileItStartedRemovesItselfAndExits() throws Exception {
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "bs-");
+        Path stateDir = dir.resolve("state");
+        Path socket = dir.resolve("s/orphan.sock");
+        Path log = dir.resolve("shim.log");
+        long shimPid = -1;
+        try {
+            // The "daemon": a shell that starts the spare with its own pid and exits at once.
+            List<String> cmd = new ArrayList<>(List.of("sh", "-c",
+                    "\"$@\" --spare --parent-pid $$ </dev/null >>'" + log + "' 2>&1 & echo $!", "sh"));
+            cmd.addAll(ShimHarness.command("orphan", stateDir, socket, dir.resolve("runc")));
+            Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            shimPid = Long.parseLong(new String(daemon.getInputStream().readAllBytes()).strip());
+            assertTrue(daemon.waitFor(10, TimeUnit.SECONDS));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ShimHarness.isRunning(shimPid) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            String shimLog = Files.readString(log);
+            assertFalse(ShimHarness.isRunning(shimPid), "the orphaned spare still runs: " + shimLog);
+            assertTrue(shimLog.contains("is gone"), shimLog);
+            assertFalse(Files.exists(stateDir), "state dir removed");
+            assertFalse(Files.exists(socket), "socket removed");
+        } finally {
+            if (shimPid > 0 && ShimHarness.isRunning(shimPid)) {
+                ProcessHandle.of(shimPid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            try (var paths = Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
     @Test
     void killWithSigkillGives137AndWaitersAreAnsweredOnExit() throws Exception {
         ShimHarness h = shim("kill");
