@@ -51,6 +51,8 @@ need optional tini                    command -v tini
 need optional containerd              command -v containerd
 need optional hyperfine               command -v hyperfine
 need optional jq                      command -v jq         # ops/bench
+need optional docker-registry         command -v docker-registry  # registry tests and ops/bench pull
+need optional apache2-utils           command -v htpasswd   # registry tests: bcrypt htpasswd for basic auth
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then

@@ -75,6 +75,7 @@ public final class BerthHarness implements AutoCloseable {
   public final Path state;
   public final Path socket;
   private final Path transcript;
+  private final List<String> extraDaemonArgs = new ArrayList<>();
   private Process daemon;
   private int daemonStarts;
   private boolean closed;
@@ -91,10 +92,16 @@ public final class BerthHarness implements AutoCloseable {
 
   /** Starts a daemon with fresh directories and imports busybox:latest. */
   public static BerthHarness start(String name) {
+    return start(name, List.of());
+  }
+
+  /** Like {@link #start(String)}, with more berthd flags (kept for restarts). */
+  public static BerthHarness start(String name, List<String> daemonFlags) {
     BerthHarness h = null;
     try {
       Path image = busyboxImage();
       h = new BerthHarness(name);
+      h.extraDaemonArgs.addAll(daemonFlags);
       h.startDaemon();
       Result r = h.berth("image", "import", image.toString(), "--name", "busybox:latest");
       if (r.exitCode() != 0) fail("importing the busybox image failed:\n" + r);
@@ -135,8 +142,16 @@ public final class BerthHarness implements AutoCloseable {
 
   /** The flags of this harness's daemon. */
   public List<String> daemonArgs() {
-    return List.of(
-        BERTHD.toString(), "--root", root.toString(), "--state", state.toString(), "--socket", socket.toString());
+    List<String> args = new ArrayList<>(List.of(
+        BERTHD.toString(), "--root", root.toString(), "--state", state.toString(), "--socket", socket.toString()));
+    args.addAll(extraDaemonArgs);
+    return args;
+  }
+
+  /** Replaces the extra berthd flags for the next start. */
+  public void setDaemonFlags(List<String> flags) {
+    extraDaemonArgs.clear();
+    extraDaemonArgs.addAll(flags);
   }
 
   public Path daemonLog(int start) {
@@ -233,13 +248,17 @@ public final class BerthHarness implements AutoCloseable {
 
   /** Runs any command (stdin /dev/null), capturing stdout and stderr. */
   public static Result exec(Duration timeout, List<String> cmd) {
+    return exec(timeout, cmd, Path.of("/dev/null"));
+  }
+
+  static Result exec(Duration timeout, List<String> cmd, Path stdin) {
     Path out = null;
     Path err = null;
     try {
       out = Files.createTempFile("berth-it-out-", ".txt");
       err = Files.createTempFile("berth-it-err-", ".txt");
       ProcessBuilder pb = new ProcessBuilder(cmd)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .redirectInput(ProcessBuilder.Redirect.from(stdin.toFile()))
           .redirectOutput(out.toFile())
           .redirectError(err.toFile());
       pb.environment().remove("BERTH_SOCKET");
@@ -578,6 +597,37 @@ public final class BerthHarness implements AutoCloseable {
       Files.deleteIfExists(p);
     } catch (IOException ignored) {
       // temp file
+    }
+  }
+
+  /** rm -rf without following symlinks; failures ignored (test scratch space). */
+  static void deleteTreeQuietly(Path dir) {
+    if (dir == null || !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(BerthHarness::deleteQuietly);
+    } catch (IOException | UncheckedIOException ignored) {
+      // scratch space
+    }
+  }
+
+  /** bin/berth ARGS... with {@code input} on its stdin. */
+  public Result berthWithInput(String input, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(BERTH.toString());
+    cmd.add("--socket");
+    cmd.add(socket.toString());
+    cmd.addAll(Arrays.asList(args));
+    Path in = null;
+    try {
+      in = Files.createTempFile("berth-it-in-", ".txt");
+      Files.writeString(in, input);
+      Result r = exec(DEFAULT_TIMEOUT, cmd, in);
+      note(r.toString());
+      return r;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      deleteQuietly(in);
     }
   }
 }

@@ -53,6 +53,9 @@ final class Json {
           g.writeNumberField("size", i.getSize());
           g.writeStringField("createdAt", i.getCreatedAt());
           g.writeStringField("manifestDigest", i.getManifestDigest());
+          g.writeArrayFieldStart("repoDigests");
+          for (String d : i.getRepoDigestsList()) g.writeString(d);
+          g.writeEndArray();
           g.writeEndObject();
         });
   }
