@@ -11,6 +11,11 @@
 #   --restart N    also measure restart-to-reconciled: N `sleep 600` containers, kill -9 the
 #                  daemon, start it again; time until the API answers and until all N are
 #                  reported running again with unchanged pids (3 rounds; median, min-max)
+#   --pull N       cold pulls from a local docker-registry (127.0.0.1, plain HTTP), N rounds per
+#                  system and image (default 5; 0 skips): the busybox test image (~1 MB) and
+#                  busybox + a 64 MiB random layer (ops/bench/make-pull-image.sh); `berth pull`
+#                  vs `ctr image pull --plain-http`, both unpacking; the image and its content
+#                  are removed between rounds (berth rmi + image prune -a; ctr image rm --sync)
 #
 # Both daemons are private instances in a fresh /tmp/bb-XXXXXX directory (own root, state and
 # socket; containerd with the CRI plugin disabled). Everything is removed at the end, also on
@@ -28,6 +33,7 @@ runs=30
 detached=20
 only=""
 restart=0
+pull=5
 while (( $# )); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -38,12 +44,15 @@ while (( $# )); do
     --only=*) only="${1#*=}"; shift ;;
     --restart) restart="$2"; shift 2 ;;
     --restart=*) restart="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --pull) pull="$2"; shift 2 ;;
+    --pull=*) pull="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ && "$detached" =~ ^[1-9][0-9]*$ ]] || { echo "compare: counts must be positive" >&2; exit 2; }
 [[ "$restart" =~ ^[0-9]+$ ]] || { echo "compare: --restart needs a count" >&2; exit 2; }
+[[ "$pull" =~ ^[0-9]+$ ]] || { echo "compare: --pull needs a count" >&2; exit 2; }
 (( detached > runs )) && detached=$runs
 case "$only" in ''|berth|containerd) ;; *) echo "compare: --only berth|containerd" >&2; exit 2 ;; esac
 do_berth=1; do_ctrd=1
@@ -68,7 +77,7 @@ command -v jq >/dev/null || die "jq is required"
 T="$(mktemp -d /tmp/bb-XXXXXX)"
 BROOT="$T/broot"; BSTATE="$T/bs"; BSOCK="$T/bs/berth.sock"
 CROOT="$T/croot"; CSTATE="$T/cs"; CSOCK="$T/c.sock"
-berthd_pid=""; containerd_pid=""
+berthd_pid=""; containerd_pid=""; registry_pid=""; REG=""
 berth() { "$BERTH_HOME/bin/berth" --socket "$BSOCK" "$@"; }
 ctrc() { ctr -a "$CSOCK" "$@"; }
 
@@ -114,6 +123,7 @@ cleanup() {
     timeout 20 tail --pid="$containerd_pid" -f /dev/null
     kill -KILL "$containerd_pid" 2>/dev/null
   fi
+  [[ -n "$registry_pid" ]] && kill -TERM "$registry_pid" 2>/dev/null
   local p
   for p in $(berth_shim_pids) $(berth_spare_pids) $(ctrd_shim_pids); do kill -KILL "$p" 2>/dev/null; done
   # runc containers left behind by killed shims
@@ -169,6 +179,46 @@ timed() {
 
 declare -A R   # results: R[system.metric]
 
+# ------------------------------------------------------------------ registry (pull benchmark)
+# docker-registry on a free loopback port with bench/busybox:1 and bench/big:1 pushed by skopeo
+start_registry() {
+  command -v docker-registry >/dev/null && command -v skopeo >/dev/null || die "--pull needs docker-registry and skopeo (ops/setup.sh)"
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  REG="127.0.0.1:$port"
+  mkdir -p "$T/registry"
+  printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
+    "$T/registry/data" "$REG" >"$T/registry/config.yml"
+  docker-registry serve "$T/registry/config.yml" >"$T/registry/log" 2>&1 &
+  registry_pid=$!
+  local deadline=$((SECONDS + 30))
+  until curl -fs "http://$REG/v2/" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || die "docker-registry does not answer on $REG"
+    sleep 0.1
+  done
+  "$BERTH_HOME/ops/bench/make-pull-image.sh" "$T/big-image" 64 >&2
+  skopeo --insecure-policy copy --quiet --dest-tls-verify=false "oci:$BERTH_HOME/build/images/busybox:latest" "docker://$REG/bench/busybox:1"
+  skopeo --insecure-policy copy --quiet --dest-tls-verify=false "oci:$T/big-image:latest" "docker://$REG/bench/big:1"
+  say "registry: $REG with bench/busybox:1 and bench/big:1"
+}
+
+# pull_rounds SYSTEM KEY REF PULL-CMD... : $pull cold pulls, cleaning between rounds
+pull_rounds() {
+  local sys="$1" key="$2" ref="$3" i; shift 3
+  : >"$T/$sys.$key"
+  for ((i = 1; i <= pull; i++)); do
+    timed "$T/$sys.$key" "$@" "$ref"
+    if [[ "$sys" == berth ]]; then
+      berth rmi "$ref" >/dev/null; berth image prune -a -f >/dev/null
+    else
+      ctrc image rm --sync "$ref" >/dev/null; ctrc content prune references >/dev/null 2>&1 || true
+    fi
+  done
+  R[$sys.$key]=$(percentile 50 "$T/$sys.$key")
+  R[$sys.${key}_range]=$(sort -n "$T/$sys.$key" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
+  say "$sys: pull $ref p50 ${R[$sys.$key]} ms (${R[$sys.${key}_range]})"
+}
+
 # ------------------------------------------------------------------ Berth
 bench_berth() {
   mkdir -p "$BROOT" "$BSTATE"
@@ -181,6 +231,11 @@ bench_berth() {
     (( SECONDS < deadline )) || die "berthd does not answer on $BSOCK"
     sleep 0.1
   done
+  if (( pull > 0 )); then # before the import: nothing of the image may be in the store yet
+    say "berth: $pull cold pulls of each image from $REG"
+    pull_rounds berth pull_small "$REG/bench/busybox:1" berth pull -q
+    pull_rounds berth pull_big "$REG/bench/big:1" berth pull -q
+  fi
   berth image import "$archive" --name busybox:latest >/dev/null
   sleep 2
   R[berth.rss_fresh]=$(rss_kib "$berthd_pid")
@@ -281,6 +336,11 @@ EOF
     (( SECONDS < deadline )) || die "containerd does not answer on $CSOCK"
     sleep 0.1
   done
+  if (( pull > 0 )); then
+    say "containerd: $pull cold pulls of each image from $REG"
+    pull_rounds ctrd pull_small "$REG/bench/busybox:1" ctrc image pull --plain-http
+    pull_rounds ctrd pull_big "$REG/bench/big:1" ctrc image pull --plain-http
+  fi
   ctrc images import "$archive" >/dev/null
   local img; img=$(ctrc images ls -q | grep 'busybox' | head -1)
   [[ -n "$img" ]] || die "containerd: image import gave no busybox image"
@@ -362,6 +422,7 @@ restart_containerd() {
   done
 }
 
+(( pull > 0 )) && start_registry
 (( do_berth )) && bench_berth
 (( do_ctrd )) && bench_containerd
 
@@ -396,6 +457,12 @@ row "daemon RSS with $detached running (MiB)" rss_busy kib
 row "daemon RSS growth idle -> $detached running (MiB)" growth kib
 row "pre-started spare shim PSS (MiB)" spare kib
 printf '%-44s %12s %12s\n' "shim processes counted" "$(val berth.nshims)" "$(val ctrd.nshims)"
+if (( pull > 0 )); then
+  row "cold pull busybox (~1 MB) p50 (ms)" pull_small ms
+  printf '%-44s %12s %12s\n' "  min-max over $pull rounds (ms)" "$(val berth.pull_small_range)" "$(val ctrd.pull_small_range)"
+  row "cold pull busybox + 64 MiB layer p50 (ms)" pull_big ms
+  printf '%-44s %12s %12s\n' "  min-max over $pull rounds (ms)" "$(val berth.pull_big_range)" "$(val ctrd.pull_big_range)"
+fi
 if (( restart > 0 )); then
   row "restart, $restart running: API answers p50 (ms)" r_api ms
   printf '%-44s %12s %12s\n' "  min-max over 3 rounds (ms)" "$(val berth.r_api_range)" "$(val ctrd.r_api_range)"
