@@ -78,6 +78,17 @@ class RegistryIT {
       assertEquals(0, v2.exitCode(), v2.toString());
       assertEquals("one", berth.ok("run", "--rm", reg.host() + "/test/multi:v2s2", "cat", "/marker"));
 
+      // a pulled image saves as a tar that skopeo reads as OCI archive and docker-archive, and imports again
+      Path saved = scratch.resolve("multi-saved.tar");
+      berth.ok("image", "save", "-o", saved.toString(), ref);
+      // (two names: the OCI index has an entry per name, told apart by the tag annotation)
+      for (String image : List.of("oci-archive:" + saved + ":1", "docker-archive:" + saved + ":" + ref)) {
+        Result inspect = BerthHarness.exec(java.time.Duration.ofSeconds(60), List.of("skopeo", "inspect", image));
+        assertEquals(0, inspect.exitCode(), inspect.toString());
+      }
+      assertTrue(berth.ok("image", "import", saved.toString(), "--name", "resaved:1").contains(img.path("id").asText()));
+      berth.ok("rmi", "resaved:1");
+
       // in use: rmi refused; unused: prune -a takes everything, blobs and layers too
       String c = berth.ok("create", ref, "true");
       // both tags name one image (same config): the first rmi only untags, the last one is refused

@@ -26,7 +26,7 @@ final class ImageCommands {
       name = "image",
       description = "Manage images.",
       synopsisSubcommandLabel = "COMMAND",
-      subcommands = {Import.class, ImageLs.class, ImageRm.class, RegistryCommands.Pull.class, RegistryCommands.Prune.class})
+      subcommands = {Import.class, Save.class, ImageLs.class, ImageRm.class, RegistryCommands.Pull.class, RegistryCommands.Prune.class})
   static final class ImageGroup extends BaseCommand {
     /** `berth image` alone lists its subcommands, like docker. */
     @Override
@@ -55,6 +55,23 @@ final class ImageCommands {
         if (image.getNamesCount() == 0) out().println("<none> (" + image.getId() + ")");
         for (String n : image.getNamesList()) out().println(n + " (" + image.getId() + ")");
       }
+      return 0;
+    }
+  }
+
+  @Command(name = "save", description = "Write an image to a tar: an OCI image layout that is also a docker-archive.")
+  static final class Save extends BaseCommand {
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Tar file to write (by berthd).")
+    String output;
+
+    @Parameters(index = "0", paramLabel = "IMAGE")
+    String ref;
+
+    @Override
+    public Integer call() {
+      String absolute = Path.of(output).toAbsolutePath().normalize().toString();
+      daemon().images(Daemon.IMPORT_DEADLINE_SECONDS).saveImage(
+          dev.berth.api.v1.SaveRequest.newBuilder().setRef(ref).setPath(absolute).build());
       return 0;
     }
   }

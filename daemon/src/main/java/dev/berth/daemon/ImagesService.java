@@ -22,6 +22,8 @@ import dev.berth.api.v1.PruneImagesReply;
 import dev.berth.api.v1.PruneImagesRequest;
 import dev.berth.api.v1.PullProgress;
 import dev.berth.api.v1.PullRequest;
+import dev.berth.api.v1.SaveReply;
+import dev.berth.api.v1.SaveRequest;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
@@ -149,6 +151,18 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
         return b.build();
       } catch (ImageException e) {
         throw BerthException.invalid(e.getMessage());
+      }
+    }, blocking).whenComplete((v, err) -> finish(v, err, out));
+  }
+
+  @Override
+  public void saveImage(SaveRequest r, StreamObserver<SaveReply> out) {
+    CompletableFuture.supplyAsync(() -> {
+      if (r.getPath().isBlank() || !Path.of(r.getPath()).isAbsolute()) throw BerthException.invalid("an absolute path to write to is required");
+      try {
+        return SaveReply.newBuilder().setImage(Protos.image(images.save(r.getRef(), Path.of(r.getPath())))).build();
+      } catch (ImageException e) {
+        throw error(e);
       }
     }, blocking).whenComplete((v, err) -> finish(v, err, out));
   }

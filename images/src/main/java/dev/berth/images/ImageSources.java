@@ -93,7 +93,25 @@ final class ImageSources {
       }
       out.add(readOciManifest(dir, desc, fullNames, tag, 0));
     }
-    return out;
+    return mergeSameImage(out);
+  }
+
+  /** Entries that name the same manifest (one per name, as docker save writes them) are one image. */
+  private static List<SourceImage> mergeSameImage(List<SourceImage> images) {
+    java.util.LinkedHashMap<String, SourceImage> byManifest = new java.util.LinkedHashMap<>();
+    for (SourceImage i : images) {
+      SourceImage seen = byManifest.get(i.manifestDigest());
+      if (seen == null) {
+        byManifest.put(i.manifestDigest(), i);
+        continue;
+      }
+      List<String> names = new ArrayList<>(seen.fullNames());
+      i.fullNames().stream().filter(n -> !names.contains(n)).forEach(names::add);
+      String tag = seen.tag() != null ? seen.tag() : i.tag(); // bare tags: the first one wins
+      byManifest.put(i.manifestDigest(), new SourceImage(List.copyOf(names), tag, seen.config(), seen.configDigest(),
+          seen.manifest(), seen.manifestDigest(), seen.layers(), seen.diffIds(), seen.configJson()));
+    }
+    return new ArrayList<>(byManifest.values());
   }
 
   private static SourceImage readOciManifest(Path dir, JsonNode desc, List<String> fullNames, String tag, int depth)

@@ -752,6 +752,97 @@ public final class ImageStore {
     return freed;
   }
 
+  // ---------------------------------------------------------------------------------------------- save
+
+  /**
+   * Writes {@code ref} as a tar that is both an OCI image layout and a docker-archive (like
+   * {@code docker save} since docker 25): {@code oci-layout}, {@code index.json} (one entry per name,
+   * annotated with the name) and {@code manifest.json} (docker's list with RepoTags), over the
+   * store's own blobs. The file is written to a temporary name and renamed when complete.
+   */
+  public ImageRecord save(String ref, Path target) throws ImageException {
+    Entry e = find(entries, ref).orElseThrow(() -> new ImageException(ImageException.Reason.NOT_FOUND,
+        "no such image: " + (ref == null ? "" : ref.strip()))).entry;
+    ImageRecord r = e.record;
+    Path out = target.toAbsolutePath().normalize();
+    if (out.getParent() == null || !Files.isDirectory(out.getParent())) {
+      throw new ImageException(ImageException.Reason.INVALID, "cannot save to " + out + ": no such directory");
+    }
+    if (Files.isDirectory(out)) throw new ImageException(ImageException.Reason.INVALID, "cannot save to " + out + ": is a directory");
+    Path temp = out.resolveSibling("." + out.getFileName() + ".berth-save");
+    try (Lease lease = lease()) {
+      for (String b : e.blobs()) {
+        if (!hasBlob(lease, b)) throw new ImageException("image " + Digests.shortForm(r.id()) + " is incomplete: blob " + Digests.shortForm(b) + " is missing");
+      }
+      byte[] manifest = readBlob(r.manifestDigest(), RegistryClient.MAX_DOCUMENT);
+      ObjectNode index = ImageSources.JSON.createObjectNode();
+      index.put("schemaVersion", 2);
+      index.put("mediaType", ImageSources.OCI_INDEX);
+      ArrayNode ms = index.putArray("manifests");
+      List<String> names = r.names().isEmpty() ? java.util.Collections.singletonList(null) : r.names();
+      for (String n : names) {
+        ObjectNode d = ms.addObject();
+        d.put("mediaType", ImageSources.OCI_MANIFEST);
+        d.put("digest", r.manifestDigest());
+        d.put("size", manifest.length);
+        if (n != null) {
+          ObjectNode a = d.putObject("annotations");
+          a.put("io.containerd.image.name", n);
+          a.put("org.opencontainers.image.ref.name", References.parse(n).tag());
+        }
+      }
+      ArrayNode docker = ImageSources.JSON.createArrayNode();
+      ObjectNode de = docker.addObject();
+      de.put("Config", "blobs/sha256/" + Digests.hex(r.id()));
+      ArrayNode tags = de.putArray("RepoTags");
+      r.names().forEach(tags::add);
+      ArrayNode ls = de.putArray("Layers");
+      e.layerBlobs.forEach(b -> ls.add("blobs/sha256/" + Digests.hex(b)));
+      try (OutputStream os = Files.newOutputStream(temp);
+           org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+               new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(new java.io.BufferedOutputStream(os, 1 << 16))) {
+        tar.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tarBytes(tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        tarBytes(tar, "index.json", ImageSources.JSON.writeValueAsBytes(index));
+        tarBytes(tar, "manifest.json", ImageSources.JSON.writeValueAsBytes(docker));
+        Set<String> written = new HashSet<>();
+        for (String b : e.blobs()) {
+          if (!written.add(b)) continue;
+          Path f = blobs.resolve(Digests.hex(b));
+          org.apache.commons.compress.archivers.tar.TarArchiveEntry te =
+              new org.apache.commons.compress.archivers.tar.TarArchiveEntry("blobs/sha256/" + Digests.hex(b));
+          te.setSize(Files.size(f));
+          te.setMode(0100644);
+          te.setModTime(0);
+          tar.putArchiveEntry(te);
+          Files.copy(f, tar);
+          tar.closeArchiveEntry();
+        }
+        tar.finish();
+      }
+      Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return r;
+    } catch (IOException io) {
+      try {
+        Files.deleteIfExists(temp);
+      } catch (IOException ignored) {
+        // best effort
+      }
+      throw new ImageException("saving image " + Digests.shortForm(r.id()) + " to " + out + " failed: " + describe(io), io);
+    }
+  }
+
+  private static void tarBytes(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar, String name, byte[] b) throws IOException {
+    org.apache.commons.compress.archivers.tar.TarArchiveEntry te = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+    te.setSize(b.length);
+    te.setMode(0100644);
+    te.setModTime(0);
+    tar.putArchiveEntry(te);
+    tar.write(b);
+    tar.closeArchiveEntry();
+  }
+
   // -------------------------------------------------------------------------------------------- remove
 
   /**

@@ -69,6 +69,45 @@ class ImageStoreTest {
   // ------------------------------------------------------------------------------------------ import
 
   @Test
+  void savedImagesImportAgainAsOciLayoutAndAsDockerArchive() throws Exception {
+    Path archive = tmp.resolve("app.tar");
+    String id = TestImages.dockerArchive(archive, new Spec().layer(baseLayer(), false).layer(topLayer(), true),
+        List.of("team/app:1", "team/app:latest"), false, false);
+    store.importImage(archive, null);
+    Path saved = tmp.resolve("saved.tar");
+    assertEquals(id, store.save("team/app:1", saved).id());
+    assertFalse(Files.exists(tmp.resolve(".saved.tar.berth-save")), "temp file renamed");
+
+    // into an empty store: same image, same names, same layers
+    ImageStore other = new ImageStore(tmp.resolve("other"));
+    List<ImageRecord> back = other.importImage(saved, null);
+    assertEquals(1, back.size());
+    assertEquals(id, back.get(0).id());
+    assertEquals(List.of("team/app:1", "team/app:latest"), back.get(0).names().stream().sorted().toList());
+    assertTrue(Whiteouts.isWhiteout(other.layerDirs(back.get(0)).get(1).resolve("etc/gone")));
+
+    // the same tar read as a docker-archive (manifest.json with RepoTags) gives the same image
+    Path dockerOnly = tmp.resolve("docker-only");
+    Files.createDirectories(dockerOnly);
+    try (var in = Files.newInputStream(saved);
+         var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(in)) {
+      org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+      while ((e = tar.getNextEntry()) != null) {
+        if (e.getName().equals("oci-layout") || e.getName().equals("index.json")) continue;
+        Path f = dockerOnly.resolve(e.getName());
+        Files.createDirectories(f.getParent());
+        Files.copy(tar, f);
+      }
+    }
+    ImageStore third = new ImageStore(tmp.resolve("third"));
+    assertEquals(id, third.importImage(dockerOnly, null).get(0).id());
+
+    ImageException e = assertThrows(ImageException.class, () -> store.save("nothing", tmp.resolve("x.tar")));
+    assertTrue(e.getMessage().contains("no such image"));
+    assertThrows(ImageException.class, () -> store.save("team/app:1", tmp.resolve("no/such/dir/x.tar")));
+  }
+
+  @Test
   void importsOciLayoutAndResolvesReferences() throws Exception {
     Path layout = tmp.resolve("busybox");
     String id = TestImages.ociLayout(layout, new Spec().layer(baseLayer(), true), "latest");
