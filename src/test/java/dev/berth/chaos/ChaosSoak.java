@@ -64,12 +64,15 @@ public final class ChaosSoak {
   // ------------------------------------------------------------------ workload
 
   private void workloadStep(BerthHarness berth) {
+    // Every step draws the same number of random values whatever the daemon's state, so a seed
+    // always yields the same plan (what to do, with which parameters); only victims depend on state.
     int live = live(berth).size();
     int pick = random.nextInt(10);
-    if (live >= MAX_LIVE && pick < 5) pick = 5 + random.nextInt(5);
+    int instead = 5 + random.nextInt(5);
+    if (live >= MAX_LIVE && pick < 5) pick = instead;
     switch (pick) {
       case 0, 1 -> runShort(berth, null);
-      case 2, 3 -> runLong(berth, null);
+      case 2, 3 -> runLong(berth, null, random.nextInt(5));
       case 4 -> runAttachedRm(berth);
       case 5, 6 -> stopOne(berth);
       default -> removeOne(berth);
@@ -87,8 +90,8 @@ public final class ChaosSoak {
     report.action("run-short");
   }
 
-  private void runLong(BerthHarness berth, String failpoint) {
-    String policy = List.of("no", "no", "always", "unless-stopped", "on-failure").get(random.nextInt(5));
+  private void runLong(BerthHarness berth, String failpoint, int policyIndex) {
+    String policy = List.of("no", "no", "always", "unless-stopped", "on-failure").get(policyIndex);
     SoakModel.Tracked t = model.add(-1, false);
     List<String> args = new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
     if (failpoint != null) args.addAll(List.of("--failpoint", failpoint));
@@ -118,21 +121,21 @@ public final class ChaosSoak {
   }
 
   private void stopOne(BerthHarness berth) {
+    report.action("stop"); // the plan, whether or not something was running to stop
     SoakModel.Tracked t = pick(live(berth));
     if (t == null) return;
     berth.berth(Duration.ofSeconds(60), "stop", "-t", "1", t.id);
-    report.action("stop");
   }
 
   private void removeOne(BerthHarness berth) {
     List<SoakModel.Tracked> candidates = new ArrayList<>();
     for (SoakModel.Tracked t : model.all()) if (t.id != null && !t.removed && !t.autoRemove) candidates.add(t);
+    report.action("rm-f");
     SoakModel.Tracked t = pick(candidates);
     if (t == null) return;
     Result r = berth.berth(Duration.ofSeconds(60), "rm", "-f", t.id);
     if (r.exitCode() == 0) t.removed = true;
     else t.removalUncertain = true;
-    report.action("rm-f");
   }
 
   // ------------------------------------------------------------------ faults
@@ -199,16 +202,19 @@ public final class ChaosSoak {
 
   /** A running container to hurt; when none runs, one is started first. Null if even that failed. */
   private SoakModel.Tracked runningVictim(BerthHarness berth) {
-    SoakModel.Tracked t = pick(live(berth));
+    int first = random.nextInt(Integer.MAX_VALUE);
+    int policy = random.nextInt(5);
+    int second = random.nextInt(Integer.MAX_VALUE);
+    SoakModel.Tracked t = pickWith(first, live(berth));
     if (t != null) return t;
-    runLong(berth, null);
-    return pick(live(berth));
+    runLong(berth, null, policy);
+    return pickWith(second, live(berth));
   }
 
   private String failpointContainer(BerthHarness berth) {
     String fp = FAILPOINTS.get(random.nextInt(FAILPOINTS.size()));
     if (random.nextBoolean()) runShort(berth, fp);
-    else runLong(berth, fp);
+    else runLong(berth, fp, random.nextInt(5));
     return "failpoint " + fp.substring(0, fp.indexOf('='));
   }
 
@@ -237,8 +243,13 @@ public final class ChaosSoak {
     return out;
   }
 
+  /** One random draw whether or not the list is empty (see workloadStep). */
   private <T> T pick(List<T> list) {
-    return list.isEmpty() ? null : list.get(random.nextInt(list.size()));
+    return pickWith(random.nextInt(Integer.MAX_VALUE), list);
+  }
+
+  private static <T> T pickWith(int draw, List<T> list) {
+    return list.isEmpty() ? null : list.get(draw % list.size());
   }
 
   /** ops/chaos/soak.sh runs this through ChaosSoakIT; the report also goes to a file. */

@@ -13,14 +13,34 @@ final class SoakReport {
   final Map<String, Integer> faults = new TreeMap<>();
   final Map<String, Integer> actions = new TreeMap<>();
   final List<Violation> violations = new ArrayList<>();
+  /** Every fault and action in order: its digest shows two runs of one seed followed the same plan. */
+  private final java.security.MessageDigest plan = sha256();
   int checks;
+
+  private static java.security.MessageDigest sha256() {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   void fault(String kind) {
     faults.merge(kind, 1, Integer::sum);
+    plan.update(("F " + kind + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   void action(String kind) {
     actions.merge(kind, 1, Integer::sum);
+    plan.update(("A " + kind + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  String planDigest() {
+    try {
+      return java.util.HexFormat.of().formatHex(((java.security.MessageDigest) plan.clone()).digest()).substring(0, 16);
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   void violation(String kind, String detail) {
@@ -36,7 +56,7 @@ final class SoakReport {
     StringBuilder b = new StringBuilder();
     b.append("== berth chaos soak: seed ").append(seed).append(", ").append(faultCount()).append(" faults, ")
         .append(checks).append(" invariant checks, ").append(containers).append(" containers, ")
-        .append(took.toSeconds()).append(" s\n");
+        .append(took.toSeconds()).append(" s, plan ").append(planDigest()).append('\n');
     b.append("faults injected:\n");
     faults.forEach((k, v) -> b.append(String.format("  %-28s %5d%n", k, v)));
     b.append("workload actions:\n");
