@@ -109,7 +109,7 @@ class CrashResilienceIT {
       assertEquals(0, wait.exitValue(), errors(wait));
       assertEquals("7", output(wait).strip());
       assertTrue(logs.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "logs -f did not end with the container");
-      assertEquals("before\nafter\n", output(logs), "no line lost, none repeated");
+      assertEquals("before\nafter\n", output(logs), "no line lost, none repeated; stderr: " + errors(logs) + ", exit " + logs.exitValue());
       Thread.sleep(500); // the events that followed the exit reach the subscriber
     } finally {
       events.destroy();
@@ -158,6 +158,14 @@ class CrashResilienceIT {
 
   private static String output(Process p) throws Exception {
     return Files.readString(outputs.get(p));
+  }
+
+  private static boolean logContains(Path log, String text) {
+    try {
+      return Files.exists(log) && Files.readString(log).contains(text);
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 
   private static String errors(Process p) throws Exception {
@@ -254,8 +262,9 @@ class CrashResilienceIT {
     CompletableFuture<Result> run = CompletableFuture.supplyAsync(() -> berth.berth(
         "run", "-d", "--name", "midcreate", "--failpoint", "Create=delay(3000)", "busybox", "sleep", "600"));
     String id = awaitId("midcreate");
-    Thread.sleep(1000); // the shim holds Create now
-    berth.kill9Daemon();
+    Path shimLog = berth.shimDir(id).resolve("shim.log");
+    assertTrue(eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")), "Create never reached the shim");
+    berth.kill9Daemon(); // the shim holds Create now
     assertNotEquals(0, run.get().exitCode(), "the client saw its daemon die");
     berth.startDaemon();
     assertTrue(eventually(Duration.ofSeconds(15), () -> berth.inspect(id).path("state").asText().equals("created")),
@@ -274,8 +283,10 @@ class CrashResilienceIT {
   @Test
   void daemon_kill_during_stop_converges_to_stopped_with_one_exit() throws Exception {
     String id = berth.runDetached("--failpoint", "Kill=delay(2000)", "busybox", "sleep", "600");
+    Path shimLog = berth.shimDir(id).resolve("shim.log");
     CompletableFuture<Result> stop = CompletableFuture.supplyAsync(() -> berth.berth("stop", "-t", "5", id));
-    Thread.sleep(800); // the stop is journaled; its Kill RPC is held by the failpoint
+    // the stop is journaled before its Kill RPC goes out, and the failpoint holds that RPC in the shim
+    assertTrue(eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")), "Kill never reached the shim");
     berth.kill9Daemon();
     stop.get();
     berth.startDaemon();
@@ -294,8 +305,9 @@ class CrashResilienceIT {
   void daemon_kill_during_forced_delete_finishes_the_removal_after_restart() throws Exception {
     String id = berth.runDetached("--failpoint", "Kill=delay(2000)", "busybox", "sleep", "600");
     long pid = berth.inspect(id).path("pid").asLong();
+    Path shimLog = berth.shimDir(id).resolve("shim.log");
     CompletableFuture<Result> rm = CompletableFuture.supplyAsync(() -> berth.berth("rm", "-f", id));
-    Thread.sleep(800);
+    assertTrue(eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")), "Kill never reached the shim");
     berth.kill9Daemon();
     rm.get();
     berth.startDaemon();
