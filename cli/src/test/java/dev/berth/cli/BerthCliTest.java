@@ -454,7 +454,7 @@ class BerthCliTest {
     String[] lines = r.out().split("\n");
     assertEquals(2, lines.length);
     JsonNode busybox = json.readTree(lines[1]);
-    assertEquals(List.of("id", "names", "size", "createdAt", "manifestDigest"), fieldNames(busybox));
+    assertEquals(List.of("id", "names", "size", "createdAt", "manifestDigest", "repoDigests"), fieldNames(busybox));
     assertEquals("busybox:latest", busybox.get("names").get(0).asText());
     assertEquals(4_261_000, busybox.get("size").asLong());
   }
