@@ -44,15 +44,15 @@ need required runc                    command -v runc
 need required busybox-static          have_static_busybox
 need required maven                   command -v mvn
 need required openjdk-17-jdk-headless have_java17
-need optional skopeo                  command -v skopeo
+need required skopeo                  command -v skopeo     # pushes test images to the local registry
 need optional umoci                   command -v umoci
 need required attr                    command -v setfattr   # overlay opaque dirs (trusted.overlay.opaque)
 need optional tini                    command -v tini
 need optional containerd              command -v containerd
 need optional hyperfine               command -v hyperfine
 need optional jq                      command -v jq         # ops/bench
-need optional docker-registry         command -v docker-registry  # registry tests and ops/bench pull
-need optional apache2-utils           command -v htpasswd   # registry tests: bcrypt htpasswd for basic auth
+need required docker-registry         command -v docker-registry  # registry tests (RegistryIT) and ops/bench --pull
+need required apache2-utils           command -v htpasswd   # RegistryIT: bcrypt htpasswd for basic auth
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then
@@ -73,6 +73,9 @@ else
     need required busybox-static          have_static_busybox
     need required maven                   command -v mvn
     need required openjdk-17-jdk-headless have_java17
+    need required skopeo                  command -v skopeo
+    need required docker-registry         command -v docker-registry
+    need required apache2-utils           command -v htpasswd
     (( ${#missing_required[@]} == 0 )) || die "still missing required packages: ${missing_required[*]}"
   fi
 fi
