@@ -125,25 +125,5 @@ else
 fi
 
 # ------------------------------------------------------------------ 4. CDS archives
-for cds in shim cli daemon; do
-  script="ops/$cds-cds.sh"
-  cds_stamp="build/setup/$cds-cds.stamp"
-  if [[ ! -x "$script" ]]; then
-    say "cds: $script not present, skipped"
-    continue
-  fi
-  # Regenerate when the jars (the build stamp) or the script are newer than the last archive.
-  # (any mvn package rewrites the jars, and the JVM rejects an archive older than its jars).
-  stale_jar="$(find "$cds/target" -maxdepth 2 -name '*.jar' -newer "$cds_stamp" -print -quit 2>/dev/null || true)"
-  if [[ ! -f "$cds_stamp" || "$stamp" -nt "$cds_stamp" || "$script" -nt "$cds_stamp" || -n "$stale_jar" ]]; then
-    say "cds: $script"
-    if "$script" >"build/setup/$cds-cds.log" 2>&1; then
-      touch "$cds_stamp"
-    else
-      say "cds: $script failed (see build/setup/$cds-cds.log); continuing without the archive"
-    fi
-  else
-    say "cds: $cds archive up to date"
-  fi
-done
+"$BERTH_HOME/ops/refresh-archives.sh"
 

@@ -139,10 +139,20 @@ class BadInputIT {
 
   @Test
   void unknown_image_is_rejected() {
-    rejected("create", "no-such-image:latest", "true");
-    rejected("run", "--rm", "no-such-image", "true");
-    rejected("run", "-d", "busybox:no-such-tag", "true");
+    rejected("create", "--pull", "never", "no-such-image:latest", "true");
+    rejected("run", "--pull", "never", "--rm", "no-such-image", "true");
+    rejected("run", "--pull", "never", "-d", "busybox:no-such-tag", "true");
     rejected("rmi", "no-such-image:latest");
+    rejected("pull", "No/Such/Image");
+    // Without --pull never, run and create first try to pull (docker's behaviour): its notice, then
+    // the pull's failure as the one error line (the default registry is unreachable here).
+    Result r = berth.berth("run", "--rm", "no-such-image", "true");
+    assertEquals(125, r.exitCode(), r.toString());
+    List<String> lines = r.stderrLines();
+    assertEquals("Unable to find image 'no-such-image' locally", lines.get(0), r.toString());
+    assertTrue(lines.get(lines.size() - 1).startsWith("Error: "), r.toString());
+    assertEquals(1, lines.stream().filter(l -> l.startsWith("Error: ")).count(), r.toString());
+    assertTrue(r.stdout().isEmpty(), r.toString());
   }
 
   @Test
