@@ -636,11 +636,14 @@ public final class ContainerActor
     ExitInfo exit = before instanceof Stopped st ? new ExitInfo(id, st.exitCode(), st.finishedAt()) : null;
     return Effect().persist(new ContainerRemoved(Instant.now()))
         .thenRun(st -> {
+          // The supervisor first: anything the deleter sends after our reply (a late `wait` of a
+          // `run --rm`) then reaches the supervisor behind ChildRemoved and gets the tombstone,
+          // instead of being forwarded to this actor, which is stopping.
+          supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
           r.replyTo().tell(StatusReply.success(last));
           exitWaiters.forEach(w -> w.tell(StatusReply.error(BerthException.notFound("container " + last.name() + " was removed"))));
           exitWaiters.clear();
           exitSignal.complete(Done.getInstance());
-          supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
         })
         .thenStop();
   }
