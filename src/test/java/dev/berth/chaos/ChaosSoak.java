@@ -25,6 +25,8 @@ public final class ChaosSoak {
 
   private final int faults;
   private final long seed;
+  /** Long-running containers the plan started minus the stops and removals it asked for. */
+  private int plannedLive;
   private final Random random;
   private final SoakModel model = new SoakModel();
   private final SoakReport report = new SoakReport();
@@ -66,10 +68,11 @@ public final class ChaosSoak {
   private void workloadStep(BerthHarness berth) {
     // Every step draws the same number of random values whatever the daemon's state, so a seed
     // always yields the same plan (what to do, with which parameters); only victims depend on state.
-    int live = live(berth).size();
+    // The cap on long-running containers uses the plan's own count (started minus stops and
+    // removals asked for), not the daemon's list, so it never makes two runs of a seed diverge.
     int pick = random.nextInt(10);
     int instead = 5 + random.nextInt(5);
-    if (live >= MAX_LIVE && pick < 5) pick = instead;
+    if (plannedLive >= MAX_LIVE && pick < 5) pick = instead;
     switch (pick) {
       case 0, 1 -> runShort(berth, null);
       case 2, 3 -> runLong(berth, null, random.nextInt(5));
@@ -91,6 +94,7 @@ public final class ChaosSoak {
   }
 
   private void runLong(BerthHarness berth, String failpoint, int policyIndex) {
+    plannedLive++;
     String policy = List.of("no", "no", "always", "unless-stopped", "on-failure").get(policyIndex);
     SoakModel.Tracked t = model.add(-1, false);
     List<String> args = new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
@@ -122,6 +126,7 @@ public final class ChaosSoak {
 
   private void stopOne(BerthHarness berth) {
     report.action("stop"); // the plan, whether or not something was running to stop
+    plannedLive = Math.max(0, plannedLive - 1);
     SoakModel.Tracked t = pick(live(berth));
     if (t == null) return;
     berth.berth(Duration.ofSeconds(60), "stop", "-t", "1", t.id);
@@ -131,6 +136,7 @@ public final class ChaosSoak {
     List<SoakModel.Tracked> candidates = new ArrayList<>();
     for (SoakModel.Tracked t : model.all()) if (t.id != null && !t.removed && !t.autoRemove) candidates.add(t);
     report.action("rm-f");
+    plannedLive = Math.max(0, plannedLive - 1);
     SoakModel.Tracked t = pick(candidates);
     if (t == null) return;
     Result r = berth.berth(Duration.ofSeconds(60), "rm", "-f", t.id);
@@ -208,6 +214,7 @@ public final class ChaosSoak {
     SoakModel.Tracked t = pickWith(first, live(berth));
     if (t != null) return t;
     runLong(berth, null, policy);
+    plannedLive--; // started because nothing ran: the daemon's state, not the plan, asked for it
     return pickWith(second, live(berth));
   }
 
