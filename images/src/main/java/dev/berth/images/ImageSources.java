@@ -239,7 +239,7 @@ final class ImageSources {
 
   // -------------------------------------------------------------------------------------------- common
 
-  private static List<String> diffIds(JsonNode config, String configDigest, int layerCount) throws ImageException {
+  static List<String> diffIds(JsonNode config, String configDigest, int layerCount) throws ImageException {
     String what = "config " + Digests.shortForm(configDigest);
     if (!config.isObject()) throw new ImageException(what + " is not a JSON object");
     JsonNode ids = config.path("rootfs").path("diff_ids");

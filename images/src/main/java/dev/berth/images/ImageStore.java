@@ -324,7 +324,7 @@ public final class ImageStore {
     return List.copyOf(out);
   }
 
-  private static Instant created(JsonNode config) {
+  static Instant created(JsonNode config) {
     String s = config.path("created").asText("");
     if (!s.isEmpty()) {
       try {
@@ -367,8 +367,14 @@ public final class ImageStore {
 
   /** Unpacks one layer into staging/layers/<diff id hex>, verifying its diff id; returns its uncompressed size. */
   private long unpackLayer(Path stagedLayers, String diffId, Path blob, String what) throws ImageException, IOException {
-    Path target = stagedLayers.resolve(Digests.hex(diffId));
     Path work = Files.createTempDirectory(stagedLayers, ".unpack-");
+    long size = unpackVerified(blob, work, diffId, what);
+    Files.move(work, stagedLayers.resolve(Digests.hex(diffId)), StandardCopyOption.ATOMIC_MOVE);
+    return size;
+  }
+
+  /** Unpacks layer blob {@code blob} into the empty dir {@code work} and checks it is {@code diffId}; returns its size. */
+  private static long unpackVerified(Path blob, Path work, String diffId, String what) throws ImageException, IOException {
     LayerUnpacker.Result r;
     try (InputStream in = Files.newInputStream(blob)) {
       r = LayerUnpacker.unpack(in, work, LayerUnpacker.Mode.LAYER, what);
@@ -378,7 +384,6 @@ public final class ImageStore {
     }
     // overlayfs takes the lowerdir's root attributes for "/" when no upper overrides them: keep it 0755
     Files.setAttribute(work, "unix:mode", 0755);
-    Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
     return r.size();
   }
 
@@ -531,6 +536,11 @@ public final class ImageStore {
     return Files.isRegularFile(blobs.resolve(Digests.hex(digest)), LinkOption.NOFOLLOW_LINKS);
   }
 
+  /** Free bytes on the store's file system (what downloads and unpacked layers will take up). */
+  public long usableSpace() throws IOException {
+    return Files.getFileStore(tmp).getUsableSpace();
+  }
+
   /** A new, empty file under tmp/ for a download (same file system as the blobs, so moving it in is atomic). */
   public Path newIngestFile() throws IOException {
     return Files.createTempFile(tmp, "ingest-", "");
@@ -570,22 +580,15 @@ public final class ImageStore {
     Path staging = Files.createTempDirectory(tmp, "unpack-");
     try {
       Path work = Files.createDirectory(staging.resolve("layer"));
-      LayerUnpacker.Result r;
-      try (InputStream in = Files.newInputStream(blobs.resolve(Digests.hex(blobDigest)))) {
-        r = LayerUnpacker.unpack(in, work, LayerUnpacker.Mode.LAYER, what);
-      }
-      if (!r.diffId().equals(diffId)) {
-        throw new ImageException(what + ": diff id mismatch: the config says " + diffId + ", the content is " + r.diffId());
-      }
-      Files.setAttribute(work, "unix:mode", 0755);
+      long size = unpackVerified(blobs.resolve(Digests.hex(blobDigest)), work, diffId, what);
       synchronized (lock) {
         if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
           if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) moveAside(target);
           Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
         }
-        pendingLayerSizes.put(diffId, r.size());
+        pendingLayerSizes.put(diffId, size);
       }
-      return r.size();
+      return size;
     } finally {
       try {
         LayerUnpacker.deleteTree(staging);

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -199,7 +196,7 @@ public final class Puller implements AutoCloseable {
       // the config is small, but a blob like any other: shared with concurrent pulls, verified
       fetchBlobOnce(lease, repo, m.configDigest, m.configSize, null, out, downloaded, "config of " + refText);
       JsonNode imageConfig = ImageSources.parse(store.readBlob(m.configDigest, RegistryClient.MAX_CONFIG), "config " + Digests.shortForm(m.configDigest));
-      List<String> diffIds = diffIds(imageConfig, m, refText);
+      List<String> diffIds = ImageSources.diffIds(imageConfig, m.configDigest, m.layers.size());
       if (indexDigest == null) checkPlatform(imageConfig, wanted, refText);
       checkSpace(m);
       putDocument(lease, manifest.digest(), manifest.bytes());
@@ -208,7 +205,7 @@ public final class Puller implements AutoCloseable {
       List<Long> sizes = fetchLayers(lease, repo, m, diffIds, out, downloaded, refText);
       String name = ref.digest() == null ? ref.name() : null;
       ImageRecord rec = store.commitPulled(lease, new ImageStore.Pulled(name, ref.repository() + "@" + top.digest(),
-          m.configDigest, manifest.digest(), indexDigest, m.layerDigests(), diffIds, sizes, created(imageConfig)));
+          m.configDigest, manifest.digest(), indexDigest, m.layerDigests(), diffIds, sizes, ImageStore.created(imageConfig)));
       out.progress("", "Digest: " + top.digest(), 0, 0);
       String shown = name != null ? name : ref.repository() + "@" + ref.digest();
       out.progress("", (downloaded.get() ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") + shown, 0, 0);
@@ -274,29 +271,13 @@ public final class Puller implements AutoCloseable {
     }
   }
 
-  private static List<String> diffIds(JsonNode config, ImageManifest m, String refText) throws ImageException {
-    if (!config.isObject()) throw new ImageException(refText + ": the image config is not a JSON object");
-    JsonNode ids = config.path("rootfs").path("diff_ids");
-    if (!ids.isArray()) throw new ImageException(refText + ": the image config has no rootfs.diff_ids");
-    List<String> out = new ArrayList<>();
-    for (JsonNode id : ids) out.add(Digests.require(id.asText(null), refText + ": config diff_id"));
-    if (out.size() != m.layers.size()) {
-      throw new ImageException(refText + ": the config lists " + out.size() + " diff_ids but the manifest has " + m.layers.size() + " layers");
-    }
-    return out;
-  }
 
   private void checkSpace(ImageManifest m) throws ImageException, IOException {
     long need = 0;
     for (Layer l : m.layers) need += l.size;
-    Path probe = store.newIngestFile();
-    try {
-      long free = Files.getFileStore(probe).getUsableSpace();
-      if (need > free) {
-        throw new ImageException("not enough disk space for the layers: they take " + need + " bytes compressed, " + free + " are free");
-      }
-    } finally {
-      Files.deleteIfExists(probe);
+    long free = store.usableSpace();
+    if (need > free) {
+      throw new ImageException("not enough disk space for the layers: they take " + need + " bytes compressed, " + free + " are free");
     }
   }
 
@@ -307,15 +288,6 @@ public final class Puller implements AutoCloseable {
     store.putBlob(lease, digest, f);
   }
 
-  private static Instant created(JsonNode config) {
-    String s = config.path("created").asText("");
-    try {
-      if (!s.isEmpty()) return OffsetDateTime.parse(s).toInstant();
-    } catch (DateTimeParseException ignored) {
-      // cosmetic
-    }
-    return Instant.now();
-  }
 
   /** Downloads (at most maxConcurrentDownloads at once) and unpacks every layer; returns the unpacked sizes. */
   private List<Long> fetchLayers(ImageStore.Lease lease, RegistryClient.Repo repo, ImageManifest m, List<String> diffIds,
