@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * The AppCDS training workload (ops/cli-cds.sh): loads the classes a typical invocation needs
- * without a daemon, so the dumped archive covers picocli's model and help, the gRPC/netty client
+ * without a daemon, so the dumped archive covers picocli's model and help, the gRPC client
  * up to a failed connect, and the table/JSON rendering.
  */
 public final class CdsTraining {
@@ -25,7 +25,7 @@ public final class CdsTraining {
     BerthCli.run(new String[] {"--help"}, sink, sink, env, true);
     BerthCli.run(new String[] {"run", "--help"}, sink, sink, env, true);
     BerthCli.run(new String[] {"ps", "--bogus"}, sink, sink, env, true);
-    // A failed connect: channel, netty epoll transport, status mapping.
+    // A failed connect: channel, the OkHttp transport, status mapping.
     BerthCli.run(new String[] {"--socket", nowhere, "ps"}, sink, sink, env, true);
     BerthCli.run(new String[] {"--socket", nowhere, "run", "-d", "--rm", "-e", "A=1", "busybox", "true"}, sink, sink, env, true);
     // Successful calls against a stand-in daemon: the client side of real RPCs (HTTP/2 frames,

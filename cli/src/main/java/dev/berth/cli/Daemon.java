@@ -5,18 +5,18 @@ import dev.berth.api.v1.ImagesGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.okhttp.OkHttpChannelBuilder;
 import java.io.FileNotFoundException;
 import java.net.ConnectException;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The gRPC connection to berthd over its unix socket. Created only by commands that talk to the
- * daemon, so `--help` and usage errors never pay for loading netty.
+ * The gRPC connection to berthd over its unix socket: grpc-java's OkHttp transport on a JDK
+ * unix-domain channel ({@link UnixSockets}), the lightest client transport to start in a fresh
+ * JVM. Created only by commands that talk to the daemon, so `--help` and usage errors never pay
+ * for loading gRPC.
  */
 final class Daemon implements AutoCloseable {
   /** Unary calls are expected to answer quickly; a hung daemon must not hang scripts forever. */
@@ -32,18 +32,16 @@ final class Daemon implements AutoCloseable {
   static final long IMPORT_DEADLINE_SECONDS = 30 * 60;
 
   private final String socket;
-  private final EventLoopGroup group;
   private final ManagedChannel channel;
 
   Daemon(String socket) {
     this.socket = socket;
-    // One event loop thread is plenty for one client connection and starts faster.
-    this.group = new EpollEventLoopGroup(1);
+    // The target is a placeholder: the socket factory connects every transport to the socket.
+    // An IP literal needs no name lookup, and no proxy applies to a unix socket.
     this.channel =
-        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket))
-            .channelType(EpollDomainSocketChannel.class)
-            .eventLoopGroup(group)
-            .usePlaintext()
+        OkHttpChannelBuilder.forAddress("127.0.0.1", 1, InsecureChannelCredentials.create())
+            .socketFactory(UnixSockets.clientFactory(Path.of(socket)))
+            .proxyDetector(address -> null)
             .overrideAuthority("localhost")
             .build();
   }
@@ -93,8 +91,8 @@ final class Daemon implements AutoCloseable {
   static boolean isConnectFailure(StatusRuntimeException e) {
     if (e.getStatus().getCode() != Status.Code.UNAVAILABLE) return false;
     for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-      // netty's epoll transport maps ECONNREFUSED to a ConnectException and ENOENT (no socket
-      // file) to a bare FileNotFoundException; the message checks cover other errno texts.
+      // The JDK reports connect errors with the errno's text (SocketException); a
+      // ConnectException or FileNotFoundException also means nobody listens.
       if (t instanceof ConnectException || t instanceof FileNotFoundException) return true;
       String m = t.getMessage();
       if (m != null
@@ -117,7 +115,5 @@ final class Daemon implements AutoCloseable {
   @Override
   public void close() {
     channel.shutdownNow();
-    // Netty's default graceful shutdown waits a 2 s quiet period; a CLI has nothing left to flush.
-    group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
   }
 }

@@ -18,11 +18,9 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
 import dev.berth.api.v1.WaitRequest;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.okhttp.OkHttpServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -42,10 +40,9 @@ final class TrainingDaemon {
   static void exercise(PrintStream sink, Map<String, String> env) throws Exception {
     Path dir = Files.createTempDirectory("berth-cds");
     Path socket = dir.resolve("t.sock");
-    EpollEventLoopGroup group = new EpollEventLoopGroup(1);
-    Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(group).workerEventLoopGroup(group)
+    // OkHttp's server on the CLI's own unix-socket adapter: the client side is the real path.
+    Server server = OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create())
+        .socketFactory(UnixSockets.serverFactory(socket))
         .addService(new Containers()).addService(new Images())
         .build().start();
     try {
@@ -58,7 +55,6 @@ final class TrainingDaemon {
       BerthCli.run(new String[] {"--socket", s, "run", "--rm", "busybox", "echo", "hi"}, sink, sink, env, true);
     } finally {
       server.shutdownNow();
-      group.shutdownGracefully();
       Files.deleteIfExists(socket);
       Files.deleteIfExists(dir);
     }
