@@ -5,6 +5,7 @@ import dev.berth.api.v1.ImagesGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import dev.berth.api.transport.UnixSockets;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.okhttp.OkHttpChannelBuilder;
 import java.io.FileNotFoundException;

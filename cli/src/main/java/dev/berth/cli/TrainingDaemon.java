@@ -18,6 +18,7 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
 import dev.berth.api.v1.WaitRequest;
+import dev.berth.api.transport.UnixSockets;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.okhttp.OkHttpServerBuilder;

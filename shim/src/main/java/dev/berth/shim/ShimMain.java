@@ -1,13 +1,12 @@
 package dev.berth.shim;
 
+import dev.berth.api.transport.UnixSockets;
 import dev.berth.runtime.nativ.Posix;
 import dev.berth.runtime.nativ.Reaper;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.okhttp.OkHttpServerBuilder;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -31,12 +30,6 @@ import sun.misc.Signal;
  */
 public final class ShimMain {
     private static final AtomicBoolean EXITING = new AtomicBoolean();
-    /**
-     * grpc's Netty server sets SO_KEEPALIVE, which a unix socket does not have; Netty warns about
-     * it on every connection. Held in a field: JUL keeps loggers only weakly.
-     */
-    private static final java.util.logging.Logger NETTY_BOOTSTRAP_LOG =
-            java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
 
     private ShimMain() {
     }
@@ -52,11 +45,13 @@ public final class ShimMain {
             return;
         }
         ShimLog.setId(options.id());
-        NETTY_BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
         try {
             run(options);
         } catch (Exception e) {
-            ShimLog.info("FATAL " + e.getMessage());
+            ShimLog.info("FATAL " + e);
+            if (System.getenv("BERTH_SHIM_DEBUG") != null) {
+                e.printStackTrace();
+            }
             System.exit(1);
         }
     }
@@ -81,13 +76,13 @@ public final class ShimMain {
         Server[] server = new Server[1];
         TaskService service = new TaskService(options, runc, reaper, io, exitHandling,
                 () -> exit(server[0], 0));
-        // One event loop thread each for accepting and for I/O: one client (the daemon) at most.
-        EpollEventLoopGroup boss = new EpollEventLoopGroup(1, daemonThreads("berth-grpc-boss"));
-        EpollEventLoopGroup worker = new EpollEventLoopGroup(1, daemonThreads("berth-grpc-io"));
-        server[0] = NettyServerBuilder.forAddress(new DomainSocketAddress(options.socket().toString()))
-                .channelType(EpollServerDomainSocketChannel.class)
-                .bossEventLoopGroup(boss)
-                .workerEventLoopGroup(worker)
+        // grpc's OkHttp server on a JDK unix-domain socket (UnixSockets): no netty, so no native
+        // library, event loops or buffer pools to start and keep per container. Its transport
+        // threads (an accept loop, one reader per connection; one client, the daemon) come from
+        // the shim's cached pool, as do the calls.
+        server[0] = OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create())
+                .socketFactory(UnixSockets.serverFactory(options.socket()))
+                .transportExecutor(io)
                 .executor(io)
                 .addService(ServerInterceptors.intercept(service, new FailpointInterceptor()))
                 .build()

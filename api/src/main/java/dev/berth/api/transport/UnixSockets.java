@@ -1,4 +1,4 @@
-package dev.berth.cli;
+package dev.berth.api.transport;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,20 +18,22 @@ import javax.net.ServerSocketFactory;
 import javax.net.SocketFactory;
 
 /**
- * The CLI's unix-socket transport: JDK unix-domain {@link SocketChannel}s dressed as
- * {@link Socket}s, so grpc-java's OkHttp transport (which takes a {@link SocketFactory}) speaks
- * HTTP/2 to berthd's socket. Why not netty's epoll transport, as the daemon uses: every CLI run
- * is a fresh JVM, and netty's native-library load, event-loop set-up and pipeline cost ~100 ms
- * per command; this path is pure Java and was measured at a fraction of that.
+ * gRPC over unix sockets without netty: JDK unix-domain {@link SocketChannel}s dressed as
+ * {@link Socket}s and {@link ServerSocket}s, so grpc-java's OkHttp transport (which takes socket
+ * factories) serves and calls on a socket path. Used where a JVM's start-up and footprint count:
+ * the CLI (a fresh JVM per command) and the shim (one JVM per container). Netty's epoll
+ * transport costs such a JVM its native-library load, event loops and pipelines (~100 ms of a
+ * CLI command, measured); this path is pure Java with one blocking reader thread per connection.
+ * berthd itself keeps netty (many connections, long-lived).
  *
- * <p>The TCP address grpc hands to the factory is ignored: the channel is built for a dummy
- * authority and every connection goes to the one socket path.
+ * <p>The TCP addresses grpc hands to the factories are ignored: channels and servers are built
+ * for a placeholder address and every connection goes to the one socket path.
  */
-final class UnixSockets {
+public final class UnixSockets {
   private UnixSockets() {}
 
   /** Connects every socket it makes to {@code path}. */
-  static SocketFactory clientFactory(Path path) {
+  public static SocketFactory clientFactory(Path path) {
     UnixDomainSocketAddress address = UnixDomainSocketAddress.of(path);
     return new SocketFactory() {
       @Override
@@ -67,7 +69,7 @@ final class UnixSockets {
         } catch (IOException e) {
           channel.close();
           // The JDK's text is the errno's ("No such file or directory", "Connection refused",
-          // "Permission denied"), which Daemon.isConnectFailure recognises.
+          // "Permission denied"), which clients turn into their one-line errors.
           throw e;
         }
         return new ChannelSocket(channel);
@@ -76,10 +78,10 @@ final class UnixSockets {
   }
 
   /**
-   * A server factory bound to {@code path} whatever address it is asked for (the stand-in
-   * daemon of the AOT training run serves the CLI's real transport this way).
+   * Server sockets bound to {@code path} whatever address they are asked to bind. The file is
+   * created with the process's umask; callers restrict it afterwards.
    */
-  static ServerSocketFactory serverFactory(Path path) {
+  public static ServerSocketFactory serverFactory(Path path) {
     return new ServerSocketFactory() {
       @Override
       public ServerSocket createServerSocket() throws IOException {
@@ -245,7 +247,7 @@ final class UnixSockets {
     private ServerSocketChannel channel;
 
     ChannelServerSocket(Path path) throws IOException {
-      super((java.net.SocketImpl) null);
+      super(); // unbound: the platform socket it carries is never created
       this.path = path;
     }
 
