@@ -208,7 +208,10 @@ public final class ContainerActor
   private final List<ActorRef<StatusReply<ContainerView>>> stopWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ExitInfo>>> exitWaiters = new ArrayList<>();
   private CompletableFuture<Done> exitSignal = new CompletableFuture<>();
-  /** The shim's post-exit cleanup (runc delete, unmount); removal waits for it. */
+  /**
+   * The previous run's task cleanup (shim Delete, then runc delete, unmount, state dir and socket
+   * removed from outside); the next start and a removal wait for it.
+   */
   private CompletionStage<Void> taskCleanup = CompletableFuture.completedFuture(null);
   /** A forced delete of a running container, continued once its exit has been recorded. */
   private ActorRef<StatusReply<ContainerView>> pendingDelete;
@@ -359,8 +362,14 @@ public final class ContainerActor
     // Followers that attached before this start (docker run attaches first) keep their signal.
     if (exitSignal.isDone()) exitSignal = new CompletableFuture<>();
     runGeneration++;
+    // The previous run's cleanup works on the same shim dir, runc container and rootfs mount as
+    // the new run: a start that overlapped it (a policy restart's backoff is only 100 ms) had its
+    // files deleted under it or its new shim killed and its rootfs unmounted. A failed cleanup is
+    // finished by the start itself (it force-cleans whatever is left first).
     return Effect().persist(new StartRequested(Instant.now(), restartCount))
-        .thenRun(st -> ctx.pipeToSelf(runtime.start(spec), (task, err) -> new StartDone(task, err)));
+        .thenRun(st -> ctx.pipeToSelf(
+            taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.start(spec)),
+            (task, err) -> new StartDone(task, err)));
   }
 
   private Effect<Event, State> onStartDone(State s, StartDone d) {

@@ -11,6 +11,7 @@ import dev.berth.core.RestartPolicy;
 import dev.berth.core.TaskRuntime.Observed;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -246,6 +247,29 @@ class ContainerActorTest {
     });
     // a manual start resets the count, like docker
     assertEquals(0, started(c).restartCount());
+  }
+
+  @Test
+  void a_policy_restart_waits_for_the_previous_runs_task_cleanup() throws Exception {
+    var c = createdWith(RestartPolicy.parse("on-failure:2"));
+    started(c);
+    // The exited run's shim is slow to delete its task (a loaded machine): the restart must not
+    // start a new run on the same shim dir, runc container and rootfs until that is done.
+    CompletableFuture<Void> cleanup = new CompletableFuture<>();
+    runtime.taskCleanup = cleanup;
+    runtime.tasks.get(id).exit(3);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      assertTrue(runtime.calls.contains("deleteTask " + id), runtime.calls.toString());
+      return null;
+    });
+    Thread.sleep(400); // longer than the first backoff (100 ms): the restart is due meanwhile
+    assertEquals(1, runtime.calls.stream().filter(x -> x.equals("start " + id)).count(),
+        "started again while the previous run's cleanup was going on: " + runtime.calls);
+    assertEquals("restarting", inspect(c).state());
+    cleanup.complete(null);
+    awaitRestart(c, 1);
+    List<String> calls = List.copyOf(runtime.calls);
+    assertTrue(calls.lastIndexOf("start " + id) > calls.indexOf("deleteTask " + id), calls.toString());
   }
 
   @Test

@@ -30,6 +30,8 @@ final class FakeTaskRuntime implements TaskRuntime {
   final List<String> calls = new CopyOnWriteArrayList<>();
   volatile String failStartWith;
   volatile CompletableFuture<Observed> nextObservation;
+  /** When set, what deleteTask returns (a task cleanup that is still going on until the test completes it). */
+  volatile CompletableFuture<Void> taskCleanup;
   /** Answers for the next observe calls, in order, before {@link #nextObservation}. */
   final java.util.Queue<Observed> observations = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -92,7 +94,8 @@ final class FakeTaskRuntime implements TaskRuntime {
 
   @Override public CompletionStage<Void> deleteTask(String id, TaskHandle handleOrNull) {
     calls.add("deleteTask " + id);
-    return CompletableFuture.completedFuture(null);
+    CompletableFuture<Void> pending = taskCleanup;
+    return pending != null ? pending : CompletableFuture.completedFuture(null);
   }
 
   @Override public CompletionStage<Void> removeBundle(String id) {
