@@ -19,7 +19,9 @@ for cds in shim cli daemon; do
   # Regenerate when the jars (the build stamp) or the script are newer than the last archive.
   # (any mvn package rewrites the jars, and the JVM rejects an archive older than its jars).
   stale_jar="$(find "$cds/target" -maxdepth 2 -name '*.jar' -newer "$cds_stamp" -print -quit 2>/dev/null || true)"
-  if [[ ! -f "$cds_stamp" || "$script" -nt "$cds_stamp" || -n "$stale_jar" ]]; then
+  # The launcher too: its JVM flags must be those the archive was trained with.
+  case "$cds" in shim) launcher=bin/berth-shim ;; cli) launcher=bin/berth ;; *) launcher=bin/berthd ;; esac
+  if [[ ! -f "$cds_stamp" || "$script" -nt "$cds_stamp" || "$launcher" -nt "$cds_stamp" || -n "$stale_jar" ]]; then
     say "cds: $script"
     if "$script" >"build/setup/$cds-cds.log" 2>&1; then
       touch "$cds_stamp"

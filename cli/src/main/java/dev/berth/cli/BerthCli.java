@@ -150,7 +150,7 @@ public final class BerthCli implements Callable<Integer> {
   }
 
   CommandLine commandLine(String[] args) {
-    CommandLine cl = new CommandLine(this, FACTORY);
+    CommandLine cl = new CommandLine(this);
     // picocli builds each command's model by reflection, a large share of a short run's time:
     // when the command is known only that one is registered. Help and unknown commands get all.
     String invoked = invokedCommand(args);
@@ -173,31 +173,6 @@ public final class BerthCli implements Callable<Integer> {
     }
     return cl;
   }
-
-  /**
-   * Instantiates what picocli asks for (collections for multi-value options, converters, the
-   * version provider) as its default factory does, minus the default factory's class
-   * initialisation: that probes the class path for Groovy's Closure, and a lookup of a class that
-   * is not there opens and indexes every jar (~18 ms of each CLI start, measured).
-   */
-  static final CommandLine.IFactory FACTORY =
-      new CommandLine.IFactory() {
-        @Override
-        public <K> K create(Class<K> cls) throws Exception {
-          if (cls.isInterface()) {
-            if (java.util.List.class.isAssignableFrom(cls)) return cls.cast(new java.util.ArrayList<>());
-            if (java.util.SortedSet.class.isAssignableFrom(cls)) return cls.cast(new java.util.TreeSet<>());
-            if (java.util.Set.class.isAssignableFrom(cls)) return cls.cast(new java.util.LinkedHashSet<>());
-            if (java.util.Queue.class.isAssignableFrom(cls)) return cls.cast(new java.util.LinkedList<>());
-            if (java.util.Collection.class.isAssignableFrom(cls)) return cls.cast(new java.util.ArrayList<>());
-            if (java.util.SortedMap.class.isAssignableFrom(cls)) return cls.cast(new java.util.TreeMap<>());
-            if (Map.class.isAssignableFrom(cls)) return cls.cast(new java.util.LinkedHashMap<>());
-          }
-          java.lang.reflect.Constructor<K> constructor = cls.getDeclaredConstructor();
-          constructor.setAccessible(true);
-          return constructor.newInstance();
-        }
-      };
 
   /** `berth` alone: the command list, like docker. */
   @Override
