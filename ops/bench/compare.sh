@@ -7,6 +7,10 @@
 #   --runs N       `run --rm IMG true` repetitions per system (default 30; p50/p95)
 #   --detached N   `run -d IMG sleep 600` repetitions (default 20, at most --runs); these
 #                  containers stay up for the memory measurements
+#   --paced N      also N `run -d IMG sleep 600`, one every second (default 10; 0 skips): a
+#                  single start on an otherwise idle machine, where the back-to-back loop above
+#                  measures starts that overlap the previous start's aftermath (for Berth: the
+#                  next spare shim's JVM start competes for the 2 cores with the next client)
 #   --only X       measure only one system (the ratio column is then empty)
 #   --restart N    also measure restart-to-reconciled: N `sleep 600` containers, kill -9 the
 #                  daemon, start it again; time until the API answers and until all N are
@@ -34,6 +38,7 @@ detached=20
 only=""
 restart=0
 pull=5
+paced=10
 while (( $# )); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -45,6 +50,8 @@ while (( $# )); do
     --restart) restart="$2"; shift 2 ;;
     --restart=*) restart="${1#*=}"; shift ;;
     --pull) pull="$2"; shift 2 ;;
+    --paced) paced="$2"; shift 2 ;;
+    --paced=*) paced="${1#*=}"; shift ;;
     --pull=*) pull="${1#*=}"; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
@@ -53,6 +60,7 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ && "$detached" =~ ^[1-9][0-9]*$ ]] || { echo "compare: counts must be positive" >&2; exit 2; }
 [[ "$restart" =~ ^[0-9]+$ ]] || { echo "compare: --restart needs a count" >&2; exit 2; }
 [[ "$pull" =~ ^[0-9]+$ ]] || { echo "compare: --pull needs a count" >&2; exit 2; }
+[[ "$paced" =~ ^[0-9]+$ ]] || { echo "compare: --paced needs a count" >&2; exit 2; }
 (( detached > runs )) && detached=$runs
 case "$only" in ''|berth|containerd) ;; *) echo "compare: --only berth|containerd" >&2; exit 2 ;; esac
 do_berth=1; do_ctrd=1
@@ -269,6 +277,15 @@ bench_berth() {
   [[ -z "$spare" ]] || R[berth.spare]=$(for p in $spare; do pss_kib "$p"; done | mean)
   R[berth.growth]=$(( R[berth.rss_busy] - R[berth.rss_idle] ))
 
+  if (( paced > 0 )); then
+    say "berth: $paced x run -d busybox sleep 600, one per second"
+    : >"$T/berth.p"
+    for ((i = 1; i <= paced; i++)); do
+      sleep 1; timed "$T/berth.p" berth run -d --name "paced-$i" busybox sleep 600; names+=("paced-$i")
+    done
+    R[berth.p_p50]=$(percentile 50 "$T/berth.p")
+  fi
+
   say "berth: removing containers"
   berth rm -f "${names[@]}" >/dev/null || say "berth: warning: rm -f of the detached containers failed"
   (( restart > 0 )) && restart_berth
@@ -374,6 +391,13 @@ EOF
   R[ctrd.rss_busy]=$(rss_kib "$containerd_pid")
   R[ctrd.growth]=$(( R[ctrd.rss_busy] - R[ctrd.rss_idle] ))
 
+  if (( paced > 0 )); then
+    say "containerd: $paced x ctr run -d $img sleep 600, one per second"
+    : >"$T/ctrd.p"
+    for ((i = 1; i <= paced; i++)); do sleep 1; timed "$T/ctrd.p" ctrc run -d "$img" "paced-$i" sleep 600; done
+    R[ctrd.p_p50]=$(percentile 50 "$T/ctrd.p")
+  fi
+
   say "containerd: removing containers"
   local c
   for c in $(ctrc tasks ls -q); do ctrc tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true; done
@@ -449,7 +473,8 @@ printf '%-44s %12s %12s %10s\n' "metric" "Berth" "containerd" "Berth/ctrd"
 row "client round trip: version p50 (ms)" v_p50 ms
 row "run --rm IMG true p50 (ms)" rm_p50 ms
 row "run --rm IMG true p95 (ms)" rm_p95 ms
-row "run -d IMG sleep 600 p50 (ms)" d_p50 ms
+row "run -d IMG sleep 600 p50, back to back (ms)" d_p50 ms
+(( paced > 0 )) && row "run -d IMG sleep 600 p50, one per second (ms)" p_p50 ms
 row "shim PSS, mean over $detached running (MiB)" pss kib
 row "daemon RSS fresh after import (MiB)" rss_fresh kib
 row "daemon RSS idle, no containers (MiB)" rss_idle kib
