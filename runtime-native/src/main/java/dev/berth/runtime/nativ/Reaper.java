@@ -116,11 +116,12 @@ public final class Reaper {
             }
             WaitStatus status;
             try {
-                status = Posix.wait4(-1, 0);
+                status = Posix.waitAnyChild();
             } catch (NativeException e) {
-                if (e.errno() != Posix.ECHILD) {
-                    System.err.println("berth-reaper: " + e.getMessage());
-                }
+                System.err.println("berth-reaper: " + e.getMessage());
+                status = null;
+            }
+            if (status == null) {
                 // No child at all. Descendants are re-parented to us before their parent becomes
                 // reapable, so only a new spawn can give us a child again; the timeout covers
                 // children created behind our back.
