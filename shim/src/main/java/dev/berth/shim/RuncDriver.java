@@ -59,6 +59,13 @@ final class RuncDriver {
         return argv;
     }
 
+    /** The first line of {@code runc --version}, e.g. "runc version 1.1.5+ds1". */
+    String version() throws RuncException {
+        String out = run("--version").strip();
+        int nl = out.indexOf('\n');
+        return nl < 0 ? out : out.substring(0, nl);
+    }
+
     /** Points runc's log at the adopted state dir (before any runc command has run). */
     void useLogFile(Path file) {
         this.logFile = file;
