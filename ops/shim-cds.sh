@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Builds the shim's AppCDS archive, shim/target/berth-shim.jsa, and when a JDK >= 25 is installed
-# its AOT cache, shim/target/berth-shim.aot (bin/berth-shim prefers the cache, else the archive).
+# Builds the shim's AppCDS archive, shim/target/berth-shim.jsa (bin/berth-shim uses it when present).
 #
 # Training run: start a shim through bin/berth-shim with -XX:ArchiveClassesAtExit, drive the common
 # path over gRPC (dev.berth.shim.tools.ShimProbe train: State, and as root with /bin/busybox also
@@ -30,7 +29,7 @@ cleanup() {
   while grep -q " $work/work/bundle/rootfs " /proc/self/mountinfo 2>/dev/null; do
     umount -l "$work/work/bundle/rootfs" || break
   done
-  rm -rf "$work" "$jsa.tmp" "$target/berth-shim.aot.tmp" "$target/berth-shim.aot.tmp.config"
+  rm -rf "$work" "$jsa.tmp"
 }
 trap cleanup EXIT
 
@@ -63,25 +62,3 @@ train BERTH_SHIM_CDS=off BERTH_SHIM_JAVA_OPTS="-XX:ArchiveClassesAtExit=$jsa.tmp
 [ -s "$jsa.tmp" ] || { echo "shim-cds: no archive written:" >&2; cat "$work/shim.log" >&2; exit 1; }
 mv "$jsa.tmp" "$jsa"
 echo "shim-cds: wrote $jsa ($(du -h "$jsa" | cut -f1))"
-
-# The JDK 25 AOT cache, when such a JDK is installed (bin/berth-shim prefers it). Optional:
-# without it the shims run on the default JDK with the AppCDS archive above.
-aot="$target/berth-shim.aot"
-jdk25=""
-for j in "${BERTH_JDK25:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25*; do
-  [[ -n "$j" && -x "$j/bin/java" ]] || continue
-  v="$("$j/bin/java" -version 2>&1 | awk -F'"' '/version/ { split($2, a, "."); print a[1]; exit }')"
-  [[ "$v" =~ ^[0-9]+$ ]] && (( v >= 25 )) && { jdk25="$j"; break; }
-done
-rm -f "$aot" "$aot.java"
-if [[ -z "$jdk25" ]]; then
-  echo "shim-cds: no JDK >= 25: shims run with the AppCDS archive"
-  exit 0
-fi
-if ! train BERTH_SHIM_AOT_JAVA="$jdk25/bin/java" BERTH_SHIM_AOT_DUMP="$aot.tmp" || [ ! -s "$aot.tmp" ]; then
-  echo "shim-cds: warning: the AOT training run wrote no cache; shims run with the AppCDS archive" >&2
-  exit 0
-fi
-printf '%s\n' "$jdk25/bin/java" >"$aot.java"
-mv "$aot.tmp" "$aot"
-echo "shim-cds: wrote $aot ($(du -h "$aot" | cut -f1)) for $jdk25"
