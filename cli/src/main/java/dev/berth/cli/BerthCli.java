@@ -238,6 +238,7 @@ public final class BerthCli implements Callable<Integer> {
           ? "cannot connect to berthd at " + socket() + ": permission denied"
           : "cannot connect to berthd at " + socket() + ": is it running?";
     }
+    if (Daemon.isConnectionLost(e)) return "lost the connection to berthd at " + socket() + " (did it stop?)";
     Status st = e.getStatus();
     String d = st.getDescription();
     if (st.getCode() == Status.Code.DEADLINE_EXCEEDED

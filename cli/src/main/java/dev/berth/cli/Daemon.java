@@ -44,6 +44,10 @@ final class Daemon implements AutoCloseable {
             .socketFactory(UnixSockets.clientFactory(Path.of(socket)))
             .proxyDetector(address -> null)
             .overrideAuthority("localhost")
+            // No transparent retries: when the connection drops mid-call (berthd killed), the
+            // OkHttp transport reports the call as never processed, and grpc would send it again,
+            // e.g. a Create or Start to a daemon that restarted meanwhile. The caller decides.
+            .disableRetry()
             .build();
   }
 
@@ -102,6 +106,17 @@ final class Daemon implements AutoCloseable {
               || m.contains("Permission denied"))) return true;
     }
     return false;
+  }
+
+  /**
+   * True when an established connection broke mid-call (berthd killed or stopped), as opposed to
+   * an UNAVAILABLE status the daemon itself answered: those carry no cause, and the daemon never
+   * uses the OkHttp transport's own text for a connection that ended.
+   */
+  static boolean isConnectionLost(StatusRuntimeException e) {
+    if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || isConnectFailure(e)) return false;
+    String d = e.getStatus().getDescription();
+    return e.getCause() instanceof java.io.IOException || "End of stream or IOException".equals(d);
   }
 
   /** The socket exists but this user may not connect (wrong group): worth saying instead of "is it running?". */

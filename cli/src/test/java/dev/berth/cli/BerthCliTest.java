@@ -504,6 +504,49 @@ class BerthCliTest {
   }
 
   @Test
+  void aConnectionThatBreaksMidCallIsOneLostConnectionLineAndIsNotRetried() throws Exception {
+    // A listener that takes the connection, reads the client's first bytes and hangs up, as a
+    // berthd killed mid-call does. The call must fail (grpc must not send it again on a new
+    // connection) with one line that says what happened.
+    java.nio.file.Path path = dir.resolve("dying.sock");
+    java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+    try (java.nio.channels.ServerSocketChannel server =
+        java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      server.bind(java.net.UnixDomainSocketAddress.of(path));
+      Thread t = new Thread(() -> {
+        try {
+          while (true) {
+            try (java.nio.channels.SocketChannel c = server.accept()) {
+              accepted.incrementAndGet();
+              // The whole request (preface, settings, headers, message) has arrived when the
+              // client goes quiet; then the "daemon" dies without an answer.
+              java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(1 << 16);
+              // An HTTP/2 server's first frame, an empty SETTINGS: the connection is then ready.
+              c.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}));
+              c.configureBlocking(false);
+              long quietSince = System.nanoTime();
+              while (System.nanoTime() - quietSince < 300_000_000L) {
+                if (c.read(in) > 0) quietSince = System.nanoTime();
+                Thread.sleep(10);
+              }
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        } catch (java.io.IOException closed) {
+          // the test is over
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+      Result r = berth("--socket", path.toString(), "start", "abc");
+      assertEquals(125, r.code());
+      assertEquals("Error: lost the connection to berthd at " + path + " (did it stop?)\n", r.err());
+      assertEquals(1, accepted.get(), "the call was sent again");
+    }
+  }
+
+  @Test
   void noDaemonFromTheEnvironmentSocketToo() {
     String missing = dir.resolve("gone.sock").toString();
     env.put("BERTH_SOCKET", missing);
