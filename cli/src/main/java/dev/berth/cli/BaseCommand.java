@@ -48,9 +48,7 @@ abstract class BaseCommand implements Callable<Integer> {
    */
   final <T> T reconnecting(Call<T> call) {
     // Reach the daemon once first: with no daemon at all this fails as every command does. After
-    // that, a connection lost mid-call and a refused reconnect both mean "berthd is restarting"
-    // (grpc may retry a call that the vanished daemon never answered, so the first failure can
-    // look like a refused connection too).
+    // that, a connection lost mid-call and a refused reconnect both mean "berthd is restarting".
     daemon().containers().version(dev.berth.api.v1.VersionRequest.getDefaultInstance());
     long deadline = 0;
     while (true) {
