@@ -246,6 +246,7 @@ final class ShimPool {
     return found;
   }
 
+  /** A process's working directory, or null when it cannot be read (it exited meanwhile, or is not ours to read). */
   private static Path processCwd(Path proc) {
     try {
       return Files.readSymbolicLink(proc.resolve("cwd"));

@@ -6,9 +6,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import dev.berth.api.transport.UnixSockets;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.okhttp.OkHttpChannelBuilder;
-import java.io.FileNotFoundException;
 import java.net.ConnectException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -37,18 +34,9 @@ final class Daemon implements AutoCloseable {
 
   Daemon(String socket) {
     this.socket = socket;
-    // The target is a placeholder: the socket factory connects every transport to the socket.
-    // An IP literal needs no name lookup, and no proxy applies to a unix socket.
-    this.channel =
-        OkHttpChannelBuilder.forAddress("127.0.0.1", 1, InsecureChannelCredentials.create())
-            .socketFactory(UnixSockets.clientFactory(Path.of(socket)))
-            .proxyDetector(address -> null)
-            .overrideAuthority("localhost")
-            // No transparent retries: when the connection drops mid-call (berthd killed), the
-            // OkHttp transport reports the call as never processed, and grpc would send it again,
-            // e.g. a Create or Start to a daemon that restarted meanwhile. The caller decides.
-            .disableRetry()
-            .build();
+    // Without grpc's retries (see UnixSockets.channel): a call cut by a dying berthd fails with
+    // "lost the connection"; it is never sent again to a daemon restarted meanwhile.
+    this.channel = UnixSockets.channel(Path.of(socket));
   }
 
   String socket() {
@@ -96,9 +84,9 @@ final class Daemon implements AutoCloseable {
   static boolean isConnectFailure(StatusRuntimeException e) {
     if (e.getStatus().getCode() != Status.Code.UNAVAILABLE) return false;
     for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-      // The JDK reports connect errors with the errno's text (SocketException); a
-      // ConnectException or FileNotFoundException also means nobody listens.
-      if (t instanceof ConnectException || t instanceof FileNotFoundException) return true;
+      // The JDK reports ECONNREFUSED as a ConnectException and other connect errors with the
+      // errno's text (a SocketException): the message checks cover those.
+      if (t instanceof ConnectException) return true;
       String m = t.getMessage();
       if (m != null
           && (m.contains("No such file or directory")

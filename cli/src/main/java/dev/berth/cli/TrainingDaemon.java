@@ -19,9 +19,7 @@ import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
 import dev.berth.api.v1.WaitRequest;
 import dev.berth.api.transport.UnixSockets;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
-import io.grpc.okhttp.OkHttpServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -42,8 +40,7 @@ final class TrainingDaemon {
     Path dir = Files.createTempDirectory("berth-cds");
     Path socket = dir.resolve("t.sock");
     // OkHttp's server on the CLI's own unix-socket adapter: the client side is the real path.
-    Server server = OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create())
-        .socketFactory(UnixSockets.serverFactory(socket))
+    Server server = UnixSockets.server(socket)
         .addService(new Containers()).addService(new Images())
         .build().start();
     try {

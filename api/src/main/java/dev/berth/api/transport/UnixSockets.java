@@ -1,5 +1,10 @@
 package dev.berth.api.transport;
 
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.okhttp.OkHttpChannelBuilder;
+import io.grpc.okhttp.OkHttpServerBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -32,8 +37,30 @@ import javax.net.SocketFactory;
 public final class UnixSockets {
   private UnixSockets() {}
 
+  /**
+   * A plaintext channel to the gRPC server on {@code path}. No retries: on a connection that ends
+   * mid-call the OkHttp transport reports the call as never processed, and grpc would
+   * transparently send it again (a Create or a Start, perhaps to a server restarted meanwhile);
+   * the caller decides what a lost call means.
+   */
+  public static ManagedChannel channel(Path path) {
+    // The address is a placeholder: the socket factory connects every transport to the path.
+    // An IP literal needs no name lookup, and no proxy applies to a unix socket.
+    return OkHttpChannelBuilder.forAddress("127.0.0.1", 1, InsecureChannelCredentials.create())
+        .socketFactory(clientFactory(path))
+        .proxyDetector(address -> null)
+        .overrideAuthority("localhost")
+        .disableRetry()
+        .build();
+  }
+
+  /** A plaintext gRPC server builder that listens on {@code path} (services and executors to add). */
+  public static OkHttpServerBuilder server(Path path) {
+    return OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create()).socketFactory(serverFactory(path));
+  }
+
   /** Connects every socket it makes to {@code path}. */
-  public static SocketFactory clientFactory(Path path) {
+  private static SocketFactory clientFactory(Path path) {
     UnixDomainSocketAddress address = UnixDomainSocketAddress.of(path);
     return new SocketFactory() {
       @Override
@@ -81,7 +108,7 @@ public final class UnixSockets {
    * Server sockets bound to {@code path} whatever address they are asked to bind. The file is
    * created with the process's umask; callers restrict it afterwards.
    */
-  public static ServerSocketFactory serverFactory(Path path) {
+  private static ServerSocketFactory serverFactory(Path path) {
     return new ServerSocketFactory() {
       @Override
       public ServerSocket createServerSocket() throws IOException {

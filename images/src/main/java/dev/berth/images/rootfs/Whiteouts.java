@@ -33,6 +33,7 @@ public final class Whiteouts {
       int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
       return (mode & S_IFMT) == S_IFCHR && ((Long) Files.getAttribute(p, "unix:rdev", LinkOption.NOFOLLOW_LINKS)) == 0L;
     } catch (IOException | UnsupportedOperationException e) {
+      // Gone meanwhile, or a file system without unix attributes: either way not a whiteout.
       return false;
     }
   }

@@ -133,28 +133,6 @@ public final class Posix {
     }
 
     /**
-     * Blocking wait4(pid, &status, options, NULL). Returns the decoded status, null when
-     * WNOHANG found nothing, and throws with errno ECHILD when there is no child to wait for.
-     * EINTR is retried.
-     */
-    public static WaitStatus wait4(int pid, int options) {
-        IntByReference status = new IntByReference();
-        while (true) {
-            int rc = LIBC.wait4(pid, status, options, null);
-            if (rc > 0) {
-                return WaitStatus.decode(rc, status.getValue());
-            }
-            if (rc == 0) {
-                return null;
-            }
-            int errno = errno();
-            if (errno != EINTR) {
-                throw failure("wait4(" + pid + ")", errno);
-            }
-        }
-    }
-
-    /**
      * Blocking wait4(-1, &status, 0, NULL): the next child to exit, or null when this process has
      * no child at all (ECHILD). The reaper's idle case, so it builds no exception (and takes no
      * strerror call): on a fresh shim those cold paths cost ~20 ms of CPU.

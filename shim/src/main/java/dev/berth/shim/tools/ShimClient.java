@@ -2,9 +2,7 @@ package dev.berth.shim.tools;
 
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.transport.UnixSockets;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.okhttp.OkHttpChannelBuilder;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -13,14 +11,8 @@ public final class ShimClient implements AutoCloseable {
     private final ManagedChannel channel;
 
     public ShimClient(Path socket) {
-        // The address is a placeholder: the socket factory connects to the shim's socket.
-        channel = OkHttpChannelBuilder.forAddress("127.0.0.1", 1, InsecureChannelCredentials.create())
-                .socketFactory(UnixSockets.clientFactory(socket))
-                .proxyDetector(address -> null)
-                .overrideAuthority("localhost")
-                // As the CLI: a call cut by a dying shim fails; it is never sent again by grpc.
-                .disableRetry()
-                .build();
+        // As the CLI: a call cut by a dying shim fails; grpc never sends it again.
+        channel = UnixSockets.channel(socket);
     }
 
     public TaskGrpc.TaskBlockingStub blocking() {
