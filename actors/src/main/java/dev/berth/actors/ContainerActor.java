@@ -667,6 +667,7 @@ public final class ContainerActor
   }
 
   private void onRecovered(State s) {
+    resetAfterRestart();
     if (s instanceof Empty && !fresh) {
       // The supervisor recorded the container but the daemon died before it was created.
       supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null));
@@ -692,6 +693,32 @@ public final class ContainerActor
     } else if (s instanceof Removing) {
       ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
     }
+  }
+
+  /**
+   * A failed journal write (a full disk) restarts this behaviour with the same object, so the
+   * transient fields still describe the step that failed (busy = true would stash every later
+   * command for good). Recovery starts from the journal: so do they. Waiters for a start, stop
+   * or removal get an error now instead of an answer that will never come; exit waiters stay,
+   * since the exit is still reported once observed.
+   */
+  private void resetAfterRestart() {
+    timers.cancelAll();
+    busy = false;
+    reconciled = true;
+    brokenWaits = 0;
+    unansweredObservations = 0;
+    if (shim != null) {
+      shim.close();
+      shim = null;
+    }
+    BerthException failed = BerthException.unavailable("the change could not be recorded (journal write failed); try again");
+    startWaiters.forEach(w -> w.tell(StatusReply.error(failed)));
+    startWaiters.clear();
+    stopWaiters.forEach(w -> w.tell(StatusReply.error(failed)));
+    stopWaiters.clear();
+    if (pendingDelete != null) pendingDelete.tell(StatusReply.error(failed));
+    pendingDelete = null;
   }
 
   private Effect<Event, State> onStartupCleaned(State s, StartupCleaned c) {

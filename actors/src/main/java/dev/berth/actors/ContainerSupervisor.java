@@ -135,6 +135,10 @@ public final class ContainerSupervisor
   public SignalHandler<Registry> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), reg -> {
+          // After a failed journal write the behaviour restarts with this same object (its
+          // children were stopped): what was transient starts again from the journal too.
+          children.clear();
+          reservedNames.clear();
           reg.containers().keySet().forEach(id -> spawn(id, false));
           ctx.getLog().info("recovered {} container(s)", reg.containers().size());
         })

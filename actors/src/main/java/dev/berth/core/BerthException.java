@@ -5,7 +5,7 @@ package dev.berth.core;
  * adapters; the message is that line, so it must never be a stack trace or a class name.
  */
 public final class BerthException extends RuntimeException {
-  public enum Code { NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, INTERNAL }
+  public enum Code { NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, RESOURCE_EXHAUSTED, INTERNAL }
 
   private final Code code;
 
@@ -23,6 +23,7 @@ public final class BerthException extends RuntimeException {
   public static BerthException internal(String m) { return new BerthException(Code.INTERNAL, m); }
   public static BerthException unavailable(String m) { return new BerthException(Code.UNAVAILABLE, m); }
   public static BerthException denied(String m) { return new BerthException(Code.PERMISSION_DENIED, m); }
+  public static BerthException exhausted(String m) { return new BerthException(Code.RESOURCE_EXHAUSTED, m); }
 
   /** Any throwable as a user-facing one-liner (unwrapping completion wrappers). */
   public static BerthException from(Throwable t) {

@@ -84,9 +84,13 @@ public final class ContainerRuntime implements TaskRuntime {
     return run(() -> {
       Path bundle = paths.bundle(spec.id());
       try {
+        PrivateTree.privateDir(bundle);
         Files.createDirectories(paths.rootfs(spec.id()));
-        Files.createDirectories(paths.upper(spec.id()));
         Files.createDirectories(paths.work(spec.id()));
+        // The upper dir becomes the container's "/": it needs the modes a root dir has, while the
+        // 0700 bundle above it keeps host users out.
+        Files.createDirectories(paths.upper(spec.id()));
+        Files.setPosixFilePermissions(paths.upper(spec.id()), PrivateTree.CONTAINER_ROOT);
         byte[] config = RuntimeSpec.generate(spec.id(),
             new ProcessConfig(spec.args(), spec.env(), spec.cwd(), spec.uid(), spec.gid(), spec.additionalGids()),
             spec.hostname(), paths.rootfs(spec.id()), List.of());

@@ -97,6 +97,31 @@ class ContainerActorTest {
     assertTrue(runtime.calls.contains("deleteTask " + id), "the exited task's shim is cleaned up");
   }
 
+  /** A full disk fails a journal write: the actor restarts, and the next request must not be stashed for good. */
+  @Test
+  void a_failed_journal_write_leaves_the_container_usable_once_writes_work_again() {
+    var c = created(false);
+    started(c);
+    runtime.tasks.get(id).exit(0);
+    org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit journal =
+        org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(kit.system());
+    journal.failNextPersisted(ContainerActor.persistenceIdFor(id), new java.io.IOException("No space left on device"));
+    TestProbe<StatusReply<ContainerView>> first = kit.createTestProbe();
+    c.tell(new ContainerActor.Delete(false, first.getRef()));
+    // The removal's intent could not be recorded: nothing happened, and the container is still there.
+    first.expectNoMessage(Duration.ofMillis(300));
+    TestProbe<StatusReply<ContainerView>> second = kit.createTestProbe();
+    // Retried until the backoff restart is over (the first attempt after it must succeed).
+    ContainerView removed = null;
+    for (int i = 0; i < 50 && removed == null; i++) {
+      c.tell(new ContainerActor.Delete(false, second.getRef()));
+      StatusReply<ContainerView> r = second.receiveMessage(Duration.ofSeconds(10));
+      if (r.isSuccess()) removed = r.getValue();
+    }
+    assertTrue(removed != null, "the removal succeeds once the journal accepts writes again");
+    assertTrue(runtime.calls.contains("removeBundle " + id));
+  }
+
   @Test
   void invalid_transitions_are_errors_that_change_nothing() {
     var c = created(false);

@@ -8,12 +8,15 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.core.BerthPaths;
 import dev.berth.core.ContainerRuntime;
 import dev.berth.core.ContainerSpecs;
+import dev.berth.core.DiskSpace;
+import dev.berth.core.PrivateTree;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
 import dev.berth.images.RegistryConfig;
 import dev.berth.images.RegistryCredentials;
 import dev.berth.persistence.JournalConfig;
+import dev.berth.runtime.nativ.Posix;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -39,6 +42,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -95,7 +99,14 @@ public final class BerthDaemon implements Callable<Integer> {
   @Option(names = "--spare-shims", description = "Shims kept started ahead of need (0 or 1): trades ~35 MB for a JVM start per container start. Default: ${DEFAULT-VALUE}")
   int spareShims = 1;
 
+  @Option(names = "--min-free-space", paramLabel = "SIZE",
+      description = "Creates, starts, pulls and imports are refused while --root or --state has less free (k, m, g suffixes). Default: ${DEFAULT-VALUE}")
+  String minFreeSpace = "64m";
+
   public static void main(String[] args) {
+    // Before LevelDB's classes load: the journal must append with write(2), never through a
+    // memory map that a full disk turns into a fatal SIGBUS (bin/berthd passes it too).
+    System.setProperty("leveldb.mmap", "false");
     CommandLine cl = new CommandLine(new BerthDaemon());
     cl.setParameterExceptionHandler((ex, a) -> {
       System.err.println("berthd: " + ex.getMessage());
@@ -116,7 +127,10 @@ public final class BerthDaemon implements Callable<Integer> {
     Path home = Path.of(System.getProperty("berth.home", ".")).toAbsolutePath().normalize();
     BerthPaths paths = new BerthPaths(root, state, socket, home, runtime);
 
-    Files.createDirectories(root);
+    // Before any file is made: everything the daemon (and every shim and runc it starts) creates
+    // is private, whatever umask the caller had.
+    Posix.umask(PrivateTree.UMASK);
+    PrivateTree.enforce(paths);
     FileLock lock = lockRoot(paths);
     if (lock == null) return 1;
     String runtimeVersion = runtimeVersion(runtime);
@@ -132,8 +146,19 @@ public final class BerthDaemon implements Callable<Integer> {
       System.err.println("berthd: " + e.getMessage());
       return 1;
     }
+    long minFree;
+    try {
+      minFree = parseSize(minFreeSpace);
+    } catch (IllegalArgumentException e) {
+      System.err.println("berthd: --min-free-space: " + e.getMessage());
+      return 1;
+    }
     prepareDirs(paths);
     if (!claimSocket(socket)) return 1;
+    DiskSpace disk = new DiskSpace(root, state, minFree);
+    disk.maintain(); // gives the reserve up before the journal opens if the disk is full
+    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(named("disk-space"));
+    ticker.scheduleWithFixedDelay(disk::maintain, 2, 2, TimeUnit.SECONDS);
 
     ExecutorService blocking = Executors.newCachedThreadPool(named("berth-blocking"));
     Config config = JournalConfig.forRoot(root).withFallback(ConfigFactory.load());
@@ -158,6 +183,7 @@ public final class BerthDaemon implements Callable<Integer> {
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
         .executor(blocking)
+        .intercept(new DiskSpaceInterceptor(disk))
         .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking, version))
         .addService(new ImagesService(system, supervisor, images, puller, blocking))
         .addService(health.getHealthService())
@@ -198,6 +224,17 @@ public final class BerthDaemon implements Callable<Integer> {
     return 0;
   }
 
+  /** "64m", "1g", "512k" or plain bytes (binary units). */
+  static long parseSize(String s) {
+    String t = s.strip().toLowerCase(java.util.Locale.ROOT);
+    if (!t.matches("[0-9]{1,12}[kmg]?b?")) throw new IllegalArgumentException("invalid size \"" + s + "\" (e.g. 64m, 1g)");
+    t = t.endsWith("b") ? t.substring(0, t.length() - 1) : t;
+    char unit = t.charAt(t.length() - 1);
+    long shift = switch (unit) { case 'k' -> 10; case 'm' -> 20; case 'g' -> 30; default -> 0; };
+    String digits = shift == 0 ? t : t.substring(0, t.length() - 1);
+    return Long.parseLong(digits) << shift;
+  }
+
   /** One daemon per root: a second one would corrupt the journal. */
   private static FileLock lockRoot(BerthPaths paths) throws IOException {
     FileChannel ch = FileChannel.open(paths.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
@@ -221,13 +258,10 @@ public final class BerthDaemon implements Callable<Integer> {
   }
 
   private static void prepareDirs(BerthPaths paths) throws IOException {
-    Files.createDirectories(paths.state());
-    Files.createDirectories(paths.shims());
-    Files.createDirectories(paths.shimSocket("x").getParent());
-    Files.createDirectories(paths.containers());
-    Files.setPosixFilePermissions(paths.shims(), PosixFilePermissions.fromString("rwx------"));
-    Files.setPosixFilePermissions(paths.shimSocket("x").getParent(), PosixFilePermissions.fromString("rwx------"));
-    Files.setPosixFilePermissions(paths.containers(), PosixFilePermissions.fromString("rwx--x--x"));
+    PrivateTree.privateDir(paths.shims());
+    PrivateTree.privateDir(paths.shimSocket("x").getParent());
+    PrivateTree.privateDir(paths.containers());
+    PrivateTree.privateDir(paths.images());
     Files.createDirectories(paths.socket().getParent());
   }
 

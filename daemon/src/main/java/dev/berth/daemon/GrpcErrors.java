@@ -27,6 +27,7 @@ final class GrpcErrors {
       case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
       case UNAVAILABLE -> Status.UNAVAILABLE;
       case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+      case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
       case INTERNAL -> Status.INTERNAL;
     };
     return status.withDescription(e.getMessage()).asRuntimeException();

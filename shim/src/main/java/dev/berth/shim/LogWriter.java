@@ -19,7 +19,10 @@ import java.time.Instant;
 final class LogWriter implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
+    private static final long RETRY_MILLIS = 500;
     private boolean closed;
+    /** Set before close() takes the monitor: a writer waiting for disk space gives up. */
+    private volatile boolean closing;
 
     LogWriter(Path path) throws IOException {
         this.path = path;
@@ -42,17 +45,67 @@ final class LogWriter implements AutoCloseable {
         line.append(",\"stream\":\"").append(stream).append("\",\"time\":\"")
                 .append(Timestamps.format(Instant.now())).append("\"}\n");
         ByteBuffer bytes = StandardCharsets.UTF_8.encode(CharBuffer.wrap(line));
-        try {
-            while (bytes.hasRemaining()) {
-                channel.write(bytes);
+        boolean waited = false;
+        while (true) {
+            long before = -1;
+            try {
+                before = channel.size();
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
+                if (waited) {
+                    ShimLog.info("appending to " + path + " again");
+                }
+                return;
+            } catch (IOException e) {
+                // A full disk: take back what part of the line made it (a torn JSON line would
+                // break every reader of the log), then wait for space. The pump stops reading
+                // meanwhile, so the container's output waits in its pipe instead of being lost.
+                bytes.rewind();
+                truncateTo(before);
+                if (!waited) {
+                    ShimLog.warn("cannot append to " + path + " (" + e.getMessage() + "); retrying every "
+                            + RETRY_MILLIS + " ms");
+                    waited = true;
+                }
+                if (closing) {
+                    ShimLog.warn("dropping " + bytes.remaining() + " bytes of " + stream + " output: the log is closing");
+                    return;
+                }
+                try {
+                    wait(RETRY_MILLIS); // releases the monitor, so close() can get in
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                if (closed) {
+                    return;
+                }
             }
+        }
+    }
+
+    private void truncateTo(long size) {
+        if (size < 0) {
+            return;
+        }
+        try {
+            channel.truncate(size);
         } catch (IOException e) {
-            ShimLog.warn("cannot append to " + path + ": " + e.getMessage());
+            ShimLog.warn("cannot trim a partial line off " + path + ": " + e.getMessage());
         }
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        closing = true;
+        synchronized (this) {
+            notifyAll();
+            closeChannel();
+        }
+    }
+
+    private void closeChannel() {
         if (!closed) {
             closed = true;
             try {

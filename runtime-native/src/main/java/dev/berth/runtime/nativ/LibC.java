@@ -22,6 +22,8 @@ public interface LibC {
 
     int setsid();
 
+    int umask(int mask);
+
     int getpid();
 
     int getppid();

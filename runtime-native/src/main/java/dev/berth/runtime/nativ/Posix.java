@@ -60,6 +60,11 @@ public final class Posix {
         return rc;
     }
 
+    /** Sets the process' file mode creation mask (inherited by every child); returns the old one. */
+    public static int umask(int mask) {
+        return LIBC.umask(mask);
+    }
+
     public static int getpid() {
         return LIBC.getpid();
     }

@@ -1,0 +1,32 @@
+package dev.berth.daemon;
+
+import dev.berth.core.DiskSpace;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+
+/**
+ * Refuses the operations that make something new while the disk is full (see {@link DiskSpace}),
+ * before they reach the domain: one RESOURCE_EXHAUSTED line, nothing changed.
+ */
+final class DiskSpaceInterceptor implements ServerInterceptor {
+  private final DiskSpace disk;
+
+  DiskSpaceInterceptor(DiskSpace disk) {
+    this.disk = disk;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    if (DiskSpace.isWrite(call.getMethodDescriptor().getBareMethodName())) {
+      String shortage = disk.shortage();
+      if (shortage != null) {
+        call.close(Status.RESOURCE_EXHAUSTED.withDescription(shortage), new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
+    }
+    return next.startCall(call, headers);
+  }
+}
