@@ -89,6 +89,11 @@ public final class ContainerActor
   public record WaitExit(ActorRef<StatusReply<ExitInfo>> replyTo) implements Request {}
   public record OpenLogs(ActorRef<StatusReply<LogHandle>> replyTo) implements Request {}
   public record Exec(ExecTaskRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo) implements Request {}
+  /**
+   * From the supervisor: a container found on disk that the journal does not know (the journal was
+   * damaged or set aside). Its shim, if any, says what it is doing; the record is rebuilt from that.
+   */
+  public record Adopt(ContainerSpec spec) implements Command {}
   /** For list queries: always answered. */
   public record GetView(ActorRef<ContainerView> replyTo) implements Command {}
 
@@ -103,6 +108,7 @@ public final class ContainerActor
   private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record StartupCleaned(Throwable error) implements Command {}
+  private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error) implements Command {}
   /** A policy restart is due (after its backoff, or at daemon start). */
   private record RestartDue(boolean daemonStart) implements Command {}
 
@@ -121,7 +127,8 @@ public final class ContainerActor
       @JsonSubTypes.Type(value = RestartCancelled.class, name = "restart-cancelled"),
       @JsonSubTypes.Type(value = Reconciled.class, name = "reconciled"),
       @JsonSubTypes.Type(value = RemoveRequested.class, name = "remove-requested"),
-      @JsonSubTypes.Type(value = ContainerRemoved.class, name = "removed")})
+      @JsonSubTypes.Type(value = ContainerRemoved.class, name = "removed"),
+      @JsonSubTypes.Type(value = ContainerAdopted.class, name = "adopted")})
   public sealed interface Event extends CborSerializable {}
 
   public record ContainerCreated(ContainerSpec spec) implements Event {}
@@ -141,6 +148,13 @@ public final class ContainerActor
   /** Intent: a removal that the daemon dies in the middle of is finished after the restart. */
   public record RemoveRequested(Instant at) implements Event {}
   public record ContainerRemoved(Instant at) implements Event {}
+  /**
+   * A container rebuilt from its bundle and its shim after journal damage, in one event:
+   * {@code state} is "running" (with {@code run}), "stopped" (with the exit) or "created" (nothing
+   * ran as far as anything on disk says).
+   */
+  public record ContainerAdopted(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt,
+                                 Instant at) implements Event {}
 
   // ---------------------------------------------------------------- state
 
@@ -258,6 +272,8 @@ public final class ContainerActor
 
     b.forStateType(Empty.class)
         .onCommand(Init.class, this::onInit)
+        .onCommand(Adopt.class, this::onAdopt)
+        .onCommand(AdoptObserved.class, this::onAdoptObserved)
         .onCommand(BundlePrepared.class, this::onBundlePrepared)
         .onAnyCommand(this::whileEmpty);
 
@@ -345,6 +361,50 @@ public final class ContainerActor
     }
     return Effect().persist(new ContainerCreated(p.init().spec()))
         .thenRun(st -> p.init().replyTo().tell(StatusReply.success(view(st))))
+        .thenUnstashAll();
+  }
+
+  private Effect<Event, State> onAdopt(Empty s, Adopt a) {
+    busy = true;
+    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new AdoptObserved(a.spec(), o, err));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onAdoptObserved(Empty s, AdoptObserved a) {
+    Observed o = a.error() != null ? new Observed.Lost(BerthException.from(a.error()).getMessage()) : a.observed();
+    if (o instanceof Observed.Unresponsive u) {
+      // Never guess about a live shim: ask again, as a running container's reconcile does.
+      ctx.getLog().warn("container {} (rebuilt from disk): its shim does not answer ({}); asking again", id, u.why());
+      timers.startSingleTimer("adopt", new Adopt(a.spec()), observePause(++unansweredObservations));
+      return Effect().none();
+    }
+    unansweredObservations = 0;
+    Instant now = Instant.now();
+    ContainerAdopted event;
+    if (o instanceof Observed.Running live) {
+      Instant started = runtime.startedAt(id).orElse(now);
+      event = new ContainerAdopted(a.spec(), "running",
+          new Run(live.pid(), live.shimPid(), live.shimAddress(), started, 0), 0, null, now);
+    } else if (o instanceof Observed.Exited ex) {
+      Instant started = runtime.startedAt(id).orElse(ex.exitedAt());
+      event = new ContainerAdopted(a.spec(), "stopped", new Run(0, 0, "", started, 0), ex.exitCode(), ex.exitedAt(), now);
+    } else {
+      event = new ContainerAdopted(a.spec(), "created", null, 0, null, now);
+    }
+    ctx.getLog().warn("container {} ({}) was not in the journal: rebuilt from its bundle as {}", id, a.spec().name(), event.state());
+    return Effect().persist(event)
+        .thenRun(st -> {
+          busy = false;
+          if (o instanceof Observed.Running live) {
+            runGeneration++;
+            shim = live.handle();
+            armWait(runGeneration);
+          } else {
+            TaskHandle handle = o instanceof Observed.Exited ex ? ex.handleOrNull() : null;
+            // Whatever task is left (an exited one, a stale runc state or mount) goes, as after an exit.
+            taskCleanup = runtime.deleteTask(id, handle);
+          }
+        })
         .thenUnstashAll();
   }
 
@@ -754,6 +814,12 @@ public final class ContainerActor
         .onEvent(StopRequested.class, (r, e) -> new Running(r.spec(), r.run(), true, r.removing()))
         .onEvent(RemoveRequested.class, (r, e) -> new Running(r.spec(), r.run(), r.stopRequested(), true))
         .onEvent(ContainerExited.class, (r, e) -> new Stopped(r.spec(), r.run(), e.exitCode(), e.at(), e.error(), e.manualStop(), false));
+    b.forStateType(Empty.class)
+        .onEvent(ContainerAdopted.class, (st, e) -> switch (e.state()) {
+          case "running" -> new Running(e.spec(), e.run(), false, false);
+          case "stopped" -> new Stopped(e.spec(), e.run(), e.exitCode(), e.finishedAt(), null, false, false);
+          default -> new Created(e.spec(), "rebuilt from disk after journal damage: earlier runs are unknown");
+        });
     b.forAnyState()
         .onEvent(ContainerCreated.class, (st, e) -> new Created(e.spec(), null))
         .onEvent(ContainerRemoved.class, (st, e) -> new Removed(e.at()))

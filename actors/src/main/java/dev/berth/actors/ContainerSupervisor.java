@@ -9,8 +9,10 @@ import dev.berth.core.ContainerSpecs;
 import dev.berth.core.ContainerSpecs.CreateParams;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
+import dev.berth.core.JournalHealth;
 import dev.berth.persistence.CborSerializable;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,6 +22,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -62,16 +65,21 @@ public final class ContainerSupervisor
   private record SpecBuilt(String name, ContainerSpec spec, Throwable error, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
   private record InitDone(String id, StatusReply<ContainerView> result, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
   private record ChildStopped(String id) implements Command {}
+  /** The bundles on disk the journal did not know, read back (specs) or not (ids). */
+  private record OrphansRead(List<ContainerSpec> specs, List<String> unreadable, Throwable error) implements Command {}
 
   // ---------------------------------------------------------------- events and state
 
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
   @JsonSubTypes({
       @JsonSubTypes.Type(value = ContainerAdded.class, name = "added"),
-      @JsonSubTypes.Type(value = ContainerDropped.class, name = "dropped")})
+      @JsonSubTypes.Type(value = ContainerDropped.class, name = "dropped"),
+      @JsonSubTypes.Type(value = JournalDamaged.class, name = "journal-damaged")})
   public sealed interface Event extends CborSerializable {}
   public record ContainerAdded(String id, String name, String imageId) implements Event {}
   public record ContainerDropped(String id) implements Event {}
+  /** Public (tagged): the journal was found damaged at start-up; {@code what} says what was lost and rebuilt. */
+  public record JournalDamaged(String what, Instant at) implements Event {}
 
   public record Entry(String name, String imageId) implements CborSerializable {}
 
@@ -98,7 +106,11 @@ public final class ContainerSupervisor
   }
 
   public static Behavior<Command> create(TaskRuntime runtime, SpecFactory specs, Executor blocking) {
-    return Behaviors.setup(ctx -> new ContainerSupervisor(ctx, runtime, specs, blocking));
+    return create(runtime, specs, blocking, JournalHealth.healthy());
+  }
+
+  public static Behavior<Command> create(TaskRuntime runtime, SpecFactory specs, Executor blocking, JournalHealth health) {
+    return Behaviors.setup(ctx -> new ContainerSupervisor(ctx, runtime, specs, blocking, health));
   }
 
   private final ActorContext<Command> ctx;
@@ -116,13 +128,19 @@ public final class ContainerSupervisor
     @Override protected boolean removeEldestEntry(Map.Entry<String, Tombstone> e) { return size() > TOMBSTONES; }
   };
 
-  private ContainerSupervisor(ActorContext<Command> ctx, TaskRuntime runtime, SpecFactory specs, Executor blocking) {
+  private final JournalHealth health;
+  /** From recovery until the bundles on disk were checked against the journal: requests wait. */
+  private boolean scanning;
+
+  private ContainerSupervisor(ActorContext<Command> ctx, TaskRuntime runtime, SpecFactory specs, Executor blocking,
+                              JournalHealth health) {
     super(PersistenceId.ofUniqueId(PERSISTENCE_ID),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.ctx = ctx;
     this.runtime = runtime;
     this.specs = specs;
     this.blocking = blocking;
+    this.health = health;
   }
 
   @Override
@@ -141,13 +159,25 @@ public final class ContainerSupervisor
           reservedNames.clear();
           reg.containers().keySet().forEach(id -> spawn(id, false));
           ctx.getLog().info("recovered {} container(s)", reg.containers().size());
+          scanForOrphans(reg);
         })
         .build();
   }
 
   @Override
+  public java.util.Set<String> tagsFor(Event event) {
+    return event instanceof JournalDamaged ? java.util.Set.of(ContainerActor.EVENTS_TAG) : java.util.Set.of();
+  }
+
+  @Override
   public CommandHandler<Command, Event, Registry> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
+    var b = newCommandHandlerBuilder();
+    b.forState(reg -> scanning)
+        .onCommand(OrphansRead.class, this::onOrphansRead)
+        .onCommand(ChildRemoved.class, this::onChildRemoved)
+        .onCommand(ChildStopped.class, this::onChildStopped)
+        .onAnyCommand((reg, c) -> Effect().stash());
+    b.forAnyState()
         .onCommand(Create.class, this::onCreate)
         .onCommand(SpecBuilt.class, this::onSpecBuilt)
         .onCommand(InitDone.class, this::onInitDone)
@@ -161,7 +191,8 @@ public final class ContainerSupervisor
         })
         .onCommand(ChildRemoved.class, this::onChildRemoved)
         .onCommand(ChildStopped.class, this::onChildStopped)
-        .build();
+        .onCommand(OrphansRead.class, (reg, r) -> Effect().none());
+    return b.build();
   }
 
   @Override
@@ -169,7 +200,78 @@ public final class ContainerSupervisor
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ContainerAdded.class, (reg, e) -> reg.with(e.id(), new Entry(e.name(), e.imageId())))
         .onEvent(ContainerDropped.class, (reg, e) -> reg.without(e.id()))
+        .onEvent(JournalDamaged.class, (reg, e) -> reg)
         .build();
+  }
+
+  // ---------------------------------------------------------------- journal damage
+
+  /**
+   * The journal is the record of intent, but the bundles under --root are what exists: a bundle
+   * the journal does not know means the journal lost it (damaged, truncated, or set aside at
+   * start-up). Each such container is rebuilt from the spec recorded beside its bundle and what
+   * its shim says, and the loss is reported (log, `berth info`, a journal-damaged event).
+   */
+  private void scanForOrphans(Registry reg) {
+    scanning = true;
+    Set<String> known = new HashSet<>(reg.containers().keySet());
+    CompletionStage<OrphansRead> read = runtime.bundlesOnDisk().thenCompose(ids -> {
+      List<String> orphans = ids.stream().filter(id -> !known.contains(id)).sorted().toList();
+      List<ContainerSpec> specs = new ArrayList<>();
+      List<String> unreadable = new ArrayList<>();
+      CompletionStage<Void> all = CompletableFuture.completedFuture(null);
+      for (String id : orphans) {
+        all = all.thenCompose(v -> runtime.readBundleRecord(id)).thenAccept(spec -> {
+          if (spec.isPresent()) specs.add(spec.get());
+          else unreadable.add(id);
+        });
+      }
+      return all.thenApply(v -> new OrphansRead(specs, unreadable, null));
+    });
+    ctx.pipeToSelf(read, (r, err) -> err != null ? new OrphansRead(List.of(), List.of(), err) : r);
+  }
+
+  private Effect<Event, Registry> onOrphansRead(Registry reg, OrphansRead r) {
+    if (r.error() != null) {
+      ctx.getLog().warn("could not check the container bundles on disk against the journal: {}",
+          BerthException.from(r.error()).getMessage());
+    }
+    if (!r.unreadable().isEmpty()) {
+      health.note(r.unreadable().size() + " container bundle(s) on disk could not be read back and were left in place");
+      ctx.getLog().warn("container bundles not in the journal and unreadable (left in place): {}", r.unreadable());
+    }
+    if (r.specs().isEmpty() && !health.wasSetAside()) {
+      scanning = false;
+      return Effect().unstashAll();
+    }
+    List<Event> events = new ArrayList<>();
+    List<ContainerSpec> adopted = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    reg.containers().values().forEach(e -> names.add(e.name()));
+    for (ContainerSpec spec : r.specs()) {
+      ContainerSpec s = spec;
+      if (names.contains(s.name())) s = renamed(s, s.name() + "-" + s.id().substring(0, 12));
+      names.add(s.name());
+      adopted.add(s);
+      events.add(new ContainerAdded(s.id(), s.name(), s.imageId()));
+    }
+    if (!adopted.isEmpty()) {
+      health.note(adopted.size() + " container(s) missing from the journal were rebuilt from disk");
+    }
+    String what = health.summary();
+    events.add(0, new JournalDamaged(what, java.time.Instant.now()));
+    ctx.getLog().warn("journal: {}", what);
+    return Effect().persist(events)
+        .thenRun(after -> {
+          scanning = false;
+          for (ContainerSpec s : adopted) spawn(s.id(), true).tell(new ContainerActor.Adopt(s));
+        })
+        .thenUnstashAll();
+  }
+
+  private static ContainerSpec renamed(ContainerSpec s, String name) {
+    return new ContainerSpec(s.id(), name, s.image(), s.imageId(), s.args(), s.env(), s.cwd(), s.uid(), s.gid(),
+        s.additionalGids(), s.hostname(), s.autoRemove(), s.labels(), s.createdAt(), s.restart(), s.failpoints());
   }
 
   // ---------------------------------------------------------------- create

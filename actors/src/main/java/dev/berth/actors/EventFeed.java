@@ -30,7 +30,8 @@ import org.apache.pekko.stream.javadsl.Source;
 public final class EventFeed {
   /** Every type a subscriber can see (and filter on). */
   public static final List<String> TYPES =
-      List.of("create", "start", "start-failed", "exit", "shim-lost", "restart", "reconciled", "delete");
+      List.of("create", "start", "start-failed", "exit", "shim-lost", "restart", "reconciled", "delete",
+          "journal-damaged");
 
   /** One event as the API shows it; {@code exitCode} only on exit, {@code pid} only on start. */
   public record LifecycleEvent(long seq, Instant time, String type, String containerId, Integer exitCode, int pid,
@@ -75,6 +76,11 @@ public final class EventFeed {
       out = new LifecycleEvent(seq, r.at(), "reconciled", id, null, 0, r.state());
     } else if (e instanceof ContainerRemoved r) {
       out = new LifecycleEvent(seq, r.at(), "delete", id, null, 0, "");
+    } else if (e instanceof ContainerActor.ContainerAdopted a) {
+      out = new LifecycleEvent(seq, a.at(), "reconciled", id, null, 0, a.state() + " (rebuilt from disk)");
+    } else if (e instanceof ContainerSupervisor.JournalDamaged d) {
+      // Where the feed was cut: what came before it may be missing (or is in the set-aside journal).
+      out = new LifecycleEvent(seq, d.at(), "journal-damaged", "", null, 0, d.what());
     } else {
       return Optional.empty(); // untagged intents never reach here; a future type is skipped, not fatal
     }

@@ -95,6 +95,7 @@ public final class ContainerRuntime implements TaskRuntime {
             new ProcessConfig(spec.args(), spec.env(), spec.cwd(), spec.uid(), spec.gid(), spec.additionalGids()),
             spec.hostname(), paths.rootfs(spec.id()), List.of());
         writeAtomically(bundle.resolve("config.json"), config);
+        writeAtomically(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
         // The shim reads its failpoints from the bundle when it takes the container on (Create).
         Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
         if (spec.failpointsOrEmpty().isEmpty()) Files.deleteIfExists(failpoints);
@@ -224,6 +225,38 @@ public final class ContainerRuntime implements TaskRuntime {
       deleteTree(paths.bundle(id));
       return null;
     });
+  }
+
+  /** Ids of the container bundles under {@code --root} (the journal's view is checked against it). */
+  @Override
+  public CompletionStage<List<String>> bundlesOnDisk() {
+    return run(() -> {
+      List<String> ids = new java.util.ArrayList<>();
+      try (var dirs = Files.newDirectoryStream(paths.containers())) {
+        for (Path d : dirs) {
+          String name = d.getFileName().toString();
+          if (name.matches("[0-9a-f]{64}") && Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) ids.add(name);
+        }
+      } catch (NoSuchFileException none) {
+        // no container was ever made
+      }
+      return ids;
+    });
+  }
+
+  @Override
+  public CompletionStage<Optional<ContainerSpec>> readBundleRecord(String id) {
+    return run(() -> BundleRecord.read(id, paths.bundle(id)));
+  }
+
+  /** When the shim started the container's process: runc writes init.pid as it creates it. */
+  @Override
+  public Optional<Instant> startedAt(String id) {
+    try {
+      return Optional.of(Files.getLastModifiedTime(paths.shimDir(id).resolve("init.pid")).toInstant());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   public Optional<ExitInfo> readExitFile(String id) {

@@ -1,6 +1,8 @@
 package dev.berth.core;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -36,4 +38,15 @@ public interface TaskRuntime {
 
   /** Removes everything the container owns on disk. */
   CompletionStage<Void> removeBundle(String id);
+
+  /** Ids of the container bundles on disk, whatever the journal says. */
+  CompletionStage<List<String>> bundlesOnDisk();
+
+  /** The spec recorded beside a bundle (to rebuild a container the journal lost); empty if unreadable. */
+  CompletionStage<Optional<ContainerSpec>> readBundleRecord(String id);
+
+  /** When the container's current process started, if the shim's state says so. */
+  default Optional<Instant> startedAt(String id) {
+    return Optional.empty();
+  }
 }

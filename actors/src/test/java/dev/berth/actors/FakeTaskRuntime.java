@@ -73,6 +73,7 @@ final class FakeTaskRuntime implements TaskRuntime {
 
   @Override public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
     calls.add("prepare " + spec.id());
+    bundles.put(spec.id(), spec);
     return CompletableFuture.completedFuture(null);
   }
 
@@ -100,7 +101,19 @@ final class FakeTaskRuntime implements TaskRuntime {
 
   @Override public CompletionStage<Void> removeBundle(String id) {
     calls.add("removeBundle " + id);
+    bundles.remove(id);
     return CompletableFuture.completedFuture(null);
+  }
+
+  /** Bundles on disk (id -> its recorded spec), whatever the journal says. */
+  final Map<String, ContainerSpec> bundles = new ConcurrentHashMap<>();
+
+  @Override public CompletionStage<List<String>> bundlesOnDisk() {
+    return CompletableFuture.completedFuture(List.copyOf(bundles.keySet()));
+  }
+
+  @Override public CompletionStage<java.util.Optional<ContainerSpec>> readBundleRecord(String id) {
+    return CompletableFuture.completedFuture(java.util.Optional.ofNullable(bundles.get(id)));
   }
 
   static ContainerSpec spec(String id, String name, boolean autoRemove) {

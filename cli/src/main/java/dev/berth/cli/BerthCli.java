@@ -102,7 +102,7 @@ public final class BerthCli implements Callable<Integer> {
   /** The subcommands, in the order `berth --help` lists them. */
   static final List<String> COMMANDS =
       List.of("run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec", "events", "pull", "image",
-          "images", "rmi", "login", "logout", "version");
+          "images", "rmi", "login", "logout", "info", "version");
 
   private static Object newCommand(String name) {
     return switch (name) {
@@ -124,6 +124,7 @@ public final class BerthCli implements Callable<Integer> {
       case "image" -> new ImageCommands.ImageGroup();
       case "images" -> new ImageCommands.Images();
       case "rmi" -> new ImageCommands.Rmi();
+      case "info" -> new ContainerCommands.Info();
       case "version" -> new ContainerCommands.Version();
       default -> throw new IllegalArgumentException(name);
     };

@@ -468,15 +468,36 @@ final class ContainerCommands {
       out.println(" Version:      " + BerthCli.clientVersion());
       out.flush(); // the client half is useful even when the daemon is unreachable
       VersionReply v = daemon().containers().version(VersionRequest.getDefaultInstance());
-      Map<String, String> server = new LinkedHashMap<>();
-      server.put("Version", v.getVersion());
-      server.put("API version", v.getApiVersion());
-      server.put("Runtime", (v.getRuntime() + " " + v.getRuntimeVersion()).strip());
-      server.put("Root", v.getRoot());
-      server.put("State", v.getState());
       out.println();
       out.println("Server:");
-      server.forEach((k, val) -> out.println(" " + k + ":" + " ".repeat(13 - k.length()) + val));
+      serverLines(v).forEach((k, val) -> out.println(" " + k + ":" + " ".repeat(Math.max(1, 13 - k.length())) + val));
+      return 0;
+    }
+  }
+
+  static Map<String, String> serverLines(VersionReply v) {
+    Map<String, String> server = new LinkedHashMap<>();
+    server.put("Version", v.getVersion());
+    server.put("API version", v.getApiVersion());
+    server.put("Runtime", (v.getRuntime() + " " + v.getRuntimeVersion()).strip());
+    server.put("Root", v.getRoot());
+    server.put("State", v.getState());
+    if (!v.getJournal().isEmpty()) server.put("Journal", v.getJournal());
+    return server;
+  }
+
+  @Command(name = "info", description = "Show how the daemon is set up and what it holds (and whether its journal was damaged).")
+  static final class Info extends BaseCommand {
+    @Override
+    public Integer call() {
+      PrintStream out = out();
+      VersionReply v = daemon().containers().version(VersionRequest.getDefaultInstance());
+      List<Container> all = daemon().containers().list(ListRequest.newBuilder().setAll(true).build()).getContainersList();
+      long running = all.stream().filter(c -> c.getState().equals("running")).count();
+      Map<String, String> lines = new LinkedHashMap<>();
+      lines.put("Containers", all.size() + " (" + running + " running, " + (all.size() - running) + " not running)");
+      lines.putAll(serverLines(v));
+      lines.forEach((k, val) -> out.println(k + ":" + " ".repeat(Math.max(1, 13 - k.length())) + val));
       return 0;
     }
   }

@@ -9,12 +9,14 @@ import dev.berth.core.BerthPaths;
 import dev.berth.core.ContainerRuntime;
 import dev.berth.core.ContainerSpecs;
 import dev.berth.core.DiskSpace;
+import dev.berth.core.JournalHealth;
 import dev.berth.core.PrivateTree;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
 import dev.berth.images.RegistryConfig;
 import dev.berth.images.RegistryCredentials;
+import dev.berth.persistence.JournalCheck;
 import dev.berth.persistence.JournalConfig;
 import dev.berth.runtime.nativ.Posix;
 import io.grpc.Server;
@@ -160,6 +162,14 @@ public final class BerthDaemon implements Callable<Integer> {
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(named("disk-space"));
     ticker.scheduleWithFixedDelay(disk::maintain, 2, 2, TimeUnit.SECONDS);
 
+    JournalCheck.Outcome journalCheck = JournalCheck.checkAndSetAside(root);
+    JournalHealth journal = journalCheck.damaged()
+        ? new JournalHealth(journalCheck.reason(), journalCheck.setAside().toString())
+        : JournalHealth.healthy();
+    if (journalCheck.damaged()) {
+      log.error("the journal is damaged ({}): set aside in {}; starting on a fresh journal and rebuilding containers from disk",
+          journalCheck.reason(), journalCheck.setAside());
+    }
     ExecutorService blocking = Executors.newCachedThreadPool(named("berth-blocking"));
     Config config = JournalConfig.forRoot(root).withFallback(ConfigFactory.load());
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "berthd", config);
@@ -170,7 +180,8 @@ public final class BerthDaemon implements Callable<Integer> {
     containerRuntime.open();
     ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(
         ContainerSupervisor.create(containerRuntime,
-            (id, name, params) -> ContainerSpecs.build(id, name, params, images), blocking), "containers", Props.empty());
+            (id, name, params) -> ContainerSpecs.build(id, name, params, images), blocking, journal),
+        "containers", Props.empty());
 
     VersionReply version = VersionReply.newBuilder().setVersion(VERSION).setApiVersion("v1")
         .setRuntime(runtime).setRuntimeVersion(runtimeVersion)
@@ -184,7 +195,8 @@ public final class BerthDaemon implements Callable<Integer> {
         .workerEventLoopGroup(workers)
         .executor(blocking)
         .intercept(new DiskSpaceInterceptor(disk))
-        .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking, version))
+        .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking,
+            () -> version.toBuilder().setJournal(journal.summary()).build()))
         .addService(new ImagesService(system, supervisor, images, puller, blocking))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())

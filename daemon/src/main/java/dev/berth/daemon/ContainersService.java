@@ -64,11 +64,12 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private final ActorSystem<?> system;
   private final ActorRef<ContainerSupervisor.Command> supervisor;
   private final Executor blocking;
-  private final VersionReply version;
+  /** Built per call: the journal's health can change during start-up (the supervisor's scan). */
+  private final java.util.function.Supplier<VersionReply> version;
   private final EventFeed events;
 
   ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, EventFeed events,
-                    Executor blocking, VersionReply version) {
+                    Executor blocking, java.util.function.Supplier<VersionReply> version) {
     this.system = system;
     this.events = events;
     this.supervisor = supervisor;
@@ -78,7 +79,7 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
 
   @Override
   public void version(VersionRequest request, StreamObserver<VersionReply> out) {
-    out.onNext(version);
+    out.onNext(version.get());
     out.onCompleted();
   }
 
