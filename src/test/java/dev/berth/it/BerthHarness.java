@@ -121,6 +121,21 @@ public final class BerthHarness implements AutoCloseable {
     }
   }
 
+  /**
+   * Fresh directories and no daemon yet: for tests that prepare --root/--state first (a small
+   * file system mounted on them, an old tree); then {@link #startDaemon()} and {@link #importBusybox()}.
+   */
+  public static BerthHarness prepare(String name, List<String> daemonFlags) throws IOException {
+    BerthHarness h = new BerthHarness(name);
+    h.extraDaemonArgs.addAll(daemonFlags);
+    return h;
+  }
+
+  public void importBusybox() throws IOException, InterruptedException {
+    Result r = berth("image", "import", busyboxImage().toString(), "--name", "busybox:latest");
+    if (r.exitCode() != 0) fail("importing the busybox image failed:\n" + r);
+  }
+
   /** build/images/busybox, built once (ops/images/make-busybox-image.sh) when missing. */
   public static synchronized Path busyboxImage() throws IOException, InterruptedException {
     if (!Files.isRegularFile(BUSYBOX_IMAGE.resolve("index.json"))) {
@@ -160,11 +175,19 @@ public final class BerthHarness implements AutoCloseable {
 
   /** Starts bin/berthd on this harness's directories and waits until it answers `version`. */
   public void startDaemon() throws IOException, InterruptedException {
+    startDaemon(null);
+  }
+
+  /** Like {@link #startDaemon()}, from a shell whose umask is {@code umask} (e.g. "000"). */
+  public void startDaemon(String umask) throws IOException, InterruptedException {
     if (daemon != null && daemon.isAlive()) throw new IllegalStateException("berthd is already running");
     daemonStarts++;
     Path log = daemonLog(daemonStarts);
-    note("# starting berthd (" + daemonStarts + "): " + String.join(" ", daemonArgs()));
-    ProcessBuilder pb = new ProcessBuilder(daemonArgs())
+    List<String> command = new ArrayList<>();
+    if (umask != null) command.addAll(List.of("sh", "-c", "umask " + umask + " && exec \"$@\"", "sh"));
+    command.addAll(daemonArgs());
+    note("# starting berthd (" + daemonStarts + "): " + String.join(" ", command));
+    ProcessBuilder pb = new ProcessBuilder(command)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectErrorStream(true)
         .redirectOutput(log.toFile());
