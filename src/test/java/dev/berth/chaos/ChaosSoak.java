@@ -27,6 +27,8 @@ public final class ChaosSoak {
   private final long seed;
   /** Long-running containers the plan started minus the stops and removals it asked for. */
   private int plannedLive;
+  /** Enough for the soak's containers and the busybox image; the disk-full phase fills the rest. */
+  private static final String ROOT_SIZE = "384m";
   private final Random random;
   private final SoakModel model = new SoakModel();
   private final SoakReport report = new SoakReport();
@@ -40,19 +42,38 @@ public final class ChaosSoak {
   /** Runs the soak; returns the report text. {@link #violations()} tells whether it passed. */
   public String run() throws Exception {
     Instant t0 = Instant.now();
-    try (BerthHarness berth = BerthHarness.start("soak-" + seed)) {
+    // --root on its own small file system, so the disk-full phase fills that, not the host's disk.
+    BerthHarness berth = BerthHarness.prepare("soak-" + seed, List.of("--min-free-space", "16m"));
+    boolean mounted = false;
+    try (berth) {
+      Result mount = BerthHarness.exec(Duration.ofSeconds(30),
+          List.of("mount", "-t", "tmpfs", "-o", "size=" + ROOT_SIZE + ",mode=0700", "tmpfs", berth.root.toString()));
+      if (mount.exitCode() != 0) throw new IllegalStateException("cannot mount a tmpfs on --root: " + mount);
+      mounted = true;
+      berth.startDaemon();
+      berth.importBusybox();
       Invariants invariants = new Invariants(berth, model, report);
+      boolean diskFullDone = false;
       while (report.faultCount() < faults) {
         workloadStep(berth);
         if (random.nextInt(2) == 0) continue; // about one fault per two actions
         String fault = injectFault(berth);
         invariants.check("after fault " + report.faultCount() + " (" + fault + ")");
+        if (!diskFullDone && report.faultCount() >= faults / 2) {
+          diskFullDone = true;
+          diskFullPhase(berth, invariants);
+        }
       }
       // a last daemon restart: everything must still add up
       berth.kill9Daemon();
       berth.startDaemon();
       report.fault("kill9-berthd");
       invariants.check("final restart");
+    } finally {
+      if (mounted) {
+        BerthHarness.exec(Duration.ofSeconds(30), List.of("umount", "-l", berth.root.toString()));
+        BerthHarness.exec(Duration.ofSeconds(30), List.of("rm", "-rf", berth.base.toString()));
+      }
     }
     String text = report.render(seed, Duration.between(t0, Instant.now()), model.all().size());
     System.out.println(text);
@@ -156,6 +177,40 @@ public final class ChaosSoak {
     else kind = failpointContainer(berth);
     report.fault(kind);
     return kind;
+  }
+
+  /**
+   * A container fills --root's file system: berthd refuses creates with one line, keeps every
+   * invariant while full and across a kill -9 and restart on the full disk, and accepts writes
+   * again by itself once the filler is removed. Draws no random numbers (the plan stays the same).
+   */
+  private void diskFullPhase(BerthHarness berth, Invariants invariants) throws Exception {
+    SoakModel.Tracked t = model.add(-1, false);
+    created(t, berth.berth("run", "-d", "--name", t.name, "busybox", "sh", "-c",
+        "dd if=/dev/zero of=/fill bs=1M; echo full; sleep 600"));
+    report.fault("disk-full");
+    if (t.id == null) {
+      report.violation("disk-full", "the filler did not start");
+      return;
+    }
+    if (!BerthHarness.eventually(Duration.ofSeconds(90), () -> berth.berth("logs", t.id).stdout().contains("full"))) {
+      report.violation("disk-full", "the filler did not fill --root in 90 s");
+    }
+    Result refused = berth.berth("create", "busybox", "true");
+    if (refused.exitCode() != 125 || refused.stderrLines().size() != 1 || !refused.stderr().contains("no space left on device")) {
+      report.violation("disk-full-refusal", "a create on a full disk: " + refused);
+    }
+    invariants.check("disk full");
+    berth.kill9Daemon();
+    berth.startDaemon();
+    invariants.check("disk full, after a kill -9 and restart");
+    Result rm = berth.berth(Duration.ofSeconds(60), "rm", "-f", t.id);
+    if (rm.exitCode() == 0) t.removed = true;
+    else report.violation("disk-full", "removing the filler: " + rm);
+    if (!BerthHarness.eventually(Duration.ofSeconds(30), () -> berth.berth("run", "--rm", "busybox", "true").exitCode() == 0)) {
+      report.violation("disk-full-recovery", "writes still refused 30 s after space returned");
+    }
+    invariants.check("disk full, space back");
   }
 
   /** kill -9 berthd, idle or while a CLI call is in flight, then start it again. */

@@ -108,6 +108,13 @@ final class Invariants {
     Map<String, List<JsonNode>> perContainer = new LinkedHashMap<>();
     all.forEach(e -> perContainer.computeIfAbsent(e.path("container").asText(), k -> new ArrayList<>()).add(e));
     Map<String, Long> mismatched = new LinkedHashMap<>();
+    List<JsonNode> daemonEvents = perContainer.remove("");
+    if (daemonEvents != null && suspects == null) {
+      // Events of the daemon itself (journal-damaged): no fault of the soak damages the journal.
+      for (JsonNode e : daemonEvents) {
+        report.violation("journal-damaged", after + ": seq " + e.path("seq").asLong() + " " + e.path("detail").asText());
+      }
+    }
     perContainer.forEach((id, events) -> {
       if (suspects != null) {
         if (!suspects.containsKey(id)) return;

@@ -87,6 +87,7 @@ class DiskFullIT {
         b.close();
       } finally {
         for (Path m : mounts) BerthHarness.exec(Duration.ofSeconds(30), List.of("umount", "-l", m.toString()));
+        BerthHarness.exec(Duration.ofSeconds(30), List.of("rm", "-rf", b.base.toString(), b.state.toString()));
       }
     }
   }

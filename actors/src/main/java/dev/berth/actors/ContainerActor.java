@@ -109,6 +109,8 @@ public final class ContainerActor
   private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record StartupCleaned(Throwable error) implements Command {}
   private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error) implements Command {}
+  /** Recovery found no history: what the shim says, and the spec beside the bundle (null if none). */
+  private record EmptyFound(Observed observed, ContainerSpec spec) implements Command {}
   /** A policy restart is due (after its backoff, or at daemon start). */
   private record RestartDue(boolean daemonStart) implements Command {}
 
@@ -227,6 +229,8 @@ public final class ContainerActor
    * removed from outside); the next start and a removal wait for it.
    */
   private CompletionStage<Void> taskCleanup = CompletableFuture.completedFuture(null);
+  /** The spec of a container being rebuilt from disk, shown (as "unknown") until its record is made. */
+  private ContainerSpec adopting;
   /** A forced delete of a running container, continued once its exit has been recorded. */
   private ActorRef<StatusReply<ContainerView>> pendingDelete;
 
@@ -274,6 +278,7 @@ public final class ContainerActor
         .onCommand(Init.class, this::onInit)
         .onCommand(Adopt.class, this::onAdopt)
         .onCommand(AdoptObserved.class, this::onAdoptObserved)
+        .onCommand(EmptyFound.class, this::onEmptyFound)
         .onCommand(BundlePrepared.class, this::onBundlePrepared)
         .onAnyCommand(this::whileEmpty);
 
@@ -366,6 +371,7 @@ public final class ContainerActor
 
   private Effect<Event, State> onAdopt(Empty s, Adopt a) {
     busy = true;
+    adopting = a.spec();
     ctx.pipeToSelf(runtime.observe(id), (o, err) -> new AdoptObserved(a.spec(), o, err));
     return Effect().none();
   }
@@ -406,6 +412,17 @@ public final class ContainerActor
           }
         })
         .thenUnstashAll();
+  }
+
+  private Effect<Event, State> onEmptyFound(Empty s, EmptyFound f) {
+    if (f.spec() != null && (f.observed() instanceof Observed.Running || f.observed() instanceof Observed.Exited)) {
+      ctx.getLog().warn("container {}: the journal lost its history, but its shim remains; rebuilding it", id);
+      return onAdoptObserved(s, new AdoptObserved(f.spec(), f.observed(), null));
+    }
+    if (f.observed() instanceof Observed.Running live) live.handle().close();
+    if (f.observed() instanceof Observed.Exited ex && ex.handleOrNull() != null) ex.handleOrNull().close();
+    runtime.removeBundle(id).whenComplete((ok, err) -> supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null)));
+    return Effect().none();
   }
 
   private Effect<Event, State> whileEmpty(Empty s, Command c) {
@@ -729,8 +746,16 @@ public final class ContainerActor
   private void onRecovered(State s) {
     resetAfterRestart();
     if (s instanceof Empty && !fresh) {
-      // The supervisor recorded the container but the daemon died before it was created.
-      supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null));
+      // The supervisor recorded the container but this actor's journal has nothing: either the
+      // daemon died before the create was confirmed, or the journal lost this container's history.
+      // A shim or an exit file says it ran (the journal lost it: rebuild); otherwise the create
+      // never finished and what it made goes (a bundle left behind would look like a lost container).
+      busy = true;
+      CompletionStage<EmptyFound> found = runtime.observe(id).thenCompose(o ->
+          o instanceof Observed.Running || o instanceof Observed.Exited
+              ? runtime.readBundleRecord(id).thenApply(spec -> new EmptyFound(o, spec.orElse(null)))
+              : CompletableFuture.completedFuture(new EmptyFound(o, null)));
+      ctx.pipeToSelf(found, (f, err) -> err != null ? new EmptyFound(new Observed.Lost(err.getMessage()), null) : f);
       return;
     }
     if (s instanceof Running) {
@@ -859,6 +884,7 @@ public final class ContainerActor
       ContainerView before = view(rm.before());
       return base(rm.spec(), "removing", null, before.exitCode(), before.finishedAt(), before.error(), before.restartCount());
     }
+    if (s instanceof Empty && adopting != null) return base(adopting, "unknown", null, 0, null, null, 0);
     String name = s instanceof Removed ? "removed" : "unknown";
     return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no");
   }

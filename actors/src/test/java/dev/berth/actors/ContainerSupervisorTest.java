@@ -70,6 +70,41 @@ class ContainerSupervisorTest {
     return p.receiveMessage(Duration.ofSeconds(5));
   }
 
+  /** Bundles the journal does not know (it was truncated or set aside) are rebuilt, and the loss reported. */
+  @Test
+  void bundles_missing_from_the_journal_are_rebuilt_from_disk_and_reported() {
+    String first = "a".repeat(64);
+    String gone = "b".repeat(64);
+    runtime.bundles.put(first, FakeTaskRuntime.spec(first, "web", false));
+    runtime.bundles.put(gone, FakeTaskRuntime.spec(gone, "web", false)); // a name clash among the rebuilt
+    var task = runtime.new FakeTask();
+    runtime.observations.add(new dev.berth.core.TaskRuntime.Observed.Running(task.pid, 42, "/tmp/s.sock", task));
+    runtime.observations.add(new dev.berth.core.TaskRuntime.Observed.Lost("no shim"));
+    dev.berth.core.JournalHealth health = dev.berth.core.JournalHealth.healthy();
+    supervisor = kit.spawn(ContainerSupervisor.create(runtime, (id, name, p) -> FakeTaskRuntime.spec(id, name, false),
+        Executors.newCachedThreadPool(), health));
+    List<ContainerView> all = list(true);
+    for (int i = 0; i < 50 && all.stream().anyMatch(v -> v.state().equals("unknown")); i++) {
+      kit.createTestProbe().expectNoMessage(Duration.ofMillis(100)); // adoption asks the shim first
+      all = list(true);
+    }
+    assertEquals(2, all.size(), all.toString());
+    assertEquals(List.of("web", "web-bbbbbbbbbbbb"), all.stream().map(ContainerView::name).sorted().toList());
+    ContainerView live = all.stream().filter(v -> v.state().equals("running")).findFirst().orElseThrow();
+    assertEquals(task.pid, live.pid());
+    assertTrue(all.stream().anyMatch(v -> v.state().equals("created") && v.error().contains("rebuilt from disk")), all.toString());
+    assertTrue(health.summary().contains("2 container(s) missing from the journal were rebuilt"), health.summary());
+    // Rebuilt containers are managed like any other: the running one stops on request.
+    assertEquals(137, forwardExit(live.id()).exitCode());
+  }
+
+  private ExitInfo forwardExit(String ref) {
+    forward(ref, r -> new ContainerActor.Kill(9, r));
+    TestProbe<StatusReply<ExitInfo>> p = kit.createTestProbe();
+    supervisor.tell(new ContainerSupervisor.Forward(ref, new ContainerActor.WaitExit(p.getRef())));
+    return p.receiveMessage(Duration.ofSeconds(5)).getValue();
+  }
+
   @Test
   void resolves_by_id_prefix_and_name() {
     ContainerView v = create("busybox", "web").getValue();
