@@ -293,7 +293,6 @@ public final class ContainerActor
         .onCommand(ExitObserved.class, this::onExitObserved)
         .onCommand(WaitBroken.class, this::onWaitBroken)
         .onCommand(ObserveAgain.class, this::onObserveAgain)
-        .onCommand(KillDone.class, this::onKillDone)
         .onCommand(StopTimeout.class, this::onStopTimeout)
         .onAnyCommand((s, c) -> Effect().stash());
 
@@ -309,7 +308,6 @@ public final class ContainerActor
     b.forStateType(Running.class)
         .onCommand(Start.class, (s, c) -> reject(c, BerthException.precondition("container " + s.spec().name() + " is already running")))
         .onCommand(Kill.class, this::onKill)
-        .onCommand(KillDone.class, this::onKillDone)
         .onCommand(Stop.class, this::onStop)
         .onCommand(StopTimeout.class, this::onStopTimeout)
         .onCommand(Delete.class, this::onDeleteRunning)

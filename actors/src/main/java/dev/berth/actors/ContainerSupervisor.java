@@ -356,7 +356,10 @@ public final class ContainerSupervisor
   private ExitInfo tombstoneFor(String ref) {
     Tombstone byId = tombstones.get(ref);
     if (byId != null) return byId.exit();
-    return tombstones.values().stream().filter(t -> t.name().equals(ref)).map(Tombstone::exit).findFirst().orElse(null);
+    // The newest removal of that name: a name is free again after a removal and can be reused.
+    ExitInfo newest = null;
+    for (Tombstone t : tombstones.values()) if (t.name().equals(ref)) newest = t.exit();
+    return newest;
   }
 
   /** Full id, then exact name, then unique id prefix — docker's order. */

@@ -73,6 +73,7 @@ class ContainerSupervisorTest {
   /** Bundles the journal does not know (it was truncated or set aside) are rebuilt, and the loss reported. */
   @Test
   void bundles_missing_from_the_journal_are_rebuilt_from_disk_and_reported() {
+    kit.stop(supervisor); // one supervisor per journal: this test starts its own, with bundles already on disk
     String first = "a".repeat(64);
     String gone = "b".repeat(64);
     runtime.bundles.put(first, FakeTaskRuntime.spec(first, "web", false));
@@ -103,6 +104,23 @@ class ContainerSupervisorTest {
     TestProbe<StatusReply<ExitInfo>> p = kit.createTestProbe();
     supervisor.tell(new ContainerSupervisor.Forward(ref, new ContainerActor.WaitExit(p.getRef())));
     return p.receiveMessage(Duration.ofSeconds(5)).getValue();
+  }
+
+  /** wait NAME after removals answers for the newest container of that name (the name can be reused). */
+  @Test
+  void a_wait_by_name_after_removals_answers_for_the_newest_container_of_that_name() {
+    for (int code : new int[] {3, 5}) {
+      ContainerView v = create("busybox", "job").getValue();
+      assertTrue(forward(v.id(), ContainerActor.Start::new).isSuccess());
+      runtime.tasks.get(v.id()).exit(code);
+      TestProbe<StatusReply<ExitInfo>> exited = kit.createTestProbe();
+      supervisor.tell(new ContainerSupervisor.Forward(v.id(), new ContainerActor.WaitExit(exited.getRef())));
+      assertEquals(code, exited.receiveMessage(Duration.ofSeconds(5)).getValue().exitCode());
+      assertTrue(forward(v.id(), r -> new ContainerActor.Delete(false, r)).isSuccess());
+    }
+    TestProbe<StatusReply<ExitInfo>> p = kit.createTestProbe();
+    supervisor.tell(new ContainerSupervisor.Forward("job", new ContainerActor.WaitExit(p.getRef())));
+    assertEquals(5, p.receiveMessage(Duration.ofSeconds(5)).getValue().exitCode());
   }
 
   @Test
