@@ -89,7 +89,7 @@ public final class ContainerRuntime implements TaskRuntime {
         Files.createDirectories(paths.work(spec.id()));
         byte[] config = RuntimeSpec.generate(spec.id(),
             new ProcessConfig(spec.args(), spec.env(), spec.cwd(), spec.uid(), spec.gid(), spec.additionalGids()),
-            spec.hostname(), paths.rootfs(spec.id()), List.of());
+            spec.hostname(), paths.rootfs(spec.id()), List.of(), null);
         writeAtomically(bundle.resolve("config.json"), config);
         // The shim reads its failpoints from the bundle when it takes the container on (Create).
         Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
