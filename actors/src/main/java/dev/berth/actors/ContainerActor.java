@@ -767,7 +767,7 @@ public final class ContainerActor
       return base(rm.spec(), "removing", null, before.exitCode(), before.finishedAt(), before.error(), before.restartCount());
     }
     String name = s instanceof Removed ? "removed" : "unknown";
-    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no");
+    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no", "");
   }
 
   private ContainerView base(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, String error,
@@ -782,7 +782,7 @@ public final class ContainerActor
         spec.args(), spec.autoRemove(),
         run != null ? run.shimAddress() : "", run != null ? (int) run.shimPid() : 0,
         runtime.paths().bundle(spec.id()).toString(), spec.labels(), error == null ? "" : error,
-        restartCount, spec.restartPolicy().toString());
+        restartCount, spec.restartPolicy().toString(), spec.seccompMode());
   }
 
   // ---------------------------------------------------------------- helpers
