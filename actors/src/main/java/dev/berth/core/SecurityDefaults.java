@@ -22,7 +22,7 @@ public record SecurityDefaults(JsonNode seccomp, String seccompSource) {
   /** The flag value, and a container's seccomp choice, that means "no filter" (docker's word). */
   public static final String UNCONFINED = "unconfined";
 
-  /** No filter by default (the daemon's and the actor tests' choice when seccomp is not the point). */
+  /** No filter by default ({@code --seccomp-profile unconfined}). */
   public static SecurityDefaults unconfined() {
     return new SecurityDefaults(null, UNCONFINED);
   }
