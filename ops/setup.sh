@@ -53,6 +53,7 @@ need optional hyperfine               command -v hyperfine
 need optional jq                      command -v jq         # ops/bench
 need required docker-registry         command -v docker-registry  # registry tests (RegistryIT) and ops/bench --pull
 need required apache2-utils           command -v htpasswd   # RegistryIT: bcrypt htpasswd for basic auth
+need required golang-github-containers-common test -f /usr/share/containers/seccomp.json  # berthd's default seccomp profile
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then
@@ -76,6 +77,7 @@ else
     need required skopeo                  command -v skopeo
     need required docker-registry         command -v docker-registry
     need required apache2-utils           command -v htpasswd
+    need required golang-github-containers-common test -f /usr/share/containers/seccomp.json
     (( ${#missing_required[@]} == 0 )) || die "still missing required packages: ${missing_required[*]}"
   fi
 fi

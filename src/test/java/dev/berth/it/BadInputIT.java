@@ -174,6 +174,28 @@ class BadInputIT {
   }
 
   @Test
+  void bad_security_options_are_rejected() throws IOException {
+    Path notJson = berth.base.resolve("not-json-seccomp.json");
+    Files.writeString(notJson, "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [,]}\n");
+    Path badAction = berth.base.resolve("bad-action-seccomp.json");
+    Files.writeString(badAction, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"keyctl\"], \"action\": \"SCMP_ACT_NOPE\"}]}");
+    Path missing = berth.base.resolve("no-such-seccomp.json");
+
+    Result r = rejected("run", "--rm", "--security-opt", "seccomp=" + notJson, "busybox", "true");
+    assertTrue(r.stderr().contains("invalid seccomp profile: not valid JSON at line 2"), r.toString());
+    r = rejected("create", "--security-opt", "seccomp=" + badAction, "busybox", "true");
+    assertTrue(r.stderr().contains("syscalls[0].action: unknown action \"SCMP_ACT_NOPE\""), r.toString());
+    r = rejected("run", "-d", "--security-opt", "seccomp=" + missing, "busybox", "true");
+    assertTrue(r.stderr().contains("cannot read seccomp profile " + missing + ": no such file"), r.toString());
+    r = rejected("create", "--security-opt", "bogus", "busybox", "true");
+    assertTrue(r.stderr().contains("unsupported --security-opt \"bogus\""), r.toString());
+    rejected("run", "--rm", "--security-opt", "apparmor=x", "busybox", "true");
+    rejected("create", "--security-opt", "no-new-privileges=false", "busybox", "true");
+    rejected("create", "--security-opt", "seccomp", "busybox", "true");
+    rejected("create", "--security-opt", "seccomp=unconfined", "--security-opt", "seccomp=" + badAction, "busybox", "true");
+  }
+
+  @Test
   void invalid_transitions_are_rejected() {
     rejected("start", "keep-running");
     assertEquals(runningPid, berth.inspect("keep-running").path("pid").asLong(), "start of a running container touched it");

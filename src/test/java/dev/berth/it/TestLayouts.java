@@ -94,6 +94,39 @@ final class TestLayouts {
     return out;
   }
 
+  /**
+   * Writes a layout at {@code out} whose image "latest" is busybox plus one layer holding an
+   * executable file (a test program) at {@code path}.
+   */
+  static Path withExecutable(Path busybox, Path out, String path, byte[] content) throws IOException {
+    Files.createDirectories(out.resolve("blobs/sha256"));
+    Files.writeString(out.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+    JsonNode index = JSON.readTree(busybox.resolve("index.json").toFile());
+    JsonNode manifest = JSON.readTree(blob(busybox, index.path("manifests").get(0).path("digest").asText()).toFile());
+    ObjectNode config = (ObjectNode) JSON.readTree(blob(busybox, manifest.path("config").path("digest").asText()).toFile());
+    ObjectNode baseLayer = (ObjectNode) manifest.path("layers").get(0);
+    copyBlob(busybox, out, baseLayer.path("digest").asText());
+    byte[] layer = tar(t -> {
+      TarArchiveEntry e = new TarArchiveEntry(path);
+      e.setMode(0100755);
+      e.setSize(content.length);
+      t.putArchiveEntry(e);
+      t.write(content);
+      t.closeArchiveEntry();
+    });
+    ((ArrayNode) config.path("rootfs").path("diff_ids")).add(digest(layer));
+    ArrayNode layers = JSON.createArrayNode();
+    layers.add(baseLayer);
+    layers.add(descriptor("application/vnd.oci.image.layer.v1.tar", put(out, layer), layer.length));
+    ObjectNode top = image(out, config, layers);
+    top.putObject("annotations").put("org.opencontainers.image.ref.name", "latest");
+    ObjectNode outIndex = JSON.createObjectNode();
+    outIndex.put("schemaVersion", 2);
+    outIndex.putArray("manifests").add(top);
+    Files.write(out.resolve("index.json"), JSON.writeValueAsBytes(outIndex));
+    return out;
+  }
+
   private static ObjectNode image(Path out, ObjectNode config, ArrayNode layers) throws IOException {
     byte[] c = JSON.writeValueAsBytes(config);
     ObjectNode m = JSON.createObjectNode();

@@ -884,7 +884,7 @@ public final class ContainerActor
     }
     if (s instanceof Empty && adopting != null) return base(adopting, "unknown", null, 0, null, null, 0);
     String name = s instanceof Removed ? "removed" : "unknown";
-    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no");
+    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no", "");
   }
 
   private ContainerView base(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, String error,
@@ -899,7 +899,7 @@ public final class ContainerActor
         spec.args(), spec.autoRemove(),
         run != null ? run.shimAddress() : "", run != null ? (int) run.shimPid() : 0,
         runtime.paths().bundle(spec.id()).toString(), spec.labels(), error == null ? "" : error,
-        restartCount, spec.restartPolicy().toString());
+        restartCount, spec.restartPolicy().toString(), spec.seccompMode());
   }
 
   // ---------------------------------------------------------------- helpers

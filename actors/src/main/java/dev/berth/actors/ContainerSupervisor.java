@@ -271,7 +271,8 @@ public final class ContainerSupervisor
 
   private static ContainerSpec renamed(ContainerSpec s, String name) {
     return new ContainerSpec(s.id(), name, s.image(), s.imageId(), s.args(), s.env(), s.cwd(), s.uid(), s.gid(),
-        s.additionalGids(), s.hostname(), s.autoRemove(), s.labels(), s.createdAt(), s.restart(), s.failpoints());
+        s.additionalGids(), s.hostname(), s.autoRemove(), s.labels(), s.createdAt(), s.restart(), s.failpoints(),
+        s.seccompProfile());
   }
 
   // ---------------------------------------------------------------- create

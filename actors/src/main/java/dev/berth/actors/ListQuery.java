@@ -49,7 +49,7 @@ final class ListQuery {
     for (String id : targets.keySet()) {
       ContainerView v = got.get(id);
       if (v == null) {
-        v = new ContainerView(id, names.get(id), "", "", "unknown", 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "did not answer", 0, "");
+        v = new ContainerView(id, names.get(id), "", "", "unknown", 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "did not answer", 0, "", "");
       }
       if ("removed".equals(v.state())) continue;
       if (all || !("stopped".equals(v.state()) || "created".equals(v.state()))) out.add(v);

@@ -56,7 +56,7 @@ public final class BundleRecord {
       return Optional.of(new ContainerSpec(id, "recovered-" + id.substring(0, 12), "", "", args,
           strings(process.path("env")), process.path("cwd").asText("/"), process.path("user").path("uid").asInt(0),
           process.path("user").path("gid").asInt(0), List.of(), config.path("hostname").asText(id.substring(0, 12)),
-          false, Map.of(), created, RestartPolicy.NO, Map.of()));
+          false, Map.of(), created, RestartPolicy.NO, Map.of(), null));
     } catch (IOException e) {
       return Optional.empty();
     }

@@ -13,6 +13,7 @@ import dev.berth.images.rootfs.MountSpec;
 import dev.berth.images.rootfs.Rootfs;
 import dev.berth.oci.ProcessConfig;
 import dev.berth.oci.RuntimeSpec;
+import dev.berth.oci.SeccompProfile;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -51,10 +52,12 @@ public final class ContainerRuntime implements TaskRuntime {
   private final Executor blocking;
   private final ShimLauncher launcher;
   private final ShimPool spares;
+  private final SecurityDefaults security;
 
-  public ContainerRuntime(BerthPaths paths, ImageStore images, ActorSystem<?> system,
+  public ContainerRuntime(BerthPaths paths, ImageStore images, SecurityDefaults security, ActorSystem<?> system,
                           EventLoopGroup group, Executor blocking, int spareShims) {
     this.paths = paths;
+    this.security = security;
     this.images = images;
     this.system = system;
     this.group = group;
@@ -93,7 +96,7 @@ public final class ContainerRuntime implements TaskRuntime {
         Files.setPosixFilePermissions(paths.upper(spec.id()), PrivateTree.CONTAINER_ROOT);
         byte[] config = RuntimeSpec.generate(spec.id(),
             new ProcessConfig(spec.args(), spec.env(), spec.cwd(), spec.uid(), spec.gid(), spec.additionalGids()),
-            spec.hostname(), paths.rootfs(spec.id()), List.of());
+            spec.hostname(), paths.rootfs(spec.id()), List.of(), seccomp(spec));
         writeAtomically(bundle.resolve("config.json"), config);
         writeAtomically(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
         // The shim reads its failpoints from the bundle when it takes the container on (Create).
@@ -109,6 +112,15 @@ public final class ContainerRuntime implements TaskRuntime {
         throw e;
       }
     });
+  }
+
+  private JsonNode seccomp(ContainerSpec spec) {
+    try {
+      return security.seccompFor(spec.seccompProfile());
+    } catch (SeccompProfile.InvalidProfileException e) {
+      // checked at create; only a journal from a daemon with other rules could get here
+      throw BerthException.invalid(e.getMessage());
+    }
   }
 
   /** Launches a shim and runs create + start in it. On failure nothing is left running or mounted. */

@@ -27,9 +27,23 @@ public record ContainerSpec(
     /** Null in journals written before restart policies; use {@link #restartPolicy()}. */
     RestartPolicy restart,
     /** Shim RPC name -> failpoint action (fault injection); null or empty for none. */
-    Map<String, String> failpoints) implements CborSerializable {
+    Map<String, String> failpoints,
+    /**
+     * The seccomp choice (--security-opt seccomp=...): null for the daemon's default (also in
+     * journals written before seccomp), {@value SecurityDefaults#UNCONFINED} for no filter, else
+     * the JSON of the container's own profile, checked at create. Either is resolved into
+     * config.json when the bundle is written (at create), so a container keeps the filter it was
+     * created with, whatever --seccomp-profile a later daemon has.
+     */
+    String seccompProfile) implements CborSerializable {
 
   public RestartPolicy restartPolicy() { return RestartPolicy.of(restart); }
 
   public Map<String, String> failpointsOrEmpty() { return failpoints == null ? Map.of() : failpoints; }
+
+  /** What inspect shows: "default", "unconfined" or "custom". */
+  public String seccompMode() {
+    if (seccompProfile == null) return "default";
+    return seccompProfile.equals(SecurityDefaults.UNCONFINED) ? "unconfined" : "custom";
+  }
 }

@@ -5,7 +5,9 @@ import dev.berth.images.ImageConfig;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
+import dev.berth.oci.SeccompProfile;
 import dev.berth.oci.Users;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,7 +34,8 @@ public final class ContainerSpecs {
   public record CreateParams(String image, String name, List<String> entrypoint, List<String> cmd,
                              List<String> env, String workingDir, String user, boolean autoRemove,
                              String hostname, Map<String, String> labels,
-                             RestartPolicy restart, Map<String, String> failpoints) {}
+                             RestartPolicy restart, Map<String, String> failpoints,
+                             List<String> securityOpts) {}
 
   private ContainerSpecs() {}
 
@@ -99,9 +102,58 @@ public final class ContainerSpecs {
       throw BerthException.invalid("conflicting options: --restart " + restart + " and --rm (a removed container cannot be restarted)");
     }
     Map<String, String> failpoints = validatedFailpoints(p.failpoints());
+    String seccompProfile = seccompProfile(p.securityOpts());
     return new ContainerSpec(id, name, p.image().strip(), image.id(), List.copyOf(args),
         mergeEnv(nonNull(config.env()), p.env()), cwd, ids[0], ids[1], List.copyOf(extraGids),
-        hostname, p.autoRemove(), Map.copyOf(labels), Instant.now(), restart, failpoints);
+        hostname, p.autoRemove(), Map.copyOf(labels), Instant.now(), restart, failpoints, seccompProfile);
+  }
+
+  /**
+   * docker's --security-opt, as far as Berth has them: {@code seccomp=unconfined},
+   * {@code seccomp=PROFILE-JSON} (the client sends the file's content, as docker's does) and
+   * {@code no-new-privileges[=true]} (always on anyway). A profile is parsed and converted here, so
+   * a bad one is refused at create, not found at start.
+   *
+   * @return the container's seccomp choice for {@link ContainerSpec#seccompProfile()}
+   */
+  static String seccompProfile(List<String> securityOpts) {
+    String seccomp = null;
+    for (String opt : securityOpts == null ? List.<String>of() : securityOpts) {
+      int eq = opt.indexOf('=');
+      String key = eq < 0 ? opt : opt.substring(0, eq);
+      String value = eq < 0 ? null : opt.substring(eq + 1);
+      switch (key) {
+        case "no-new-privileges" -> {
+          if (value != null && !value.equals("true")) {
+            throw BerthException.invalid("invalid --security-opt " + shown(opt)
+                + ": containers always run with no-new-privileges (only \"true\" is accepted)");
+          }
+        }
+        case "seccomp" -> {
+          if (seccomp != null) throw BerthException.invalid("invalid --security-opt: seccomp is given more than once");
+          if (value == null || value.isBlank()) {
+            throw BerthException.invalid("invalid --security-opt " + shown(opt) + ": expected seccomp=PROFILE or seccomp=unconfined");
+          }
+          if (!value.equals(SecurityDefaults.UNCONFINED)) {
+            try {
+              SecurityDefaults.forContainers(SeccompProfile.parse(value.getBytes(StandardCharsets.UTF_8)));
+            } catch (SeccompProfile.InvalidProfileException e) {
+              throw BerthException.invalid(e.getMessage());
+            }
+          }
+          seccomp = value;
+        }
+        default -> throw BerthException.invalid("unsupported --security-opt " + shown(opt)
+            + ": use seccomp=PROFILE, seccomp=unconfined or no-new-privileges");
+      }
+    }
+    return seccomp;
+  }
+
+  /** An option as an error message may quote it: a whole profile is not one line. */
+  private static String shown(String opt) {
+    String oneLine = opt.replaceAll("\\s+", " ");
+    return "\"" + (oneLine.length() > 60 ? oneLine.substring(0, 60) + "..." : oneLine) + "\"";
   }
 
   /** Fault injection is checked here, so a typo is a one-line error at create, not a surprise at start. */

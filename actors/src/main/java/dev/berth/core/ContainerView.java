@@ -24,7 +24,9 @@ public record ContainerView(
     Map<String, String> labels,
     String error,
     int restartCount,
-    String restartPolicy) {
+    String restartPolicy,
+    /** "default", "unconfined" or "custom" (ContainerSpec#seccompMode); "" when unknown. */
+    String seccomp) {
 
   public boolean running() { return "running".equals(state); }
 }

@@ -49,7 +49,7 @@ class ContainerSupervisorTest {
   }
 
   private static CreateParams params(String image, String name, boolean rm) {
-    return new CreateParams(image, name, List.of(), List.of("sleep", "100"), List.of(), "", "", rm, "", Map.of(), null, Map.of());
+    return new CreateParams(image, name, List.of(), List.of("sleep", "100"), List.of(), "", "", rm, "", Map.of(), null, Map.of(), List.of());
   }
 
   private StatusReply<ContainerView> create(String image, String name) {

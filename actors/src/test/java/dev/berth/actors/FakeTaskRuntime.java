@@ -122,6 +122,6 @@ final class FakeTaskRuntime implements TaskRuntime {
 
   static ContainerSpec spec(String id, String name, boolean autoRemove, RestartPolicy restart) {
     return new ContainerSpec(id, name, "busybox", "sha256:abc", List.of("sleep", "100"), List.of("PATH=/bin"), "/",
-        0, 0, List.of(), "host", autoRemove, Map.of(), Instant.now(), restart, Map.of());
+        0, 0, List.of(), "host", autoRemove, Map.of(), Instant.now(), restart, Map.of(), null);
   }
 }

@@ -18,7 +18,14 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitRequest;
 import io.grpc.Context;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,6 +40,9 @@ import picocli.CommandLine.Parameters;
 
 /** The container commands. Each is a thin translation of flags into one or a few daemon calls. */
 final class ContainerCommands {
+  /** The daemon's limit too (dev.berth.oci.SeccompProfile.MAX_BYTES); checked here to spare the upload. */
+  static final int MAX_SECCOMP_PROFILE_BYTES = 1 << 20;
+
   private ContainerCommands() {}
 
   /** Flags shared by `run` and `create`, and their translation into a CreateRequest. */
@@ -73,6 +83,11 @@ final class ContainerCommands {
             + "RPC one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown.")
     List<String> failpoints = new ArrayList<>();
 
+    @Option(names = "--security-opt", paramLabel = "OPTION",
+        description = "Security option: seccomp=PROFILE.json (a seccomp profile file, read here), seccomp=unconfined "
+            + "(no filter), no-new-privileges (always on). Default: the daemon's seccomp profile.")
+    List<String> securityOpts = new ArrayList<>();
+
     @Option(names = "--pull", paramLabel = "missing|always|never",
         description = "Pull the image before creating: missing (default: only when it is not here), always, never.")
     String pull = "missing";
@@ -105,6 +120,7 @@ final class ContainerCommands {
         if (req.containsFailpoints(rpc)) throw new CliException("invalid failpoint \"" + fp + "\": " + rpc + " has a failpoint already");
         req.putFailpoints(rpc, fp.substring(eq + 1));
       }
+      for (String opt : securityOpts) req.addSecurityOpts(securityOpt(opt));
       for (String label : labels) {
         int eq = label.indexOf('=');
         if (eq == 0) throw new CliException("invalid label \"" + label + "\": empty key");
@@ -137,6 +153,32 @@ final class ContainerCommands {
       RegistryCommands.pull(cmd, o.image, o.platform, cmd.err(), mode);
       return cmd.daemon().containers().create(req).getContainer();
     }
+  }
+
+  /**
+   * Like docker's CLI: {@code seccomp=PATH} is sent as {@code seccomp=<the file's content>}, since
+   * the daemon may not see the client's files; everything else goes as it is, for the daemon to check.
+   */
+  static String securityOpt(String opt) {
+    if (!opt.startsWith("seccomp=")) return opt;
+    String value = opt.substring("seccomp=".length());
+    if (value.isEmpty() || value.equals("unconfined")) return opt;
+    Path file = Path.of(value);
+    byte[] content;
+    try (InputStream in = Files.newInputStream(file)) {
+      content = in.readNBytes(MAX_SECCOMP_PROFILE_BYTES + 1);
+    } catch (NoSuchFileException e) {
+      throw new CliException("cannot read seccomp profile " + value + ": no such file");
+    } catch (AccessDeniedException e) {
+      throw new CliException("cannot read seccomp profile " + value + ": permission denied");
+    } catch (IOException e) {
+      String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+      throw new CliException("cannot read seccomp profile " + value + ": " + why);
+    }
+    if (content.length > MAX_SECCOMP_PROFILE_BYTES) {
+      throw new CliException("seccomp profile " + value + " is larger than " + (MAX_SECCOMP_PROFILE_BYTES >> 10) + " KiB");
+    }
+    return "seccomp=" + new String(content, StandardCharsets.UTF_8);
   }
 
   /** docker's --restart syntax; the daemon validates the name (one place knows the policies). */

@@ -89,6 +89,7 @@ final class Json {
       }
       g.writeEndObject();
       g.writeStringField("error", c.getError());
+      g.writeStringField("seccomp", c.getSeccomp());
     }
     g.writeEndObject();
   }

@@ -200,6 +200,38 @@ class BerthCliTest {
     assertTrue(daemon.requests(CreateRequest.class).isEmpty());
   }
 
+  @Test
+  void seccompProfileFilesAreSentAsTheirContent() throws Exception {
+    Path profile = dir.resolve("profile.json");
+    String content = "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": []}\n";
+    java.nio.file.Files.writeString(profile, content);
+    Result r = berth("create", "--security-opt", "seccomp=" + profile, "--security-opt", "no-new-privileges", "busybox", "true");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(List.of("seccomp=" + content, "no-new-privileges"), daemon.requests(CreateRequest.class).get(0).getSecurityOptsList());
+    r = berth("run", "-d", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=x", "busybox", "true");
+    assertEquals(0, r.code(), r.err());
+    // the daemon judges what it does not know (here the fake accepts it)
+    assertEquals(List.of("seccomp=unconfined", "apparmor=x"), daemon.requests(CreateRequest.class).get(1).getSecurityOptsList());
+  }
+
+  @Test
+  void unreadableSeccompProfilesAreOneLineErrorsAndSendNothing() throws Exception {
+    Path missing = dir.resolve("missing.json");
+    Result r = berth("run", "--security-opt", "seccomp=" + missing, "busybox", "true");
+    assertEquals(125, r.code());
+    assertEquals(List.of("Error: cannot read seccomp profile " + missing + ": no such file"), r.errLines());
+    r = berth("create", "--security-opt", "seccomp=" + dir, "busybox", "true");
+    assertEquals(125, r.code());
+    assertEquals(1, r.errLines().size(), r.err());
+    assertTrue(r.errLines().get(0).startsWith("Error: cannot read seccomp profile " + dir + ": "), r.err());
+    Path big = dir.resolve("big.json");
+    java.nio.file.Files.write(big, new byte[ContainerCommands.MAX_SECCOMP_PROFILE_BYTES + 1]);
+    r = berth("create", "--security-opt", "seccomp=" + big, "busybox", "true");
+    assertEquals(125, r.code());
+    assertEquals(List.of("Error: seccomp profile " + big + " is larger than 1024 KiB"), r.errLines());
+    assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   @Test
@@ -367,7 +399,7 @@ class BerthCliTest {
     JsonNode runner = arr.get(0);
     assertEquals(
         List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount", "restartPolicy",
-            "bundle", "shimPid", "shimAddress", "labels", "error"),
+            "bundle", "shimPid", "shimAddress", "labels", "error", "seccomp"),
         fieldNames(runner));
     assertEquals(41, runner.get("shimPid").asInt());
     assertEquals("1", runner.get("labels").get("a").asText());

@@ -11,12 +11,14 @@ import dev.berth.core.ContainerSpecs;
 import dev.berth.core.DiskSpace;
 import dev.berth.core.JournalHealth;
 import dev.berth.core.PrivateTree;
+import dev.berth.core.SecurityDefaults;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
 import dev.berth.images.RegistryConfig;
 import dev.berth.images.RegistryCredentials;
 import dev.berth.persistence.JournalCheck;
+import dev.berth.oci.SeccompProfile;
 import dev.berth.persistence.JournalConfig;
 import dev.berth.runtime.nativ.Posix;
 import io.grpc.Server;
@@ -98,6 +100,11 @@ public final class BerthDaemon implements Callable<Integer> {
       description = "A registry that sends nothing for this long is given up on (after retries). Default: ${DEFAULT-VALUE}")
   int registryTimeoutSeconds = 30;
 
+  @Option(names = "--seccomp-profile", paramLabel = "PATH|unconfined",
+      description = "Seccomp profile (docker/podman JSON format) of containers created without one, or unconfined for none. "
+          + "Default: ${DEFAULT-VALUE}")
+  String seccompProfile = SecurityDefaults.DEFAULT_SECCOMP_PROFILE;
+
   @Option(names = "--spare-shims", description = "Shims kept started ahead of need (0 or 1): trades ~35 MB for a JVM start per container start. Default: ${DEFAULT-VALUE}")
   int spareShims = 1;
 
@@ -121,6 +128,14 @@ public final class BerthDaemon implements Callable<Integer> {
   public Integer call() throws Exception {
     if (!runtime.equals("runc") && !runtime.equals("crun")) {
       System.err.println("berthd: unsupported runtime \"" + runtime + "\": use runc or crun");
+      return 1;
+    }
+    // before anything is created or locked: a bad profile leaves no trace
+    SecurityDefaults security;
+    try {
+      security = SecurityDefaults.fromSeccompFlag(seccompProfile);
+    } catch (SeccompProfile.InvalidProfileException e) {
+      System.err.println("berthd: " + e.getMessage());
       return 1;
     }
     root = root.toAbsolutePath().normalize();
@@ -176,7 +191,7 @@ public final class BerthDaemon implements Callable<Integer> {
     EventLoopGroup shimGroup = new EpollEventLoopGroup(2, named("shim-client"));
     ImageStore images = new ImageStore(paths.images());
     Puller puller = new Puller(images, registries, new RegistryCredentials(root.resolve("auth.json")));
-    ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, system, shimGroup, blocking, spareShims);
+    ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, security, system, shimGroup, blocking, spareShims);
     containerRuntime.open();
     ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(
         ContainerSupervisor.create(containerRuntime,
@@ -203,7 +218,8 @@ public final class BerthDaemon implements Callable<Integer> {
         .build()
         .start();
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-    log.info("berthd {} serving on {} (root {}, state {}, runtime {} {})", VERSION, socket, root, state, runtime, runtimeVersion);
+    log.info("berthd {} serving on {} (root {}, state {}, runtime {} {}, seccomp {})", VERSION, socket, root, state,
+        runtime, runtimeVersion, security.seccompSource());
 
     // A daemon stop is not a container stop: shims run in their own sessions and stay up.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

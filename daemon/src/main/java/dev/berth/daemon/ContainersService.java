@@ -95,7 +95,7 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
     }
     CreateParams params = new CreateParams(r.getImage(), r.getName(), p.getEntrypointList(), p.getCmdList(),
         p.getEnvList(), p.getWorkingDir(), p.getUser(), r.getAutoRemove(), r.getHostname(), r.getLabelsMap(),
-        restart, r.getFailpointsMap());
+        restart, r.getFailpointsMap(), r.getSecurityOptsList());
     CompletionStage<ContainerView> reply = AskPattern.askWithStatus(supervisor,
         (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to), ASK, system.scheduler());
     complete(reply, v -> CreateReply.newBuilder().setContainer(Protos.container(v)).build(), out);

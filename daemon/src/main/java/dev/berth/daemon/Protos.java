@@ -35,6 +35,7 @@ final class Protos {
         .setError(v.error() == null ? "" : v.error())
         .setRestartCount(v.restartCount())
         .setRestartPolicy(v.restartPolicy() == null ? "" : v.restartPolicy())
+        .setSeccomp(v.seccomp() == null ? "" : v.seccomp())
         .build();
   }
 

@@ -15,10 +15,12 @@ import java.util.Set;
  * Generates an OCI runtime spec (a bundle's config.json) with docker's defaults (moby oci/defaults.go and
  * daemon/oci_linux.go): docker's 14 default capabilities, no-new-privileges, fresh pid/net/ipc/uts/mount
  * namespaces (a new network namespace has loopback only), the usual /proc /dev /sys mounts, masked and
- * read-only /proc paths and docker's device cgroup allow list.
+ * read-only /proc paths and docker's device cgroup allow list, and the seccomp filter it is given
+ * (the {@code linux.seccomp} object of a {@link SeccompProfile} converted for
+ * {@link #DEFAULT_CAPABILITIES}; none means no filter).
  *
  * <p>Deliberately absent: rlimits (setting them needs CAP_SYS_RESOURCE, which the daemon may lack),
- * seccomp and AppArmor profiles, and a user namespace.
+ * AppArmor profiles, and a user namespace.
  */
 public final class RuntimeSpec {
   public static final String OCI_VERSION = "1.0.2";
@@ -43,10 +45,11 @@ public final class RuntimeSpec {
    * @param rootfs      the (mounted) root filesystem; made absolute
    * @param extraMounts OCI mount objects ({@code destination}, {@code type}, {@code source}, {@code options});
    *                    one with the destination of a default mount replaces that default
+   * @param seccomp     the {@code linux.seccomp} object (see {@link SeccompProfile#toRuntimeSpec}); null for none
    * @return config.json as UTF-8 JSON bytes
    */
   public static byte[] generate(String containerId, ProcessConfig process, String hostname, Path rootfs,
-                                List<Map<String, Object>> extraMounts) {
+                                List<Map<String, Object>> extraMounts, JsonNode seccomp) {
     if (containerId == null || containerId.isEmpty()) throw new IllegalArgumentException("container id is required");
     if (process.args().isEmpty()) throw new IllegalArgumentException("process args must not be empty");
     if (!process.cwd().startsWith("/")) throw new IllegalArgumentException("cwd must be absolute: " + process.cwd());
@@ -60,7 +63,10 @@ public final class RuntimeSpec {
         ? containerId.substring(0, Math.min(12, containerId.length())) : hostname;
     spec.put("hostname", host);
     spec.set("mounts", mounts(extraMounts == null ? List.of() : extraMounts));
-    spec.set("linux", linux(containerId));
+    ObjectNode linux = linux(containerId);
+    // a copy: the caller's object may be shared by every container (the daemon's default profile)
+    if (seccomp != null) linux.set("seccomp", seccomp.deepCopy());
+    spec.set("linux", linux);
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
     } catch (JsonProcessingException e) {

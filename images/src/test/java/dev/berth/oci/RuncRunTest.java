@@ -3,6 +3,7 @@ package dev.berth.oci;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
 import dev.berth.images.TestImages;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The generated spec is runnable: runc 1.1.5 runs an imported busybox image on an overlay rootfs built
- * from the store's layers, with the user resolved from the image's /etc/passwd.
+ * from the store's layers, with the user resolved from the image's /etc/passwd, and with the seccomp
+ * filter converted from Debian's containers-common profile.
  */
 class RuncRunTest {
   @TempDir Path tmp;
@@ -53,9 +55,21 @@ class RuncRunTest {
 
     assertEquals("ok\n0\nhello from layer 2\n", run(store, image, "", "echo ok; id -u; cat /etc/motd"));
     assertEquals("65534:65534\n", run(store, image, "nobody", "echo $(id -u):$(id -g)"));
+    assertEquals("Seccomp:\t0\n", run(store, image, "", "grep Seccomp: /proc/self/status"));
+
+    // runc takes the converted profile: the process runs in seccomp filter mode (2)
+    Path profile = Path.of("/usr/share/containers/seccomp.json");
+    assumeTrue(Files.isRegularFile(profile), "golang-github-containers-common is not installed");
+    JsonNode seccomp = SeccompProfile.read(profile)
+        .toRuntimeSpec(RuntimeSpec.DEFAULT_CAPABILITIES, SeccompProfile.Host.current()).orElseThrow();
+    assertEquals("Seccomp:\t2\n", run(store, image, "", "grep Seccomp: /proc/self/status", seccomp));
   }
 
   private String run(ImageStore store, ImageRecord image, String user, String script) throws Exception {
+    return run(store, image, user, script, null);
+  }
+
+  private String run(ImageStore store, ImageRecord image, String user, String script, JsonNode seccomp) throws Exception {
     String id = "berth-images-test-" + UUID.randomUUID().toString().substring(0, 8);
     Path bundle = Files.createDirectories(tmp.resolve(id));
     Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
@@ -68,7 +82,7 @@ class RuncRunTest {
       List<Integer> extra = new ArrayList<>();
       for (int i = 2; i < ids.length; i++) extra.add(ids[i]);
       byte[] config = RuntimeSpec.generate(id, new ProcessConfig(List.of("sh", "-c", script),
-          store.config(image).env(), "/", ids[0], ids[1], extra), "berth-test", rootfs, List.of());
+          store.config(image).env(), "/", ids[0], ids[1], extra), "berth-test", rootfs, List.of(), seccomp);
       Files.write(bundle.resolve("config.json"), config);
       Result r = exec(List.of("runc", "--root", runcRoot.toString(), "run", "--bundle", bundle.toString(), id), 60);
       assertEquals(0, r.code, "runc run failed: " + r.out);

@@ -25,7 +25,7 @@ class RuntimeSpecTest {
   void dockerLikeDefaults() throws Exception {
     String id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     byte[] bytes = RuntimeSpec.generate(id, new ProcessConfig(List.of("sh", "-c", "echo hi"), List.of("FOO=bar"), "/work",
-        1000, 1001, List.of(10, 20)), "box", Path.of("relative/rootfs"), List.of());
+        1000, 1001, List.of(10, 20)), "box", Path.of("relative/rootfs"), List.of(), null);
     JsonNode s = JSON.readTree(bytes);
     assertEquals("1.0.2", s.path("ociVersion").asText());
     JsonNode p = s.path("process");
@@ -89,7 +89,7 @@ class RuntimeSpecTest {
     Map<String, Object> bind = Map.of("destination", "/data", "type", "bind", "source", "/srv/data", "options", List.of("rbind", "rw"));
     Map<String, Object> shm = Map.of("destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", List.of("size=1g"));
     JsonNode s = JSON.readTree(RuntimeSpec.generate("abcdef0123456789", new ProcessConfig(List.of("true"), List.of("PATH=/bin"), null, 0, 0, null),
-        null, Path.of("/r"), List.of(bind, shm)));
+        null, Path.of("/r"), List.of(bind, shm), null));
     assertEquals(List.of("PATH=/bin"), texts(s.path("process").path("env")));
     assertEquals("/", s.path("process").path("cwd").asText());
     assertEquals("abcdef012345", s.path("hostname").asText());
