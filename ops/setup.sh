@@ -54,6 +54,8 @@ need optional jq                      command -v jq         # ops/bench
 need required docker-registry         command -v docker-registry  # registry tests (RegistryIT) and ops/bench --pull
 need required apache2-utils           command -v htpasswd   # RegistryIT: bcrypt htpasswd for basic auth
 need required golang-github-containers-common test -f /usr/share/containers/seccomp.json  # berthd's default seccomp profile
+need required libc6-dev               test -f /usr/lib/x86_64-linux-gnu/libc.a  # SeccompIT builds a static keyctl probe (gcc -static)
+need required gcc                     command -v gcc
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then
@@ -78,6 +80,8 @@ else
     need required docker-registry         command -v docker-registry
     need required apache2-utils           command -v htpasswd
     need required golang-github-containers-common test -f /usr/share/containers/seccomp.json
+    need required libc6-dev               test -f /usr/lib/x86_64-linux-gnu/libc.a
+    need required gcc                     command -v gcc
     (( ${#missing_required[@]} == 0 )) || die "still missing required packages: ${missing_required[*]}"
   fi
 fi
