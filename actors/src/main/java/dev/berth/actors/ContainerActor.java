@@ -106,6 +106,8 @@ public final class ContainerActor
   private record ObserveAgain(int run, boolean recovery) implements Command {}
   private record StopTimeout(int run) implements Command {}
   private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
+  /** A signal sent on the actor's own account (stop, removal, retries) failed. */
+  private record SignalFailed(int signal, int run, Throwable error) implements Command {}
   private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
   private record StartupCleaned(Throwable error) implements Command {}
   private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error) implements Command {}
@@ -272,7 +274,8 @@ public final class ContainerActor
         .onCommand(GetView.class, (s, c) -> { c.replyTo().tell(view(s)); return Effect().none(); })
         .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()))
         // A kill's answer, whatever the kill caused meanwhile (the exit is usually recorded first).
-        .onCommand(KillDone.class, this::onKillDone);
+        .onCommand(KillDone.class, this::onKillDone)
+        .onCommand(SignalFailed.class, this::onSignalFailed);
 
     b.forStateType(Empty.class)
         .onCommand(Init.class, this::onInit)
@@ -556,12 +559,12 @@ public final class ContainerActor
     if (running.removing()) {
       ctx.getLog().info("container {}: finishing the removal requested before the restart", id);
       pendingDelete = ctx.getSystem().ignoreRef();
-      shim.kill(SIGKILL, true);
+      signal(SIGKILL, true);
       timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
     } else if (running.stopRequested()) {
       // The stop's timeout died with the daemon: ask again with the default one.
       ctx.getLog().info("container {}: finishing the stop requested before the restart", id);
-      shim.kill(SIGTERM, false);
+      signal(SIGTERM, false);
       timers.startSingleTimer("stop", new StopTimeout(runGeneration), DEFAULT_STOP_TIMEOUT);
     }
   }
@@ -628,9 +631,31 @@ public final class ContainerActor
     stopWaiters.add(c.replyTo());
     return persistStopIntent(s).thenRun(st -> {
       if (shim == null) return; // the exit was recorded meanwhile; the waiter has its answer
-      shim.kill(c.signal(), false);
+      signal(c.signal(), false);
       timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
     });
+  }
+
+  /**
+   * Sends a stop or removal signal whose answer nobody waits for: a failure is logged, and a failed
+   * stop signal (not already SIGKILL) brings the SIGKILL forward instead of waiting out the whole
+   * stop timeout for a signal that never arrived.
+   */
+  private void signal(int signal, boolean all) {
+    int run = runGeneration;
+    ActorRef<Command> self = ctx.getSelf();
+    shim.kill(signal, all).whenComplete((ok, err) -> {
+      if (err != null) self.tell(new SignalFailed(signal, run, err));
+    });
+  }
+
+  private Effect<Event, State> onSignalFailed(State s, SignalFailed f) {
+    if (f.run() != runGeneration || !(s instanceof Running) || shim == null) return Effect().none();
+    ctx.getLog().warn("container {}: signal {} failed: {}", id, f.signal(), BerthException.from(f.error()).getMessage());
+    if (f.signal() != SIGKILL) {
+      timers.startSingleTimer("stop", new StopTimeout(runGeneration), Duration.ZERO);
+    }
+    return Effect().none();
   }
 
   /** Stopping a container that waits for a policy restart cancels the restart (docker stop on "restarting"). */
@@ -655,7 +680,7 @@ public final class ContainerActor
   private Effect<Event, State> onStopTimeout(State s, StopTimeout t) {
     if (t.run() == runGeneration && s instanceof Running && shim != null) {
       ctx.getLog().info("container {} is still running; sending SIGKILL", id);
-      shim.kill(SIGKILL, true);
+      signal(SIGKILL, true);
       timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
     }
     return Effect().none();
@@ -669,7 +694,7 @@ public final class ContainerActor
     EffectBuilder<Event, State> intent = s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
     return intent.thenRun(st -> {
       if (shim == null) return;
-      shim.kill(SIGKILL, true);
+      signal(SIGKILL, true);
       timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
     });
   }

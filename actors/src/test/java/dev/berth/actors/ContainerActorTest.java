@@ -122,6 +122,21 @@ class ContainerActorTest {
     assertTrue(runtime.calls.contains("removeBundle " + id));
   }
 
+  /** A failed SIGTERM must not make a stop wait out its whole timeout: SIGKILL comes at once. */
+  @Test
+  void a_stop_whose_signal_fails_kills_at_once_instead_of_waiting_out_the_timeout() {
+    var c = created(false);
+    started(c);
+    var task = runtime.tasks.get(id);
+    task.failingKills.set(1);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Stop(15, Duration.ofMinutes(10), p.getRef()));
+    ContainerView stopped = ok(p); // long before the 10 minutes
+    assertEquals("stopped", stopped.state());
+    assertEquals(137, stopped.exitCode());
+    assertEquals(List.of(15, 9), task.signals.subList(0, 2));
+  }
+
   @Test
   void invalid_transitions_are_errors_that_change_nothing() {
     var c = created(false);
