@@ -103,6 +103,9 @@ class ContainerActorTest {
     var c = created(false);
     started(c);
     runtime.tasks.get(id).exit(0);
+    TestProbe<StatusReply<ExitInfo>> exited = kit.createTestProbe();
+    c.tell(new ContainerActor.WaitExit(exited.getRef()));
+    assertEquals(0, ok(exited).exitCode()); // the exit is journaled: the next write is the removal's
     org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit journal =
         org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(kit.system());
     journal.failNextPersisted(ContainerActor.persistenceIdFor(id), new java.io.IOException("No space left on device"));
