@@ -40,6 +40,7 @@ import dev.berth.core.ContainerSpecs.CreateParams;
 import dev.berth.core.ContainerView;
 import dev.berth.core.LogFollower;
 import dev.berth.core.Signals;
+import dev.berth.daemon.grpc.GrpcErrors;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;

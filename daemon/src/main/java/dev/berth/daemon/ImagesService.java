@@ -9,6 +9,7 @@ import dev.berth.api.v1.ListImagesRequest;
 import dev.berth.api.v1.RemoveImageReply;
 import dev.berth.api.v1.RemoveImageRequest;
 import dev.berth.core.BerthException;
+import dev.berth.daemon.grpc.GrpcErrors;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
