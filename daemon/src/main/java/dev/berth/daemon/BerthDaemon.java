@@ -8,6 +8,7 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.core.BerthPaths;
 import dev.berth.core.ContainerRuntime;
 import dev.berth.core.ContainerSpecs;
+import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
@@ -153,12 +154,13 @@ public final class BerthDaemon implements Callable<Integer> {
     HealthStatusManager health = new HealthStatusManager();
     EpollEventLoopGroup boss = new EpollEventLoopGroup(1, named("api-boss"));
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
+    SourceToStream streams = new SourceToStream(system);
     Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
         .channelType(EpollServerDomainSocketChannel.class)
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
         .executor(blocking)
-        .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking, version))
+        .addService(new ContainersService(system, supervisor, new EventFeed(system), streams, blocking, version))
         .addService(new ImagesService(system, supervisor, images, puller, blocking))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())

@@ -1,6 +1,5 @@
 package dev.berth.daemon;
 
-import com.google.protobuf.ByteString;
 import dev.berth.actors.ContainerActor;
 import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
@@ -39,8 +38,10 @@ import dev.berth.api.v1.WaitRequest;
 import dev.berth.core.ContainerSpecs.CreateParams;
 import dev.berth.core.ContainerView;
 import dev.berth.core.LogFollower;
+import dev.berth.core.LogHandle;
 import dev.berth.core.Signals;
 import dev.berth.daemon.grpc.GrpcErrors;
+import dev.berth.daemon.grpc.SourceToStream;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
@@ -56,7 +57,10 @@ import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
-/** berth.v1.Containers: translates each call into a message to the container supervisor. No logic here. */
+/**
+ * berth.v1.Containers: translates each call into a message to the container supervisor. No logic
+ * here; the server streams are Sources served by {@link SourceToStream}.
+ */
 final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private static final Duration ASK = Duration.ofSeconds(60);
   /** Waits and stops can legitimately take long; the actor answers when they are done. */
@@ -67,11 +71,13 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private final Executor blocking;
   private final VersionReply version;
   private final EventFeed events;
+  private final SourceToStream streams;
 
   ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, EventFeed events,
-                    Executor blocking, VersionReply version) {
+                    SourceToStream streams, Executor blocking, VersionReply version) {
     this.system = system;
     this.events = events;
+    this.streams = streams;
     this.supervisor = supervisor;
     this.blocking = blocking;
     this.version = version;
@@ -161,23 +167,11 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
 
   @Override
   public void logs(LogsRequest r, StreamObserver<LogEntry> out) {
-    ServerCallStreamObserver<LogEntry> call = (ServerCallStreamObserver<LogEntry>) out;
-    ask(r.getRef(), ContainerActor.OpenLogs::new, ASK).whenComplete((handle, err) -> {
-      if (err != null) {
-        out.onError(GrpcErrors.toStatus(err));
-        return;
-      }
-      CompletableFuture.runAsync(() -> {
-        try {
-          LogFollower.stream(handle, r.getFollow(), line -> out.onNext(LogEntry.newBuilder()
-              .setStream(line.stream()).setTime(line.time()).setData(ByteString.copyFrom(line.data())).build()),
-              call::isCancelled);
-          if (!call.isCancelled()) out.onCompleted();
-        } catch (Exception e) {
-          if (!call.isCancelled()) out.onError(GrpcErrors.toStatus(e));
-        }
-      }, blocking);
-    });
+    Source<LogEntry, ?> entries = Source.completionStageSource(
+        this.<LogHandle>ask(r.getRef(), ContainerActor.OpenLogs::new, ASK)
+            .thenApply(handle -> LogFollower.source(handle, r.getFollow(), blocking)))
+        .map(Protos::logEntry);
+    streams.serve(entries, out);
   }
 
   @Override

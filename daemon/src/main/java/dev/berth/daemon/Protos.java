@@ -1,10 +1,13 @@
 package dev.berth.daemon;
 
+import com.google.protobuf.ByteString;
 import dev.berth.actors.EventFeed;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.Event;
 import dev.berth.api.v1.Image;
+import dev.berth.api.v1.LogEntry;
 import dev.berth.core.ContainerView;
+import dev.berth.core.LogFollower;
 import dev.berth.images.ImageRecord;
 import java.time.Instant;
 
@@ -48,6 +51,11 @@ final class Protos {
         .setDetail(e.detail() == null ? "" : e.detail());
     if (e.exitCode() != null) b.setExitCode(e.exitCode());
     return b.build();
+  }
+
+  static LogEntry logEntry(LogFollower.LogLine line) {
+    return LogEntry.newBuilder().setStream(line.stream()).setTime(line.time())
+        .setData(ByteString.copyFrom(line.data())).build();
   }
 
   static Image image(ImageRecord r) {
