@@ -161,7 +161,7 @@ public final class BerthDaemon implements Callable<Integer> {
         .workerEventLoopGroup(workers)
         .executor(blocking)
         .addService(new ContainersService(system, supervisor, new EventFeed(system), streams, blocking, version))
-        .addService(new ImagesService(system, supervisor, images, puller, blocking))
+        .addService(new ImagesService(system, supervisor, images, puller, streams, blocking))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build()
