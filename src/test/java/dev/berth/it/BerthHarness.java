@@ -19,8 +19,10 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -76,6 +78,7 @@ public final class BerthHarness implements AutoCloseable {
   public final Path socket;
   private final Path transcript;
   private final List<String> extraDaemonArgs = new ArrayList<>();
+  private final Map<String, String> daemonEnvironment = new HashMap<>();
   private Process daemon;
   private int daemonStarts;
   private boolean closed;
@@ -97,11 +100,17 @@ public final class BerthHarness implements AutoCloseable {
 
   /** Like {@link #start(String)}, with more berthd flags (kept for restarts). */
   public static BerthHarness start(String name, List<String> daemonFlags) {
+    return start(name, daemonFlags, Map.of());
+  }
+
+  /** Like {@link #start(String, List)}, with variables for berthd's environment (e.g. BERTHD_JAVA_OPTS). */
+  public static BerthHarness start(String name, List<String> daemonFlags, Map<String, String> daemonEnvironment) {
     BerthHarness h = null;
     try {
       Path image = busyboxImage();
       h = new BerthHarness(name);
       h.extraDaemonArgs.addAll(daemonFlags);
+      h.daemonEnvironment.putAll(daemonEnvironment);
       h.startDaemon();
       Result r = h.berth("image", "import", image.toString(), "--name", "busybox:latest");
       if (r.exitCode() != 0) fail("importing the busybox image failed:\n" + r);
@@ -192,6 +201,7 @@ public final class BerthHarness implements AutoCloseable {
         .redirectErrorStream(true)
         .redirectOutput(log.toFile());
     pb.environment().remove("BERTH_SOCKET");
+    pb.environment().putAll(daemonEnvironment);
     daemon = pb.start();
     Instant deadline = Instant.now().plusSeconds(90);
     while (true) {

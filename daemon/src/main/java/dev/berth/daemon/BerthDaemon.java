@@ -12,6 +12,7 @@ import dev.berth.core.DiskSpace;
 import dev.berth.core.JournalHealth;
 import dev.berth.core.PrivateTree;
 import dev.berth.core.SecurityDefaults;
+import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
@@ -204,15 +205,16 @@ public final class BerthDaemon implements Callable<Integer> {
     HealthStatusManager health = new HealthStatusManager();
     EpollEventLoopGroup boss = new EpollEventLoopGroup(1, named("api-boss"));
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
+    SourceToStream streams = new SourceToStream(system);
     Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
         .channelType(EpollServerDomainSocketChannel.class)
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
         .executor(blocking)
         .intercept(new DiskSpaceInterceptor(disk))
-        .addService(new ContainersService(system, supervisor, new EventFeed(system), blocking,
+        .addService(new ContainersService(system, supervisor, new EventFeed(system), streams, blocking,
             () -> version.toBuilder().setJournal(journal.summary()).build()))
-        .addService(new ImagesService(system, supervisor, images, puller, blocking))
+        .addService(new ImagesService(system, supervisor, images, puller, streams, blocking))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build()

@@ -1,19 +1,9 @@
 package dev.berth.daemon;
 
-import com.google.protobuf.ByteString;
 import dev.berth.actors.ContainerActor;
 import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
 import dev.berth.actors.EventFilter;
-import dev.berth.api.v1.Event;
-import dev.berth.api.v1.SubscribeRequest;
-import dev.berth.core.RestartPolicy;
-import java.util.HashSet;
-import java.util.Set;
-import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
 import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.api.v1.ContainerReply;
@@ -22,6 +12,7 @@ import dev.berth.api.v1.CreateReply;
 import dev.berth.api.v1.CreateRequest;
 import dev.berth.api.v1.DeleteReply;
 import dev.berth.api.v1.DeleteRequest;
+import dev.berth.api.v1.Event;
 import dev.berth.api.v1.ExecOutput;
 import dev.berth.api.v1.ExecRequest;
 import dev.berth.api.v1.InspectRequest;
@@ -32,6 +23,7 @@ import dev.berth.api.v1.LogEntry;
 import dev.berth.api.v1.LogsRequest;
 import dev.berth.api.v1.StartRequest;
 import dev.berth.api.v1.StopRequest;
+import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
@@ -39,23 +31,31 @@ import dev.berth.api.v1.WaitRequest;
 import dev.berth.core.ContainerSpecs.CreateParams;
 import dev.berth.core.ContainerView;
 import dev.berth.core.LogFollower;
+import dev.berth.core.LogHandle;
+import dev.berth.core.RestartPolicy;
 import dev.berth.core.Signals;
-import io.grpc.stub.ServerCallStreamObserver;
+import dev.berth.daemon.grpc.GrpcErrors;
+import dev.berth.daemon.grpc.SourceToStream;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
-/** berth.v1.Containers: translates each call into a message to the container supervisor. No logic here. */
+/**
+ * berth.v1.Containers: translates each call into a message to the container supervisor. No logic
+ * here; the server streams are Sources served by {@link SourceToStream}.
+ */
 final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private static final Duration ASK = Duration.ofSeconds(60);
   /** Waits and stops can legitimately take long; the actor answers when they are done. */
@@ -67,11 +67,13 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
   /** Built per call: the journal's health can change during start-up (the supervisor's scan). */
   private final java.util.function.Supplier<VersionReply> version;
   private final EventFeed events;
+  private final SourceToStream streams;
 
   ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, EventFeed events,
-                    Executor blocking, java.util.function.Supplier<VersionReply> version) {
+                    SourceToStream streams, Executor blocking, java.util.function.Supplier<VersionReply> version) {
     this.system = system;
     this.events = events;
+    this.streams = streams;
     this.supervisor = supervisor;
     this.blocking = blocking;
     this.version = version;
@@ -161,23 +163,11 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
 
   @Override
   public void logs(LogsRequest r, StreamObserver<LogEntry> out) {
-    ServerCallStreamObserver<LogEntry> call = (ServerCallStreamObserver<LogEntry>) out;
-    ask(r.getRef(), ContainerActor.OpenLogs::new, ASK).whenComplete((handle, err) -> {
-      if (err != null) {
-        out.onError(GrpcErrors.toStatus(err));
-        return;
-      }
-      CompletableFuture.runAsync(() -> {
-        try {
-          LogFollower.stream(handle, r.getFollow(), line -> out.onNext(LogEntry.newBuilder()
-              .setStream(line.stream()).setTime(line.time()).setData(ByteString.copyFrom(line.data())).build()),
-              call::isCancelled);
-          if (!call.isCancelled()) out.onCompleted();
-        } catch (Exception e) {
-          if (!call.isCancelled()) out.onError(GrpcErrors.toStatus(e));
-        }
-      }, blocking);
-    });
+    Source<LogEntry, ?> entries = Source.completionStageSource(
+        this.<LogHandle>ask(r.getRef(), ContainerActor.OpenLogs::new, ASK)
+            .thenApply(handle -> LogFollower.source(handle, r.getFollow(), blocking)))
+        .map(Protos::logEntry);
+    streams.serve(entries, out);
   }
 
   @Override
@@ -186,48 +176,30 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
         .setExecId(java.util.UUID.randomUUID().toString())
         .addAllArgs(r.getArgsList()).addAllEnv(r.getEnvList()).setCwd(r.getWorkingDir()).setUser(r.getUser())
         .build();
-    this.<Source<ExecChunk, NotUsed>>ask(r.getRef(), to -> new ContainerActor.Exec(task, to), ASK).whenComplete((source, err) -> {
-      if (err != null) {
-        out.onError(GrpcErrors.toStatus(err));
-        return;
-      }
-      source.runForeach((ExecChunk c) -> out.onNext(translate(c)), system).whenComplete((done, e) -> {
-        if (e != null) out.onError(GrpcErrors.toStatus(e));
-        else out.onCompleted();
-      });
-    });
+    // The shim's call starts when the bridge runs the Source, and a cancel of this call cancels it.
+    Source<ExecOutput, ?> output = Source.completionStageSource(
+        this.<Source<ExecChunk, NotUsed>>ask(r.getRef(), to -> new ContainerActor.Exec(task, to), ASK))
+        .map(Protos::execOutput);
+    streams.serve(output, out);
   }
 
   @Override
   public void subscribe(SubscribeRequest r, StreamObserver<Event> out) {
-    ServerCallStreamObserver<Event> call = (ServerCallStreamObserver<Event>) out;
+    streams.serve(events(r).map(Protos::event), out);
+  }
+
+  /** The events a subscription asked for; its container references are resolved to ids first. */
+  private Source<EventFeed.LifecycleEvent, ?> events(SubscribeRequest r) {
     EventFilter filter;
     try {
       filter = EventFilter.parse(r.getFiltersList());
     } catch (RuntimeException e) {
-      out.onError(GrpcErrors.toStatus(e));
-      return;
+      return Source.failed(e);
     }
-    resolveContainers(filter.containerRefs()).whenComplete((ids, err) -> {
-      if (err != null) {
-        out.onError(GrpcErrors.toStatus(err));
-        return;
-      }
+    return Source.completionStageSource(resolveContainers(filter.containerRefs()).thenApply(ids -> {
       EventFilter resolved = filter.withContainerIds(ids);
-      UniqueKillSwitch stop = events.events(r.getSince(), !r.getHistoryOnly())
-          .filter(resolved::matches)
-          .viaMat(KillSwitches.single(), Keep.right())
-          .toMat(Sink.foreach(e -> out.onNext(Protos.event(e))), (ks, done) -> {
-            done.whenComplete((d, e) -> {
-              if (call.isCancelled()) return;
-              if (e != null) out.onError(GrpcErrors.toStatus(e));
-              else out.onCompleted();
-            });
-            return ks;
-          })
-          .run(system);
-      call.setOnCancelHandler(stop::shutdown);
-    });
+      return events.events(r.getSince(), !r.getHistoryOnly()).filter(resolved::matches);
+    }));
   }
 
   /** Container references to ids, once; one that does not resolve (removed already) stays a prefix. */
@@ -241,14 +213,6 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
       });
     }
     return all.thenApply(Set::copyOf);
-  }
-
-  private static ExecOutput translate(ExecChunk c) {
-    return switch (c.getPayloadCase()) {
-      case STDOUT -> ExecOutput.newBuilder().setStdout(c.getStdout()).build();
-      case STDERR -> ExecOutput.newBuilder().setStderr(c.getStderr()).build();
-      default -> ExecOutput.newBuilder().setExitCode(c.getExitCode()).build();
-    };
   }
 
   private <T> CompletionStage<T> ask(String ref, Function<ActorRef<StatusReply<T>>, ContainerActor.Request> make, Duration timeout) {

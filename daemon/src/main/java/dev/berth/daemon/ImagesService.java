@@ -9,6 +9,8 @@ import dev.berth.api.v1.ListImagesRequest;
 import dev.berth.api.v1.RemoveImageReply;
 import dev.berth.api.v1.RemoveImageRequest;
 import dev.berth.core.BerthException;
+import dev.berth.daemon.grpc.GrpcErrors;
+import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
@@ -24,7 +26,6 @@ import dev.berth.api.v1.PullProgress;
 import dev.berth.api.v1.PullRequest;
 import dev.berth.api.v1.SaveReply;
 import dev.berth.api.v1.SaveRequest;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,20 +37,25 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
-/** berth.v1.Images: translates calls to the image store (blocking work off the gRPC threads). */
+/**
+ * berth.v1.Images: translates calls to the image store (blocking work off the gRPC threads); the
+ * Pull stream is a Source served by {@link SourceToStream}.
+ */
 final class ImagesService extends ImagesGrpc.ImagesImplBase {
   private final ActorSystem<?> system;
   private final ActorRef<ContainerSupervisor.Command> supervisor;
   private final ImageStore images;
   private final Puller puller;
+  private final SourceToStream streams;
   private final Executor blocking;
 
   ImagesService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, ImageStore images, Puller puller,
-                Executor blocking) {
+                SourceToStream streams, Executor blocking) {
     this.system = system;
     this.supervisor = supervisor;
     this.images = images;
     this.puller = puller;
+    this.streams = streams;
     this.blocking = blocking;
   }
 
@@ -66,38 +72,7 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
 
   @Override
   public void pull(PullRequest r, StreamObserver<PullProgress> out) {
-    ServerCallStreamObserver<PullProgress> call = (ServerCallStreamObserver<PullProgress>) out;
-    // a client that goes away does not cancel the pull: whatever it fetched serves the next one
-    call.setOnCancelHandler(() -> {});
-    Object sending = new Object(); // layers report from several threads; a stream takes one message at a time
-    Puller.Listener listener = (id, status, current, total) -> {
-      synchronized (sending) {
-        if (!call.isCancelled()) {
-          call.onNext(PullProgress.newBuilder().setId(id).setStatus(status).setCurrent(current).setTotal(total).build());
-        }
-      }
-    };
-    CompletableFuture.runAsync(() -> {
-      try {
-        RegistryCredentials.Credentials creds = r.hasAuth() && !r.getAuth().getUsername().isEmpty()
-            ? new RegistryCredentials.Credentials(r.getAuth().getUsername(), r.getAuth().getPassword()) : null;
-        ImageRecord img = puller.pull(r.getRef(), Puller.Platform.parse(r.getPlatform()), creds, listener);
-        synchronized (sending) {
-          if (!call.isCancelled()) {
-            call.onNext(PullProgress.newBuilder().setImage(Protos.image(img)).build());
-            call.onCompleted();
-          }
-        }
-      } catch (ImageException e) {
-        synchronized (sending) {
-          if (!call.isCancelled()) call.onError(GrpcErrors.toStatus(error(e)));
-        }
-      } catch (RuntimeException e) {
-        synchronized (sending) {
-          if (!call.isCancelled()) call.onError(GrpcErrors.toStatus(e));
-        }
-      }
-    }, blocking);
+    streams.serve(PullProgressSource.of(puller, r, blocking), out);
   }
 
   @Override

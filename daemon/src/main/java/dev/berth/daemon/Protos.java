@@ -1,14 +1,19 @@
 package dev.berth.daemon;
 
+import com.google.protobuf.ByteString;
 import dev.berth.actors.EventFeed;
+import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.Event;
+import dev.berth.api.v1.ExecOutput;
 import dev.berth.api.v1.Image;
+import dev.berth.api.v1.LogEntry;
 import dev.berth.core.ContainerView;
+import dev.berth.core.LogFollower;
 import dev.berth.images.ImageRecord;
 import java.time.Instant;
 
-/** Domain records → API messages. */
+/** Domain records and shim messages → API messages. */
 final class Protos {
   private Protos() {}
 
@@ -49,6 +54,19 @@ final class Protos {
         .setDetail(e.detail() == null ? "" : e.detail());
     if (e.exitCode() != null) b.setExitCode(e.exitCode());
     return b.build();
+  }
+
+  static LogEntry logEntry(LogFollower.LogLine line) {
+    return LogEntry.newBuilder().setStream(line.stream()).setTime(line.time())
+        .setData(ByteString.copyFrom(line.data())).build();
+  }
+
+  static ExecOutput execOutput(ExecChunk c) {
+    return switch (c.getPayloadCase()) {
+      case STDOUT -> ExecOutput.newBuilder().setStdout(c.getStdout()).build();
+      case STDERR -> ExecOutput.newBuilder().setStderr(c.getStderr()).build();
+      default -> ExecOutput.newBuilder().setExitCode(c.getExitCode()).build();
+    };
   }
 
   static Image image(ImageRecord r) {

@@ -9,7 +9,6 @@ import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.runtime.nativ.Posix;
 import dev.berth.runtime.nativ.Reaper;
-import dev.berth.runtime.nativ.WaitStatus;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
@@ -20,13 +19,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One {@code runc exec} in the foreground: runc stays attached and exits with the process's exit
- * code. stdout/stderr chunks are streamed to the caller as they come; the last message carries
- * the exit code.
+ * code. stdout/stderr chunks are streamed to the caller as it takes them; the last message carries
+ * the exit code. A caller that cancels gets the process a SIGTERM.
  */
 final class ExecProcess {
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
@@ -102,7 +100,10 @@ final class ExecProcess {
         }
     }
 
-    /** Runs the exec and streams it to the observer; returns when the observer is completed. */
+    /**
+     * Starts the exec and streams it to the observer: output as the caller takes it, then the exit
+     * code. Returns once the process is started; the rest happens on {@code io}.
+     */
     static void run(String id, Path bundle, Path stateDir, ExecTaskRequest req, RuncDriver runc, Executor io,
                     ServerCallStreamObserver<ExecChunk> observer) throws TaskException {
         Path processFile = stateDir.resolve("exec-" + SEQUENCE.incrementAndGet() + ".json");
@@ -124,54 +125,143 @@ final class ExecProcess {
         err.closeWrite();
         ShimLog.info("exec " + req.getExecId() + " pid " + child.pid() + ": " + String.join(" ", req.getArgsList()));
 
-        // grpc's StreamObserver is not thread-safe; the two pumps and this thread share it.
-        // Output that arrives after the drain deadline is dropped (finished), never sent after onCompleted.
-        Object sendLock = new Object();
-        AtomicBoolean finished = new AtomicBoolean();
-        observer.setOnCancelHandler(() -> Posix.kill(child.pid(), 15)); // runc forwards it to the process
-        StreamPump stdout = StreamPump.start(out.detachRead(), sender(observer, sendLock, finished, true), io);
-        StreamPump stderr = StreamPump.start(err.detachRead(), sender(observer, sendLock, finished, false), io);
-        try {
-            WaitStatus status = child.exit().get();
-            long deadline = System.nanoTime() + DRAIN_NANOS;
-            stdout.awaitEnd(deadline);
-            stderr.awaitEnd(deadline);
-            synchronized (sendLock) {
-                finished.set(true);
-                if (!observer.isCancelled()) {
-                    observer.onNext(ExecChunk.newBuilder().setExitCode(status.exitCode()).build());
-                    observer.onCompleted();
+        Outbound outbound = new Outbound(observer);
+        // grpc runs these handlers on the call's executor, which is why this method does not wait
+        // for the exit there: a cancel or a ready caller would only be heard after it.
+        observer.setOnReadyHandler(outbound::wake);
+        observer.setOnCancelHandler(() -> {
+            // the caller went away: runc forwards SIGTERM to the process (a reaped pid is not ours)
+            if (!child.exit().isDone()) {
+                Posix.kill(child.pid(), 15);
+            }
+            outbound.wake();
+        });
+        StreamPump stdout = StreamPump.start(out.detachRead(), outbound.sink(true), io);
+        StreamPump stderr = StreamPump.start(err.detachRead(), outbound.sink(false), io);
+        child.exit().whenCompleteAsync((status, failure) -> {
+            try {
+                if (failure != null) {
+                    outbound.fail("exec: " + failure.getMessage());
+                    return;
                 }
+                outbound.awaitDrained(stdout, stderr);
+                outbound.finish(ExecChunk.newBuilder().setExitCode(status.exitCode()).build());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                outbound.fail("exec: interrupted (the shim is stopping)");
+            } catch (RuntimeException e) {
+                outbound.fail("exec: " + e.getMessage());
+            } finally {
+                deleteQuietly(processFile);
             }
-        } catch (Exception e) {
-            synchronized (sendLock) {
-                finished.set(true);
-                observer.onError(Status.INTERNAL.withDescription("exec: " + e.getMessage()).asRuntimeException());
-            }
-        } finally {
-            deleteQuietly(processFile);
-        }
+        }, io);
     }
 
-    private static StreamPump.Sink sender(ServerCallStreamObserver<ExecChunk> observer, Object lock,
-                                          AtomicBoolean finished, boolean isStdout) {
-        return new StreamPump.Sink() {
-            @Override
-            public void chunk(byte[] buf, int len) {
-                ByteString bytes = ByteString.copyFrom(Arrays.copyOf(buf, len));
-                ExecChunk chunk = isStdout ? ExecChunk.newBuilder().setStdout(bytes).build()
-                        : ExecChunk.newBuilder().setStderr(bytes).build();
-                synchronized (lock) {
-                    if (!finished.get() && !observer.isCancelled()) {
-                        observer.onNext(chunk);
+    /**
+     * The exec's side of its call. grpc's observer is not thread-safe: the two pumps and the thread
+     * that finishes share it under this monitor. A pump sends only while the caller takes output
+     * (grpc's {@code isReady}): a slow caller holds the pump, the pipe fills and the process waits
+     * on its writes, as with a slow terminal, and the shim holds a chunk per pipe, not the output.
+     */
+    private static final class Outbound {
+        /** A waiting pump looks again this often even if no on-ready event woke it. */
+        private static final long WAIT_MS = 100;
+
+        private final ServerCallStreamObserver<ExecChunk> observer;
+        /** The exit code was sent (or the call failed): output that comes later is dropped. */
+        private boolean finished;
+        private int waitingPumps;
+        /** How long pumps have waited for the caller, in total. */
+        private long heldBackNanos;
+
+        Outbound(ServerCallStreamObserver<ExecChunk> observer) {
+            this.observer = observer;
+        }
+
+        StreamPump.Sink sink(boolean isStdout) {
+            return new StreamPump.Sink() {
+                @Override
+                public void chunk(byte[] buf, int len) {
+                    ByteString bytes = ByteString.copyFrom(Arrays.copyOf(buf, len));
+                    send(isStdout ? ExecChunk.newBuilder().setStdout(bytes).build()
+                            : ExecChunk.newBuilder().setStderr(bytes).build());
+                }
+
+                @Override
+                public void endOfStream() {
+                }
+            };
+        }
+
+        private synchronized void send(ExecChunk chunk) {
+            long since = System.nanoTime();
+            waitingPumps++;
+            try {
+                while (!finished && !observer.isCancelled() && !observer.isReady()) {
+                    wait(WAIT_MS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the shim is stopping: the chunk is dropped
+                return;
+            } finally {
+                waitingPumps--;
+                heldBackNanos += System.nanoTime() - since;
+            }
+            if (!finished && !observer.isCancelled()) {
+                observer.onNext(chunk);
+            }
+        }
+
+        /** The caller can take more, or cancelled. */
+        synchronized void wake() {
+            notifyAll();
+        }
+
+        /**
+         * Waits for both pipes to end after the exit. A pipe may stay open (a child of the process
+         * holds it), so what comes later than the drain deadline is dropped; the time pumps spend
+         * waiting for a slow caller moves the deadline, since that output is not late, the caller is.
+         */
+        void awaitDrained(StreamPump stdout, StreamPump stderr) throws InterruptedException {
+            long exited = System.nanoTime();
+            long heldBackAtExit;
+            synchronized (this) {
+                heldBackAtExit = heldBackNanos;
+            }
+            while (true) {
+                long deadline;
+                synchronized (this) {
+                    if (observer.isCancelled()) {
+                        return;
+                    }
+                    deadline = exited + DRAIN_NANOS + (heldBackNanos - heldBackAtExit);
+                    if (waitingPumps == 0 && System.nanoTime() - deadline >= 0) {
+                        return;
                     }
                 }
+                long step = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS));
+                if (stdout.awaitEnd(step) && stderr.awaitEnd(step)) {
+                    return;
+                }
             }
+        }
 
-            @Override
-            public void endOfStream() {
+        synchronized void finish(ExecChunk exitCode) {
+            finished = true;
+            notifyAll();
+            if (!observer.isCancelled()) {
+                observer.onNext(exitCode);
+                observer.onCompleted();
             }
-        };
+        }
+
+        synchronized void fail(String message) {
+            finished = true;
+            notifyAll();
+            if (!observer.isCancelled()) {
+                observer.onError(Status.INTERNAL.withDescription(message).asRuntimeException());
+            }
+        }
     }
 
     private static void closeQuietly(Posix.Pipe pipe) {

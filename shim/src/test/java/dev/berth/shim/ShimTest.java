@@ -22,6 +22,7 @@ import dev.berth.api.shim.v1.StateTaskRequest;
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.shim.v1.TaskStateReply;
 import dev.berth.api.shim.v1.WaitTaskRequest;
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.ByteArrayOutputStream;
@@ -251,6 +252,127 @@ class ShimTest {
         shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
         assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
         shim.delete(DeleteTaskRequest.getDefaultInstance());
+    }
+
+    @Test
+    void execThatPrintsNothingIsStoppedWhenItsCallerCancels() throws Exception {
+        ShimHarness h = shim("execcancel");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(bindCreate(h, bundle));
+        shim.start(StartTaskRequest.getDefaultInstance());
+
+        // the daemon cancels the shim's Exec call when its own client cancels (berth exec killed)
+        Context.CancellableContext caller = Context.current().withCancellation();
+        Iterator<ExecChunk> output = caller.call(() -> shim.exec(
+                ExecTaskRequest.newBuilder().setExecId("quiet").addArgs("sleep").addArgs("227").build()));
+        assertTrue(eventually(() -> !processesRunning("sleep", "227").isEmpty()), "the exec never started");
+        caller.cancel(null);
+        assertThrows(StatusRuntimeException.class, output::hasNext);
+        assertTrue(eventually(() -> processesRunning("sleep", "227").isEmpty()),
+                "the exec still runs after its caller cancelled: " + processesRunning("sleep", "227"));
+
+        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+        shim.delete(DeleteTaskRequest.getDefaultInstance());
+    }
+
+    @Test
+    void execOutputWaitsForACallerThatDoesNotReadInsteadOfFillingTheShim() throws Exception {
+        ShimHarness h = shim("execslow");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(bindCreate(h, bundle));
+        shim.start(StartTaskRequest.getDefaultInstance());
+
+        // `yes` writes as fast as it can; the shim runs with -Xmx24m, as launched
+        Context.CancellableContext caller = Context.current().withCancellation();
+        Iterator<ExecChunk> output = caller.call(() -> shim.exec(
+                ExecTaskRequest.newBuilder().setExecId("flood").addArgs("busybox").addArgs("yes").build()));
+        assertTrue(output.next().getStdout().size() > 0);
+        Thread.sleep(3000); // the caller takes nothing
+        assertTrue(h.process.isAlive(), "the shim died");
+        assertFalse(h.shimLog().contains("OutOfMemoryError"), h.shimLog());
+        assertEquals("running", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
+        long bytes = 0;
+        for (int i = 0; i < 100; i++) {
+            bytes += output.next().getStdout().size(); // and the output goes on when it reads again
+        }
+        assertTrue(bytes > 0);
+        caller.cancel(null);
+        assertTrue(eventually(() -> processesRunning("busybox", "yes").isEmpty()), "yes survived the cancel");
+
+        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+        shim.delete(DeleteTaskRequest.getDefaultInstance());
+    }
+
+    @Test
+    void execOutputReachesASlowCallerInFullAfterTheProcessExited() throws Exception {
+        ShimHarness h = shim("execdrain");
+        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+        TaskGrpc.TaskBlockingStub shim = h.shim();
+        shim.create(bindCreate(h, bundle));
+        shim.start(StartTaskRequest.getDefaultInstance());
+
+        // 150 KiB: more than the call lets through to a caller that does not read (64 KiB window,
+        // 32 KiB more queued), less than that plus what the shim's pump and the pipe hold, so the
+        // process is done at once and the rest waits in the shim for longer than the 1 s the
+        // shim gives a pipe to end after the exit.
+        Iterator<ExecChunk> output = shim.exec(ExecTaskRequest.newBuilder().setExecId("slow").addArgs("sh")
+                .addArgs("-c").addArgs("busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null").build());
+        long bytes = output.next().getStdout().size();
+        Thread.sleep(2500);
+        int exitCode = -1;
+        while (output.hasNext()) {
+            ExecChunk chunk = output.next();
+            if (chunk.getPayloadCase() == ExecChunk.PayloadCase.EXIT_CODE) {
+                exitCode = chunk.getExitCode();
+            }
+            bytes += chunk.getStdout().size();
+        }
+        assertEquals(150 * 1024, bytes);
+        assertEquals(0, exitCode);
+
+        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+        shim.delete(DeleteTaskRequest.getDefaultInstance());
+    }
+
+    /** Live processes whose command line is exactly {@code args}. */
+    private static List<Long> processesRunning(String... args) {
+        String wanted = String.join("\0", args) + "\0";
+        List<Long> found = new ArrayList<>();
+        try (var entries = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) entries::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    if (new String(Files.readAllBytes(p.resolve("cmdline"))).equals(wanted)
+                            && ShimHarness.isRunning(Long.parseLong(name))) {
+                        found.add(Long.parseLong(name));
+                    }
+                } catch (java.io.IOException gone) {
+                    // exited while listing
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return found;
+    }
+
+    private static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
     }
 
     @Test

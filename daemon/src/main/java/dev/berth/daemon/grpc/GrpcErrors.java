@@ -1,4 +1,4 @@
-package dev.berth.daemon;
+package dev.berth.daemon.grpc;
 
 import dev.berth.core.BerthException;
 import io.grpc.Status;
@@ -6,10 +6,10 @@ import io.grpc.StatusRuntimeException;
 import java.util.concurrent.TimeoutException;
 
 /** Maps failures to gRPC statuses whose description is one line for the user. */
-final class GrpcErrors {
+public final class GrpcErrors {
   private GrpcErrors() {}
 
-  static StatusRuntimeException toStatus(Throwable t) {
+  public static StatusRuntimeException toStatus(Throwable t) {
     Throwable c = t;
     while ((c instanceof java.util.concurrent.CompletionException
             || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
