@@ -120,7 +120,7 @@ public final class ChaosSoak {
     SoakModel.Tracked t = model.add(-1, false);
     List<String> args = new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
     if (failpoint != null) args.addAll(List.of("--failpoint", failpoint));
-    args.addAll(List.of("busybox", "sleep", "600"));
+    args.addAll(List.of("busybox", "sleep", "3600"));
     created(t, berth.berth(args.toArray(String[]::new)));
     report.action("run-long");
   }
@@ -187,7 +187,7 @@ public final class ChaosSoak {
   private void diskFullPhase(BerthHarness berth, Invariants invariants) throws Exception {
     SoakModel.Tracked t = model.add(-1, false);
     created(t, berth.berth("run", "-d", "--name", t.name, "busybox", "sh", "-c",
-        "dd if=/dev/zero of=/fill bs=1M; echo full; sleep 600"));
+        "dd if=/dev/zero of=/fill bs=1M; echo full; sleep 3600"));
     report.fault("disk-full");
     if (t.id == null) {
       report.violation("disk-full", "the filler did not start");
@@ -222,7 +222,7 @@ public final class ChaosSoak {
       SoakModel.Tracked running = pick(live(berth));
       if (what == 0 || running == null) {
         SoakModel.Tracked t = model.add(-1, false);
-        inFlight = CompletableFuture.runAsync(() -> created(t, berth.berth("run", "-d", "--name", t.name, "busybox", "sleep", "600")));
+        inFlight = CompletableFuture.runAsync(() -> created(t, berth.berth("run", "-d", "--name", t.name, "busybox", "sleep", "3600")));
       } else if (what == 1) {
         victim = running;
         SoakModel.Tracked v = running;
