@@ -5,7 +5,7 @@ package dev.berth.core;
  * adapters; the message is that line, so it must never be a stack trace or a class name.
  */
 public final class BerthException extends RuntimeException {
-  public enum Code { NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, RESOURCE_EXHAUSTED, INTERNAL }
+  public enum Code { NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, INTERNAL }
 
   private final Code code;
 
@@ -23,15 +23,10 @@ public final class BerthException extends RuntimeException {
   public static BerthException internal(String m) { return new BerthException(Code.INTERNAL, m); }
   public static BerthException unavailable(String m) { return new BerthException(Code.UNAVAILABLE, m); }
   public static BerthException denied(String m) { return new BerthException(Code.PERMISSION_DENIED, m); }
-  public static BerthException exhausted(String m) { return new BerthException(Code.RESOURCE_EXHAUSTED, m); }
 
   /** Any throwable as a user-facing one-liner (unwrapping completion wrappers). */
   public static BerthException from(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof java.util.concurrent.CompletionException
-            || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
-      c = c.getCause();
-    }
+    Throwable c = unwrap(t);
     if (c instanceof BerthException b) return b;
     if (c instanceof io.grpc.StatusRuntimeException s) {
       String d = s.getStatus().getDescription();
@@ -39,6 +34,16 @@ public final class BerthException extends RuntimeException {
     }
     String m = c.getMessage();
     return new BerthException(Code.INTERNAL, oneLine(m != null ? m : c.getClass().getSimpleName()));
+  }
+
+  /** The failure inside CompletionException/ExecutionException wrappers. */
+  public static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof java.util.concurrent.CompletionException
+            || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
   }
 
   public static String oneLine(String s) {

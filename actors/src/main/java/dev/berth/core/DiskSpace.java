@@ -52,12 +52,6 @@ public final class DiskSpace {
     return WRITES.contains(operation);
   }
 
-  /** Throws a one-line RESOURCE_EXHAUSTED failure when the disk is too full to make anything new. */
-  public void checkWritable() {
-    String why = shortage();
-    if (why != null) throw BerthException.exhausted(why);
-  }
-
   /** Null when both trees have room, else the one-line reason. */
   public String shortage() {
     String r = shortage(root);

@@ -28,14 +28,6 @@ public final class JournalHealth {
     return setAsideReason != null;
   }
 
-  public String setAsideReason() {
-    return setAsideReason;
-  }
-
-  public String setAsidePath() {
-    return setAsidePath;
-  }
-
   public synchronized void note(String line) {
     notes.add(line);
   }

@@ -56,7 +56,7 @@ public final class PrivateTree {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(paths.root())) {
       for (Path e : entries) {
         String name = e.getFileName().toString();
-        if (isSymlink(e)) continue;
+        if (Files.isSymbolicLink(e)) continue;
         switch (name) {
           case "containers" -> tightenContainers(e);
           case "images" -> tightenImages(e);
@@ -74,11 +74,11 @@ public final class PrivateTree {
     chmod(containers, DIR);
     try (DirectoryStream<Path> bundles = Files.newDirectoryStream(containers)) {
       for (Path bundle : bundles) {
-        if (isSymlink(bundle) || !Files.isDirectory(bundle, LinkOption.NOFOLLOW_LINKS)) continue;
+        if (Files.isSymbolicLink(bundle) || !Files.isDirectory(bundle, LinkOption.NOFOLLOW_LINKS)) continue;
         chmod(bundle, DIR);
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(bundle)) {
           for (Path e : entries) {
-            if (isSymlink(e)) continue;
+            if (Files.isSymbolicLink(e)) continue;
             String name = e.getFileName().toString();
             if (name.equals("upper") || name.equals("rootfs")) continue; // container content
             if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) chmod(e, DIR);
@@ -94,7 +94,7 @@ public final class PrivateTree {
     chmod(images, DIR);
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(images)) {
       for (Path e : entries) {
-        if (isSymlink(e)) continue;
+        if (Files.isSymbolicLink(e)) continue;
         String name = e.getFileName().toString();
         if (!Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) chmod(e, FILE);
         else if (name.equals("layers") || name.equals("tmp")) chmod(e, DIR);
@@ -107,7 +107,7 @@ public final class PrivateTree {
   private static void tightenState(BerthPaths paths) throws IOException {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(paths.state())) {
       for (Path e : entries) {
-        if (isSymlink(e)) continue;
+        if (Files.isSymbolicLink(e)) continue;
         if (e.equals(paths.runtimeRoot())) chmod(e, DIR);
         else if (e.equals(paths.socket())) continue; // the API socket has its own mode
         else if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) tightenAll(e);
@@ -137,10 +137,6 @@ public final class PrivateTree {
         throw e;
       }
     });
-  }
-
-  private static boolean isSymlink(Path p) {
-    return Files.isSymbolicLink(p);
   }
 
   /** Only ever narrows: a mode that already has no group/other bits is left as it is. */

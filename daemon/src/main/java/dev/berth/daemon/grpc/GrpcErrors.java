@@ -10,11 +10,7 @@ public final class GrpcErrors {
   private GrpcErrors() {}
 
   public static StatusRuntimeException toStatus(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof java.util.concurrent.CompletionException
-            || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
-      c = c.getCause();
-    }
+    Throwable c = BerthException.unwrap(t);
     if (c instanceof StatusRuntimeException s) return s;
     if (c instanceof TimeoutException) {
       return Status.UNAVAILABLE.withDescription("berthd did not answer in time").asRuntimeException();
@@ -27,7 +23,6 @@ public final class GrpcErrors {
       case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
       case UNAVAILABLE -> Status.UNAVAILABLE;
       case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
-      case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
       case INTERNAL -> Status.INTERNAL;
     };
     return status.withDescription(e.getMessage()).asRuntimeException();
