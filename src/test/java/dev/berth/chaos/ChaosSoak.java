@@ -19,16 +19,26 @@ import java.util.concurrent.CompletableFuture;
  * fixes the sequence of actions and faults (not the timing of the machine).
  */
 public final class ChaosSoak {
-  private static final List<String> FAILPOINTS = List.of(
-      "Start=delay(500)", "Kill=1*error", "State=1*error", "WaitExit=1*error", "Delete=crash", "Kill=delay(300)", "Create=delay(300)");
+  private static final List<String> FAILPOINTS =
+      List.of(
+          "Start=delay(500)",
+          "Kill=1*error",
+          "State=1*error",
+          "WaitExit=1*error",
+          "Delete=crash",
+          "Kill=delay(300)",
+          "Create=delay(300)");
   private static final int MAX_LIVE = 6;
 
   private final int faults;
   private final long seed;
+
   /** Long-running containers the plan started minus the stops and removals it asked for. */
   private int plannedLive;
+
   /** Enough for the soak's containers and the busybox image; the disk-full phase fills the rest. */
   private static final String ROOT_SIZE = "384m";
+
   private final Random random;
   private final SoakModel model = new SoakModel();
   private final SoakReport report = new SoakReport();
@@ -46,9 +56,19 @@ public final class ChaosSoak {
     BerthHarness berth = BerthHarness.prepare("soak-" + seed, List.of("--min-free-space", "16m"));
     boolean mounted = false;
     try (berth) {
-      Result mount = BerthHarness.exec(Duration.ofSeconds(30),
-          List.of("mount", "-t", "tmpfs", "-o", "size=" + ROOT_SIZE + ",mode=0700", "tmpfs", berth.root.toString()));
-      if (mount.exitCode() != 0) throw new IllegalStateException("cannot mount a tmpfs on --root: " + mount);
+      Result mount =
+          BerthHarness.exec(
+              Duration.ofSeconds(30),
+              List.of(
+                  "mount",
+                  "-t",
+                  "tmpfs",
+                  "-o",
+                  "size=" + ROOT_SIZE + ",mode=0700",
+                  "tmpfs",
+                  berth.root.toString()));
+      if (mount.exitCode() != 0)
+        throw new IllegalStateException("cannot mount a tmpfs on --root: " + mount);
       mounted = true;
       berth.startDaemon();
       berth.importBusybox();
@@ -88,7 +108,8 @@ public final class ChaosSoak {
 
   private void workloadStep(BerthHarness berth) {
     // Every step draws the same number of random values whatever the daemon's state, so a seed
-    // always yields the same plan (what to do, with which parameters); only victims depend on state.
+    // always yields the same plan (what to do, with which parameters); only victims depend on
+    // state.
     // The cap on long-running containers uses the plan's own count (started minus stops and
     // removals asked for), not the daemon's list, so it never makes two runs of a seed diverge.
     int pick = random.nextInt(10);
@@ -107,9 +128,11 @@ public final class ChaosSoak {
     int code = random.nextInt(4);
     String policy = random.nextInt(3) == 0 ? "on-failure:2" : "no";
     SoakModel.Tracked t = model.add(code, false);
-    List<String> args = new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
+    List<String> args =
+        new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
     if (failpoint != null) args.addAll(List.of("--failpoint", failpoint));
-    args.addAll(List.of("busybox", "sh", "-c", "sleep 0." + (1 + random.nextInt(9)) + "; exit " + code));
+    args.addAll(
+        List.of("busybox", "sh", "-c", "sleep 0." + (1 + random.nextInt(9)) + "; exit " + code));
     created(t, berth.berth(args.toArray(String[]::new)));
     report.action("run-short");
   }
@@ -118,7 +141,8 @@ public final class ChaosSoak {
     plannedLive++;
     String policy = List.of("no", "no", "always", "unless-stopped", "on-failure").get(policyIndex);
     SoakModel.Tracked t = model.add(-1, false);
-    List<String> args = new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
+    List<String> args =
+        new ArrayList<>(List.of("run", "-d", "--name", t.name, "--restart", policy));
     if (failpoint != null) args.addAll(List.of("--failpoint", failpoint));
     args.addAll(List.of("busybox", "sleep", "3600"));
     created(t, berth.berth(args.toArray(String[]::new)));
@@ -128,9 +152,12 @@ public final class ChaosSoak {
   private void runAttachedRm(BerthHarness berth) {
     int code = random.nextInt(4);
     SoakModel.Tracked t = model.add(code, true);
-    Result r = berth.berth("run", "--rm", "--name", t.name, "busybox", "sh", "-c", "echo soak; exit " + code);
+    Result r =
+        berth.berth(
+            "run", "--rm", "--name", t.name, "busybox", "sh", "-c", "echo soak; exit " + code);
     t.createConfirmed = true;
-    if (r.exitCode() != code) report.violation("run-rm-exit", t.name + " expected exit " + code + ": " + r);
+    if (r.exitCode() != code)
+      report.violation("run-rm-exit", t.name + " expected exit " + code + ": " + r);
     t.removed = true;
     report.action("run-rm");
   }
@@ -155,7 +182,8 @@ public final class ChaosSoak {
 
   private void removeOne(BerthHarness berth) {
     List<SoakModel.Tracked> candidates = new ArrayList<>();
-    for (SoakModel.Tracked t : model.all()) if (t.id != null && !t.removed && !t.autoRemove) candidates.add(t);
+    for (SoakModel.Tracked t : model.all())
+      if (t.id != null && !t.removed && !t.autoRemove) candidates.add(t);
     report.action("rm-f");
     plannedLive = Math.max(0, plannedLive - 1);
     SoakModel.Tracked t = pick(candidates);
@@ -186,18 +214,30 @@ public final class ChaosSoak {
    */
   private void diskFullPhase(BerthHarness berth, Invariants invariants) throws Exception {
     SoakModel.Tracked t = model.add(-1, false);
-    created(t, berth.berth("run", "-d", "--name", t.name, "busybox", "sh", "-c",
-        "dd if=/dev/zero of=/fill bs=1M; echo full; sleep 3600"));
+    created(
+        t,
+        berth.berth(
+            "run",
+            "-d",
+            "--name",
+            t.name,
+            "busybox",
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/fill bs=1M; echo full; sleep 3600"));
     report.fault("disk-full");
     if (t.id == null) {
       report.violation("disk-full", "the filler did not start");
       return;
     }
-    if (!BerthHarness.eventually(Duration.ofSeconds(90), () -> berth.berth("logs", t.id).stdout().contains("full"))) {
+    if (!BerthHarness.eventually(
+        Duration.ofSeconds(90), () -> berth.berth("logs", t.id).stdout().contains("full"))) {
       report.violation("disk-full", "the filler did not fill --root in 90 s");
     }
     Result refused = berth.berth("create", "busybox", "true");
-    if (refused.exitCode() != 125 || refused.stderrLines().size() != 1 || !refused.stderr().contains("no space left on device")) {
+    if (refused.exitCode() != 125
+        || refused.stderrLines().size() != 1
+        || !refused.stderr().contains("no space left on device")) {
       report.violation("disk-full-refusal", "a create on a full disk: " + refused);
     }
     invariants.check("disk full");
@@ -207,7 +247,9 @@ public final class ChaosSoak {
     Result rm = berth.berth(Duration.ofSeconds(60), "rm", "-f", t.id);
     if (rm.exitCode() == 0) t.removed = true;
     else report.violation("disk-full", "removing the filler: " + rm);
-    if (!BerthHarness.eventually(Duration.ofSeconds(30), () -> berth.berth("run", "--rm", "busybox", "true").exitCode() == 0)) {
+    if (!BerthHarness.eventually(
+        Duration.ofSeconds(30),
+        () -> berth.berth("run", "--rm", "busybox", "true").exitCode() == 0)) {
       report.violation("disk-full-recovery", "writes still refused 30 s after space returned");
     }
     invariants.check("disk full, space back");
@@ -222,7 +264,11 @@ public final class ChaosSoak {
       SoakModel.Tracked running = pick(live(berth));
       if (what == 0 || running == null) {
         SoakModel.Tracked t = model.add(-1, false);
-        inFlight = CompletableFuture.runAsync(() -> created(t, berth.berth("run", "-d", "--name", t.name, "busybox", "sleep", "3600")));
+        inFlight =
+            CompletableFuture.runAsync(
+                () ->
+                    created(
+                        t, berth.berth("run", "-d", "--name", t.name, "busybox", "sleep", "3600")));
       } else if (what == 1) {
         victim = running;
         SoakModel.Tracked v = running;
@@ -231,9 +277,11 @@ public final class ChaosSoak {
         victim = running;
         victim.removalUncertain = true; // the answer may never come
         SoakModel.Tracked v = running;
-        inFlight = CompletableFuture.runAsync(() -> {
-          if (berth.berth("rm", "-f", v.id).exitCode() == 0) v.removed = true;
-        });
+        inFlight =
+            CompletableFuture.runAsync(
+                () -> {
+                  if (berth.berth("rm", "-f", v.id).exitCode() == 0) v.removed = true;
+                });
       }
       Thread.sleep(50 + random.nextInt(400));
     }
@@ -256,12 +304,15 @@ public final class ChaosSoak {
     SoakModel.Tracked t = runningVictim(berth);
     if (t == null) return killDaemon(berth, false);
     long pid = berth.inspect(t.id).path("pid").asLong();
-    if (pid > 0) BerthHarness.exec(Duration.ofSeconds(10), List.of("kill", "-9", Long.toString(pid)));
+    if (pid > 0)
+      BerthHarness.exec(Duration.ofSeconds(10), List.of("kill", "-9", Long.toString(pid)));
     awaitNotRunningOrRestarted(berth, t);
     return "kill9-container-init";
   }
 
-  /** A running container to hurt; when none runs, one is started first. Null if even that failed. */
+  /**
+   * A running container to hurt; when none runs, one is started first. Null if even that failed.
+   */
   private SoakModel.Tracked runningVictim(BerthHarness berth) {
     int first = random.nextInt(Integer.MAX_VALUE);
     int policy = random.nextInt(5);
@@ -284,10 +335,13 @@ public final class ChaosSoak {
 
   private void awaitNotRunningOrRestarted(BerthHarness berth, SoakModel.Tracked t) {
     long before = berth.inspect(t.id).path("restartCount").asLong();
-    BerthHarness.eventually(Duration.ofSeconds(10), () -> {
-      JsonNode c = berth.inspect(t.id);
-      return !c.path("state").asText().equals("running") || c.path("restartCount").asLong() > before;
-    });
+    BerthHarness.eventually(
+        Duration.ofSeconds(10),
+        () -> {
+          JsonNode c = berth.inspect(t.id);
+          return !c.path("state").asText().equals("running")
+              || c.path("restartCount").asLong() > before;
+        });
   }
 
   /** Containers of the model that the daemon lists as running. */

@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The short soak of the test suite (100 faults, fixed seed); ops/chaos/soak.sh runs the same
- * with -Dsoak.faults=N -Dsoak.seed=S. Fails on any invariant violation, printing the report.
+ * The short soak of the test suite (100 faults, fixed seed); ops/chaos/soak.sh runs the same with
+ * -Dsoak.faults=N -Dsoak.seed=S. Fails on any invariant violation, printing the report.
  */
 @Timeout(1800)
 class ChaosSoakIT {
@@ -18,7 +18,8 @@ class ChaosSoakIT {
     long seed = Long.getLong("soak.seed", 20261124L);
     ChaosSoak soak = new ChaosSoak(faults, seed);
     String report = soak.run();
-    ChaosSoak.writeReport(Path.of(System.getProperty("soak.report", "target/soak-report.txt")), report);
+    ChaosSoak.writeReport(
+        Path.of(System.getProperty("soak.report", "target/soak-report.txt")), report);
     assertEquals(0, soak.violations(), report);
   }
 }

@@ -19,9 +19,9 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * The promises checked after every fault, against what the daemon says (ps, events) and what
- * the host shows (/proc, mounts, cgroups, the state directory). Host leaks are judged after a
- * grace period, since an exit's cleanup legitimately runs a moment after the exit is recorded.
+ * The promises checked after every fault, against what the daemon says (ps, events) and what the
+ * host shows (/proc, mounts, cgroups, the state directory). Host leaks are judged after a grace
+ * period, since an exit's cleanup legitimately runs a moment after the exit is recorded.
  */
 final class Invariants {
   private static final Duration SETTLE = Duration.ofSeconds(30);
@@ -50,7 +50,8 @@ final class Invariants {
       // between the two reads: only a mismatch that stays is a missing exit.
       sleep(1500);
       Map<String, JsonNode> again = new LinkedHashMap<>();
-      BerthHarness.jsonLines(berth.ok("ps", "-a", "--format", "json")).forEach(c -> again.put(c.path("id").asText(), c));
+      BerthHarness.jsonLines(berth.ok("ps", "-a", "--format", "json"))
+          .forEach(c -> again.put(c.path("id").asText(), c));
       events(again, after, suspects);
     }
     zombies(after);
@@ -69,7 +70,8 @@ final class Invariants {
       }
       sleep(200);
     }
-    report.violation("unreconciled", after + ": still unknown after " + SETTLE.toSeconds() + " s: " + ps);
+    report.violation(
+        "unreconciled", after + ": still unknown after " + SETTLE.toSeconds() + " s: " + ps);
     return null;
   }
 
@@ -79,11 +81,15 @@ final class Invariants {
     for (SoakModel.Tracked t : model.all()) {
       JsonNode listed = byName.get(t.name);
       if (listed != null && t.id == null) t.id = listed.path("id").asText();
-      if (t.mustExist() && listed == null) report.violation("lost-container", after + ": " + t.name + " (" + t.id + ") is not listed");
-      if (t.mustBeGone() && listed != null) report.violation("resurrected-container", after + ": removed " + t.name + " is listed again");
+      if (t.mustExist() && listed == null)
+        report.violation("lost-container", after + ": " + t.name + " (" + t.id + ") is not listed");
+      if (t.mustBeGone() && listed != null)
+        report.violation(
+            "resurrected-container", after + ": removed " + t.name + " is listed again");
     }
     for (JsonNode c : ps) {
-      if (model.byName(c.path("name").asText()) == null) report.violation("unexpected-container", after + ": " + c);
+      if (model.byName(c.path("name").asText()) == null)
+        report.violation("unexpected-container", after + ": " + c);
     }
   }
 
@@ -92,7 +98,8 @@ final class Invariants {
    * plausible. Returns containers whose listed state disagrees with their last start (container →
    * seq of that start); on the second pass ({@code suspects} given) only those are judged.
    */
-  private Map<String, Long> events(Map<String, JsonNode> ps, String after, Map<String, Long> suspects) {
+  private Map<String, Long> events(
+      Map<String, JsonNode> ps, String after, Map<String, Long> suspects) {
     Result r = berth.berth("events", "--since", "0", "--no-follow", "--format", "json");
     if (r.exitCode() != 0) {
       report.violation("events-unavailable", after + ": " + r);
@@ -101,44 +108,63 @@ final class Invariants {
     List<JsonNode> all = BerthHarness.jsonLines(r.stdout());
     for (int i = 0; i < all.size(); i++) {
       if (all.get(i).path("seq").asLong() != i + 1) {
-        report.violation("event-gap", after + ": position " + (i + 1) + " has seq " + all.get(i).path("seq").asLong());
+        report.violation(
+            "event-gap",
+            after + ": position " + (i + 1) + " has seq " + all.get(i).path("seq").asLong());
         break;
       }
     }
     Map<String, List<JsonNode>> perContainer = new LinkedHashMap<>();
-    all.forEach(e -> perContainer.computeIfAbsent(e.path("container").asText(), k -> new ArrayList<>()).add(e));
+    all.forEach(
+        e ->
+            perContainer
+                .computeIfAbsent(e.path("container").asText(), k -> new ArrayList<>())
+                .add(e));
     Map<String, Long> mismatched = new LinkedHashMap<>();
     List<JsonNode> daemonEvents = perContainer.remove("");
     if (daemonEvents != null && suspects == null) {
       // Events of the daemon itself (journal-damaged): no fault of the soak damages the journal.
       for (JsonNode e : daemonEvents) {
-        report.violation("journal-damaged", after + ": seq " + e.path("seq").asLong() + " " + e.path("detail").asText());
+        report.violation(
+            "journal-damaged",
+            after + ": seq " + e.path("seq").asLong() + " " + e.path("detail").asText());
       }
     }
-    perContainer.forEach((id, events) -> {
-      if (suspects != null) {
-        if (!suspects.containsKey(id)) return;
-        long lastStart = lastStart(events);
-        if (lastStart == suspects.get(id) && stateMismatch(events, ps.get(id))) {
-          report.violation("exit-missing", after + ": " + id.substring(0, 12) + " is " + ps.get(id).path("state").asText()
-              + " but its start at seq " + lastStart + " has no exit event");
-        }
-        return;
-      }
-      if (containerEvents(id, events, ps.get(id), after)) mismatched.put(id, lastStart(events));
-    });
+    perContainer.forEach(
+        (id, events) -> {
+          if (suspects != null) {
+            if (!suspects.containsKey(id)) return;
+            long lastStart = lastStart(events);
+            if (lastStart == suspects.get(id) && stateMismatch(events, ps.get(id))) {
+              report.violation(
+                  "exit-missing",
+                  after
+                      + ": "
+                      + id.substring(0, 12)
+                      + " is "
+                      + ps.get(id).path("state").asText()
+                      + " but its start at seq "
+                      + lastStart
+                      + " has no exit event");
+            }
+            return;
+          }
+          if (containerEvents(id, events, ps.get(id), after)) mismatched.put(id, lastStart(events));
+        });
     return mismatched;
   }
 
   private static long lastStart(List<JsonNode> events) {
     long seq = -1;
-    for (JsonNode e : events) if (e.path("type").asText().equals("start")) seq = e.path("seq").asLong();
+    for (JsonNode e : events)
+      if (e.path("type").asText().equals("start")) seq = e.path("seq").asLong();
     return seq;
   }
 
   /** Listed as not running, yet the last start in the history has no exit after it. */
   private static boolean stateMismatch(List<JsonNode> events, JsonNode listed) {
-    if (listed == null || !Set.of("stopped", "created").contains(listed.path("state").asText())) return false;
+    if (listed == null || !Set.of("stopped", "created").contains(listed.path("state").asText()))
+      return false;
     boolean running = false;
     for (JsonNode e : events) {
       String type = e.path("type").asText();
@@ -148,7 +174,10 @@ final class Invariants {
     return running;
   }
 
-  /** Checks one container's history; true if its listed state disagrees with it (judged again later). */
+  /**
+   * Checks one container's history; true if its listed state disagrees with it (judged again
+   * later).
+   */
   private boolean containerEvents(String id, List<JsonNode> events, JsonNode listed, String after) {
     SoakModel.Tracked t = model.byId(id);
     String who = (t != null ? t.name : id.substring(0, 12));
@@ -160,37 +189,59 @@ final class Invariants {
       String bad = null;
       if (deleted) bad = "event after delete";
       else if (i == 0 && !type.equals("create")) bad = "first event is not create";
-      else switch (type) {
-        case "create" -> { if (i != 0) bad = "second create"; }
-        case "start" -> { if (running) bad = "start while running (an exit is missing)"; running = true; }
-        case "exit" -> {
-          if (!running) bad = "exit without a start (a duplicate exit)";
-          running = false;
-          int code = e.path("exitCode").asInt();
-          if (t != null && !t.codes.contains(code)) report.violation("exit-code", after + ": " + who + " exited " + code + ", expected one of " + t.codes);
+      else
+        switch (type) {
+          case "create" -> {
+            if (i != 0) bad = "second create";
+          }
+          case "start" -> {
+            if (running) bad = "start while running (an exit is missing)";
+            running = true;
+          }
+          case "exit" -> {
+            if (!running) bad = "exit without a start (a duplicate exit)";
+            running = false;
+            int code = e.path("exitCode").asInt();
+            if (t != null && !t.codes.contains(code))
+              report.violation(
+                  "exit-code",
+                  after + ": " + who + " exited " + code + ", expected one of " + t.codes);
+          }
+          case "shim-lost" -> {
+            if (!running) bad = "shim-lost while not running";
+          }
+          case "start-failed", "restart" -> {
+            if (running) bad = type + " while running";
+          }
+          case "delete" -> {
+            if (running) bad = "delete while running (its exit is missing)";
+            deleted = true;
+          }
+          case "reconciled" -> {}
+          default -> bad = "unknown type " + type;
         }
-        case "shim-lost" -> { if (!running) bad = "shim-lost while not running"; }
-        case "start-failed", "restart" -> { if (running) bad = type + " while running"; }
-        case "delete" -> { if (running) bad = "delete while running (its exit is missing)"; deleted = true; }
-        case "reconciled" -> { }
-        default -> bad = "unknown type " + type;
-      }
       if (bad != null) {
-        report.violation("event-order", after + ": " + who + ": " + bad + " at seq " + e.path("seq").asLong());
+        report.violation(
+            "event-order", after + ": " + who + ": " + bad + " at seq " + e.path("seq").asLong());
         return false;
       }
     }
-    if (listed != null && deleted) report.violation("event-order", after + ": " + who + " is listed but has a delete event");
+    if (listed != null && deleted)
+      report.violation("event-order", after + ": " + who + " is listed but has a delete event");
     return stateMismatch(events, listed);
   }
 
-  /** A zombie that outlives half a second under a shim was not reaped (a fresh exit is reaped in ms). */
+  /**
+   * A zombie that outlives half a second under a shim was not reaped (a fresh exit is reaped in
+   * ms).
+   */
   private void zombies(String after) {
     List<Long> first = zombiesUnderShims();
     if (first.isEmpty()) return;
     sleep(500);
     for (long pid : zombiesUnderShims()) {
-      if (first.contains(pid)) report.violation("zombie", after + ": pid " + pid + " stays a zombie under a shim");
+      if (first.contains(pid))
+        report.violation("zombie", after + ": pid " + pid + " stays a zombie under a shim");
     }
   }
 
@@ -199,7 +250,8 @@ final class Invariants {
     List<Long> out = new ArrayList<>();
     for (long pid : allPids()) {
       String[] stat = stat(pid);
-      if (stat != null && stat[0].equals("Z") && shims.contains(Long.parseLong(stat[1]))) out.add(pid);
+      if (stat != null && stat[0].equals("Z") && shims.contains(Long.parseLong(stat[1])))
+        out.add(pid);
     }
     return out;
   }
@@ -213,7 +265,10 @@ final class Invariants {
       if (found.isEmpty() || Instant.now().isAfter(deadline)) break;
       sleep(300);
     }
-    for (String leak : found) report.violation(leak.substring(0, leak.indexOf(':')), after + ": " + leak.substring(leak.indexOf(':') + 2));
+    for (String leak : found)
+      report.violation(
+          leak.substring(0, leak.indexOf(':')),
+          after + ": " + leak.substring(leak.indexOf(':') + 2));
   }
 
   private List<String> findLeaks() {
@@ -222,17 +277,24 @@ final class Invariants {
     if (r.exitCode() != 0) return List.of("leak-check-failed: " + r.stderr().strip());
     Map<String, String> state = new HashMap<>();
     Set<String> liveSockets = new HashSet<>();
-    for (JsonNode c : BerthHarness.jsonLines(r.stdout())) state.put(c.path("id").asText(), c.path("state").asText());
+    for (JsonNode c : BerthHarness.jsonLines(r.stdout()))
+      state.put(c.path("id").asText(), c.path("state").asText());
     for (SoakModel.Tracked t : model.all()) {
       if (t.id == null) continue;
       String s = state.get(t.id);
-      if (s != null && (s.equals("running") || s.equals("unknown") || s.equals("removing"))) continue;
+      if (s != null && (s.equals("running") || s.equals("unknown") || s.equals("removing")))
+        continue;
       Path shimDir = berth.shimDir(t.id);
-      if (Files.exists(shimDir)) leaks.add("leak-shim-dir: " + t.name + " (" + s + ") still has " + shimDir);
-      if (Files.exists(berth.state.resolve("runc").resolve(t.id))) leaks.add("leak-runc-state: " + t.name + " (" + s + ")");
-      if (!BerthHarness.mountsUnder(berth.containerDir(t.id)).isEmpty()) leaks.add("leak-mount: " + t.name + " (" + s + ")");
-      if (!BerthHarness.cgroupsOf(t.id).isEmpty()) leaks.add("leak-cgroup: " + t.name + " (" + s + "): " + BerthHarness.cgroupsOf(t.id));
-      if (s == null && Files.exists(berth.containerDir(t.id))) leaks.add("leak-bundle: removed " + t.name + " left " + berth.containerDir(t.id));
+      if (Files.exists(shimDir))
+        leaks.add("leak-shim-dir: " + t.name + " (" + s + ") still has " + shimDir);
+      if (Files.exists(berth.state.resolve("runc").resolve(t.id)))
+        leaks.add("leak-runc-state: " + t.name + " (" + s + ")");
+      if (!BerthHarness.mountsUnder(berth.containerDir(t.id)).isEmpty())
+        leaks.add("leak-mount: " + t.name + " (" + s + ")");
+      if (!BerthHarness.cgroupsOf(t.id).isEmpty())
+        leaks.add("leak-cgroup: " + t.name + " (" + s + "): " + BerthHarness.cgroupsOf(t.id));
+      if (s == null && Files.exists(berth.containerDir(t.id)))
+        leaks.add("leak-bundle: removed " + t.name + " left " + berth.containerDir(t.id));
     }
     // Every shim socket belongs to a live shim (a container's or the spare's); every live shim to
     // a running container or is the spare.
@@ -253,7 +315,10 @@ final class Invariants {
       // no shims dir yet
     }
     try (Stream<Path> socks = Files.list(berth.state.resolve("s"))) {
-      socks.map(Path::toString).filter(p -> !liveSockets.contains(p)).forEach(p -> leaks.add("leak-socket: " + p + " has no live shim"));
+      socks
+          .map(Path::toString)
+          .filter(p -> !liveSockets.contains(p))
+          .forEach(p -> leaks.add("leak-socket: " + p + " has no live shim"));
     } catch (IOException ignored) {
       // no socket dir yet
     }
@@ -262,7 +327,12 @@ final class Invariants {
       if (dir != null && dir.startsWith(".spare")) continue;
       String s = dir == null ? null : state.get(dir);
       if (s == null || !(s.equals("running") || s.equals("unknown") || s.equals("removing"))) {
-        leaks.add("orphan-shim: shim " + shim + (dir == null ? " has no state dir" : " of " + dir + " lives but its container is " + (s == null ? "gone" : s)));
+        leaks.add(
+            "orphan-shim: shim "
+                + shim
+                + (dir == null
+                    ? " has no state dir"
+                    : " of " + dir + " lives but its container is " + (s == null ? "gone" : s)));
       }
     }
     return leaks;
@@ -272,12 +342,16 @@ final class Invariants {
   private List<Long> shimPids() {
     String marker = "--state-dir " + berth.state;
     return BerthHarness.processesMatching("dev.berth.shim.ShimMain").stream()
-        .filter(p -> BerthHarness.cmdline(p).contains(marker)).toList();
+        .filter(p -> BerthHarness.cmdline(p).contains(marker))
+        .toList();
   }
 
   private static List<Long> allPids() {
     try (Stream<Path> s = Files.list(Path.of("/proc"))) {
-      return s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit)).map(Long::parseLong).toList();
+      return s.map(p -> p.getFileName().toString())
+          .filter(n -> n.chars().allMatch(Character::isDigit))
+          .map(Long::parseLong)
+          .toList();
     } catch (IOException e) {
       return List.of();
     }

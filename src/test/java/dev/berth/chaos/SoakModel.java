@@ -7,22 +7,28 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * What the soak's user did, as far as it knows: every container it asked for (by a unique name,
- * so one whose create was cut off by a daemon kill can still be found), whether its creation and
+ * What the soak's user did, as far as it knows: every container it asked for (by a unique name, so
+ * one whose create was cut off by a daemon kill can still be found), whether its creation and
  * removal are confirmed or uncertain, and which exit codes are plausible for it.
  */
 final class SoakModel {
-  /** Exit codes any container may show: SIGKILL (kill, stop timeout, rm -f), SIGTERM (stop), lost shim. */
+  /**
+   * Exit codes any container may show: SIGKILL (kill, stop timeout, rm -f), SIGTERM (stop), lost
+   * shim.
+   */
   static final Set<Integer> FAULT_CODES = Set.of(137, 143, 255);
 
   static final class Tracked {
     final String name;
     final Set<Integer> codes = new TreeSet<>(FAULT_CODES);
     String id;
+
     /** The create answered (false: cut off by a daemon kill; it may or may not exist). */
     boolean createConfirmed;
+
     /** The removal answered; {@code removalUncertain}: asked, but the daemon died meanwhile. */
     boolean removed;
+
     boolean removalUncertain;
     final boolean autoRemove;
 

@@ -13,8 +13,12 @@ final class SoakReport {
   final Map<String, Integer> faults = new TreeMap<>();
   final Map<String, Integer> actions = new TreeMap<>();
   final List<Violation> violations = new ArrayList<>();
-  /** Every fault and action in order: its digest shows two runs of one seed followed the same plan. */
+
+  /**
+   * Every fault and action in order: its digest shows two runs of one seed followed the same plan.
+   */
   private final java.security.MessageDigest plan = sha256();
+
   int checks;
 
   private static java.security.MessageDigest sha256() {
@@ -37,7 +41,9 @@ final class SoakReport {
 
   String planDigest() {
     try {
-      return java.util.HexFormat.of().formatHex(((java.security.MessageDigest) plan.clone()).digest()).substring(0, 16);
+      return java.util.HexFormat.of()
+          .formatHex(((java.security.MessageDigest) plan.clone()).digest())
+          .substring(0, 16);
     } catch (CloneNotSupportedException e) {
       throw new IllegalStateException(e);
     }
@@ -54,9 +60,19 @@ final class SoakReport {
 
   String render(long seed, Duration took, int containers) {
     StringBuilder b = new StringBuilder();
-    b.append("== berth chaos soak: seed ").append(seed).append(", ").append(faultCount()).append(" faults, ")
-        .append(checks).append(" invariant checks, ").append(containers).append(" containers, ")
-        .append(took.toSeconds()).append(" s, plan ").append(planDigest()).append('\n');
+    b.append("== berth chaos soak: seed ")
+        .append(seed)
+        .append(", ")
+        .append(faultCount())
+        .append(" faults, ")
+        .append(checks)
+        .append(" invariant checks, ")
+        .append(containers)
+        .append(" containers, ")
+        .append(took.toSeconds())
+        .append(" s, plan ")
+        .append(planDigest())
+        .append('\n');
     b.append("faults injected:\n");
     faults.forEach((k, v) -> b.append(String.format("  %-28s %5d%n", k, v)));
     b.append("workload actions:\n");
@@ -65,7 +81,8 @@ final class SoakReport {
     violations.forEach(v -> byKind.merge(v.kind(), 1, Integer::sum));
     b.append("violations: ").append(violations.size()).append('\n');
     byKind.forEach((k, v) -> b.append(String.format("  %-28s %5d%n", k, v)));
-    for (Violation v : violations) b.append("  - ").append(v.kind()).append(": ").append(v.detail()).append('\n');
+    for (Violation v : violations)
+      b.append("  - ").append(v.kind()).append(": ").append(v.detail()).append('\n');
     return b.toString();
   }
 }

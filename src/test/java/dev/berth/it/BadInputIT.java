@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Bad input gets exit code 125 and exactly one line on stderr, and changes nothing: the container
- * list and the image list are identical before and after, and the daemon keeps answering.
- * One daemon for the class, with a created, a running and a stopped container as bystanders.
+ * list and the image list are identical before and after, and the daemon keeps answering. One
+ * daemon for the class, with a created, a running and a stopped container as bystanders.
  */
 @Timeout(180)
 class BadInputIT {
@@ -68,9 +68,19 @@ class BadInputIT {
   /** Comparable view of ps -a: everything but volatile fields, sorted. */
   private static List<String> containers() {
     return berth.psAll().stream()
-        .map(c -> String.join("|", c.path("id").asText(), c.path("name").asText(), c.path("image").asText(),
-            c.path("state").asText(), c.path("pid").asText(), c.path("exitCode").asText(),
-            c.path("createdAt").asText(), c.path("startedAt").asText(), c.path("finishedAt").asText()))
+        .map(
+            c ->
+                String.join(
+                    "|",
+                    c.path("id").asText(),
+                    c.path("name").asText(),
+                    c.path("image").asText(),
+                    c.path("state").asText(),
+                    c.path("pid").asText(),
+                    c.path("exitCode").asText(),
+                    c.path("createdAt").asText(),
+                    c.path("startedAt").asText(),
+                    c.path("finishedAt").asText()))
         .sorted()
         .collect(Collectors.toList());
   }
@@ -85,11 +95,14 @@ class BadInputIT {
     assertEquals(125, r.exitCode(), "expected exit 125:\n" + r);
     List<String> lines = r.stderr().lines().collect(Collectors.toList());
     assertEquals(1, lines.size(), "expected exactly one line on stderr:\n" + r);
-    assertTrue(lines.get(0).startsWith("Error: ") && lines.get(0).length() > "Error: ".length(),
+    assertTrue(
+        lines.get(0).startsWith("Error: ") && lines.get(0).length() > "Error: ".length(),
         "stderr should be one 'Error: ...' line:\n" + r);
     // like docker, inspect may print the (empty) array it could fill before the error
     String out = r.stdout().strip();
-    assertTrue(out.isEmpty() || (args[0].equals("inspect") && out.equals("[]")), "nothing on stdout for an error:\n" + r);
+    assertTrue(
+        out.isEmpty() || (args[0].equals("inspect") && out.equals("[]")),
+        "nothing on stdout for an error:\n" + r);
     return r;
   }
 
@@ -106,7 +119,9 @@ class BadInputIT {
     rejected("inspect", unknown);
     rejected("exec", "no-such-container", "true");
     Result r = rejected("start", unknown);
-    assertTrue(r.stderr().toLowerCase().contains("no such") || r.stderr().toLowerCase().contains("not found"),
+    assertTrue(
+        r.stderr().toLowerCase().contains("no such")
+            || r.stderr().toLowerCase().contains("not found"),
         "the message should say the container does not exist:\n" + r);
   }
 
@@ -124,14 +139,16 @@ class BadInputIT {
       rejected("create", "--name", bad, "busybox", "true");
     }
     Path escape = berth.root.resolve("escape");
-    assertTrue(!Files.exists(escape) && !Files.exists(berth.root.getParent().resolve("escape")),
+    assertTrue(
+        !Files.exists(escape) && !Files.exists(berth.root.getParent().resolve("escape")),
         "a name with .. created something outside containers/");
   }
 
   @Test
   void empty_command_and_bad_env_are_rejected() {
     Result r = rejected("create", "busybox", "");
-    assertTrue(r.stderr().contains("no command"), "the message should say the command is missing:\n" + r);
+    assertTrue(
+        r.stderr().contains("no command"), "the message should say the command is missing:\n" + r);
     rejected("run", "-d", "--entrypoint", "", "busybox", "");
     rejected("run", "-d", "-e", "=novalue", "busybox", "true");
     rejected("exec", "keep-running");
@@ -164,8 +181,11 @@ class BadInputIT {
     Path empty = Files.createDirectories(berth.base.resolve("empty-dir"));
     Path badLayout = Files.createDirectories(berth.base.resolve("bad-layout"));
     Files.writeString(badLayout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-    Files.writeString(badLayout.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:"
-        + "0".repeat(64) + "\",\"size\":10,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}]}");
+    Files.writeString(
+        badLayout.resolve("index.json"),
+        "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:"
+            + "0".repeat(64)
+            + "\",\"size\":10,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}]}");
 
     rejected("image", "import", junk.toString(), "--name", "junk:latest");
     rejected("image", "import", empty.toString(), "--name", "empty:latest");
@@ -178,27 +198,43 @@ class BadInputIT {
     Path notJson = berth.base.resolve("not-json-seccomp.json");
     Files.writeString(notJson, "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [,]}\n");
     Path badAction = berth.base.resolve("bad-action-seccomp.json");
-    Files.writeString(badAction, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"keyctl\"], \"action\": \"SCMP_ACT_NOPE\"}]}");
+    Files.writeString(
+        badAction,
+        "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"keyctl\"], \"action\": \"SCMP_ACT_NOPE\"}]}");
     Path missing = berth.base.resolve("no-such-seccomp.json");
 
     Result r = rejected("run", "--rm", "--security-opt", "seccomp=" + notJson, "busybox", "true");
-    assertTrue(r.stderr().contains("invalid seccomp profile: not valid JSON at line 2"), r.toString());
+    assertTrue(
+        r.stderr().contains("invalid seccomp profile: not valid JSON at line 2"), r.toString());
     r = rejected("create", "--security-opt", "seccomp=" + badAction, "busybox", "true");
-    assertTrue(r.stderr().contains("syscalls[0].action: unknown action \"SCMP_ACT_NOPE\""), r.toString());
+    assertTrue(
+        r.stderr().contains("syscalls[0].action: unknown action \"SCMP_ACT_NOPE\""), r.toString());
     r = rejected("run", "-d", "--security-opt", "seccomp=" + missing, "busybox", "true");
-    assertTrue(r.stderr().contains("cannot read seccomp profile " + missing + ": no such file"), r.toString());
+    assertTrue(
+        r.stderr().contains("cannot read seccomp profile " + missing + ": no such file"),
+        r.toString());
     r = rejected("create", "--security-opt", "bogus", "busybox", "true");
     assertTrue(r.stderr().contains("unsupported --security-opt \"bogus\""), r.toString());
     rejected("run", "--rm", "--security-opt", "apparmor=x", "busybox", "true");
     rejected("create", "--security-opt", "no-new-privileges=false", "busybox", "true");
     rejected("create", "--security-opt", "seccomp", "busybox", "true");
-    rejected("create", "--security-opt", "seccomp=unconfined", "--security-opt", "seccomp=" + badAction, "busybox", "true");
+    rejected(
+        "create",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "seccomp=" + badAction,
+        "busybox",
+        "true");
   }
 
   @Test
   void invalid_transitions_are_rejected() {
     rejected("start", "keep-running");
-    assertEquals(runningPid, berth.inspect("keep-running").path("pid").asLong(), "start of a running container touched it");
+    assertEquals(
+        runningPid,
+        berth.inspect("keep-running").path("pid").asLong(),
+        "start of a running container touched it");
     rejected("exec", "keep-created", "true");
     rejected("exec", "keep-stopped", "true");
     rejected("rm", "keep-running");
@@ -214,7 +250,11 @@ class BadInputIT {
       while (prefix == null) {
         created.add(berth.ok("create", "busybox", "true"));
         // distinct: a daemon bug listing one container twice must not fake an ambiguity
-        List<String> ids = berth.psAll().stream().map(c -> c.path("id").asText()).distinct().collect(Collectors.toList());
+        List<String> ids =
+            berth.psAll().stream()
+                .map(c -> c.path("id").asText())
+                .distinct()
+                .collect(Collectors.toList());
         for (String a : created) {
           long same = ids.stream().filter(id -> id.charAt(0) == a.charAt(0)).count();
           if (same > 1) {
@@ -223,10 +263,12 @@ class BadInputIT {
           }
         }
       }
-      Set<String> before = berth.psAll().stream().map(c -> c.path("id").asText()).collect(Collectors.toSet());
+      Set<String> before =
+          berth.psAll().stream().map(c -> c.path("id").asText()).collect(Collectors.toSet());
       rejected("rm", "-f", prefix);
       rejected("inspect", prefix);
-      Set<String> after = berth.psAll().stream().map(c -> c.path("id").asText()).collect(Collectors.toSet());
+      Set<String> after =
+          berth.psAll().stream().map(c -> c.path("id").asText()).collect(Collectors.toSet());
       assertEquals(before, after, "an ambiguous prefix removed something");
     } finally {
       for (String id : created) berth.berth("rm", "-f", id);

@@ -38,9 +38,9 @@ import java.util.stream.Stream;
  *
  * <p>{@link #close()} removes every trace whatever state the test left: it force-removes the
  * containers through the daemon when it can, stops the daemon, then kills leftover shims, runc
- * containers and container processes, removes cgroups, unmounts what is mounted under the
- * harness's directories and deletes them. Logs (daemon, shims, command transcript) are copied to
- * {@code src/test/target/berth-it-logs/NAME-TIME/} first.
+ * containers and container processes, removes cgroups, unmounts what is mounted under the harness's
+ * directories and deletes them. Logs (daemon, shims, command transcript) are copied to {@code
+ * src/test/target/berth-it-logs/NAME-TIME/} first.
  */
 public final class BerthHarness implements AutoCloseable {
 
@@ -66,8 +66,14 @@ public final class BerthHarness implements AutoCloseable {
 
     @Override
     public String toString() {
-      return "$ " + String.join(" ", command) + "\n[exit " + exitCode + "]\n[stdout]\n" + stdout
-          + "[stderr]\n" + stderr;
+      return "$ "
+          + String.join(" ", command)
+          + "\n[exit "
+          + exitCode
+          + "]\n[stdout]\n"
+          + stdout
+          + "[stderr]\n"
+          + stderr;
     }
   }
 
@@ -103,8 +109,12 @@ public final class BerthHarness implements AutoCloseable {
     return start(name, daemonFlags, Map.of());
   }
 
-  /** Like {@link #start(String, List)}, with variables for berthd's environment (e.g. BERTHD_JAVA_OPTS). */
-  public static BerthHarness start(String name, List<String> daemonFlags, Map<String, String> daemonEnvironment) {
+  /**
+   * Like {@link #start(String, List)}, with variables for berthd's environment (e.g.
+   * BERTHD_JAVA_OPTS).
+   */
+  public static BerthHarness start(
+      String name, List<String> daemonFlags, Map<String, String> daemonEnvironment) {
     BerthHarness h = null;
     try {
       Path image = busyboxImage();
@@ -131,8 +141,8 @@ public final class BerthHarness implements AutoCloseable {
   }
 
   /**
-   * Fresh directories and no daemon yet: for tests that prepare --root/--state first (a small
-   * file system mounted on them, an old tree); then {@link #startDaemon()} and {@link #importBusybox()}.
+   * Fresh directories and no daemon yet: for tests that prepare --root/--state first (a small file
+   * system mounted on them, an old tree); then {@link #startDaemon()} and {@link #importBusybox()}.
    */
   public static BerthHarness prepare(String name, List<String> daemonFlags) throws IOException {
     BerthHarness h = new BerthHarness(name);
@@ -149,7 +159,9 @@ public final class BerthHarness implements AutoCloseable {
   public static synchronized Path busyboxImage() throws IOException, InterruptedException {
     if (!Files.isRegularFile(BUSYBOX_IMAGE.resolve("index.json"))) {
       Process p =
-          new ProcessBuilder(HOME.resolve("ops/images/make-busybox-image.sh").toString(), BUSYBOX_IMAGE.toString())
+          new ProcessBuilder(
+                  HOME.resolve("ops/images/make-busybox-image.sh").toString(),
+                  BUSYBOX_IMAGE.toString())
               .redirectErrorStream(true)
               .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
               .start();
@@ -166,8 +178,16 @@ public final class BerthHarness implements AutoCloseable {
 
   /** The flags of this harness's daemon. */
   public List<String> daemonArgs() {
-    List<String> args = new ArrayList<>(List.of(
-        BERTHD.toString(), "--root", root.toString(), "--state", state.toString(), "--socket", socket.toString()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                BERTHD.toString(),
+                "--root",
+                root.toString(),
+                "--state",
+                state.toString(),
+                "--socket",
+                socket.toString()));
     args.addAll(extraDaemonArgs);
     return args;
   }
@@ -189,25 +209,33 @@ public final class BerthHarness implements AutoCloseable {
 
   /** Like {@link #startDaemon()}, from a shell whose umask is {@code umask} (e.g. "000"). */
   public void startDaemon(String umask) throws IOException, InterruptedException {
-    if (daemon != null && daemon.isAlive()) throw new IllegalStateException("berthd is already running");
+    if (daemon != null && daemon.isAlive())
+      throw new IllegalStateException("berthd is already running");
     daemonStarts++;
     Path log = daemonLog(daemonStarts);
     List<String> command = new ArrayList<>();
-    if (umask != null) command.addAll(List.of("sh", "-c", "umask " + umask + " && exec \"$@\"", "sh"));
+    if (umask != null)
+      command.addAll(List.of("sh", "-c", "umask " + umask + " && exec \"$@\"", "sh"));
     command.addAll(daemonArgs());
     note("# starting berthd (" + daemonStarts + "): " + String.join(" ", command));
-    ProcessBuilder pb = new ProcessBuilder(command)
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().remove("BERTH_SOCKET");
     pb.environment().putAll(daemonEnvironment);
     daemon = pb.start();
     Instant deadline = Instant.now().plusSeconds(90);
     while (true) {
       if (!daemon.isAlive()) {
-        fail("berthd exited with status " + daemon.exitValue() + " before serving " + socket + ":\n"
-            + tail(log, 60));
+        fail(
+            "berthd exited with status "
+                + daemon.exitValue()
+                + " before serving "
+                + socket
+                + ":\n"
+                + tail(log, 60));
       }
       if (Files.exists(socket)) {
         Result v = berth(Duration.ofSeconds(30), "version");
@@ -240,12 +268,18 @@ public final class BerthHarness implements AutoCloseable {
     if (!daemon.waitFor(30, TimeUnit.SECONDS)) fail("berthd survived SIGKILL for 30s");
   }
 
-  /** SIGTERM to berthd; returns its exit status (fails when it does not exit within the timeout). */
+  /**
+   * SIGTERM to berthd; returns its exit status (fails when it does not exit within the timeout).
+   */
   public int terminateDaemon(Duration timeout) throws InterruptedException {
     note("# kill -TERM berthd " + daemon.pid());
     daemon.destroy();
     if (!daemon.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-      fail("berthd did not exit within " + timeout + " of SIGTERM:\n" + tail(daemonLog(daemonStarts), 40));
+      fail(
+          "berthd did not exit within "
+              + timeout
+              + " of SIGTERM:\n"
+              + tail(daemonLog(daemonStarts), 40));
     }
     return daemon.exitValue();
   }
@@ -275,7 +309,8 @@ public final class BerthHarness implements AutoCloseable {
   /** bin/berth ARGS..., which must exit 0; returns trimmed stdout. */
   public String ok(String... args) {
     Result r = berth(args);
-    if (r.exitCode() != 0) fail("expected exit 0:\n" + r + "\n--- berthd log tail ---\n" + daemonLogTail());
+    if (r.exitCode() != 0)
+      fail("expected exit 0:\n" + r + "\n--- berthd log tail ---\n" + daemonLogTail());
     return r.out();
   }
 
@@ -290,20 +325,29 @@ public final class BerthHarness implements AutoCloseable {
     try {
       out = Files.createTempFile("berth-it-out-", ".txt");
       err = Files.createTempFile("berth-it-err-", ".txt");
-      ProcessBuilder pb = new ProcessBuilder(cmd)
-          .redirectInput(ProcessBuilder.Redirect.from(stdin.toFile()))
-          .redirectOutput(out.toFile())
-          .redirectError(err.toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(cmd)
+              .redirectInput(ProcessBuilder.Redirect.from(stdin.toFile()))
+              .redirectOutput(out.toFile())
+              .redirectError(err.toFile());
       pb.environment().remove("BERTH_SOCKET");
       Process p = pb.start();
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
         p.waitFor(10, TimeUnit.SECONDS);
-        fail("timed out after " + timeout + ": " + String.join(" ", cmd) + "\n[stdout so far]\n"
-            + Files.readString(out) + "[stderr so far]\n" + Files.readString(err));
+        fail(
+            "timed out after "
+                + timeout
+                + ": "
+                + String.join(" ", cmd)
+                + "\n[stdout so far]\n"
+                + Files.readString(out)
+                + "[stderr so far]\n"
+                + Files.readString(err));
       }
-      return new Result(List.copyOf(cmd), p.exitValue(), Files.readString(out), Files.readString(err));
+      return new Result(
+          List.copyOf(cmd), p.exitValue(), Files.readString(out), Files.readString(err));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -339,12 +383,16 @@ public final class BerthHarness implements AutoCloseable {
   public JsonNode inspect(String ref) {
     String out = ok("inspect", ref);
     JsonNode arr = parse(out);
-    if (!arr.isArray() || arr.size() != 1) fail("inspect " + ref + " did not print a one-element JSON array:\n" + out);
+    if (!arr.isArray() || arr.size() != 1)
+      fail("inspect " + ref + " did not print a one-element JSON array:\n" + out);
     return arr.get(0);
   }
 
   public static List<JsonNode> jsonLines(String text) {
-    return text.lines().filter(l -> !l.isBlank()).map(BerthHarness::parse).collect(Collectors.toList());
+    return text.lines()
+        .filter(l -> !l.isBlank())
+        .map(BerthHarness::parse)
+        .collect(Collectors.toList());
   }
 
   public static JsonNode parse(String json) {
@@ -360,7 +408,8 @@ public final class BerthHarness implements AutoCloseable {
     List<String> all = new ArrayList<>(List.of("run", "-d"));
     all.addAll(Arrays.asList(args));
     String id = ok(all.toArray(String[]::new));
-    assertEquals(true, id.matches("[0-9a-f]{64}"), "run -d should print the full 64-hex id, got: " + id);
+    assertEquals(
+        true, id.matches("[0-9a-f]{64}"), "run -d should print the full 64-hex id, got: " + id);
     return id;
   }
 
@@ -380,7 +429,8 @@ public final class BerthHarness implements AutoCloseable {
 
   public static String cmdline(long pid) {
     try {
-      return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
+      return new String(
+              Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
           .replace('\0', ' ');
     } catch (IOException e) {
       return "";
@@ -414,11 +464,15 @@ public final class BerthHarness implements AutoCloseable {
     }
   }
 
-  /** Existing /sys/fs/cgroup/CONTROLLER/berth/ID directories (v1 hybrid) or /sys/fs/cgroup/berth/ID (v2). */
+  /**
+   * Existing /sys/fs/cgroup/CONTROLLER/berth/ID directories (v1 hybrid) or /sys/fs/cgroup/berth/ID
+   * (v2).
+   */
   public static List<Path> cgroupsOf(String id) {
     List<Path> found = new ArrayList<>();
     Path cg = Path.of("/sys/fs/cgroup");
-    if (Files.isDirectory(cg.resolve("berth").resolve(id))) found.add(cg.resolve("berth").resolve(id));
+    if (Files.isDirectory(cg.resolve("berth").resolve(id)))
+      found.add(cg.resolve("berth").resolve(id));
     try (Stream<Path> s = Files.list(cg)) {
       s.map(c -> c.resolve("berth").resolve(id)).filter(Files::isDirectory).forEach(found::add);
     } catch (IOException e) {
@@ -547,25 +601,32 @@ public final class BerthHarness implements AutoCloseable {
     // runc's view (state dir runc root)
     Path runcRoot = state.resolve("runc");
     if (Files.isDirectory(runcRoot)) {
-      Result list = exec(Duration.ofSeconds(20), List.of("runc", "--root", runcRoot.toString(), "list", "-q"));
-      for (String id : list.stdout().lines().filter(l -> !l.isBlank()).collect(Collectors.toList())) {
+      Result list =
+          exec(
+              Duration.ofSeconds(20), List.of("runc", "--root", runcRoot.toString(), "list", "-q"));
+      for (String id :
+          list.stdout().lines().filter(l -> !l.isBlank()).collect(Collectors.toList())) {
         note("# runc delete -f " + id);
-        exec(Duration.ofSeconds(20), List.of("runc", "--root", runcRoot.toString(), "delete", "-f", id));
+        exec(
+            Duration.ofSeconds(20),
+            List.of("runc", "--root", runcRoot.toString(), "delete", "-f", id));
       }
     }
     // cgroups (empty once their processes are gone)
     for (String id : ids) {
-      eventually(Duration.ofSeconds(5), () -> {
-        boolean allGone = true;
-        for (Path cg : cgroupsOf(id)) {
-          try {
-            Files.deleteIfExists(cg);
-          } catch (IOException e) {
-            allGone = false;
-          }
-        }
-        return allGone;
-      });
+      eventually(
+          Duration.ofSeconds(5),
+          () -> {
+            boolean allGone = true;
+            for (Path cg : cgroupsOf(id)) {
+              try {
+                Files.deleteIfExists(cg);
+              } catch (IOException e) {
+                allGone = false;
+              }
+            }
+            return allGone;
+          });
     }
     // mounts, deepest first
     for (Path dir : List.of(base, state)) {
@@ -583,9 +644,12 @@ public final class BerthHarness implements AutoCloseable {
 
   private void saveLogs() {
     try {
-      Path dest = LOGS.resolve(name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("HHmmss-SSS")));
+      Path dest =
+          LOGS.resolve(
+              name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("HHmmss-SSS")));
       Files.createDirectories(dest);
-      for (int i = 1; i <= daemonStarts; i++) copyIfExists(daemonLog(i), dest.resolve("berthd-" + i + ".log"));
+      for (int i = 1; i <= daemonStarts; i++)
+        copyIfExists(daemonLog(i), dest.resolve("berthd-" + i + ".log"));
       copyIfExists(transcript, dest.resolve("transcript.log"));
       Path shims = state.resolve("shims");
       if (Files.isDirectory(shims)) {
@@ -608,8 +672,12 @@ public final class BerthHarness implements AutoCloseable {
 
   private synchronized void note(String text) {
     try {
-      Files.writeString(transcript, text + (text.endsWith("\n") ? "" : "\n"), StandardCharsets.UTF_8,
-          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      Files.writeString(
+          transcript,
+          text + (text.endsWith("\n") ? "" : "\n"),
+          StandardCharsets.UTF_8,
+          java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
     } catch (IOException ignored) {
       // transcript is a convenience
     }

@@ -42,21 +42,39 @@ class ContainerLifecycleIT {
 
   @Test
   void run_attached_prints_output_and_returns_exit_code() {
-    Result r = berth.berth("run", "--rm", "--name", "attached-1", "busybox", "sh", "-c", "echo hello; exit 3");
+    Result r =
+        berth.berth(
+            "run", "--rm", "--name", "attached-1", "busybox", "sh", "-c", "echo hello; exit 3");
     assertEquals(3, r.exitCode(), "run should exit with the container's exit code:\n" + r);
     assertEquals("hello\n", r.stdout(), "run should stream the container's stdout:\n" + r);
     assertTrue(
-        eventually(Duration.ofSeconds(5), () -> berth.psAll().stream().noneMatch(c -> c.path("name").asText().equals("attached-1"))),
+        eventually(
+            Duration.ofSeconds(5),
+            () ->
+                berth.psAll().stream()
+                    .noneMatch(c -> c.path("name").asText().equals("attached-1"))),
         "--rm container still listed after run returned: " + berth.psAll());
 
     // stdout and stderr stay apart, and exit 0 is 0
-    Result split = berth.berth("run", "--rm", "busybox", "sh", "-c", "echo to-out; echo to-err >&2");
+    Result split =
+        berth.berth("run", "--rm", "busybox", "sh", "-c", "echo to-out; echo to-err >&2");
     assertEquals(0, split.exitCode(), split.toString());
     assertEquals("to-out\n", split.stdout(), split.toString());
-    assertTrue(split.stderr().contains("to-err"), "container stderr should reach the CLI's stderr:\n" + split);
+    assertTrue(
+        split.stderr().contains("to-err"),
+        "container stderr should reach the CLI's stderr:\n" + split);
 
     // -e sets the environment, the image's PATH is kept
-    Result env = berth.berth("run", "--rm", "-e", "GREETING=hi there", "busybox", "sh", "-c", "echo \"$GREETING\"; echo $PATH");
+    Result env =
+        berth.berth(
+            "run",
+            "--rm",
+            "-e",
+            "GREETING=hi there",
+            "busybox",
+            "sh",
+            "-c",
+            "echo \"$GREETING\"; echo $PATH");
     assertEquals(0, env.exitCode(), env.toString());
     List<String> lines = env.stdout().lines().toList();
     assertEquals("hi there", lines.get(0), env.toString());
@@ -65,9 +83,14 @@ class ContainerLifecycleIT {
 
   @Test
   void run_detached_then_logs_exec_stop_rm() {
-    String id = berth.runDetached("--name", "detached-1", "busybox", "sh", "-c", "echo started; exec sleep 600");
+    String id =
+        berth.runDetached(
+            "--name", "detached-1", "busybox", "sh", "-c", "echo started; exec sleep 600");
 
-    JsonNode c = berth.find(berth.ps(), id).orElseThrow(() -> new AssertionError("ps does not list " + id + ": " + berth.ps()));
+    JsonNode c =
+        berth
+            .find(berth.ps(), id)
+            .orElseThrow(() -> new AssertionError("ps does not list " + id + ": " + berth.ps()));
     assertEquals("running", c.path("state").asText(), c.toString());
     assertEquals("detached-1", c.path("name").asText(), c.toString());
     assertTrue(c.path("image").asText().startsWith("busybox"), c.toString());
@@ -78,7 +101,8 @@ class ContainerLifecycleIT {
     // logs, addressed by a unique id prefix
     String prefix = id.substring(0, 12);
     assertTrue(
-        eventually(Duration.ofSeconds(10), () -> berth.berth("logs", prefix).stdout().contains("started")),
+        eventually(
+            Duration.ofSeconds(10), () -> berth.berth("logs", prefix).stdout().contains("started")),
         "logs never showed the container's output:\n" + berth.berth("logs", prefix));
     Result logs = berth.berth("logs", prefix);
     assertEquals(0, logs.exitCode(), logs.toString());
@@ -102,10 +126,14 @@ class ContainerLifecycleIT {
     JsonNode stopped = berth.inspect(id);
     assertEquals("stopped", stopped.path("state").asText(), stopped.toString());
     int code = stopped.path("exitCode").asInt();
-    assertTrue(code == 143 || code == 137, "exit code after stop should be 143 or 137, was " + code);
+    assertTrue(
+        code == 143 || code == 137, "exit code after stop should be 143 or 137, was " + code);
     assertEquals(0, stopped.path("pid").asInt(), "a stopped container has pid 0: " + stopped);
-    assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(pid)), "container process " + pid + " survived stop");
-    assertTrue(berth.find(berth.ps(), id).isEmpty(), "ps without -a must not list a stopped container");
+    assertTrue(
+        eventually(Duration.ofSeconds(5), () -> !processAlive(pid)),
+        "container process " + pid + " survived stop");
+    assertTrue(
+        berth.find(berth.ps(), id).isEmpty(), "ps without -a must not list a stopped container");
     assertTrue(berth.find(berth.psAll(), id).isPresent(), "ps -a must list the stopped container");
 
     // logs still readable after exit
@@ -132,12 +160,19 @@ class ContainerLifecycleIT {
     JsonNode after = berth.inspect(id);
     assertEquals("stopped", after.path("state").asText(), after.toString());
     assertEquals(137, after.path("exitCode").asInt(), after.toString());
-    assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(pid)), "killed process still alive");
+    assertTrue(
+        eventually(Duration.ofSeconds(5), () -> !processAlive(pid)), "killed process still alive");
 
     // the signal given by name reaches the process: a TERM trap decides the exit code
-    String trapper = berth.runDetached("busybox", "sh", "-c",
-        "trap 'exit 5' TERM; echo ready; while true; do sleep 0.1; done");
-    assertTrue(eventually(Duration.ofSeconds(10), () -> berth.berth("logs", trapper).stdout().contains("ready")),
+    String trapper =
+        berth.runDetached(
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 5' TERM; echo ready; while true; do sleep 0.1; done");
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(10), () -> berth.berth("logs", trapper).stdout().contains("ready")),
         "trap container never became ready");
     assertEquals(0, berth.berth("kill", "-s", "TERM", trapper).exitCode());
     assertEquals("5", berth.berth("wait", trapper).out());
@@ -155,14 +190,16 @@ class ContainerLifecycleIT {
 
   @Test
   void inspect_fields_rfc3339() {
-    String id = berth.ok("create", "--name", "inspect-1", "busybox", "sh", "-c", "sleep 0.3; exit 0");
+    String id =
+        berth.ok("create", "--name", "inspect-1", "busybox", "sh", "-c", "sleep 0.3; exit 0");
     assertTrue(id.matches("[0-9a-f]{64}"), "create should print the id: " + id);
     JsonNode created = berth.inspect("inspect-1");
     assertEquals(id, created.path("id").asText());
     assertEquals("created", created.path("state").asText(), created.toString());
     assertEquals(0, created.path("pid").asInt(), created.toString());
     OffsetDateTime createdAt = rfc3339(created, "createdAt");
-    assertTrue(Math.abs(Duration.between(createdAt, OffsetDateTime.now()).toSeconds()) < 120,
+    assertTrue(
+        Math.abs(Duration.between(createdAt, OffsetDateTime.now()).toSeconds()) < 120,
         "createdAt is not now-ish: " + createdAt);
 
     berth.ok("start", "inspect-1");
@@ -172,15 +209,30 @@ class ContainerLifecycleIT {
     assertEquals(0, done.path("exitCode").asInt(), done.toString());
     OffsetDateTime startedAt = rfc3339(done, "startedAt");
     OffsetDateTime finishedAt = rfc3339(done, "finishedAt");
-    assertEquals(createdAt.toInstant(), rfc3339(done, "createdAt").toInstant(), "createdAt changed");
-    assertFalse(startedAt.isBefore(createdAt), "startedAt " + startedAt + " before createdAt " + createdAt);
-    assertFalse(finishedAt.isBefore(startedAt), "finishedAt " + finishedAt + " before startedAt " + startedAt);
-    assertTrue(Duration.between(startedAt, finishedAt).toMillis() >= 200,
+    assertEquals(
+        createdAt.toInstant(), rfc3339(done, "createdAt").toInstant(), "createdAt changed");
+    assertFalse(
+        startedAt.isBefore(createdAt), "startedAt " + startedAt + " before createdAt " + createdAt);
+    assertFalse(
+        finishedAt.isBefore(startedAt),
+        "finishedAt " + finishedAt + " before startedAt " + startedAt);
+    assertTrue(
+        Duration.between(startedAt, finishedAt).toMillis() >= 200,
         "the container slept 0.3s, yet ran " + Duration.between(startedAt, finishedAt));
 
     // the same object shape in ps --format json, one object per line
     JsonNode line = berth.find(berth.psAll(), id).orElseThrow();
-    for (String key : List.of("id", "name", "image", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt")) {
+    for (String key :
+        List.of(
+            "id",
+            "name",
+            "image",
+            "state",
+            "pid",
+            "exitCode",
+            "createdAt",
+            "startedAt",
+            "finishedAt")) {
       assertTrue(line.has(key), "ps --format json lacks " + key + ": " + line);
     }
     assertEquals(done.path("finishedAt").asText(), line.path("finishedAt").asText());
@@ -200,12 +252,15 @@ class ContainerLifecycleIT {
 
     // preconditions: the things that must disappear exist now
     assertTrue(processAlive(pid), "container process " + pid);
-    assertTrue(processAlive(shimPid), "shim pid " + shimPid + " from " + berth.shimDir(id).resolve("shim.pid"));
+    assertTrue(
+        processAlive(shimPid),
+        "shim pid " + shimPid + " from " + berth.shimDir(id).resolve("shim.pid"));
     assertNotNull(shimSocket, "no address file in " + berth.shimDir(id));
     assertTrue(Files.exists(shimSocket), "shim socket " + shimSocket);
     assertFalse(BerthHarness.mountsUnder(rootfs).isEmpty(), "rootfs not mounted at " + rootfs);
     assertFalse(BerthHarness.cgroupsOf(id).isEmpty(), "no cgroup berth/" + id);
-    assertTrue(Files.isRegularFile(berth.containerDir(id).resolve("config.json")), "bundle config.json");
+    assertTrue(
+        Files.isRegularFile(berth.containerDir(id).resolve("config.json")), "bundle config.json");
 
     Result rm = berth.berth("rm", "-f", "rm-1");
     assertEquals(0, rm.exitCode(), rm.toString());
@@ -213,7 +268,8 @@ class ContainerLifecycleIT {
 
     // a created container (never started) and a stopped one leave nothing either
     String created = berth.ok("create", "busybox", "true");
-    assertTrue(Files.isDirectory(berth.containerDir(created)), "created container has no bundle dir");
+    assertTrue(
+        Files.isDirectory(berth.containerDir(created)), "created container has no bundle dir");
     String stopped = berth.runDetached("busybox", "true");
     assertEquals("0", berth.ok("wait", stopped));
     long stoppedShim = berth.shimPid(stopped);
@@ -224,8 +280,10 @@ class ContainerLifecycleIT {
   }
 
   private static void assertNoTraces(String id, long pid, long shimPid, Path shimSocket) {
-    boolean clean = eventually(Duration.ofSeconds(5), () -> traces(id, pid, shimPid, shimSocket).isEmpty());
-    if (!clean) fail("after rm of " + id + " these remain: " + traces(id, pid, shimPid, shimSocket));
+    boolean clean =
+        eventually(Duration.ofSeconds(5), () -> traces(id, pid, shimPid, shimSocket).isEmpty());
+    if (!clean)
+      fail("after rm of " + id + " these remain: " + traces(id, pid, shimPid, shimSocket));
     assertTrue(berth.find(berth.psAll(), id).isEmpty(), "still listed by ps -a");
   }
 
@@ -233,7 +291,8 @@ class ContainerLifecycleIT {
     List<String> left = new ArrayList<>();
     if (pid > 0 && processAlive(pid)) left.add("container process " + pid);
     if (shimPid > 0 && processAlive(shimPid)) left.add("shim process " + shimPid);
-    for (long p : BerthHarness.processesMatching(id)) left.add("process " + p + ": " + BerthHarness.cmdline(p));
+    for (long p : BerthHarness.processesMatching(id))
+      left.add("process " + p + ": " + BerthHarness.cmdline(p));
     List<String> mounts = BerthHarness.mountsUnder(berth.containerDir(id));
     if (!mounts.isEmpty()) left.add("mounts " + mounts);
     List<Path> cgroups = BerthHarness.cgroupsOf(id);

@@ -24,10 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * kill -9 of berthd and of shims at awkward moments (failpoints hold an RPC open at the moment
- * of the kill): nothing is lost — exit codes, exit times, events (exactly once, in order) — and
- * nothing leaks (processes, overlay mounts, cgroups, shim dirs, sockets). One daemon for the
- * class; a test that kills it starts it again.
+ * kill -9 of berthd and of shims at awkward moments (failpoints hold an RPC open at the moment of
+ * the kill): nothing is lost — exit codes, exit times, events (exactly once, in order) — and
+ * nothing leaks (processes, overlay mounts, cgroups, shim dirs, sockets). One daemon for the class;
+ * a test that kills it starts it again.
  */
 @Timeout(300)
 class CrashResilienceIT {
@@ -51,18 +51,22 @@ class CrashResilienceIT {
   // ------------------------------------------------------------------ outages
 
   @Test
-  void exit_during_a_1s_outage_is_reported_after_restart_with_its_code_time_and_one_exit_event() throws Exception {
+  void exit_during_a_1s_outage_is_reported_after_restart_with_its_code_time_and_one_exit_event()
+      throws Exception {
     exitDuringOutage(Duration.ofSeconds(1));
   }
 
   @Test
-  void exit_during_a_30s_outage_is_reported_after_restart_with_its_code_time_and_one_exit_event() throws Exception {
+  void exit_during_a_30s_outage_is_reported_after_restart_with_its_code_time_and_one_exit_event()
+      throws Exception {
     exitDuringOutage(Duration.ofSeconds(30));
   }
 
   private void exitDuringOutage(Duration outage) throws Exception {
-    // The container exits when told to (a file appears), so the exit falls inside the outage for sure.
-    String id = berth.runDetached("busybox", "sh", "-c", "until [ -e /go ]; do sleep 0.05; done; exit 7");
+    // The container exits when told to (a file appears), so the exit falls inside the outage for
+    // sure.
+    String id =
+        berth.runDetached("busybox", "sh", "-c", "until [ -e /go ]; do sleep 0.05; done; exit 7");
     berth.kill9Daemon();
     Instant down = Instant.now();
     runc("exec", id, "touch", "/go");
@@ -75,13 +79,22 @@ class CrashResilienceIT {
     assertEquals("stopped", c.path("state").asText(), c.toString());
     assertEquals(7, c.path("exitCode").asInt());
     Instant finished = Instant.parse(c.path("finishedAt").asText());
-    assertTrue(finished.isAfter(down) && finished.isBefore(restart),
-        "finishedAt " + finished + " is the real exit time, inside the outage " + down + " .. " + restart);
+    assertTrue(
+        finished.isAfter(down) && finished.isBefore(restart),
+        "finishedAt "
+            + finished
+            + " is the real exit time, inside the outage "
+            + down
+            + " .. "
+            + restart);
 
     berth.ok("rm", id);
     assertNoTrace(id);
     List<JsonNode> events = events(id);
-    assertEquals(List.of("create", "start", "exit", "reconciled", "delete"), types(events), events.toString());
+    assertEquals(
+        List.of("create", "start", "exit", "reconciled", "delete"),
+        types(events),
+        events.toString());
     JsonNode exit = events.get(2);
     assertEquals(7, exit.path("exitCode").asInt());
     assertEquals(finished, Instant.parse(exit.path("time").asText()));
@@ -90,14 +103,30 @@ class CrashResilienceIT {
   }
 
   @Test
-  void wait_logs_and_events_clients_connected_across_a_daemon_kill_continue_after_restart() throws Exception {
-    String id = berth.runDetached("busybox", "sh", "-c", "echo before; until [ -e /go ]; do sleep 0.05; done; echo after; exit 7");
+  void wait_logs_and_events_clients_connected_across_a_daemon_kill_continue_after_restart()
+      throws Exception {
+    String id =
+        berth.runDetached(
+            "busybox",
+            "sh",
+            "-c",
+            "echo before; until [ -e /go ]; do sleep 0.05; done; echo after; exit 7");
     long since = lastSeq();
     Process wait = cli("wait", id);
     Process logs = cli("logs", "-f", id);
-    Process events = cli("events", "--since", Long.toString(since), "--format", "json", "--filter", "container=" + id);
+    Process events =
+        cli(
+            "events",
+            "--since",
+            Long.toString(since),
+            "--format",
+            "json",
+            "--filter",
+            "container=" + id);
     for (Process p : List.of(wait, logs, events)) {
-      assertTrue(eventually(Duration.ofSeconds(30), () -> hasSocket(p.pid())), "client " + p.pid() + " never connected");
+      assertTrue(
+          eventually(Duration.ofSeconds(30), () -> hasSocket(p.pid())),
+          "client " + p.pid() + " never connected");
     }
     Thread.sleep(500); // the calls are in flight
     berth.kill9Daemon();
@@ -108,8 +137,13 @@ class CrashResilienceIT {
       assertTrue(wait.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "wait did not come back");
       assertEquals(0, wait.exitValue(), errors(wait));
       assertEquals("7", output(wait).strip());
-      assertTrue(logs.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "logs -f did not end with the container");
-      assertEquals("before\nafter\n", output(logs), "no line lost, none repeated; stderr: " + errors(logs) + ", exit " + logs.exitValue());
+      assertTrue(
+          logs.waitFor(60, java.util.concurrent.TimeUnit.SECONDS),
+          "logs -f did not end with the container");
+      assertEquals(
+          "before\nafter\n",
+          output(logs),
+          "no line lost, none repeated; stderr: " + errors(logs) + ", exit " + logs.exitValue());
       Thread.sleep(500); // the events that followed the exit reach the subscriber
     } finally {
       events.destroy();
@@ -118,7 +152,8 @@ class CrashResilienceIT {
       logs.destroyForcibly();
     }
     List<JsonNode> seen = BerthHarness.jsonLines(output(events));
-    assertEquals(List.of("exit", "reconciled"), types(seen), "the subscriber got each event once: " + seen);
+    assertEquals(
+        List.of("exit", "reconciled"), types(seen), "the subscriber got each event once: " + seen);
     assertEquals(7, seen.get(0).path("exitCode").asInt());
     berth.ok("rm", id);
   }
@@ -126,35 +161,48 @@ class CrashResilienceIT {
   /** A CLI JVM opens its first socket when it connects to berthd. */
   private static boolean hasSocket(long pid) {
     try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-      return fds.anyMatch(fd -> {
-        try {
-          return Files.readSymbolicLink(fd).toString().startsWith("socket:");
-        } catch (java.io.IOException gone) {
-          return false;
-        }
-      });
+      return fds.anyMatch(
+          fd -> {
+            try {
+              return Files.readSymbolicLink(fd).toString().startsWith("socket:");
+            } catch (java.io.IOException gone) {
+              return false;
+            }
+          });
     } catch (java.io.IOException gone) {
       return false;
     }
   }
 
   private static long lastSeq() {
-    List<JsonNode> all = BerthHarness.jsonLines(berth.ok("events", "--since", "0", "--no-follow", "--format", "json"));
+    List<JsonNode> all =
+        BerthHarness.jsonLines(
+            berth.ok("events", "--since", "0", "--no-follow", "--format", "json"));
     return all.isEmpty() ? 0 : all.get(all.size() - 1).path("seq").asLong();
   }
 
-  /** bin/berth in the background; its stdout goes to {@link #output} (destroying a Process closes its pipes). */
+  /**
+   * bin/berth in the background; its stdout goes to {@link #output} (destroying a Process closes
+   * its pipes).
+   */
   private static Process cli(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(BerthHarness.BERTH.toString(), "--socket", berth.socket.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(BerthHarness.BERTH.toString(), "--socket", berth.socket.toString()));
     cmd.addAll(List.of(args));
     Path out = Files.createTempFile(berth.base, "cli-", ".out");
-    Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .redirectOutput(out.toFile()).redirectError(out.resolveSibling(out.getFileName() + ".err").toFile()).start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectOutput(out.toFile())
+            .redirectError(out.resolveSibling(out.getFileName() + ".err").toFile())
+            .start();
     outputs.put(p, out);
     return p;
   }
 
-  private static final java.util.Map<Process, Path> outputs = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final java.util.Map<Process, Path> outputs =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private static String output(Process p) throws Exception {
     return Files.readString(outputs.get(p));
@@ -167,7 +215,10 @@ class CrashResilienceIT {
    */
   private static boolean createHeld(String id) {
     try (java.util.stream.Stream<Path> dirs = Files.list(berth.shimDir(id).getParent())) {
-      return dirs.filter(d -> d.getFileName().toString().equals(id) || d.getFileName().toString().startsWith(".spare-"))
+      return dirs.filter(
+              d ->
+                  d.getFileName().toString().equals(id)
+                      || d.getFileName().toString().startsWith(".spare-"))
           .anyMatch(d -> logContains(d.resolve("shim.log"), "failpoint triggered: Create"));
     } catch (java.io.IOException e) {
       return false;
@@ -199,13 +250,18 @@ class CrashResilienceIT {
 
     berth.startDaemon();
     Instant answering = Instant.now();
-    assertTrue(eventually(Duration.ofSeconds(5), () -> berth.inspect(id).path("state").asText().equals("stopped")),
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(5),
+            () -> berth.inspect(id).path("state").asText().equals("stopped")),
         "not reconciled within 5 s of the API answering: " + berth.inspect(id));
     Duration took = Duration.between(answering, Instant.now());
     JsonNode c = berth.inspect(id);
     assertEquals(255, c.path("exitCode").asInt(), c.toString());
     assertTrue(c.path("error").asText().contains("shim lost"), c.toString());
-    assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(pid)), "the container process was left running");
+    assertTrue(
+        eventually(Duration.ofSeconds(5), () -> !processAlive(pid)),
+        "the container process was left running");
     assertFalse(Files.exists(socket), "stale socket removed");
     assertTaskGone(id);
     assertEquals(List.of("create", "start", "shim-lost", "exit", "reconciled"), types(events(id)));
@@ -223,14 +279,20 @@ class CrashResilienceIT {
     long shim = berth.shimPid(id);
     Instant killed = Instant.now();
     kill9(shim);
-    assertTrue(eventually(Duration.ofSeconds(5), () -> berth.inspect(id).path("state").asText().equals("stopped")),
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(5),
+            () -> berth.inspect(id).path("state").asText().equals("stopped")),
         "shim death not noticed within 5 s: " + berth.inspect(id));
-    System.out.println("shim death recorded after " + Duration.between(killed, Instant.now()).toMillis() + " ms");
+    System.out.println(
+        "shim death recorded after " + Duration.between(killed, Instant.now()).toMillis() + " ms");
     JsonNode c = berth.inspect(id);
     assertEquals(255, c.path("exitCode").asInt(), c.toString());
     assertTrue(c.path("error").asText().startsWith("shim lost"), c.toString());
     assertEquals("255", berth.ok("wait", id));
-    assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(pid)), "container process left behind");
+    assertTrue(
+        eventually(Duration.ofSeconds(5), () -> !processAlive(pid)),
+        "container process left behind");
     assertTaskGone(id);
     assertEquals(List.of("create", "start", "shim-lost", "exit"), types(events(id)));
     // the container can run again
@@ -254,7 +316,10 @@ class CrashResilienceIT {
     berth.kill9Daemon();
     berth.startDaemon();
     for (String id : List.of(a, b)) {
-      assertTrue(eventually(Duration.ofSeconds(10), () -> berth.inspect(id).path("state").asText().equals("running")),
+      assertTrue(
+          eventually(
+              Duration.ofSeconds(10),
+              () -> berth.inspect(id).path("state").asText().equals("running")),
           "not running again: " + berth.inspect(id));
     }
     assertEquals(pidA, berth.inspect(a).path("pid").asLong());
@@ -272,18 +337,41 @@ class CrashResilienceIT {
   // ------------------------------------------------------------------ daemon killed mid-RPC
 
   @Test
-  void daemon_kill_between_shim_start_and_create_converges_to_created_with_nothing_leaked() throws Exception {
-    CompletableFuture<Result> run = CompletableFuture.supplyAsync(() -> berth.berth(
-        "run", "-d", "--name", "midcreate", "--failpoint", "Create=delay(3000)", "busybox", "sleep", "600"));
+  void daemon_kill_between_shim_start_and_create_converges_to_created_with_nothing_leaked()
+      throws Exception {
+    CompletableFuture<Result> run =
+        CompletableFuture.supplyAsync(
+            () ->
+                berth.berth(
+                    "run",
+                    "-d",
+                    "--name",
+                    "midcreate",
+                    "--failpoint",
+                    "Create=delay(3000)",
+                    "busybox",
+                    "sleep",
+                    "600"));
     String id = awaitId("midcreate");
-    assertTrue(eventually(Duration.ofSeconds(30), () -> createHeld(id)), "Create never reached the shim");
+    assertTrue(
+        eventually(Duration.ofSeconds(30), () -> createHeld(id)), "Create never reached the shim");
     berth.kill9Daemon(); // the shim holds Create now
     assertNotEquals(0, run.get().exitCode(), "the client saw its daemon die");
     berth.startDaemon();
-    assertTrue(eventually(Duration.ofSeconds(15), () -> berth.inspect(id).path("state").asText().equals("created")),
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(15),
+            () -> berth.inspect(id).path("state").asText().equals("created")),
         "did not return to created: " + berth.inspect(id));
-    assertTrue(berth.inspect(id).path("error").asText().contains("restarted while the container was starting"));
-    assertTrue(eventually(Duration.ofSeconds(10), () -> taskGone(id)), "leftovers of the interrupted start: " + leftovers(id));
+    assertTrue(
+        berth
+            .inspect(id)
+            .path("error")
+            .asText()
+            .contains("restarted while the container was starting"));
+    assertTrue(
+        eventually(Duration.ofSeconds(10), () -> taskGone(id)),
+        "leftovers of the interrupted start: " + leftovers(id));
     assertEquals(List.of("create", "start-failed", "reconciled"), types(events(id)));
     // a later start works (the Create failpoint delays it, nothing more)
     Result start = berth.berth(Duration.ofSeconds(30), "start", id);
@@ -297,13 +385,20 @@ class CrashResilienceIT {
   void daemon_kill_during_stop_converges_to_stopped_with_one_exit() throws Exception {
     String id = berth.runDetached("--failpoint", "Kill=delay(2000)", "busybox", "sleep", "600");
     Path shimLog = berth.shimDir(id).resolve("shim.log");
-    CompletableFuture<Result> stop = CompletableFuture.supplyAsync(() -> berth.berth("stop", "-t", "5", id));
-    // the stop is journaled before its Kill RPC goes out, and the failpoint holds that RPC in the shim
-    assertTrue(eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")), "Kill never reached the shim");
+    CompletableFuture<Result> stop =
+        CompletableFuture.supplyAsync(() -> berth.berth("stop", "-t", "5", id));
+    // the stop is journaled before its Kill RPC goes out, and the failpoint holds that RPC in the
+    // shim
+    assertTrue(
+        eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")),
+        "Kill never reached the shim");
     berth.kill9Daemon();
     stop.get();
     berth.startDaemon();
-    assertTrue(eventually(Duration.ofSeconds(30), () -> berth.inspect(id).path("state").asText().equals("stopped")),
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(30),
+            () -> berth.inspect(id).path("state").asText().equals("stopped")),
         "the stop asked for before the kill was not carried through: " + berth.inspect(id));
     int code = berth.inspect(id).path("exitCode").asInt();
     assertTrue(code == 143 || code == 137, "exit code " + code);
@@ -320,11 +415,14 @@ class CrashResilienceIT {
     long pid = berth.inspect(id).path("pid").asLong();
     Path shimLog = berth.shimDir(id).resolve("shim.log");
     CompletableFuture<Result> rm = CompletableFuture.supplyAsync(() -> berth.berth("rm", "-f", id));
-    assertTrue(eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")), "Kill never reached the shim");
+    assertTrue(
+        eventually(Duration.ofSeconds(30), () -> logContains(shimLog, "failpoint triggered")),
+        "Kill never reached the shim");
     berth.kill9Daemon();
     rm.get();
     berth.startDaemon();
-    assertTrue(eventually(Duration.ofSeconds(30), () -> berth.find(berth.psAll(), id).isEmpty()),
+    assertTrue(
+        eventually(Duration.ofSeconds(30), () -> berth.find(berth.psAll(), id).isEmpty()),
         "the removal asked for before the kill was not finished: " + berth.psAll());
     assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(pid)));
     assertNoTrace(id);
@@ -337,14 +435,23 @@ class CrashResilienceIT {
 
   @Test
   void on_failure_policy_restarts_until_its_maximum_and_journals_each_run() {
-    String id = berth.runDetached("--restart", "on-failure:2", "busybox", "sh", "-c", "sleep 0.3; exit 3");
-    assertTrue(eventually(Duration.ofSeconds(20), () -> {
-      JsonNode c = berth.inspect(id);
-      return c.path("state").asText().equals("stopped") && c.path("restartCount").asInt() == 2;
-    }), "did not settle after two restarts: " + berth.inspect(id));
+    String id =
+        berth.runDetached("--restart", "on-failure:2", "busybox", "sh", "-c", "sleep 0.3; exit 3");
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(20),
+            () -> {
+              JsonNode c = berth.inspect(id);
+              return c.path("state").asText().equals("stopped")
+                  && c.path("restartCount").asInt() == 2;
+            }),
+        "did not settle after two restarts: " + berth.inspect(id));
     List<JsonNode> events = events(id);
-    assertEquals(List.of("create", "start", "exit", "restart", "start", "exit", "restart", "start", "exit"), types(events));
-    events.stream().filter(e -> e.path("type").asText().equals("exit"))
+    assertEquals(
+        List.of("create", "start", "exit", "restart", "start", "exit", "restart", "start", "exit"),
+        types(events));
+    events.stream()
+        .filter(e -> e.path("type").asText().equals("exit"))
         .forEach(e -> assertEquals(3, e.path("exitCode").asInt(), e.toString()));
     assertEquals("3", berth.ok("wait", id));
     berth.ok("rm", id);
@@ -352,26 +459,36 @@ class CrashResilienceIT {
   }
 
   @Test
-  void always_policy_restarts_a_killed_process_survives_a_daemon_kill_and_a_manual_stop_sticks() throws Exception {
+  void always_policy_restarts_a_killed_process_survives_a_daemon_kill_and_a_manual_stop_sticks()
+      throws Exception {
     String id = berth.runDetached("--restart", "always", "busybox", "sleep", "600");
     long first = berth.inspect(id).path("pid").asLong();
     kill9(first); // the process dies on its own account: the policy restarts it
-    assertTrue(eventually(Duration.ofSeconds(10), () -> {
-      JsonNode c = berth.inspect(id);
-      return c.path("state").asText().equals("running") && c.path("restartCount").asInt() == 1;
-    }), "not restarted: " + berth.inspect(id));
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(10),
+            () -> {
+              JsonNode c = berth.inspect(id);
+              return c.path("state").asText().equals("running")
+                  && c.path("restartCount").asInt() == 1;
+            }),
+        "not restarted: " + berth.inspect(id));
     long second = berth.inspect(id).path("pid").asLong();
     assertNotEquals(first, second);
 
     berth.kill9Daemon();
     berth.startDaemon();
-    assertTrue(eventually(Duration.ofSeconds(10), () -> berth.inspect(id).path("state").asText().equals("running")));
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(10),
+            () -> berth.inspect(id).path("state").asText().equals("running")));
     assertEquals(second, berth.inspect(id).path("pid").asLong(), "the same process, not a restart");
 
     Result stop = berth.berth(Duration.ofSeconds(30), "stop", "-t", "1", id);
     assertEquals(0, stop.exitCode(), stop.toString());
     Thread.sleep(1000);
-    assertEquals("stopped", berth.inspect(id).path("state").asText(), "a manual stop is not restarted");
+    assertEquals(
+        "stopped", berth.inspect(id).path("state").asText(), "a manual stop is not restarted");
     berth.ok("rm", id);
     assertNoTrace(id);
   }
@@ -380,7 +497,9 @@ class CrashResilienceIT {
 
   @Test
   void no_zombies_under_the_shim_with_orphaned_grandchildren_and_execs() throws Exception {
-    String id = berth.runDetached("busybox", "sh", "-c", "for i in 1 2 3; do (sleep 0.1 &); done; sleep 600");
+    String id =
+        berth.runDetached(
+            "busybox", "sh", "-c", "for i in 1 2 3; do (sleep 0.1 &); done; sleep 600");
     long shim = berth.shimPid(id);
     for (int i = 0; i < 3; i++) {
       Result x = berth.berth("exec", id, "sh", "-c", "sleep 0.2 & (sleep 0.1 &); echo started");
@@ -389,7 +508,9 @@ class CrashResilienceIT {
     Thread.sleep(1000);
     List<Long> zombies = childrenInState(shim, 'Z');
     assertTrue(zombies.isEmpty(), "zombies under the shim: " + zombies);
-    assertTrue(BerthHarness.processesMatching("runc").stream().noneMatch(p -> BerthHarness.cmdline(p).contains(id)),
+    assertTrue(
+        BerthHarness.processesMatching("runc").stream()
+            .noneMatch(p -> BerthHarness.cmdline(p).contains(id)),
         "a runc process lingers");
     berth.ok("rm", "-f", id);
     assertNoTrace(id);
@@ -400,8 +521,12 @@ class CrashResilienceIT {
     Result r = berth.berth("run", "--rm", "--name", "gone", "busybox", "sh", "-c", "echo bye");
     assertEquals(0, r.exitCode(), r.toString());
     List<JsonNode> created = jsonEvents("type=create");
-    String rmId = created.stream().filter(e -> e.path("detail").asText().equals("gone"))
-        .map(e -> e.path("container").asText()).findFirst().orElseThrow();
+    String rmId =
+        created.stream()
+            .filter(e -> e.path("detail").asText().equals("gone"))
+            .map(e -> e.path("container").asText())
+            .findFirst()
+            .orElseThrow();
     assertNoTrace(rmId);
     String id = berth.runDetached("busybox", "sleep", "600");
     berth.ok("rm", "-f", id);
@@ -411,7 +536,8 @@ class CrashResilienceIT {
   // ------------------------------------------------------------------ helpers
 
   private static void runc(String... args) {
-    List<String> cmd = new ArrayList<>(List.of("runc", "--root", berth.state.resolve("runc").toString()));
+    List<String> cmd =
+        new ArrayList<>(List.of("runc", "--root", berth.state.resolve("runc").toString()));
     cmd.addAll(List.of(args));
     Result r = BerthHarness.exec(Duration.ofSeconds(20), cmd);
     if (r.exitCode() != 0) fail("runc failed: " + r);
@@ -419,17 +545,23 @@ class CrashResilienceIT {
 
   private static void kill9(long pid) throws Exception {
     ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-    assertTrue(eventually(Duration.ofSeconds(10), () -> !processAlive(pid)), "pid " + pid + " survived SIGKILL");
+    assertTrue(
+        eventually(Duration.ofSeconds(10), () -> !processAlive(pid)),
+        "pid " + pid + " survived SIGKILL");
   }
 
   private static String awaitId(String name) {
     String[] id = new String[1];
-    assertTrue(eventually(Duration.ofSeconds(20), () -> {
-      Result r = berth.berth("inspect", name);
-      if (r.exitCode() != 0) return false;
-      id[0] = BerthHarness.parse(r.stdout()).get(0).path("id").asText();
-      return true;
-    }), "container " + name + " was never created");
+    assertTrue(
+        eventually(
+            Duration.ofSeconds(20),
+            () -> {
+              Result r = berth.berth("inspect", name);
+              if (r.exitCode() != 0) return false;
+              id[0] = BerthHarness.parse(r.stdout()).get(0).path("id").asText();
+              return true;
+            }),
+        "container " + name + " was never created");
     return id[0];
   }
 
@@ -438,7 +570,8 @@ class CrashResilienceIT {
   }
 
   private static List<JsonNode> jsonEvents(String filter) {
-    return BerthHarness.jsonLines(berth.ok("events", "--since", "0", "--no-follow", "--format", "json", "--filter", filter));
+    return BerthHarness.jsonLines(
+        berth.ok("events", "--since", "0", "--no-follow", "--format", "json", "--filter", filter));
   }
 
   private static List<String> types(List<JsonNode> events) {
@@ -447,27 +580,35 @@ class CrashResilienceIT {
 
   /** The whole history numbers 1..n without a hole. */
   private static void assertGapFree() {
-    List<JsonNode> all = BerthHarness.jsonLines(berth.ok("events", "--since", "0", "--no-follow", "--format", "json"));
-    for (int i = 0; i < all.size(); i++) assertEquals(i + 1, all.get(i).path("seq").asLong(), "event " + all.get(i));
+    List<JsonNode> all =
+        BerthHarness.jsonLines(
+            berth.ok("events", "--since", "0", "--no-follow", "--format", "json"));
+    for (int i = 0; i < all.size(); i++)
+      assertEquals(i + 1, all.get(i).path("seq").asLong(), "event " + all.get(i));
   }
 
   private static boolean taskGone(String id) {
     return leftovers(id).isEmpty();
   }
 
-  /** What a container without a running task must not have: shim dir, runc state, rootfs mount, cgroups. */
+  /**
+   * What a container without a running task must not have: shim dir, runc state, rootfs mount,
+   * cgroups.
+   */
   private static List<String> leftovers(String id) {
     List<String> found = new ArrayList<>();
     if (Files.exists(berth.shimDir(id))) found.add("shim dir " + berth.shimDir(id));
     if (Files.exists(berth.state.resolve("runc").resolve(id))) found.add("runc state");
     found.addAll(BerthHarness.mountsUnder(berth.containerDir(id)));
     BerthHarness.cgroupsOf(id).forEach(p -> found.add("cgroup " + p));
-    BerthHarness.processesMatching(id).forEach(p -> found.add("process " + p + ": " + BerthHarness.cmdline(p)));
+    BerthHarness.processesMatching(id)
+        .forEach(p -> found.add("process " + p + ": " + BerthHarness.cmdline(p)));
     return found;
   }
 
   private static void assertTaskGone(String id) {
-    assertTrue(eventually(Duration.ofSeconds(10), () -> taskGone(id)), "leftovers: " + leftovers(id));
+    assertTrue(
+        eventually(Duration.ofSeconds(10), () -> taskGone(id)), "leftovers: " + leftovers(id));
   }
 
   /** After rm: additionally no bundle. */
@@ -485,7 +626,8 @@ class CrashResilienceIT {
         try {
           String stat = Files.readString(p.resolve("stat"));
           String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          if (rest[0].charAt(0) == state && Long.parseLong(rest[1]) == parent) out.add(Long.parseLong(n));
+          if (rest[0].charAt(0) == state && Long.parseLong(rest[1]) == parent)
+            out.add(Long.parseLong(n));
         } catch (java.io.IOException gone) {
           // exited meanwhile
         }

@@ -20,14 +20,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The daemon's own lifecycle: containers outlive it (kill -9 and SIGTERM), a restarted daemon
- * finds them again, and one root has one daemon. A fresh daemon per test: each test kills it.
+ * The daemon's own lifecycle: containers outlive it (kill -9 and SIGTERM), a restarted daemon finds
+ * them again, and one root has one daemon. A fresh daemon per test: each test kills it.
  */
 @Timeout(240)
 class DaemonLifecycleIT {
 
   @Test
-  void daemon_kill9_with_three_running_keeps_them_running_and_restart_lists_same_pids() throws Exception {
+  void daemon_kill9_with_three_running_keeps_them_running_and_restart_lists_same_pids()
+      throws Exception {
     try (BerthHarness berth = BerthHarness.start("kill9")) {
       Map<String, Long> pids = startThree(berth, "k9");
       Map<String, Long> shims = new LinkedHashMap<>();
@@ -36,13 +37,18 @@ class DaemonLifecycleIT {
       berth.kill9Daemon();
       Thread.sleep(500);
       for (var e : pids.entrySet()) {
-        assertTrue(processAlive(e.getValue()), "container " + e.getKey() + " pid " + e.getValue() + " died with berthd");
-        assertTrue(processAlive(shims.get(e.getKey())), "shim of " + e.getKey() + " died with berthd");
+        assertTrue(
+            processAlive(e.getValue()),
+            "container " + e.getKey() + " pid " + e.getValue() + " died with berthd");
+        assertTrue(
+            processAlive(shims.get(e.getKey())), "shim of " + e.getKey() + " died with berthd");
       }
       Result down = berth.berth("version");
       assertEquals(125, down.exitCode(), "version with no daemon:\n" + down);
       assertEquals(1, down.stderrLines().size(), down.toString());
-      assertTrue(down.stderr().startsWith("Error: cannot connect to berthd at " + berth.socket), down.toString());
+      assertTrue(
+          down.stderr().startsWith("Error: cannot connect to berthd at " + berth.socket),
+          down.toString());
 
       berth.startDaemon();
       assertSameRunning(berth, pids);
@@ -64,8 +70,12 @@ class DaemonLifecycleIT {
       Result rm = berth.berth(rmArgs.toArray(String[]::new));
       assertEquals(0, rm.exitCode(), rm.toString());
       for (var e : pids.entrySet()) {
-        assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(e.getValue())), "pid " + e.getValue() + " survived rm -f");
-        assertTrue(eventually(Duration.ofSeconds(5), () -> !processAlive(shims.get(e.getKey()))), "shim survived rm -f");
+        assertTrue(
+            eventually(Duration.ofSeconds(5), () -> !processAlive(e.getValue())),
+            "pid " + e.getValue() + " survived rm -f");
+        assertTrue(
+            eventually(Duration.ofSeconds(5), () -> !processAlive(shims.get(e.getKey()))),
+            "shim survived rm -f");
       }
       assertTrue(berth.psAll().isEmpty(), "ps -a after rm -f: " + berth.psAll());
     }
@@ -79,7 +89,10 @@ class DaemonLifecycleIT {
       // the container exits while no daemon runs; its shim records the exit
       Thread.sleep(3000);
       berth.startDaemon();
-      assertTrue(eventually(Duration.ofSeconds(15), () -> berth.inspect(id).path("state").asText().equals("stopped")),
+      assertTrue(
+          eventually(
+              Duration.ofSeconds(15),
+              () -> berth.inspect(id).path("state").asText().equals("stopped")),
           "container that exited during the outage is not stopped: " + berth.inspect(id));
       assertEquals(9, berth.inspect(id).path("exitCode").asInt(), berth.inspect(id).toString());
       assertEquals("9", berth.ok("wait", id));
@@ -92,11 +105,14 @@ class DaemonLifecycleIT {
     try (BerthHarness berth = BerthHarness.start("sigterm")) {
       Map<String, Long> pids = startThree(berth, "term");
       int status = berth.terminateDaemon(Duration.ofSeconds(30));
-      assertTrue(status == 0 || status == 143, "berthd should exit cleanly on SIGTERM, status " + status
-          + "\n" + berth.daemonLogTail());
+      assertTrue(
+          status == 0 || status == 143,
+          "berthd should exit cleanly on SIGTERM, status " + status + "\n" + berth.daemonLogTail());
       Thread.sleep(500);
       for (var e : pids.entrySet()) {
-        assertTrue(processAlive(e.getValue()), "container " + e.getKey() + " did not survive berthd's SIGTERM");
+        assertTrue(
+            processAlive(e.getValue()),
+            "container " + e.getKey() + " did not survive berthd's SIGTERM");
       }
       // the lock is released: a new daemon starts on the same root and finds them
       berth.startDaemon();
@@ -111,12 +127,22 @@ class DaemonLifecycleIT {
       Path otherState = Files.createTempDirectory(Path.of("/tmp"), "bit2-");
       try {
         Path otherSocket = otherState.resolve("berth.sock");
-        List<String> cmd = new ArrayList<>(List.of(BerthHarness.BERTHD.toString(),
-            "--root", berth.root.toString(), "--state", otherState.toString(), "--socket", otherSocket.toString()));
+        List<String> cmd =
+            new ArrayList<>(
+                List.of(
+                    BerthHarness.BERTHD.toString(),
+                    "--root",
+                    berth.root.toString(),
+                    "--state",
+                    otherState.toString(),
+                    "--socket",
+                    otherSocket.toString()));
         Result second = BerthHarness.exec(Duration.ofSeconds(60), cmd);
-        assertEquals(1, second.exitCode(), "a second berthd on the same root must exit 1:\n" + second);
+        assertEquals(
+            1, second.exitCode(), "a second berthd on the same root must exit 1:\n" + second);
         String all = second.stdout() + second.stderr();
-        assertTrue(all.contains(berth.root.toString()) || all.toLowerCase().contains("already"),
+        assertTrue(
+            all.contains(berth.root.toString()) || all.toLowerCase().contains("already"),
             "the refusal should say why (the root, or 'already running'):\n" + second);
         assertFalse(Files.exists(otherSocket), "the refused daemon created its socket");
         // the first daemon and its container are untouched
@@ -124,7 +150,9 @@ class DaemonLifecycleIT {
         assertEquals(0, berth.berth("version").exitCode());
         assertEquals("running", berth.inspect(id).path("state").asText());
       } finally {
-        BerthHarness.exec(Duration.ofSeconds(30), List.of("rm", "-rf", "--one-file-system", otherState.toString()));
+        BerthHarness.exec(
+            Duration.ofSeconds(30),
+            List.of("rm", "-rf", "--one-file-system", otherState.toString()));
       }
     }
   }
@@ -150,19 +178,34 @@ class DaemonLifecycleIT {
     for (String id : pids.keySet()) {
       JsonNode c = berth.find(first, id).orElse(null);
       if (c == null) fail("restarted berthd does not list " + id + " at all; ps -a: " + first);
-      assertFalse(c.path("image").asText().isEmpty() || c.path("createdAt").asText().isEmpty()
+      assertFalse(
+          c.path("image").asText().isEmpty()
+              || c.path("createdAt").asText().isEmpty()
               || c.path("startedAt").asText().isEmpty(),
           "right after the restart, ps -a lost journaled fields of " + id + ": " + c);
     }
-    boolean same = eventually(Duration.ofSeconds(10), () -> {
-      List<JsonNode> ps = berth.ps();
-      return pids.entrySet().stream().allMatch(e -> berth.find(ps, e.getKey())
-          .map(c -> c.path("state").asText().equals("running") && c.path("pid").asLong() == e.getValue())
-          .orElse(false));
-    });
+    boolean same =
+        eventually(
+            Duration.ofSeconds(10),
+            () -> {
+              List<JsonNode> ps = berth.ps();
+              return pids.entrySet().stream()
+                  .allMatch(
+                      e ->
+                          berth
+                              .find(ps, e.getKey())
+                              .map(
+                                  c ->
+                                      c.path("state").asText().equals("running")
+                                          && c.path("pid").asLong() == e.getValue())
+                              .orElse(false));
+            });
     if (!same) {
-      fail("within 10s of the restart, ps does not list " + pids + " as running with the same pids; ps -a: "
-          + berth.psAll());
+      fail(
+          "within 10s of the restart, ps does not list "
+              + pids
+              + " as running with the same pids; ps -a: "
+              + berth.psAll());
     }
   }
 }

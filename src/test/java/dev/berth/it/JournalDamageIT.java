@@ -35,8 +35,9 @@ class JournalDamageIT {
   }
 
   private static void assertManagedAgain(BerthHarness b, Map<String, String> ids, long keeperPid) {
-    Map<String, String> byName = b.psAll().stream()
-        .collect(Collectors.toMap(c -> c.path("name").asText(), c -> c.path("id").asText()));
+    Map<String, String> byName =
+        b.psAll().stream()
+            .collect(Collectors.toMap(c -> c.path("name").asText(), c -> c.path("id").asText()));
     assertEquals(ids, byName, "every container on disk is listed again, under its name");
     JsonNode keeper = b.inspect("keeper");
     assertEquals("running", keeper.path("state").asText());
@@ -47,7 +48,9 @@ class JournalDamageIT {
     assertTrue(b.ok("info").contains("rebuilt from disk"), "berth info says what happened");
     Result events = b.berth(Duration.ofSeconds(20), "events", "--since", "0", "--no-follow");
     assertEquals(0, events.exitCode(), events.toString());
-    assertTrue(events.stdout().lines().findFirst().orElse("").contains("journal-damaged"), events.stdout());
+    assertTrue(
+        events.stdout().lines().findFirst().orElse("").contains("journal-damaged"),
+        events.stdout());
     assertTrue(events.stdout().contains("(running (rebuilt from disk))"), events.stdout());
   }
 
@@ -63,7 +66,9 @@ class JournalDamageIT {
         }
       }
       b.startDaemon();
-      assertTrue(BerthHarness.eventually(Duration.ofSeconds(20), () -> b.psAll().size() == 3), b.daemonLogTail());
+      assertTrue(
+          BerthHarness.eventually(Duration.ofSeconds(20), () -> b.psAll().size() == 3),
+          b.daemonLogTail());
       assertManagedAgain(b, ids, keeperPid);
       assertTrue(b.daemonLogTail().contains("missing from the journal"), b.daemonLogTail());
     }
@@ -90,22 +95,30 @@ class JournalDamageIT {
       b.startDaemon();
       Result ps = b.berth(Duration.ofSeconds(10), "ps", "-a");
       assertEquals(0, ps.exitCode(), ps.toString());
-      assertTrue(BerthHarness.eventually(Duration.ofSeconds(20), () -> b.psAll().size() == 3), b.daemonLogTail());
-      assertTrue(Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 30, "no request waited for a failing journal");
+      assertTrue(
+          BerthHarness.eventually(Duration.ofSeconds(20), () -> b.psAll().size() == 3),
+          b.daemonLogTail());
+      assertTrue(
+          Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 30,
+          "no request waited for a failing journal");
       assertManagedAgain(b, ids, keeperPid);
       assertTrue(b.ok("info").contains("damaged at start-up"), b.ok("info"));
       // The damaged journal is kept for inspection, private.
       try (Stream<Path> aside = Files.list(b.root.resolve("damaged"))) {
         Path dir = aside.findFirst().orElseThrow();
         assertTrue(Files.isDirectory(dir.resolve("journal")));
-        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+        assertEquals(
+            "rwx------",
+            java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(dir)));
       }
       // The new journal works: a new container, a restart, and it is still there.
       b.ok("create", "--name", "after", "busybox", "true");
       b.kill9Daemon();
       b.startDaemon();
       assertEquals(4, b.psAll().size());
-      assertTrue(b.ok("info").contains("Journal:      ok"), "a later start finds the new journal healthy");
+      assertTrue(
+          b.ok("info").contains("Journal:      ok"), "a later start finds the new journal healthy");
     }
   }
 

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.it.BerthHarness.Result;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -33,12 +32,16 @@ class RegistryIT {
 
   @BeforeAll
   static void requireRegistry() {
-    // not a skip: ops/setup.sh installs them, and a registry test that silently does not run proves nothing
-    assertTrue(LocalRegistry.available(), "docker-registry and skopeo are missing (ops/setup.sh installs them)");
+    // not a skip: ops/setup.sh installs them, and a registry test that silently does not run proves
+    // nothing
+    assertTrue(
+        LocalRegistry.available(),
+        "docker-registry and skopeo are missing (ops/setup.sh installs them)");
   }
 
   private static Path layout(String name, String marker, boolean arm64) throws Exception {
-    return TestLayouts.multiLayer(BerthHarness.busyboxImage(), scratch.resolve(name), marker, arm64);
+    return TestLayouts.multiLayer(
+        BerthHarness.busyboxImage(), scratch.resolve(name), marker, arm64);
   }
 
   private static long count(Path dir) throws IOException {
@@ -52,7 +55,7 @@ class RegistryIT {
   void pullsAMultiLayerImageAndRunsItWithWhiteoutAndOpaqueDirApplied() throws Exception {
     Path oci = layout("one", "one", false);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-one"), null, null);
-         BerthHarness berth = BerthHarness.start("RegistryIT-multi")) {
+        BerthHarness berth = BerthHarness.start("RegistryIT-multi")) {
       reg.push(oci, "latest", "test/multi:1", "oci", false);
       reg.push(oci, "latest", "test/multi:v2s2", "v2s2", false);
       String ref = reg.host() + "/test/multi:1";
@@ -61,32 +64,55 @@ class RegistryIT {
       assertEquals(0, pull.exitCode(), pull.toString());
       assertTrue(pull.stdout().contains("1: Pulling from test/multi"), pull.stdout());
       assertTrue(pull.stdout().contains(": Pull complete"), pull.stdout());
-      assertTrue(pull.stdout().contains("Status: Downloaded newer image for " + ref), pull.stdout());
+      assertTrue(
+          pull.stdout().contains("Status: Downloaded newer image for " + ref), pull.stdout());
 
-      assertEquals("new\none\ngone", berth.ok("run", "--rm", ref, "sh", "-c",
-          "ls /opq; cat /marker; test -e /etc/berth-test/gone && echo present || echo gone"));
+      assertEquals(
+          "new\none\ngone",
+          berth.ok(
+              "run",
+              "--rm",
+              ref,
+              "sh",
+              "-c",
+              "ls /opq; cat /marker; test -e /etc/berth-test/gone && echo present || echo gone"));
 
-      JsonNode img = berth.images().stream().filter(i -> i.path("names").toString().contains(ref)).findFirst().orElseThrow();
-      assertTrue(img.path("repoDigests").get(0).asText().startsWith(reg.host() + "/test/multi@sha256:"), img.toString());
+      JsonNode img =
+          berth.images().stream()
+              .filter(i -> i.path("names").toString().contains(ref))
+              .findFirst()
+              .orElseThrow();
+      assertTrue(
+          img.path("repoDigests").get(0).asText().startsWith(reg.host() + "/test/multi@sha256:"),
+          img.toString());
       String repoDigest = img.path("repoDigests").get(0).asText();
 
       Result again = berth.berth("pull", ref);
-      assertTrue(again.stdout().contains("Status: Image is up to date for " + ref), again.toString());
+      assertTrue(
+          again.stdout().contains("Status: Image is up to date for " + ref), again.toString());
       // by digest, and the same content as docker schema 2: nothing new to unpack
       assertEquals(0, berth.berth("pull", "-q", repoDigest).exitCode());
       Result v2 = berth.berth("pull", reg.host() + "/test/multi:v2s2");
       assertEquals(0, v2.exitCode(), v2.toString());
-      assertEquals("one", berth.ok("run", "--rm", reg.host() + "/test/multi:v2s2", "cat", "/marker"));
+      assertEquals(
+          "one", berth.ok("run", "--rm", reg.host() + "/test/multi:v2s2", "cat", "/marker"));
 
-      // a pulled image saves as a tar that skopeo reads as OCI archive and docker-archive, and imports again
+      // a pulled image saves as a tar that skopeo reads as OCI archive and docker-archive, and
+      // imports again
       Path saved = scratch.resolve("multi-saved.tar");
       berth.ok("image", "save", "-o", saved.toString(), ref);
       // (two names: the OCI index has an entry per name, told apart by the tag annotation)
-      for (String image : List.of("oci-archive:" + saved + ":1", "docker-archive:" + saved + ":" + ref)) {
-        Result inspect = BerthHarness.exec(java.time.Duration.ofSeconds(60), List.of("skopeo", "inspect", image));
+      for (String image :
+          List.of("oci-archive:" + saved + ":1", "docker-archive:" + saved + ":" + ref)) {
+        Result inspect =
+            BerthHarness.exec(
+                java.time.Duration.ofSeconds(60), List.of("skopeo", "inspect", image));
         assertEquals(0, inspect.exitCode(), inspect.toString());
       }
-      assertTrue(berth.ok("image", "import", saved.toString(), "--name", "resaved:1").contains(img.path("id").asText()));
+      assertTrue(
+          berth
+              .ok("image", "import", saved.toString(), "--name", "resaved:1")
+              .contains(img.path("id").asText()));
       berth.ok("rmi", "resaved:1");
 
       // in use: rmi refused; unused: prune -a takes everything, blobs and layers too
@@ -111,20 +137,31 @@ class RegistryIT {
   void implicitPullFromTheDefaultRegistryPicksThePlatformOfAnIndex() throws Exception {
     Path oci = layout("two", "two", true);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-two"), null, null);
-         BerthHarness berth = BerthHarness.start("RegistryIT-implicit", List.of("--default-registry", reg.host()))) {
+        BerthHarness berth =
+            BerthHarness.start("RegistryIT-implicit", List.of("--default-registry", reg.host()))) {
       reg.push(oci, "latest", "library/multi:latest", "oci", true);
 
       Result run = berth.berth("run", "--rm", "multi", "cat", "/marker");
       assertEquals(0, run.exitCode(), run.toString());
       assertEquals("two", run.out());
       assertTrue(run.stderr().contains("Unable to find image 'multi' locally"), run.stderr());
-      String amd = berth.images().stream().filter(i -> i.path("names").toString().contains("\"multi:latest\""))
-          .findFirst().orElseThrow().path("id").asText();
+      String amd =
+          berth.images().stream()
+              .filter(i -> i.path("names").toString().contains("\"multi:latest\""))
+              .findFirst()
+              .orElseThrow()
+              .path("id")
+              .asText();
 
       Result arm = berth.berth("pull", "--platform", "linux/arm64", "multi");
       assertEquals(0, arm.exitCode(), arm.toString());
-      String armId = berth.images().stream().filter(i -> i.path("names").toString().contains("\"multi:latest\""))
-          .findFirst().orElseThrow().path("id").asText();
+      String armId =
+          berth.images().stream()
+              .filter(i -> i.path("names").toString().contains("\"multi:latest\""))
+              .findFirst()
+              .orElseThrow()
+              .path("id")
+              .asText();
       assertNotEquals(amd, armId, "the arm64 entry of the index is another image");
 
       Result never = berth.berth("run", "--pull", "never", "--rm", "nothere", "true");
@@ -144,7 +181,7 @@ class RegistryIT {
   void loginStoresCredentialsAndAuthenticatedPullsWork() throws Exception {
     Path oci = layout("three", "three", false);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-three"), "alice", "s3cret");
-         BerthHarness berth = BerthHarness.start("RegistryIT-login")) {
+        BerthHarness berth = BerthHarness.start("RegistryIT-login")) {
       reg.push(oci, "latest", "test/private:1", "oci", false);
       String ref = reg.host() + "/test/private:1";
       Result anon = berth.berth("pull", ref);
@@ -152,12 +189,14 @@ class RegistryIT {
       assertTrue(anon.stderr().contains("berth login " + reg.host()), anon.stderr());
 
       Path auth = berth.root.resolve("auth.json");
-      Result wrong = berth.berthWithInput("nope\n", "login", "-u", "alice", "--password-stdin", reg.host());
+      Result wrong =
+          berth.berthWithInput("nope\n", "login", "-u", "alice", "--password-stdin", reg.host());
       assertEquals(125, wrong.exitCode());
       assertTrue(wrong.stderr().contains("incorrect username or password"), wrong.stderr());
       assertFalse(Files.exists(auth), "refused credentials are not stored");
 
-      Result ok = berth.berthWithInput("s3cret\n", "login", "-u", "alice", "--password-stdin", reg.host());
+      Result ok =
+          berth.berthWithInput("s3cret\n", "login", "-u", "alice", "--password-stdin", reg.host());
       assertEquals(0, ok.exitCode(), ok.toString());
       assertTrue(ok.stdout().contains("Login Succeeded"), ok.stdout());
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(auth)));
@@ -176,26 +215,37 @@ class RegistryIT {
   void concurrentPullsFetchEachBlobOnceAndAnUnreachableRegistryChangesNothing() throws Exception {
     Path oci = layout("four", "four", false);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-four"), null, null);
-         BerthHarness berth = BerthHarness.start("RegistryIT-concurrent")) {
+        BerthHarness berth = BerthHarness.start("RegistryIT-concurrent")) {
       reg.push(oci, "latest", "test/shared:1", "oci", false);
       String ref = reg.host() + "/test/shared:1";
       List<Process> pulls = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
-        pulls.add(new ProcessBuilder(BerthHarness.BERTH.toString(), "--socket", berth.socket.toString(), "pull", "-q", ref)
-            .redirectErrorStream(true)
-            .redirectOutput(scratch.resolve("pull-" + i + ".log").toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-            .start());
+        pulls.add(
+            new ProcessBuilder(
+                    BerthHarness.BERTH.toString(),
+                    "--socket",
+                    berth.socket.toString(),
+                    "pull",
+                    "-q",
+                    ref)
+                .redirectErrorStream(true)
+                .redirectOutput(scratch.resolve("pull-" + i + ".log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .start());
       }
       for (int i = 0; i < 2; i++) {
         assertTrue(pulls.get(i).waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, pulls.get(i).exitValue(), Files.readString(scratch.resolve("pull-" + i + ".log")));
+        assertEquals(
+            0, pulls.get(i).exitValue(), Files.readString(scratch.resolve("pull-" + i + ".log")));
       }
-      // skopeo recompresses on push, so the registry's digests are not the layout's: count what it served.
+      // skopeo recompresses on push, so the registry's digests are not the layout's: count what it
+      // served.
       // config + the two new layers, each once; the busybox layer came with the harness's import.
       java.util.Map<String, Long> gets = reg.blobGetCounts();
       assertEquals(3, gets.size(), gets.toString());
-      gets.forEach((digest, n) -> assertEquals(1L, n, "blob " + digest + " fetched more than once: " + gets));
+      gets.forEach(
+          (digest, n) ->
+              assertEquals(1L, n, "blob " + digest + " fetched more than once: " + gets));
 
       List<JsonNode> before = berth.images();
       long blobsBefore = count(berth.root.resolve("images/blobs/sha256"));

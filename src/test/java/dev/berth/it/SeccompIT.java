@@ -32,14 +32,17 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(300)
 class SeccompIT {
   /** docker's choice for these syscalls (its default profile does not allow them): EPERM. */
-  static final String DENY_KEYRING_AND_USERNS = """
+  static final String DENY_KEYRING_AND_USERNS =
+      """
       {"defaultAction": "SCMP_ACT_ALLOW",
        "syscalls": [
          {"names": ["keyctl", "add_key", "request_key", "unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
           "comment": "not namespaced"}
        ]}
       """;
-  static final String PROBE_C = """
+
+  static final String PROBE_C =
+      """
       #include <errno.h>
       #include <stdio.h>
       #include <string.h>
@@ -65,10 +68,25 @@ class SeccompIT {
     work = Files.createDirectories(berth.base.resolve("seccomp"));
     Files.writeString(work.resolve("deny.json"), DENY_KEYRING_AND_USERNS);
     Files.writeString(work.resolve("probe.c"), PROBE_C);
-    Result gcc = BerthHarness.exec(Duration.ofSeconds(120), List.of("gcc", "-static", "-O2", "-o",
-        work.resolve("probe").toString(), work.resolve("probe.c").toString()));
-    assertEquals(0, gcc.exitCode(), "gcc -static must build the keyctl probe (gcc and libc6-dev are set up by ops/setup.sh):\n" + gcc);
-    TestLayouts.withExecutable(BerthHarness.busyboxImage(), work.resolve("probe-image"), "probe",
+    Result gcc =
+        BerthHarness.exec(
+            Duration.ofSeconds(120),
+            List.of(
+                "gcc",
+                "-static",
+                "-O2",
+                "-o",
+                work.resolve("probe").toString(),
+                work.resolve("probe.c").toString()));
+    assertEquals(
+        0,
+        gcc.exitCode(),
+        "gcc -static must build the keyctl probe (gcc and libc6-dev are set up by ops/setup.sh):\n"
+            + gcc);
+    TestLayouts.withExecutable(
+        BerthHarness.busyboxImage(),
+        work.resolve("probe-image"),
+        "probe",
         Files.readAllBytes(work.resolve("probe")));
     berth.ok("image", "import", work.resolve("probe-image").toString(), "--name", "probe:latest");
   }
@@ -103,26 +121,39 @@ class SeccompIT {
   }
 
   static JsonNode configSeccomp(BerthHarness b, String id) throws IOException {
-    return BerthHarness.parse(Files.readString(b.containerDir(id).resolve("config.json"))).path("linux").path("seccomp");
+    return BerthHarness.parse(Files.readString(b.containerDir(id).resolve("config.json")))
+        .path("linux")
+        .path("seccomp");
   }
 
   @Test
   void default_containers_run_under_the_daemon_profile() throws Exception {
     assertEquals("Seccomp:\t2", seccompStatus(berth));
     // no-new-privileges is always on: accepted, and it changes nothing
-    assertEquals("Seccomp:\t2", seccompStatus(berth, "--security-opt", "no-new-privileges", "--security-opt", "no-new-privileges=true"));
+    assertEquals(
+        "Seccomp:\t2",
+        seccompStatus(
+            berth,
+            "--security-opt",
+            "no-new-privileges",
+            "--security-opt",
+            "no-new-privileges=true"));
 
     String id = berth.ok("create", "busybox", "true");
     try {
       assertEquals("default", berth.inspect(id).path("seccomp").asText());
       JsonNode seccomp = configSeccomp(berth, id);
       assertEquals("SCMP_ACT_ERRNO", seccomp.path("defaultAction").asText());
-      assertEquals(38, seccomp.path("defaultErrnoRet").asInt(), "ENOSYS for what the profile does not know");
+      assertEquals(
+          38, seccomp.path("defaultErrnoRet").asInt(), "ENOSYS for what the profile does not know");
       if (System.getProperty("os.arch").equals("amd64")) {
-        assertEquals("[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]", seccomp.path("architectures").toString());
+        assertEquals(
+            "[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]",
+            seccomp.path("architectures").toString());
       }
       assertTrue(seccomp.path("syscalls").size() > 10, seccomp.toString());
-      assertFalse(seccomp.toString().contains("\"includes\""), "conditions are resolved, not passed on");
+      assertFalse(
+          seccomp.toString().contains("\"includes\""), "conditions are resolved, not passed on");
     } finally {
       berth.ok("rm", id);
     }
@@ -148,7 +179,8 @@ class SeccompIT {
       berth.ok("rm", id);
     }
     // what the filters refuse works without one: the refusals below are the filter's doing
-    Result unshare = run(berth, "--security-opt", "seccomp=unconfined", "busybox", "unshare", "-U", "true");
+    Result unshare =
+        run(berth, "--security-opt", "seccomp=unconfined", "busybox", "unshare", "-U", "true");
     assertEquals(0, unshare.exitCode(), unshare.toString());
     assertEquals("ok", probe(berth, "keyctl", "--security-opt", "seccomp=unconfined"));
     assertEquals("ok", probe(berth, "add_key", "--security-opt", "seccomp=unconfined"));
@@ -168,25 +200,35 @@ class SeccompIT {
       assertEquals("custom", berth.inspect(id).path("seccomp").asText());
       JsonNode seccomp = configSeccomp(berth, id);
       assertEquals("SCMP_ACT_ALLOW", seccomp.path("defaultAction").asText());
-      assertEquals("[{\"names\":[\"keyctl\",\"add_key\",\"request_key\",\"unshare\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}]",
-          seccomp.path("syscalls").toString(), "the comment is dropped");
+      assertEquals(
+          "[{\"names\":[\"keyctl\",\"add_key\",\"request_key\",\"unshare\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}]",
+          seccomp.path("syscalls").toString(),
+          "the comment is dropped");
     } finally {
       berth.ok("rm", id);
     }
   }
 
   @Test
-  void the_daemon_flag_sets_the_default_and_containers_keep_their_filter_across_a_restart() throws Exception {
+  void the_daemon_flag_sets_the_default_and_containers_keep_their_filter_across_a_restart()
+      throws Exception {
     Path deny = work.resolve("deny.json");
-    try (BerthHarness other = BerthHarness.start("SeccompIT-daemon-profile", List.of("--seccomp-profile", deny.toString()))) {
+    try (BerthHarness other =
+        BerthHarness.start(
+            "SeccompIT-daemon-profile", List.of("--seccomp-profile", deny.toString()))) {
       Result unshare = run(other, "busybox", "unshare", "-U", "true");
       assertNotEquals(0, unshare.exitCode(), unshare.toString());
       assertTrue(unshare.stderr().contains("Operation not permitted"), unshare.toString());
-      assertEquals(0, run(other, "--security-opt", "seccomp=unconfined", "busybox", "unshare", "-U", "true").exitCode());
+      assertEquals(
+          0,
+          run(other, "--security-opt", "seccomp=unconfined", "busybox", "unshare", "-U", "true")
+              .exitCode());
 
       // created under this daemon, started under the next one: config.json is written at create,
       // so both keep the filter they were created with
-      String custom = other.ok("create", "--security-opt", "seccomp=" + deny, "busybox", "unshare", "-U", "true");
+      String custom =
+          other.ok(
+              "create", "--security-opt", "seccomp=" + deny, "busybox", "unshare", "-U", "true");
       String byDefault = other.ok("create", "busybox", "grep", "Seccomp:", "/proc/self/status");
       other.setDaemonFlags(List.of("--seccomp-profile", "unconfined"));
       assertEquals(0, other.terminateDaemon(Duration.ofSeconds(30)));
@@ -206,17 +248,29 @@ class SeccompIT {
   void berthd_refuses_a_missing_or_invalid_profile_in_one_line() throws Exception {
     Path root = berth.base.resolve("refused-root");
     Path state = berth.base.resolve("refused-state");
-    Path bad = Files.writeString(work.resolve("bad.json"), "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [}");
+    Path bad =
+        Files.writeString(
+            work.resolve("bad.json"), "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [}");
     Path missing = work.resolve("missing.json");
     for (Path profile : List.of(missing, bad)) {
-      Result r = BerthHarness.exec(Duration.ofSeconds(60), List.of(BerthHarness.BERTHD.toString(), "--root", root.toString(),
-          "--state", state.toString(), "--seccomp-profile", profile.toString()));
+      Result r =
+          BerthHarness.exec(
+              Duration.ofSeconds(60),
+              List.of(
+                  BerthHarness.BERTHD.toString(),
+                  "--root",
+                  root.toString(),
+                  "--state",
+                  state.toString(),
+                  "--seccomp-profile",
+                  profile.toString()));
       assertEquals(1, r.exitCode(), r.toString());
       List<String> lines = r.stderrLines();
       assertEquals(1, lines.size(), r.toString());
       assertTrue(lines.get(0).startsWith("berthd: "), r.toString());
       assertTrue(lines.get(0).contains(profile.toString()), r.toString());
-      assertFalse(Files.exists(root) || Files.exists(state), "a refused start leaves nothing behind");
+      assertFalse(
+          Files.exists(root) || Files.exists(state), "a refused start leaves nothing behind");
     }
   }
 }

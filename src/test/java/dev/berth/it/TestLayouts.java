@@ -38,37 +38,47 @@ final class TestLayouts {
    * {@code marker}, so different markers make different images). With {@code withArm64}, "latest"
    * is an image index of that image for linux/amd64 and a copy configured as linux/arm64.
    */
-  static Path multiLayer(Path busybox, Path out, String marker, boolean withArm64) throws IOException {
+  static Path multiLayer(Path busybox, Path out, String marker, boolean withArm64)
+      throws IOException {
     Files.createDirectories(out.resolve("blobs/sha256"));
     Files.writeString(out.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
     JsonNode index = JSON.readTree(busybox.resolve("index.json").toFile());
-    JsonNode manifest = JSON.readTree(blob(busybox, index.path("manifests").get(0).path("digest").asText()).toFile());
-    ObjectNode config = (ObjectNode) JSON.readTree(blob(busybox, manifest.path("config").path("digest").asText()).toFile());
+    JsonNode manifest =
+        JSON.readTree(
+            blob(busybox, index.path("manifests").get(0).path("digest").asText()).toFile());
+    ObjectNode config =
+        (ObjectNode)
+            JSON.readTree(blob(busybox, manifest.path("config").path("digest").asText()).toFile());
     // the busybox layer, as it is
     ObjectNode baseLayer = (ObjectNode) manifest.path("layers").get(0);
     copyBlob(busybox, out, baseLayer.path("digest").asText());
 
-    byte[] two = tar(t -> {
-      dir(t, "etc/berth-test/");
-      file(t, "etc/berth-test/gone", "old\n");
-      dir(t, "opq/");
-      file(t, "opq/old", "lower\n");
-    });
-    byte[] three = tar(t -> {
-      dir(t, "etc/berth-test/");
-      file(t, "etc/berth-test/.wh.gone", "");
-      dir(t, "opq/");
-      file(t, "opq/.wh..wh..opq", "");
-      file(t, "opq/new", "upper\n");
-      file(t, "marker", marker + "\n");
-    });
+    byte[] two =
+        tar(
+            t -> {
+              dir(t, "etc/berth-test/");
+              file(t, "etc/berth-test/gone", "old\n");
+              dir(t, "opq/");
+              file(t, "opq/old", "lower\n");
+            });
+    byte[] three =
+        tar(
+            t -> {
+              dir(t, "etc/berth-test/");
+              file(t, "etc/berth-test/.wh.gone", "");
+              dir(t, "opq/");
+              file(t, "opq/.wh..wh..opq", "");
+              file(t, "opq/new", "upper\n");
+              file(t, "marker", marker + "\n");
+            });
     byte[] twoGz = gzip(two);
     ArrayNode diffIds = (ArrayNode) config.path("rootfs").path("diff_ids");
     diffIds.add(digest(two));
     diffIds.add(digest(three));
     ArrayNode layers = JSON.createArrayNode();
     layers.add(baseLayer);
-    layers.add(descriptor("application/vnd.oci.image.layer.v1.tar+gzip", put(out, twoGz), twoGz.length));
+    layers.add(
+        descriptor("application/vnd.oci.image.layer.v1.tar+gzip", put(out, twoGz), twoGz.length));
     layers.add(descriptor("application/vnd.oci.image.layer.v1.tar", put(out, three), three.length));
 
     ObjectNode amd = image(out, config, layers);
@@ -98,22 +108,29 @@ final class TestLayouts {
    * Writes a layout at {@code out} whose image "latest" is busybox plus one layer holding an
    * executable file (a test program) at {@code path}.
    */
-  static Path withExecutable(Path busybox, Path out, String path, byte[] content) throws IOException {
+  static Path withExecutable(Path busybox, Path out, String path, byte[] content)
+      throws IOException {
     Files.createDirectories(out.resolve("blobs/sha256"));
     Files.writeString(out.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
     JsonNode index = JSON.readTree(busybox.resolve("index.json").toFile());
-    JsonNode manifest = JSON.readTree(blob(busybox, index.path("manifests").get(0).path("digest").asText()).toFile());
-    ObjectNode config = (ObjectNode) JSON.readTree(blob(busybox, manifest.path("config").path("digest").asText()).toFile());
+    JsonNode manifest =
+        JSON.readTree(
+            blob(busybox, index.path("manifests").get(0).path("digest").asText()).toFile());
+    ObjectNode config =
+        (ObjectNode)
+            JSON.readTree(blob(busybox, manifest.path("config").path("digest").asText()).toFile());
     ObjectNode baseLayer = (ObjectNode) manifest.path("layers").get(0);
     copyBlob(busybox, out, baseLayer.path("digest").asText());
-    byte[] layer = tar(t -> {
-      TarArchiveEntry e = new TarArchiveEntry(path);
-      e.setMode(0100755);
-      e.setSize(content.length);
-      t.putArchiveEntry(e);
-      t.write(content);
-      t.closeArchiveEntry();
-    });
+    byte[] layer =
+        tar(
+            t -> {
+              TarArchiveEntry e = new TarArchiveEntry(path);
+              e.setMode(0100755);
+              e.setSize(content.length);
+              t.putArchiveEntry(e);
+              t.write(content);
+              t.closeArchiveEntry();
+            });
     ((ArrayNode) config.path("rootfs").path("diff_ids")).add(digest(layer));
     ArrayNode layers = JSON.createArrayNode();
     layers.add(baseLayer);
@@ -127,7 +144,8 @@ final class TestLayouts {
     return out;
   }
 
-  private static ObjectNode image(Path out, ObjectNode config, ArrayNode layers) throws IOException {
+  private static ObjectNode image(Path out, ObjectNode config, ArrayNode layers)
+      throws IOException {
     byte[] c = JSON.writeValueAsBytes(config);
     ObjectNode m = JSON.createObjectNode();
     m.put("schemaVersion", 2);
@@ -162,7 +180,8 @@ final class TestLayouts {
 
   static String digest(byte[] data) {
     try {
-      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+      return "sha256:"
+          + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -188,7 +207,8 @@ final class TestLayouts {
     t.closeArchiveEntry();
   }
 
-  private static void file(TarArchiveOutputStream t, String name, String content) throws IOException {
+  private static void file(TarArchiveOutputStream t, String name, String content)
+      throws IOException {
     byte[] b = content.getBytes(StandardCharsets.UTF_8);
     TarArchiveEntry e = new TarArchiveEntry(name);
     e.setMode(0100644);

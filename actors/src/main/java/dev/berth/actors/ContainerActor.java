@@ -7,15 +7,15 @@ import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerRuntime;
-import dev.berth.core.TaskHandle;
-import dev.berth.core.TaskRuntime;
-import dev.berth.core.TaskRuntime.Observed;
-import dev.berth.core.TaskRuntime.RunningTask;
 import dev.berth.core.ContainerSpec;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.LogHandle;
 import dev.berth.core.RestartPolicy;
+import dev.berth.core.TaskHandle;
+import dev.berth.core.TaskRuntime;
+import dev.berth.core.TaskRuntime.Observed;
+import dev.berth.core.TaskRuntime.RunningTask;
 import dev.berth.persistence.CborSerializable;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,26 +48,29 @@ import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * One container, event-sourced. The journal holds what the user asked for (created, start
- * requested, removed) and what was last observed (started with pid, exited with code); the shim
- * and its exit file remain the truth about the process, so after a daemon restart a running
- * container is reconciled against its shim before it answers as anything but "unknown".
+ * requested, removed) and what was last observed (started with pid, exited with code); the shim and
+ * its exit file remain the truth about the process, so after a daemon restart a running container
+ * is reconciled against its shim before it answers as anything but "unknown".
  *
  * <p>Each lifecycle state has its own command handlers; a request that is invalid in the current
  * state is answered with an error and changes nothing.
  *
  * <p>The events a user can subscribe to (create, start, start-failed, exit, shim-lost, restart,
- * reconciled, delete) are tagged {@link #EVENTS_TAG}: the journal numbers them gap-free in the
- * same write that records them, so an event exists exactly when the state change it reports does.
+ * reconciled, delete) are tagged {@link #EVENTS_TAG}: the journal numbers them gap-free in the same
+ * write that records them, so an event exists exactly when the state change it reports does.
  */
 public final class ContainerActor
-    extends EventSourcedBehavior<ContainerActor.Command, ContainerActor.Event, ContainerActor.State> {
+    extends EventSourcedBehavior<
+        ContainerActor.Command, ContainerActor.Event, ContainerActor.State> {
 
   /** Exit code recorded when a container's process was lost together with its shim. */
   public static final int EXIT_UNKNOWN = 255;
+
   static final int SIGKILL = 9;
   static final int SIGTERM = 15;
   static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
   static final Duration KILL_RETRY = Duration.ofSeconds(2);
+
   /** The journal tag of the lifecycle events served by Subscribe. */
   public static final String EVENTS_TAG = "berth-events";
 
@@ -80,39 +83,77 @@ public final class ContainerActor
     ActorRef<?> replyTo();
   }
 
-  public record Init(ContainerSpec spec, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+  public record Init(ContainerSpec spec, ActorRef<StatusReply<ContainerView>> replyTo)
+      implements Request {}
+
   public record Start(ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+
   public record Kill(int signal, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
-  public record Stop(int signal, Duration timeout, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
-  public record Delete(boolean force, ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+
+  public record Stop(int signal, Duration timeout, ActorRef<StatusReply<ContainerView>> replyTo)
+      implements Request {}
+
+  public record Delete(boolean force, ActorRef<StatusReply<ContainerView>> replyTo)
+      implements Request {}
+
   public record Inspect(ActorRef<StatusReply<ContainerView>> replyTo) implements Request {}
+
   public record WaitExit(ActorRef<StatusReply<ExitInfo>> replyTo) implements Request {}
+
   public record OpenLogs(ActorRef<StatusReply<LogHandle>> replyTo) implements Request {}
-  public record Exec(ExecTaskRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo) implements Request {}
+
+  public record Exec(
+      ExecTaskRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo)
+      implements Request {}
+
   /**
    * From the supervisor: a container found on disk that the journal does not know (the journal was
-   * damaged or set aside). Its shim, if any, says what it is doing; the record is rebuilt from that.
+   * damaged or set aside). Its shim, if any, says what it is doing; the record is rebuilt from
+   * that.
    */
   public record Adopt(ContainerSpec spec) implements Command {}
+
   /** For list queries: always answered. */
   public record GetView(ActorRef<ContainerView> replyTo) implements Command {}
 
   private record BundlePrepared(Init init, Throwable error) implements Command {}
+
   private record StartDone(RunningTask task, Throwable error) implements Command {}
+
   private record ExitObserved(int exitCode, Instant at, String error, int run) implements Command {}
+
   private record WaitBroken(int run) implements Command {}
-  private record Reobserved(Observed observed, Throwable error, boolean recovery) implements Command {}
-  /** Time to ask the shim again (its process lives but it did not answer, or its wait keeps breaking). */
+
+  private record Reobserved(Observed observed, Throwable error, boolean recovery)
+      implements Command {}
+
+  /**
+   * Time to ask the shim again (its process lives but it did not answer, or its wait keeps
+   * breaking).
+   */
   private record ObserveAgain(int run, boolean recovery) implements Command {}
+
   private record StopTimeout(int run) implements Command {}
-  private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
+
+  private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error)
+      implements Command {}
+
   /** A signal sent on the actor's own account (stop, removal, retries) failed. */
   private record SignalFailed(int signal, int run, Throwable error) implements Command {}
-  private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error) implements Command {}
+
+  private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error)
+      implements Command {}
+
   private record StartupCleaned(Throwable error) implements Command {}
-  private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error) implements Command {}
-  /** Recovery found no history: what the shim says, and the spec beside the bundle (null if none). */
+
+  private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error)
+      implements Command {}
+
+  /**
+   * Recovery found no history: what the shim says, and the spec beside the bundle (null if none).
+   */
   private record EmptyFound(Observed observed, ContainerSpec spec) implements Command {}
+
   /** A policy restart is due (after its backoff, or at daemon start). */
   private record RestartDue(boolean daemonStart) implements Command {}
 
@@ -120,88 +161,135 @@ public final class ContainerActor
 
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
   @JsonSubTypes({
-      @JsonSubTypes.Type(value = ContainerCreated.class, name = "created"),
-      @JsonSubTypes.Type(value = StartRequested.class, name = "start-requested"),
-      @JsonSubTypes.Type(value = ContainerStarted.class, name = "started"),
-      @JsonSubTypes.Type(value = StartFailed.class, name = "start-failed"),
-      @JsonSubTypes.Type(value = ContainerExited.class, name = "exited"),
-      @JsonSubTypes.Type(value = StopRequested.class, name = "stop-requested"),
-      @JsonSubTypes.Type(value = ShimLost.class, name = "shim-lost"),
-      @JsonSubTypes.Type(value = RestartScheduled.class, name = "restart-scheduled"),
-      @JsonSubTypes.Type(value = RestartCancelled.class, name = "restart-cancelled"),
-      @JsonSubTypes.Type(value = Reconciled.class, name = "reconciled"),
-      @JsonSubTypes.Type(value = RemoveRequested.class, name = "remove-requested"),
-      @JsonSubTypes.Type(value = ContainerRemoved.class, name = "removed"),
-      @JsonSubTypes.Type(value = ContainerAdopted.class, name = "adopted")})
+    @JsonSubTypes.Type(value = ContainerCreated.class, name = "created"),
+    @JsonSubTypes.Type(value = StartRequested.class, name = "start-requested"),
+    @JsonSubTypes.Type(value = ContainerStarted.class, name = "started"),
+    @JsonSubTypes.Type(value = StartFailed.class, name = "start-failed"),
+    @JsonSubTypes.Type(value = ContainerExited.class, name = "exited"),
+    @JsonSubTypes.Type(value = StopRequested.class, name = "stop-requested"),
+    @JsonSubTypes.Type(value = ShimLost.class, name = "shim-lost"),
+    @JsonSubTypes.Type(value = RestartScheduled.class, name = "restart-scheduled"),
+    @JsonSubTypes.Type(value = RestartCancelled.class, name = "restart-cancelled"),
+    @JsonSubTypes.Type(value = Reconciled.class, name = "reconciled"),
+    @JsonSubTypes.Type(value = RemoveRequested.class, name = "remove-requested"),
+    @JsonSubTypes.Type(value = ContainerRemoved.class, name = "removed"),
+    @JsonSubTypes.Type(value = ContainerAdopted.class, name = "adopted")
+  })
   public sealed interface Event extends CborSerializable {}
 
   public record ContainerCreated(ContainerSpec spec) implements Event {}
+
   /** {@code restartCount}: 0 for a manual start, n for the n-th policy restart since then. */
   public record StartRequested(Instant at, int restartCount) implements Event {}
-  public record ContainerStarted(int pid, long shimPid, String shimAddress, Instant at) implements Event {}
+
+  public record ContainerStarted(int pid, long shimPid, String shimAddress, Instant at)
+      implements Event {}
+
   public record StartFailed(String error, Instant at) implements Event {}
+
   /** {@code manualStop}: the user stopped or killed it, so no restart policy applies. */
-  public record ContainerExited(int exitCode, Instant at, String error, boolean manualStop) implements Event {}
+  public record ContainerExited(int exitCode, Instant at, String error, boolean manualStop)
+      implements Event {}
+
   /** The user asked to stop or kill the running process (intent: survives a daemon restart). */
   public record StopRequested(Instant at) implements Event {}
+
   public record ShimLost(String why, Instant at) implements Event {}
+
   public record RestartScheduled(int attempt, long delayMillis, Instant at) implements Event {}
+
   public record RestartCancelled(Instant at) implements Event {}
-  /** After a daemon restart: the shim (or its absence) was consulted; {@code state} is the outcome. */
+
+  /**
+   * After a daemon restart: the shim (or its absence) was consulted; {@code state} is the outcome.
+   */
   public record Reconciled(String state, Instant at) implements Event {}
+
   /** Intent: a removal that the daemon dies in the middle of is finished after the restart. */
   public record RemoveRequested(Instant at) implements Event {}
+
   public record ContainerRemoved(Instant at) implements Event {}
+
   /**
-   * A container rebuilt from its bundle and its shim after journal damage, in one event:
-   * {@code state} is "running" (with {@code run}), "stopped" (with the exit) or "created" (nothing
-   * ran as far as anything on disk says).
+   * A container rebuilt from its bundle and its shim after journal damage, in one event: {@code
+   * state} is "running" (with {@code run}), "stopped" (with the exit) or "created" (nothing ran as
+   * far as anything on disk says).
    */
-  public record ContainerAdopted(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt,
-                                 Instant at) implements Event {}
+  public record ContainerAdopted(
+      ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, Instant at)
+      implements Event {}
 
   // ---------------------------------------------------------------- state
 
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
   @JsonSubTypes({
-      @JsonSubTypes.Type(value = Empty.class, name = "empty"),
-      @JsonSubTypes.Type(value = Created.class, name = "created"),
-      @JsonSubTypes.Type(value = Starting.class, name = "starting"),
-      @JsonSubTypes.Type(value = Running.class, name = "running"),
-      @JsonSubTypes.Type(value = Stopped.class, name = "stopped"),
-      @JsonSubTypes.Type(value = Removing.class, name = "removing"),
-      @JsonSubTypes.Type(value = Removed.class, name = "removed")})
+    @JsonSubTypes.Type(value = Empty.class, name = "empty"),
+    @JsonSubTypes.Type(value = Created.class, name = "created"),
+    @JsonSubTypes.Type(value = Starting.class, name = "starting"),
+    @JsonSubTypes.Type(value = Running.class, name = "running"),
+    @JsonSubTypes.Type(value = Stopped.class, name = "stopped"),
+    @JsonSubTypes.Type(value = Removing.class, name = "removing"),
+    @JsonSubTypes.Type(value = Removed.class, name = "removed")
+  })
   public sealed interface State extends CborSerializable {}
 
   /** One run of the container process under a shim. */
-  public record Run(int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount) implements CborSerializable {}
+  public record Run(int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount)
+      implements CborSerializable {}
 
   public record Empty(String nothing) implements State {}
+
   public record Created(ContainerSpec spec, String error) implements State {}
+
   /** Start requested, not yet confirmed; {@code previous} is where a failed start returns to. */
-  public record Starting(ContainerSpec spec, State previous, Instant at, int restartCount) implements State {}
-  /** {@code stopRequested}/{@code removing}: the user asked for a stop or a forced removal that is not done yet. */
-  public record Running(ContainerSpec spec, Run run, boolean stopRequested, boolean removing) implements State {}
+  public record Starting(ContainerSpec spec, State previous, Instant at, int restartCount)
+      implements State {}
+
+  /**
+   * {@code stopRequested}/{@code removing}: the user asked for a stop or a forced removal that is
+   * not done yet.
+   */
+  public record Running(ContainerSpec spec, Run run, boolean stopRequested, boolean removing)
+      implements State {}
+
   /** {@code restartScheduled}: the restart policy will start it again after a backoff. */
-  public record Stopped(ContainerSpec spec, Run run, int exitCode, Instant finishedAt, String error,
-                        boolean manualStop, boolean restartScheduled) implements State {
+  public record Stopped(
+      ContainerSpec spec,
+      Run run,
+      int exitCode,
+      Instant finishedAt,
+      String error,
+      boolean manualStop,
+      boolean restartScheduled)
+      implements State {
     Stopped with(String newError) {
       return new Stopped(spec, run, exitCode, finishedAt, newError, manualStop, false);
     }
   }
-  /** Removal requested and under way; {@code before} is the Created or Stopped state it came from. */
+
+  /**
+   * Removal requested and under way; {@code before} is the Created or Stopped state it came from.
+   */
   public record Removing(ContainerSpec spec, State before) implements State {}
+
   public record Removed(Instant at) implements State {}
 
   // ---------------------------------------------------------------- factory
 
-  public static Behavior<Command> create(String id, boolean fresh, TaskRuntime runtime,
-                                         ActorRef<ContainerSupervisor.Command> supervisor) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new ContainerActor(id, fresh, runtime, supervisor, ctx, timers)));
+  public static Behavior<Command> create(
+      String id,
+      boolean fresh,
+      TaskRuntime runtime,
+      ActorRef<ContainerSupervisor.Command> supervisor) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> new ContainerActor(id, fresh, runtime, supervisor, ctx, timers)));
   }
 
-  public static String persistenceIdFor(String id) { return "container|" + id; }
+  public static String persistenceIdFor(String id) {
+    return "container|" + id;
+  }
 
   // ---------------------------------------------------------------- transient (not journaled)
 
@@ -214,32 +302,50 @@ public final class ContainerActor
 
   /** False from a daemon restart until the shim has been asked what really happened. */
   private boolean reconciled = true;
+
   /** An async step (bundle, shim start, removal) is in flight: mutating commands wait. */
   private boolean busy;
+
   private TaskHandle shim;
+
   /** Counts runs, so late messages about an earlier run are recognised and ignored. */
   private int runGeneration;
-  /** Consecutive broken waits / unanswered state queries on this run's live shim (for the pause between looks). */
+
+  /**
+   * Consecutive broken waits / unanswered state queries on this run's live shim (for the pause
+   * between looks).
+   */
   private int brokenWaits;
+
   private int unansweredObservations;
   private final List<ActorRef<StatusReply<ContainerView>>> startWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ContainerView>>> stopWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ExitInfo>>> exitWaiters = new ArrayList<>();
   private CompletableFuture<Done> exitSignal = new CompletableFuture<>();
+
   /**
    * The previous run's task cleanup (shim Delete, then runc delete, unmount, state dir and socket
    * removed from outside); the next start and a removal wait for it.
    */
   private CompletionStage<Void> taskCleanup = CompletableFuture.completedFuture(null);
-  /** The spec of a container being rebuilt from disk, shown (as "unknown") until its record is made. */
+
+  /**
+   * The spec of a container being rebuilt from disk, shown (as "unknown") until its record is made.
+   */
   private ContainerSpec adopting;
+
   /** A forced delete of a running container, continued once its exit has been recorded. */
   private ActorRef<StatusReply<ContainerView>> pendingDelete;
 
-  private ContainerActor(String id, boolean fresh, TaskRuntime runtime,
-                         ActorRef<ContainerSupervisor.Command> supervisor,
-                         ActorContext<Command> ctx, TimerScheduler<Command> timers) {
-    super(PersistenceId.ofUniqueId(persistenceIdFor(id)),
+  private ContainerActor(
+      String id,
+      boolean fresh,
+      TaskRuntime runtime,
+      ActorRef<ContainerSupervisor.Command> supervisor,
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers) {
+    super(
+        PersistenceId.ofUniqueId(persistenceIdFor(id)),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.id = id;
     this.fresh = fresh;
@@ -250,16 +356,26 @@ public final class ContainerActor
   }
 
   @Override
-  public State emptyState() { return new Empty(null); }
+  public State emptyState() {
+    return new Empty(null);
+  }
 
   @Override
-  public RetentionCriteria retentionCriteria() { return RetentionCriteria.snapshotEvery(50, 2); }
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(50, 2);
+  }
 
-  /** Intents (start/stop/remove requested, restart cancelled) are internal; the rest is public history. */
+  /**
+   * Intents (start/stop/remove requested, restart cancelled) are internal; the rest is public
+   * history.
+   */
   @Override
   public Set<String> tagsFor(Event event) {
-    boolean intent = event instanceof StartRequested || event instanceof StopRequested
-        || event instanceof RestartCancelled || event instanceof RemoveRequested;
+    boolean intent =
+        event instanceof StartRequested
+            || event instanceof StopRequested
+            || event instanceof RestartCancelled
+            || event instanceof RemoveRequested;
     return intent ? Set.of() : Set.of(EVENTS_TAG);
   }
 
@@ -271,7 +387,12 @@ public final class ContainerActor
 
     // Queries work in every state and never wait.
     b.forAnyState()
-        .onCommand(GetView.class, (s, c) -> { c.replyTo().tell(view(s)); return Effect().none(); })
+        .onCommand(
+            GetView.class,
+            (s, c) -> {
+              c.replyTo().tell(view(s));
+              return Effect().none();
+            })
         .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()))
         // A kill's answer, whatever the kill caused meanwhile (the exit is usually recorded first).
         .onCommand(KillDone.class, this::onKillDone)
@@ -309,7 +430,13 @@ public final class ContainerActor
         .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
 
     b.forStateType(Running.class)
-        .onCommand(Start.class, (s, c) -> reject(c, BerthException.precondition("container " + s.spec().name() + " is already running")))
+        .onCommand(
+            Start.class,
+            (s, c) ->
+                reject(
+                    c,
+                    BerthException.precondition(
+                        "container " + s.spec().name() + " is already running")))
         .onCommand(Kill.class, this::onKill)
         .onCommand(Stop.class, this::onStop)
         .onCommand(StopTimeout.class, this::onStopTimeout)
@@ -322,33 +449,50 @@ public final class ContainerActor
         .onCommand(Reobserved.class, this::onReobserved);
 
     b.forStateType(Stopped.class)
-        .onCommand(Start.class, (s, c) -> {
-          timers.cancel("restart"); // a manual start replaces a pending policy restart
-          return requestStart(s.spec(), s, c.replyTo(), 0);
-        })
+        .onCommand(
+            Start.class,
+            (s, c) -> {
+              timers.cancel("restart"); // a manual start replaces a pending policy restart
+              return requestStart(s.spec(), s, c.replyTo(), 0);
+            })
         .onCommand(RestartDue.class, this::onRestartDue)
         .onCommand(Kill.class, (s, c) -> reject(c, notRunning(s.spec())))
         .onCommand(Stop.class, this::onStopStopped)
-        .onCommand(Delete.class, (s, c) -> {
-          timers.cancel("restart");
-          return beginRemoval(s, c.replyTo());
-        })
-        .onCommand(WaitExit.class, (s, c) -> {
-          c.replyTo().tell(StatusReply.success(new ExitInfo(id, s.exitCode(), s.finishedAt())));
-          return Effect().none();
-        })
-        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
+        .onCommand(
+            Delete.class,
+            (s, c) -> {
+              timers.cancel("restart");
+              return beginRemoval(s, c.replyTo());
+            })
+        .onCommand(
+            WaitExit.class,
+            (s, c) -> {
+              c.replyTo().tell(StatusReply.success(new ExitInfo(id, s.exitCode(), s.finishedAt())));
+              return Effect().none();
+            })
+        .onCommand(
+            OpenLogs.class,
+            (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
         .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
 
     b.forStateType(Removing.class)
         .onCommand(Delete.class, (s, c) -> beginRemoval(s, c.replyTo()))
         .onCommand(WaitExit.class, this::registerExitWaiter)
-        .onCommand(OpenLogs.class, (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
-        .onCommand(Request.class, (s, c) -> reject(c, BerthException.precondition("removal of container " + s.spec().name() + " is in progress")));
+        .onCommand(
+            OpenLogs.class,
+            (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
+        .onCommand(
+            Request.class,
+            (s, c) ->
+                reject(
+                    c,
+                    BerthException.precondition(
+                        "removal of container " + s.spec().name() + " is in progress")));
 
     // Late messages about a run that is over, or a removal that raced: nothing to do.
     b.forAnyState()
-        .onCommand(Request.class, (s, c) -> reject(c, BerthException.notFound("no such container: " + id)))
+        .onCommand(
+            Request.class, (s, c) -> reject(c, BerthException.notFound("no such container: " + id)))
         .onAnyCommand((s, c) -> Effect().none());
     return b.build();
   }
@@ -365,7 +509,8 @@ public final class ContainerActor
       p.init().replyTo().tell(StatusReply.error(BerthException.from(p.error())));
       return Effect().stop();
     }
-    return Effect().persist(new ContainerCreated(p.init().spec()))
+    return Effect()
+        .persist(new ContainerCreated(p.init().spec()))
         .thenRun(st -> p.init().replyTo().tell(StatusReply.success(view(st))))
         .thenUnstashAll();
   }
@@ -378,10 +523,17 @@ public final class ContainerActor
   }
 
   private Effect<Event, State> onAdoptObserved(Empty s, AdoptObserved a) {
-    Observed o = a.error() != null ? new Observed.Lost(BerthException.from(a.error()).getMessage()) : a.observed();
+    Observed o =
+        a.error() != null
+            ? new Observed.Lost(BerthException.from(a.error()).getMessage())
+            : a.observed();
     if (o instanceof Observed.Unresponsive u) {
       // Never guess about a live shim: ask again, as a running container's reconcile does.
-      ctx.getLog().warn("container {} (rebuilt from disk): its shim does not answer ({}); asking again", id, u.why());
+      ctx.getLog()
+          .warn(
+              "container {} (rebuilt from disk): its shim does not answer ({}); asking again",
+              id,
+              u.why());
       timers.startSingleTimer("adopt", new Adopt(a.spec()), observePause(++unansweredObservations));
       return Effect().none();
     }
@@ -390,51 +542,83 @@ public final class ContainerActor
     ContainerAdopted event;
     if (o instanceof Observed.Running live) {
       Instant started = runtime.startedAt(id).orElse(now);
-      event = new ContainerAdopted(a.spec(), "running",
-          new Run(live.pid(), live.shimPid(), live.shimAddress(), started, 0), 0, null, now);
+      event =
+          new ContainerAdopted(
+              a.spec(),
+              "running",
+              new Run(live.pid(), live.shimPid(), live.shimAddress(), started, 0),
+              0,
+              null,
+              now);
     } else if (o instanceof Observed.Exited ex) {
       Instant started = runtime.startedAt(id).orElse(ex.exitedAt());
-      event = new ContainerAdopted(a.spec(), "stopped", new Run(0, 0, "", started, 0), ex.exitCode(), ex.exitedAt(), now);
+      event =
+          new ContainerAdopted(
+              a.spec(),
+              "stopped",
+              new Run(0, 0, "", started, 0),
+              ex.exitCode(),
+              ex.exitedAt(),
+              now);
     } else {
       event = new ContainerAdopted(a.spec(), "created", null, 0, null, now);
     }
-    ctx.getLog().warn("container {} ({}) was not in the journal: rebuilt from its bundle as {}", id, a.spec().name(), event.state());
-    return Effect().persist(event)
-        .thenRun(st -> {
-          busy = false;
-          if (o instanceof Observed.Running live) {
-            runGeneration++;
-            shim = live.handle();
-            armWait(runGeneration);
-          } else {
-            TaskHandle handle = o instanceof Observed.Exited ex ? ex.handleOrNull() : null;
-            // Whatever task is left (an exited one, a stale runc state or mount) goes, as after an exit.
-            taskCleanup = runtime.deleteTask(id, handle);
-          }
-        })
+    ctx.getLog()
+        .warn(
+            "container {} ({}) was not in the journal: rebuilt from its bundle as {}",
+            id,
+            a.spec().name(),
+            event.state());
+    return Effect()
+        .persist(event)
+        .thenRun(
+            st -> {
+              busy = false;
+              if (o instanceof Observed.Running live) {
+                runGeneration++;
+                shim = live.handle();
+                armWait(runGeneration);
+              } else {
+                TaskHandle handle = o instanceof Observed.Exited ex ? ex.handleOrNull() : null;
+                // Whatever task is left (an exited one, a stale runc state or mount) goes, as after
+                // an exit.
+                taskCleanup = runtime.deleteTask(id, handle);
+              }
+            })
         .thenUnstashAll();
   }
 
   private Effect<Event, State> onEmptyFound(Empty s, EmptyFound f) {
-    if (f.spec() != null && (f.observed() instanceof Observed.Running || f.observed() instanceof Observed.Exited)) {
-      ctx.getLog().warn("container {}: the journal lost its history, but its shim remains; rebuilding it", id);
+    if (f.spec() != null
+        && (f.observed() instanceof Observed.Running || f.observed() instanceof Observed.Exited)) {
+      ctx.getLog()
+          .warn(
+              "container {}: the journal lost its history, but its shim remains; rebuilding it",
+              id);
       return onAdoptObserved(s, new AdoptObserved(f.spec(), f.observed(), null));
     }
     if (f.observed() instanceof Observed.Running live) live.handle().close();
-    if (f.observed() instanceof Observed.Exited ex && ex.handleOrNull() != null) ex.handleOrNull().close();
-    runtime.removeBundle(id).whenComplete((ok, err) -> supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null)));
+    if (f.observed() instanceof Observed.Exited ex && ex.handleOrNull() != null)
+      ex.handleOrNull().close();
+    runtime
+        .removeBundle(id)
+        .whenComplete((ok, err) -> supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null)));
     return Effect().none();
   }
 
   private Effect<Event, State> whileEmpty(Empty s, Command c) {
     if (busy) return Effect().stash();
-    if (c instanceof Request r) return reject(r, BerthException.notFound("no such container: " + id));
+    if (c instanceof Request r)
+      return reject(r, BerthException.notFound("no such container: " + id));
     return Effect().none();
   }
 
   /** {@code replyTo} is null for a policy restart, which nobody waits for. */
-  private Effect<Event, State> requestStart(ContainerSpec spec, State from, ActorRef<StatusReply<ContainerView>> replyTo,
-                                            int restartCount) {
+  private Effect<Event, State> requestStart(
+      ContainerSpec spec,
+      State from,
+      ActorRef<StatusReply<ContainerView>> replyTo,
+      int restartCount) {
     busy = true;
     if (replyTo != null) startWaiters.add(replyTo);
     // Followers that attached before this start (docker run attaches first) keep their signal.
@@ -444,10 +628,13 @@ public final class ContainerActor
     // the new run: a start that overlapped it (a policy restart's backoff is only 100 ms) had its
     // files deleted under it or its new shim killed and its rootfs unmounted. A failed cleanup is
     // finished by the start itself (it force-cleans whatever is left first).
-    return Effect().persist(new StartRequested(Instant.now(), restartCount))
-        .thenRun(st -> ctx.pipeToSelf(
-            taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.start(spec)),
-            (task, err) -> new StartDone(task, err)));
+    return Effect()
+        .persist(new StartRequested(Instant.now(), restartCount))
+        .thenRun(
+            st ->
+                ctx.pipeToSelf(
+                    taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.start(spec)),
+                    (task, err) -> new StartDone(task, err)));
   }
 
   private Effect<Event, State> onStartDone(State s, StartDone d) {
@@ -458,32 +645,41 @@ public final class ContainerActor
     }
     if (d.error() != null) {
       BerthException e = BerthException.from(d.error());
-      return Effect().persist(new StartFailed(e.getMessage(), Instant.now()))
-          .thenRun(st -> {
-            startWaiters.forEach(w -> w.tell(StatusReply.error(e)));
-            startWaiters.clear();
-            exitSignal.complete(Done.getInstance());
-            if (starting.spec().autoRemove()) ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
-          })
+      return Effect()
+          .persist(new StartFailed(e.getMessage(), Instant.now()))
+          .thenRun(
+              st -> {
+                startWaiters.forEach(w -> w.tell(StatusReply.error(e)));
+                startWaiters.clear();
+                exitSignal.complete(Done.getInstance());
+                if (starting.spec().autoRemove())
+                  ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+              })
           .thenUnstashAll();
     }
     RunningTask t = d.task();
     shim = t.handle();
-    return Effect().persist(new ContainerStarted(t.pid(), t.shimPid(), t.shimAddress(), t.startedAt()))
-        .thenRun(st -> {
-          armWait(runGeneration);
-          startWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
-          startWaiters.clear();
-        })
+    return Effect()
+        .persist(new ContainerStarted(t.pid(), t.shimPid(), t.shimAddress(), t.startedAt()))
+        .thenRun(
+            st -> {
+              armWait(runGeneration);
+              startWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
+              startWaiters.clear();
+            })
         .thenUnstashAll();
   }
 
   /** Asks the shim for the exit; completes whenever init exits, however long that takes. */
   private void armWait(int run) {
     TaskHandle client = shim;
-    ctx.pipeToSelf(client.waitExit(), (ExitStatus st, Throwable err) -> err == null
-        ? new ExitObserved(st.getExitCode(), ContainerRuntime.parseTime(st.getExitedAt()), null, run)
-        : new WaitBroken(run));
+    ctx.pipeToSelf(
+        client.waitExit(),
+        (ExitStatus st, Throwable err) ->
+            err == null
+                ? new ExitObserved(
+                    st.getExitCode(), ContainerRuntime.parseTime(st.getExitedAt()), null, run)
+                : new WaitBroken(run));
   }
 
   private Effect<Event, State> onWaitBroken(State s, WaitBroken w) {
@@ -494,7 +690,8 @@ public final class ContainerActor
     ctx.getLog().info("lost the wait on {}'s shim; checking whether it is still alive", id);
     reconciled = false;
     Duration pause = observePause(brokenWaits++);
-    if (pause.isZero()) ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, false));
+    if (pause.isZero())
+      ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, false));
     else timers.startSingleTimer("observe", new ObserveAgain(runGeneration, false), pause);
     return Effect().none();
   }
@@ -516,28 +713,44 @@ public final class ContainerActor
       reconciled = true;
       return Effect().unstashAll();
     }
-    Observed o = r.error() != null ? new Observed.Lost(BerthException.from(r.error()).getMessage()) : r.observed();
+    Observed o =
+        r.error() != null
+            ? new Observed.Lost(BerthException.from(r.error()).getMessage())
+            : r.observed();
     if (o instanceof Observed.Unresponsive u) {
       // The shim process lives: never declare the container dead on an RPC error
       // (containerd#13784). Stay "unknown" and ask again.
       Duration pause = observePause(++unansweredObservations);
-      ctx.getLog().warn("container {}: its shim is alive but did not answer ({}); asking again in {} ms", id, u.why(), pause.toMillis());
+      ctx.getLog()
+          .warn(
+              "container {}: its shim is alive but did not answer ({}); asking again in {} ms",
+              id,
+              u.why(),
+              pause.toMillis());
       timers.startSingleTimer("observe", new ObserveAgain(runGeneration, r.recovery()), pause);
       return Effect().none();
     }
     unansweredObservations = 0;
-    // Only a daemon restart is announced as "reconciled"; a re-check after a broken wait is routine.
-    List<Event> after = r.recovery() ? List.of(new Reconciled(o instanceof Observed.Running ? "running" : "stopped", Instant.now())) : List.of();
+    // Only a daemon restart is announced as "reconciled"; a re-check after a broken wait is
+    // routine.
+    List<Event> after =
+        r.recovery()
+            ? List.of(
+                new Reconciled(
+                    o instanceof Observed.Running ? "running" : "stopped", Instant.now()))
+            : List.of();
     if (o instanceof Observed.Running live) {
       if (shim != null && shim != live.handle()) shim.close();
       shim = live.handle();
-      return Effect().persist(after)
-          .thenRun(st -> {
-            reconciled = true;
-            armWait(runGeneration);
-            ctx.getLog().info("container {} is running (pid {})", id, live.pid());
-            continueIntent(running);
-          })
+      return Effect()
+          .persist(after)
+          .thenRun(
+              st -> {
+                reconciled = true;
+                armWait(runGeneration);
+                ctx.getLog().info("container {} is running (pid {})", id, live.pid());
+                continueIntent(running);
+              })
           .thenUnstashAll();
     }
     reconciled = true;
@@ -547,11 +760,13 @@ public final class ContainerActor
       return recordExit(running, ex.exitCode(), ex.exitedAt(), null, List.of(), after);
     }
     String why = ((Observed.Lost) o).why();
-    ctx.getLog().warn("container {}: {}; recording it as stopped with exit code {}", id, why, EXIT_UNKNOWN);
+    ctx.getLog()
+        .warn("container {}: {}; recording it as stopped with exit code {}", id, why, EXIT_UNKNOWN);
     if (shim != null) shim.close();
     shim = null;
     Instant now = Instant.now();
-    return recordExit(running, EXIT_UNKNOWN, now, "shim lost: " + why, List.of(new ShimLost(why, now)), after);
+    return recordExit(
+        running, EXIT_UNKNOWN, now, "shim lost: " + why, List.of(new ShimLost(why, now)), after);
   }
 
   /** After a daemon restart, a stop or forced removal the user asked for is carried through. */
@@ -579,8 +794,8 @@ public final class ContainerActor
    * Journals the exit (with what must precede and follow it, in one atomic write) and, when the
    * restart policy asks for it, the scheduled restart.
    */
-  private Effect<Event, State> recordExit(Running running, int code, Instant at, String error,
-                                          List<Event> before, List<Event> after) {
+  private Effect<Event, State> recordExit(
+      Running running, int code, Instant at, String error, List<Event> before, List<Event> after) {
     timers.cancel("stop");
     TaskHandle client = shim;
     shim = null;
@@ -588,33 +803,49 @@ public final class ContainerActor
     events.add(new ContainerExited(code, at, error, running.stopRequested()));
     events.addAll(after);
     Run run = running.run();
-    boolean restart = !running.removing() && pendingDelete == null && !running.spec().autoRemove()
-        && running.spec().restartPolicy().restartsAfter(code, running.stopRequested(), run.restartCount());
-    Duration delay = RestartPolicy.backoff(run.restartCount(), Duration.between(run.startedAt(), at));
-    if (restart) events.add(new RestartScheduled(run.restartCount() + 1, delay.toMillis(), Instant.now()));
-    return Effect().persist(events)
-        .thenRun(st -> {
-          if (restart) timers.startSingleTimer("restart", new RestartDue(false), delay);
-          ExitInfo exit = new ExitInfo(id, code, at);
-          exitWaiters.forEach(w -> w.tell(StatusReply.success(exit)));
-          exitWaiters.clear();
-          stopWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
-          stopWaiters.clear();
-          exitSignal.complete(Done.getInstance());
-          // Like docker, an exited task does not keep its shim: delete it now, keep the bundle.
-          taskCleanup = runtime.deleteTask(id, client);
-          ActorRef<StatusReply<ContainerView>> del = pendingDelete;
-          pendingDelete = null;
-          if (del != null) ctx.getSelf().tell(new Delete(true, del));
-          else if (running.spec().autoRemove()) ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
-        })
+    boolean restart =
+        !running.removing()
+            && pendingDelete == null
+            && !running.spec().autoRemove()
+            && running
+                .spec()
+                .restartPolicy()
+                .restartsAfter(code, running.stopRequested(), run.restartCount());
+    Duration delay =
+        RestartPolicy.backoff(run.restartCount(), Duration.between(run.startedAt(), at));
+    if (restart)
+      events.add(new RestartScheduled(run.restartCount() + 1, delay.toMillis(), Instant.now()));
+    return Effect()
+        .persist(events)
+        .thenRun(
+            st -> {
+              if (restart) timers.startSingleTimer("restart", new RestartDue(false), delay);
+              ExitInfo exit = new ExitInfo(id, code, at);
+              exitWaiters.forEach(w -> w.tell(StatusReply.success(exit)));
+              exitWaiters.clear();
+              stopWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
+              stopWaiters.clear();
+              exitSignal.complete(Done.getInstance());
+              // Like docker, an exited task does not keep its shim: delete it now, keep the bundle.
+              taskCleanup = runtime.deleteTask(id, client);
+              ActorRef<StatusReply<ContainerView>> del = pendingDelete;
+              pendingDelete = null;
+              if (del != null) ctx.getSelf().tell(new Delete(true, del));
+              else if (running.spec().autoRemove())
+                ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
+            })
         .thenUnstashAll();
   }
 
-  /** docker: a kill, like a stop, is a manual stop — the restart policy leaves the container down. */
+  /**
+   * docker: a kill, like a stop, is a manual stop — the restart policy leaves the container down.
+   */
   private Effect<Event, State> onKill(Running s, Kill k) {
     return persistStopIntent(s)
-        .thenRun(st -> ctx.pipeToSelf(shim.kill(k.signal(), false), (ok, err) -> new KillDone(k.replyTo(), err)));
+        .thenRun(
+            st ->
+                ctx.pipeToSelf(
+                    shim.kill(k.signal(), false), (ok, err) -> new KillDone(k.replyTo(), err)));
   }
 
   private EffectBuilder<Event, State> persistStopIntent(Running s) {
@@ -629,11 +860,14 @@ public final class ContainerActor
 
   private Effect<Event, State> onStop(Running s, Stop c) {
     stopWaiters.add(c.replyTo());
-    return persistStopIntent(s).thenRun(st -> {
-      if (shim == null) return; // the exit was recorded meanwhile; the waiter has its answer
-      signal(c.signal(), false);
-      timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
-    });
+    return persistStopIntent(s)
+        .thenRun(
+            st -> {
+              if (shim == null)
+                return; // the exit was recorded meanwhile; the waiter has its answer
+              signal(c.signal(), false);
+              timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
+            });
   }
 
   /**
@@ -644,38 +878,54 @@ public final class ContainerActor
   private void signal(int signal, boolean all) {
     int run = runGeneration;
     ActorRef<Command> self = ctx.getSelf();
-    shim.kill(signal, all).whenComplete((ok, err) -> {
-      if (err != null) self.tell(new SignalFailed(signal, run, err));
-    });
+    shim.kill(signal, all)
+        .whenComplete(
+            (ok, err) -> {
+              if (err != null) self.tell(new SignalFailed(signal, run, err));
+            });
   }
 
   private Effect<Event, State> onSignalFailed(State s, SignalFailed f) {
     if (f.run() != runGeneration || !(s instanceof Running) || shim == null) return Effect().none();
-    ctx.getLog().warn("container {}: signal {} failed: {}", id, f.signal(), BerthException.from(f.error()).getMessage());
+    ctx.getLog()
+        .warn(
+            "container {}: signal {} failed: {}",
+            id,
+            f.signal(),
+            BerthException.from(f.error()).getMessage());
     if (f.signal() != SIGKILL) {
       timers.startSingleTimer("stop", new StopTimeout(runGeneration), Duration.ZERO);
     }
     return Effect().none();
   }
 
-  /** Stopping a container that waits for a policy restart cancels the restart (docker stop on "restarting"). */
+  /**
+   * Stopping a container that waits for a policy restart cancels the restart (docker stop on
+   * "restarting").
+   */
   private Effect<Event, State> onStopStopped(Stopped s, Stop c) {
     if (!s.restartScheduled()) return replyView(s, c.replyTo());
     timers.cancel("restart");
-    return Effect().persist(new RestartCancelled(Instant.now()))
+    return Effect()
+        .persist(new RestartCancelled(Instant.now()))
         .thenRun(st -> c.replyTo().tell(StatusReply.success(view(st))));
   }
 
   private Effect<Event, State> onRestartDue(Stopped s, RestartDue due) {
     if (!due.daemonStart() && !s.restartScheduled()) return Effect().none();
     int count = (s.run() == null ? 0 : s.run().restartCount()) + 1;
-    ctx.getLog().info("container {}: restarting ({} policy, restart {})", id, s.spec().restartPolicy(), count);
+    ctx.getLog()
+        .info(
+            "container {}: restarting ({} policy, restart {})",
+            id,
+            s.spec().restartPolicy(),
+            count);
     return requestStart(s.spec(), s, null, count);
   }
 
   /**
-   * SIGKILL, and again every {@link #KILL_RETRY} until the exit is seen: a kill RPC can fail
-   * (a transient shim error), and a stop or forced removal must not hang on one lost signal.
+   * SIGKILL, and again every {@link #KILL_RETRY} until the exit is seen: a kill RPC can fail (a
+   * transient shim error), and a stop or forced removal must not hang on one lost signal.
    */
   private Effect<Event, State> onStopTimeout(State s, StopTimeout t) {
     if (t.run() == runGeneration && s instanceof Running && shim != null) {
@@ -688,19 +938,27 @@ public final class ContainerActor
 
   private Effect<Event, State> onDeleteRunning(Running s, Delete d) {
     if (!d.force()) {
-      return reject(d, BerthException.precondition("cannot remove running container " + s.spec().name() + ": stop it first or force the removal"));
+      return reject(
+          d,
+          BerthException.precondition(
+              "cannot remove running container "
+                  + s.spec().name()
+                  + ": stop it first or force the removal"));
     }
     pendingDelete = d.replyTo();
-    EffectBuilder<Event, State> intent = s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
-    return intent.thenRun(st -> {
-      if (shim == null) return;
-      signal(SIGKILL, true);
-      timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
-    });
+    EffectBuilder<Event, State> intent =
+        s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
+    return intent.thenRun(
+        st -> {
+          if (shim == null) return;
+          signal(SIGKILL, true);
+          timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
+        });
   }
 
   private Effect<Event, State> onExec(Running s, Exec e) {
-    if (e.request().getArgsCount() == 0) return reject(e, BerthException.invalid("exec needs a command"));
+    if (e.request().getArgsCount() == 0)
+      return reject(e, BerthException.invalid("exec needs a command"));
     e.replyTo().tell(StatusReply.success(shim.exec(e.request())));
     return Effect().none();
   }
@@ -719,18 +977,23 @@ public final class ContainerActor
     return Effect().none();
   }
 
-  /** The intent is journaled first, so a daemon that dies mid-removal finishes it after its restart. */
+  /**
+   * The intent is journaled first, so a daemon that dies mid-removal finishes it after its restart.
+   */
   private Effect<Event, State> beginRemoval(State s, ActorRef<StatusReply<ContainerView>> replyTo) {
     busy = true;
     if (s instanceof Removing) {
       removeEverything(replyTo);
       return Effect().none();
     }
-    return Effect().persist(new RemoveRequested(Instant.now())).thenRun(st -> removeEverything(replyTo));
+    return Effect()
+        .persist(new RemoveRequested(Instant.now()))
+        .thenRun(st -> removeEverything(replyTo));
   }
 
   private void removeEverything(ActorRef<StatusReply<ContainerView>> replyTo) {
-    CompletionStage<Void> removal = taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.removeBundle(id));
+    CompletionStage<Void> removal =
+        taskCleanup.exceptionally(e -> null).thenCompose(v -> runtime.removeBundle(id));
     ctx.pipeToSelf(removal, (ok, err) -> new RemovalDone(replyTo, err));
   }
 
@@ -742,18 +1005,27 @@ public final class ContainerActor
     }
     ContainerView last = view(s);
     State before = s instanceof Removing rm ? rm.before() : s;
-    ExitInfo exit = before instanceof Stopped st ? new ExitInfo(id, st.exitCode(), st.finishedAt()) : null;
-    return Effect().persist(new ContainerRemoved(Instant.now()))
-        .thenRun(st -> {
-          // The supervisor first: anything the deleter sends after our reply (a late `wait` of a
-          // `run --rm`) then reaches the supervisor behind ChildRemoved and gets the tombstone,
-          // instead of being forwarded to this actor, which is stopping.
-          supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
-          r.replyTo().tell(StatusReply.success(last));
-          exitWaiters.forEach(w -> w.tell(StatusReply.error(BerthException.notFound("container " + last.name() + " was removed"))));
-          exitWaiters.clear();
-          exitSignal.complete(Done.getInstance());
-        })
+    ExitInfo exit =
+        before instanceof Stopped st ? new ExitInfo(id, st.exitCode(), st.finishedAt()) : null;
+    return Effect()
+        .persist(new ContainerRemoved(Instant.now()))
+        .thenRun(
+            st -> {
+              // The supervisor first: anything the deleter sends after our reply (a late `wait` of
+              // a
+              // `run --rm`) then reaches the supervisor behind ChildRemoved and gets the tombstone,
+              // instead of being forwarded to this actor, which is stopping.
+              supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
+              r.replyTo().tell(StatusReply.success(last));
+              exitWaiters.forEach(
+                  w ->
+                      w.tell(
+                          StatusReply.error(
+                              BerthException.notFound(
+                                  "container " + last.name() + " was removed"))));
+              exitWaiters.clear();
+              exitSignal.complete(Done.getInstance());
+            })
         .thenStop();
   }
 
@@ -772,13 +1044,22 @@ public final class ContainerActor
       // The supervisor recorded the container but this actor's journal has nothing: either the
       // daemon died before the create was confirmed, or the journal lost this container's history.
       // A shim or an exit file says it ran (the journal lost it: rebuild); otherwise the create
-      // never finished and what it made goes (a bundle left behind would look like a lost container).
+      // never finished and what it made goes (a bundle left behind would look like a lost
+      // container).
       busy = true;
-      CompletionStage<EmptyFound> found = runtime.observe(id).thenCompose(o ->
-          o instanceof Observed.Running || o instanceof Observed.Exited
-              ? runtime.readBundleRecord(id).thenApply(spec -> new EmptyFound(o, spec.orElse(null)))
-              : CompletableFuture.completedFuture(new EmptyFound(o, null)));
-      ctx.pipeToSelf(found, (f, err) -> err != null ? new EmptyFound(new Observed.Lost(err.getMessage()), null) : f);
+      CompletionStage<EmptyFound> found =
+          runtime
+              .observe(id)
+              .thenCompose(
+                  o ->
+                      o instanceof Observed.Running || o instanceof Observed.Exited
+                          ? runtime
+                              .readBundleRecord(id)
+                              .thenApply(spec -> new EmptyFound(o, spec.orElse(null)))
+                          : CompletableFuture.completedFuture(new EmptyFound(o, null)));
+      ctx.pipeToSelf(
+          found,
+          (f, err) -> err != null ? new EmptyFound(new Observed.Lost(err.getMessage()), null) : f);
       return;
     }
     if (s instanceof Running) {
@@ -795,7 +1076,8 @@ public final class ContainerActor
       taskCleanup = runtime.deleteTask(id, null);
       if (st.spec().autoRemove()) {
         ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
-      } else if (st.restartScheduled() || st.spec().restartPolicy().restartsOnDaemonStart(st.manualStop())) {
+      } else if (st.restartScheduled()
+          || st.spec().restartPolicy().restartsOnDaemonStart(st.manualStop())) {
         ctx.getSelf().tell(new RestartDue(true));
       }
     } else if (s instanceof Removing) {
@@ -806,9 +1088,9 @@ public final class ContainerActor
   /**
    * A failed journal write (a full disk) restarts this behaviour with the same object, so the
    * transient fields still describe the step that failed (busy = true would stash every later
-   * command for good). Recovery starts from the journal: so do they. Waiters for a start, stop
-   * or removal get an error now instead of an answer that will never come; exit waiters stay,
-   * since the exit is still reported once observed.
+   * command for good). Recovery starts from the journal: so do they. Waiters for a start, stop or
+   * removal get an error now instead of an answer that will never come; exit waiters stay, since
+   * the exit is still reported once observed.
    */
   private void resetAfterRestart() {
     timers.cancelAll();
@@ -820,7 +1102,9 @@ public final class ContainerActor
       shim.close();
       shim = null;
     }
-    BerthException failed = BerthException.unavailable("the change could not be recorded (journal write failed); try again");
+    BerthException failed =
+        BerthException.unavailable(
+            "the change could not be recorded (journal write failed); try again");
     startWaiters.forEach(w -> w.tell(StatusReply.error(failed)));
     startWaiters.clear();
     stopWaiters.forEach(w -> w.tell(StatusReply.error(failed)));
@@ -833,9 +1117,12 @@ public final class ContainerActor
     reconciled = true;
     if (!(s instanceof Starting st)) return Effect().unstashAll();
     String back = st.previous() instanceof Stopped ? "stopped" : "created";
-    return Effect().persist(List.of(
-            new StartFailed("the daemon restarted while the container was starting", Instant.now()),
-            new Reconciled(back, Instant.now())))
+    return Effect()
+        .persist(
+            List.of(
+                new StartFailed(
+                    "the daemon restarted while the container was starting", Instant.now()),
+                new Reconciled(back, Instant.now())))
         .thenUnstashAll();
   }
 
@@ -845,29 +1132,68 @@ public final class ContainerActor
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
     b.forStateType(Created.class)
-        .onEvent(StartRequested.class, (c, e) -> new Starting(c.spec(), c, e.at(), e.restartCount()))
+        .onEvent(
+            StartRequested.class, (c, e) -> new Starting(c.spec(), c, e.at(), e.restartCount()))
         .onEvent(RemoveRequested.class, (c, e) -> new Removing(c.spec(), c));
     b.forStateType(Stopped.class)
-        .onEvent(StartRequested.class, (st, e) -> new Starting(st.spec(), st, e.at(), e.restartCount()))
-        .onEvent(RestartScheduled.class, (st, e) -> new Stopped(st.spec(), st.run(), st.exitCode(), st.finishedAt(), st.error(), st.manualStop(), true))
-        .onEvent(RestartCancelled.class, (st, e) -> new Stopped(st.spec(), st.run(), st.exitCode(), st.finishedAt(), st.error(), true, false))
+        .onEvent(
+            StartRequested.class, (st, e) -> new Starting(st.spec(), st, e.at(), e.restartCount()))
+        .onEvent(
+            RestartScheduled.class,
+            (st, e) ->
+                new Stopped(
+                    st.spec(),
+                    st.run(),
+                    st.exitCode(),
+                    st.finishedAt(),
+                    st.error(),
+                    st.manualStop(),
+                    true))
+        .onEvent(
+            RestartCancelled.class,
+            (st, e) ->
+                new Stopped(
+                    st.spec(), st.run(), st.exitCode(), st.finishedAt(), st.error(), true, false))
         .onEvent(RemoveRequested.class, (st, e) -> new Removing(st.spec(), st));
     b.forStateType(Starting.class)
-        .onEvent(ContainerStarted.class, (st, e) -> new Running(st.spec(),
-            new Run(e.pid(), e.shimPid(), e.shimAddress(), e.at(), st.restartCount()), false, false))
-        .onEvent(StartFailed.class, (st, e) -> st.previous() instanceof Stopped p
-            ? p.with(e.error())
-            : new Created(st.spec(), e.error()));
+        .onEvent(
+            ContainerStarted.class,
+            (st, e) ->
+                new Running(
+                    st.spec(),
+                    new Run(e.pid(), e.shimPid(), e.shimAddress(), e.at(), st.restartCount()),
+                    false,
+                    false))
+        .onEvent(
+            StartFailed.class,
+            (st, e) ->
+                st.previous() instanceof Stopped p
+                    ? p.with(e.error())
+                    : new Created(st.spec(), e.error()));
     b.forStateType(Running.class)
         .onEvent(StopRequested.class, (r, e) -> new Running(r.spec(), r.run(), true, r.removing()))
-        .onEvent(RemoveRequested.class, (r, e) -> new Running(r.spec(), r.run(), r.stopRequested(), true))
-        .onEvent(ContainerExited.class, (r, e) -> new Stopped(r.spec(), r.run(), e.exitCode(), e.at(), e.error(), e.manualStop(), false));
+        .onEvent(
+            RemoveRequested.class,
+            (r, e) -> new Running(r.spec(), r.run(), r.stopRequested(), true))
+        .onEvent(
+            ContainerExited.class,
+            (r, e) ->
+                new Stopped(
+                    r.spec(), r.run(), e.exitCode(), e.at(), e.error(), e.manualStop(), false));
     b.forStateType(Empty.class)
-        .onEvent(ContainerAdopted.class, (st, e) -> switch (e.state()) {
-          case "running" -> new Running(e.spec(), e.run(), false, false);
-          case "stopped" -> new Stopped(e.spec(), e.run(), e.exitCode(), e.finishedAt(), null, false, false);
-          default -> new Created(e.spec(), "rebuilt from disk after journal damage: earlier runs are unknown");
-        });
+        .onEvent(
+            ContainerAdopted.class,
+            (st, e) ->
+                switch (e.state()) {
+                  case "running" -> new Running(e.spec(), e.run(), false, false);
+                  case "stopped" ->
+                      new Stopped(
+                          e.spec(), e.run(), e.exitCode(), e.finishedAt(), null, false, false);
+                  default ->
+                      new Created(
+                          e.spec(),
+                          "rebuilt from disk after journal damage: earlier runs are unknown");
+                });
     b.forAnyState()
         .onEvent(ContainerCreated.class, (st, e) -> new Created(e.spec(), null))
         .onEvent(ContainerRemoved.class, (st, e) -> new Removed(e.at()))
@@ -892,39 +1218,88 @@ public final class ContainerActor
     if (s instanceof Created c) return base(c.spec(), "created", null, 0, null, c.error(), 0);
     if (s instanceof Starting st) {
       Stopped prev = st.previous() instanceof Stopped p ? p : null;
-      // A policy restart shows as docker's "restarting"; a manual start keeps the state it left until it runs.
+      // A policy restart shows as docker's "restarting"; a manual start keeps the state it left
+      // until it runs.
       String label = st.restartCount() > 0 ? "restarting" : prev != null ? "stopped" : "created";
-      return base(st.spec(), live != null ? live : label, prev != null ? prev.run() : null,
-          prev != null ? prev.exitCode() : 0, prev != null ? prev.finishedAt() : null, null, st.restartCount());
+      return base(
+          st.spec(),
+          live != null ? live : label,
+          prev != null ? prev.run() : null,
+          prev != null ? prev.exitCode() : 0,
+          prev != null ? prev.finishedAt() : null,
+          null,
+          st.restartCount());
     }
-    if (s instanceof Running r) return base(r.spec(), live != null ? live : "running", r.run(), 0, null, null, r.run().restartCount());
+    if (s instanceof Running r)
+      return base(
+          r.spec(),
+          live != null ? live : "running",
+          r.run(),
+          0,
+          null,
+          null,
+          r.run().restartCount());
     if (s instanceof Stopped st) {
       // docker shows a container waiting for its policy restart as "restarting".
-      return base(st.spec(), st.restartScheduled() ? "restarting" : "stopped", st.run(), st.exitCode(), st.finishedAt(), st.error(),
+      return base(
+          st.spec(),
+          st.restartScheduled() ? "restarting" : "stopped",
+          st.run(),
+          st.exitCode(),
+          st.finishedAt(),
+          st.error(),
           st.run() == null ? 0 : st.run().restartCount());
     }
     if (s instanceof Removing rm) {
       ContainerView before = view(rm.before());
-      return base(rm.spec(), "removing", null, before.exitCode(), before.finishedAt(), before.error(), before.restartCount());
+      return base(
+          rm.spec(),
+          "removing",
+          null,
+          before.exitCode(),
+          before.finishedAt(),
+          before.error(),
+          before.restartCount());
     }
-    if (s instanceof Empty && adopting != null) return base(adopting, "unknown", null, 0, null, null, 0);
+    if (s instanceof Empty && adopting != null)
+      return base(adopting, "unknown", null, 0, null, null, 0);
     String name = s instanceof Removed ? "removed" : "unknown";
-    return new ContainerView(id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0, "no", "");
+    return new ContainerView(
+        id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0,
+        "no", "");
   }
 
-  private ContainerView base(ContainerSpec spec, String state, Run run, int exitCode, Instant finishedAt, String error,
-                             int restartCount) {
-    boolean running = ("running".equals(state) || "unknown".equals(state)) && run != null && finishedAt == null;
-    return new ContainerView(spec.id(), spec.name(), spec.image(), spec.imageId(), state,
+  private ContainerView base(
+      ContainerSpec spec,
+      String state,
+      Run run,
+      int exitCode,
+      Instant finishedAt,
+      String error,
+      int restartCount) {
+    boolean running =
+        ("running".equals(state) || "unknown".equals(state)) && run != null && finishedAt == null;
+    return new ContainerView(
+        spec.id(),
+        spec.name(),
+        spec.image(),
+        spec.imageId(),
+        state,
         running ? run.pid() : 0,
         exitCode,
         spec.createdAt(),
         run != null ? run.startedAt() : null,
         finishedAt,
-        spec.args(), spec.autoRemove(),
-        run != null ? run.shimAddress() : "", run != null ? (int) run.shimPid() : 0,
-        runtime.paths().bundle(spec.id()).toString(), spec.labels(), error == null ? "" : error,
-        restartCount, spec.restartPolicy().toString(), spec.seccompMode());
+        spec.args(),
+        spec.autoRemove(),
+        run != null ? run.shimAddress() : "",
+        run != null ? (int) run.shimPid() : 0,
+        runtime.paths().bundle(spec.id()).toString(),
+        spec.labels(),
+        error == null ? "" : error,
+        restartCount,
+        spec.restartPolicy().toString(),
+        spec.seccompMode());
   }
 
   // ---------------------------------------------------------------- helpers

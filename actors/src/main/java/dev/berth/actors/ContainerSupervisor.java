@@ -3,13 +3,13 @@ package dev.berth.actors;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.berth.core.BerthException;
-import dev.berth.core.TaskRuntime;
 import dev.berth.core.ContainerSpec;
 import dev.berth.core.ContainerSpecs;
 import dev.berth.core.ContainerSpecs.CreateParams;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.JournalHealth;
+import dev.berth.core.TaskRuntime;
 import dev.berth.persistence.CborSerializable;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,7 +46,8 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * then reconciles itself with its shim.
  */
 public final class ContainerSupervisor
-    extends EventSourcedBehavior<ContainerSupervisor.Command, ContainerSupervisor.Event, ContainerSupervisor.Registry> {
+    extends EventSourcedBehavior<
+        ContainerSupervisor.Command, ContainerSupervisor.Event, ContainerSupervisor.Registry> {
 
   public static final String PERSISTENCE_ID = "berth-containers";
   private static final int TOMBSTONES = 256;
@@ -54,31 +55,56 @@ public final class ContainerSupervisor
   // ---------------------------------------------------------------- protocol
 
   public sealed interface Command {}
-  public record Create(CreateParams params, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
+
+  public record Create(CreateParams params, ActorRef<StatusReply<ContainerView>> replyTo)
+      implements Command {}
+
   /** Resolves {@code ref} and hands the request to that container (or rejects it). */
   public record Forward(String ref, ContainerActor.Request request) implements Command {}
-  public record ListContainers(boolean all, ActorRef<List<ContainerView>> replyTo) implements Command {}
+
+  public record ListContainers(boolean all, ActorRef<List<ContainerView>> replyTo)
+      implements Command {}
+
   public record ImagesInUse(ActorRef<Set<String>> replyTo) implements Command {}
+
   /** From a container actor that has removed itself (exit is null if it never ran). */
   public record ChildRemoved(String id, ExitInfo exit) implements Command {}
 
-  private record SpecBuilt(String name, ContainerSpec spec, Throwable error, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
-  private record InitDone(String id, StatusReply<ContainerView> result, ActorRef<StatusReply<ContainerView>> replyTo) implements Command {}
+  private record SpecBuilt(
+      String name,
+      ContainerSpec spec,
+      Throwable error,
+      ActorRef<StatusReply<ContainerView>> replyTo)
+      implements Command {}
+
+  private record InitDone(
+      String id, StatusReply<ContainerView> result, ActorRef<StatusReply<ContainerView>> replyTo)
+      implements Command {}
+
   private record ChildStopped(String id) implements Command {}
+
   /** The bundles on disk the journal did not know, read back (specs) or not (ids). */
-  private record OrphansRead(List<ContainerSpec> specs, List<String> unreadable, Throwable error) implements Command {}
+  private record OrphansRead(List<ContainerSpec> specs, List<String> unreadable, Throwable error)
+      implements Command {}
 
   // ---------------------------------------------------------------- events and state
 
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
   @JsonSubTypes({
-      @JsonSubTypes.Type(value = ContainerAdded.class, name = "added"),
-      @JsonSubTypes.Type(value = ContainerDropped.class, name = "dropped"),
-      @JsonSubTypes.Type(value = JournalDamaged.class, name = "journal-damaged")})
+    @JsonSubTypes.Type(value = ContainerAdded.class, name = "added"),
+    @JsonSubTypes.Type(value = ContainerDropped.class, name = "dropped"),
+    @JsonSubTypes.Type(value = JournalDamaged.class, name = "journal-damaged")
+  })
   public sealed interface Event extends CborSerializable {}
+
   public record ContainerAdded(String id, String name, String imageId) implements Event {}
+
   public record ContainerDropped(String id) implements Event {}
-  /** Public (tagged): the journal was found damaged at start-up; {@code what} says what was lost and rebuilt. */
+
+  /**
+   * Public (tagged): the journal was found damaged at start-up; {@code what} says what was lost and
+   * rebuilt.
+   */
   public record JournalDamaged(String what, Instant at) implements Event {}
 
   public record Entry(String name, String imageId) implements CborSerializable {}
@@ -90,6 +116,7 @@ public final class ContainerSupervisor
       m.put(id, e);
       return new Registry(m);
     }
+
     Registry without(String id) {
       Map<String, Entry> m = new TreeMap<>(containers);
       m.remove(id);
@@ -105,11 +132,13 @@ public final class ContainerSupervisor
     ContainerSpec build(String id, String name, CreateParams params);
   }
 
-  public static Behavior<Command> create(TaskRuntime runtime, SpecFactory specs, Executor blocking) {
+  public static Behavior<Command> create(
+      TaskRuntime runtime, SpecFactory specs, Executor blocking) {
     return create(runtime, specs, blocking, JournalHealth.healthy());
   }
 
-  public static Behavior<Command> create(TaskRuntime runtime, SpecFactory specs, Executor blocking, JournalHealth health) {
+  public static Behavior<Command> create(
+      TaskRuntime runtime, SpecFactory specs, Executor blocking, JournalHealth health) {
     return Behaviors.setup(ctx -> new ContainerSupervisor(ctx, runtime, specs, blocking, health));
   }
 
@@ -118,23 +147,35 @@ public final class ContainerSupervisor
   private final SpecFactory specs;
   private final Executor blocking;
   private final Map<String, ActorRef<ContainerActor.Command>> children = new HashMap<>();
+
   /** Names of creates in flight, so two concurrent creates cannot take the same name. */
   private final Set<String> reservedNames = new HashSet<>();
+
   /** A removed container's name and exit, kept for a `wait` that arrives after a --rm removal. */
   private record Tombstone(String name, ExitInfo exit) {}
 
   /** The last {@value #TOMBSTONES} removals, oldest evicted first. */
-  private final Map<String, Tombstone> tombstones = new LinkedHashMap<>(64, 0.75f, false) {
-    @Override protected boolean removeEldestEntry(Map.Entry<String, Tombstone> e) { return size() > TOMBSTONES; }
-  };
+  private final Map<String, Tombstone> tombstones =
+      new LinkedHashMap<>(64, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Tombstone> e) {
+          return size() > TOMBSTONES;
+        }
+      };
 
   private final JournalHealth health;
+
   /** From recovery until the bundles on disk were checked against the journal: requests wait. */
   private boolean scanning;
 
-  private ContainerSupervisor(ActorContext<Command> ctx, TaskRuntime runtime, SpecFactory specs, Executor blocking,
-                              JournalHealth health) {
-    super(PersistenceId.ofUniqueId(PERSISTENCE_ID),
+  private ContainerSupervisor(
+      ActorContext<Command> ctx,
+      TaskRuntime runtime,
+      SpecFactory specs,
+      Executor blocking,
+      JournalHealth health) {
+    super(
+        PersistenceId.ofUniqueId(PERSISTENCE_ID),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.ctx = ctx;
     this.runtime = runtime;
@@ -144,29 +185,37 @@ public final class ContainerSupervisor
   }
 
   @Override
-  public Registry emptyState() { return new Registry(Map.of()); }
+  public Registry emptyState() {
+    return new Registry(Map.of());
+  }
 
   @Override
-  public RetentionCriteria retentionCriteria() { return RetentionCriteria.snapshotEvery(100, 2); }
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2);
+  }
 
   @Override
   public SignalHandler<Registry> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), reg -> {
-          // After a failed journal write the behaviour restarts with this same object (its
-          // children were stopped): what was transient starts again from the journal too.
-          children.clear();
-          reservedNames.clear();
-          reg.containers().keySet().forEach(id -> spawn(id, false));
-          ctx.getLog().info("recovered {} container(s)", reg.containers().size());
-          scanForOrphans(reg);
-        })
+        .onSignal(
+            RecoveryCompleted.instance(),
+            reg -> {
+              // After a failed journal write the behaviour restarts with this same object (its
+              // children were stopped): what was transient starts again from the journal too.
+              children.clear();
+              reservedNames.clear();
+              reg.containers().keySet().forEach(id -> spawn(id, false));
+              ctx.getLog().info("recovered {} container(s)", reg.containers().size());
+              scanForOrphans(reg);
+            })
         .build();
   }
 
   @Override
   public java.util.Set<String> tagsFor(Event event) {
-    return event instanceof JournalDamaged ? java.util.Set.of(ContainerActor.EVENTS_TAG) : java.util.Set.of();
+    return event instanceof JournalDamaged
+        ? java.util.Set.of(ContainerActor.EVENTS_TAG)
+        : java.util.Set.of();
   }
 
   @Override
@@ -183,12 +232,14 @@ public final class ContainerSupervisor
         .onCommand(InitDone.class, this::onInitDone)
         .onCommand(Forward.class, this::onForward)
         .onCommand(ListContainers.class, this::onList)
-        .onCommand(ImagesInUse.class, (reg, c) -> {
-          Set<String> ids = new HashSet<>();
-          reg.containers().values().forEach(e -> ids.add(e.imageId()));
-          c.replyTo().tell(ids);
-          return Effect().none();
-        })
+        .onCommand(
+            ImagesInUse.class,
+            (reg, c) -> {
+              Set<String> ids = new HashSet<>();
+              reg.containers().values().forEach(e -> ids.add(e.imageId()));
+              c.replyTo().tell(ids);
+              return Effect().none();
+            })
         .onCommand(ChildRemoved.class, this::onChildRemoved)
         .onCommand(ChildStopped.class, this::onChildStopped)
         .onCommand(OrphansRead.class, (reg, r) -> Effect().none());
@@ -197,8 +248,10 @@ public final class ContainerSupervisor
 
   @Override
   public EventHandler<Registry, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState()
-        .onEvent(ContainerAdded.class, (reg, e) -> reg.with(e.id(), new Entry(e.name(), e.imageId())))
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(
+            ContainerAdded.class, (reg, e) -> reg.with(e.id(), new Entry(e.name(), e.imageId())))
         .onEvent(ContainerDropped.class, (reg, e) -> reg.without(e.id()))
         .onEvent(JournalDamaged.class, (reg, e) -> reg)
         .build();
@@ -207,38 +260,53 @@ public final class ContainerSupervisor
   // ---------------------------------------------------------------- journal damage
 
   /**
-   * The journal is the record of intent, but the bundles under --root are what exists: a bundle
-   * the journal does not know means the journal lost it (damaged, truncated, or set aside at
-   * start-up). Each such container is rebuilt from the spec recorded beside its bundle and what
-   * its shim says, and the loss is reported (log, `berth info`, a journal-damaged event).
+   * The journal is the record of intent, but the bundles under --root are what exists: a bundle the
+   * journal does not know means the journal lost it (damaged, truncated, or set aside at start-up).
+   * Each such container is rebuilt from the spec recorded beside its bundle and what its shim says,
+   * and the loss is reported (log, `berth info`, a journal-damaged event).
    */
   private void scanForOrphans(Registry reg) {
     scanning = true;
     Set<String> known = new HashSet<>(reg.containers().keySet());
-    CompletionStage<OrphansRead> read = runtime.bundlesOnDisk().thenCompose(ids -> {
-      List<String> orphans = ids.stream().filter(id -> !known.contains(id)).sorted().toList();
-      List<ContainerSpec> specs = new ArrayList<>();
-      List<String> unreadable = new ArrayList<>();
-      CompletionStage<Void> all = CompletableFuture.completedFuture(null);
-      for (String id : orphans) {
-        all = all.thenCompose(v -> runtime.readBundleRecord(id)).thenAccept(spec -> {
-          if (spec.isPresent()) specs.add(spec.get());
-          else unreadable.add(id);
-        });
-      }
-      return all.thenApply(v -> new OrphansRead(specs, unreadable, null));
-    });
+    CompletionStage<OrphansRead> read =
+        runtime
+            .bundlesOnDisk()
+            .thenCompose(
+                ids -> {
+                  List<String> orphans =
+                      ids.stream().filter(id -> !known.contains(id)).sorted().toList();
+                  List<ContainerSpec> specs = new ArrayList<>();
+                  List<String> unreadable = new ArrayList<>();
+                  CompletionStage<Void> all = CompletableFuture.completedFuture(null);
+                  for (String id : orphans) {
+                    all =
+                        all.thenCompose(v -> runtime.readBundleRecord(id))
+                            .thenAccept(
+                                spec -> {
+                                  if (spec.isPresent()) specs.add(spec.get());
+                                  else unreadable.add(id);
+                                });
+                  }
+                  return all.thenApply(v -> new OrphansRead(specs, unreadable, null));
+                });
     ctx.pipeToSelf(read, (r, err) -> err != null ? new OrphansRead(List.of(), List.of(), err) : r);
   }
 
   private Effect<Event, Registry> onOrphansRead(Registry reg, OrphansRead r) {
     if (r.error() != null) {
-      ctx.getLog().warn("could not check the container bundles on disk against the journal: {}",
-          BerthException.from(r.error()).getMessage());
+      ctx.getLog()
+          .warn(
+              "could not check the container bundles on disk against the journal: {}",
+              BerthException.from(r.error()).getMessage());
     }
     if (!r.unreadable().isEmpty()) {
-      health.note(r.unreadable().size() + " container bundle(s) on disk could not be read back and were left in place");
-      ctx.getLog().warn("container bundles not in the journal and unreadable (left in place): {}", r.unreadable());
+      health.note(
+          r.unreadable().size()
+              + " container bundle(s) on disk could not be read back and were left in place");
+      ctx.getLog()
+          .warn(
+              "container bundles not in the journal and unreadable (left in place): {}",
+              r.unreadable());
     }
     if (r.specs().isEmpty() && !health.wasSetAside()) {
       scanning = false;
@@ -261,17 +329,34 @@ public final class ContainerSupervisor
     String what = health.summary();
     events.add(0, new JournalDamaged(what, java.time.Instant.now()));
     ctx.getLog().warn("journal: {}", what);
-    return Effect().persist(events)
-        .thenRun(after -> {
-          scanning = false;
-          for (ContainerSpec s : adopted) spawn(s.id(), true).tell(new ContainerActor.Adopt(s));
-        })
+    return Effect()
+        .persist(events)
+        .thenRun(
+            after -> {
+              scanning = false;
+              for (ContainerSpec s : adopted) spawn(s.id(), true).tell(new ContainerActor.Adopt(s));
+            })
         .thenUnstashAll();
   }
 
   private static ContainerSpec renamed(ContainerSpec s, String name) {
-    return new ContainerSpec(s.id(), name, s.image(), s.imageId(), s.args(), s.env(), s.cwd(), s.uid(), s.gid(),
-        s.additionalGids(), s.hostname(), s.autoRemove(), s.labels(), s.createdAt(), s.restart(), s.failpoints(),
+    return new ContainerSpec(
+        s.id(),
+        name,
+        s.image(),
+        s.imageId(),
+        s.args(),
+        s.env(),
+        s.cwd(),
+        s.uid(),
+        s.gid(),
+        s.additionalGids(),
+        s.hostname(),
+        s.autoRemove(),
+        s.labels(),
+        s.createdAt(),
+        s.restart(),
+        s.failpoints(),
         s.seccompProfile());
   }
 
@@ -280,25 +365,30 @@ public final class ContainerSupervisor
   private Effect<Event, Registry> onCreate(Registry reg, Create c) {
     String name = c.params().name().strip();
     if (name.isEmpty()) {
-      do name = ContainerSpecs.generatedName(); while (nameTaken(reg, name));
+      do name = ContainerSpecs.generatedName();
+      while (nameTaken(reg, name));
     } else {
       String bad = ContainerSpecs.checkName(name);
       if (bad != null) return reply(c.replyTo(), BerthException.invalid(bad));
       if (nameTaken(reg, name)) {
-        return reply(c.replyTo(), BerthException.exists("the container name \"" + name + "\" is already in use"));
+        return reply(
+            c.replyTo(),
+            BerthException.exists("the container name \"" + name + "\" is already in use"));
       }
     }
     reservedNames.add(name);
     String id = ContainerSpecs.newId();
     String finalName = name;
     // Image lookups read files: keep them off the actor's thread.
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> specs.build(id, finalName, c.params()), blocking),
+    ctx.pipeToSelf(
+        CompletableFuture.supplyAsync(() -> specs.build(id, finalName, c.params()), blocking),
         (spec, err) -> new SpecBuilt(finalName, spec, err, c.replyTo()));
     return Effect().none();
   }
 
   private boolean nameTaken(Registry reg, String name) {
-    return reservedNames.contains(name) || reg.containers().values().stream().anyMatch(e -> e.name().equals(name));
+    return reservedNames.contains(name)
+        || reg.containers().values().stream().anyMatch(e -> e.name().equals(name));
   }
 
   private Effect<Event, Registry> onSpecBuilt(Registry reg, SpecBuilt b) {
@@ -309,15 +399,23 @@ public final class ContainerSupervisor
       return Effect().none();
     }
     ContainerSpec spec = b.spec();
-    return Effect().persist(new ContainerAdded(spec.id(), spec.name(), spec.imageId()))
-        .thenRun(r -> {
-          reservedNames.remove(spec.name());
-          ActorRef<ContainerActor.Command> child = spawn(spec.id(), true);
-          ctx.ask(viewReplyClass(), child,
-              Duration.ofSeconds(60),
-              (ActorRef<StatusReply<ContainerView>> ref) -> new ContainerActor.Init(spec, ref),
-              (res, err) -> new InitDone(spec.id(), err != null ? StatusReply.error(BerthException.from(err)) : res, b.replyTo()));
-        });
+    return Effect()
+        .persist(new ContainerAdded(spec.id(), spec.name(), spec.imageId()))
+        .thenRun(
+            r -> {
+              reservedNames.remove(spec.name());
+              ActorRef<ContainerActor.Command> child = spawn(spec.id(), true);
+              ctx.ask(
+                  viewReplyClass(),
+                  child,
+                  Duration.ofSeconds(60),
+                  (ActorRef<StatusReply<ContainerView>> ref) -> new ContainerActor.Init(spec, ref),
+                  (res, err) ->
+                      new InitDone(
+                          spec.id(),
+                          err != null ? StatusReply.error(BerthException.from(err)) : res,
+                          b.replyTo()));
+            });
   }
 
   private Effect<Event, Registry> onInitDone(Registry reg, InitDone d) {
@@ -376,7 +474,9 @@ public final class ContainerSupervisor
     List<String> matches = new ArrayList<>();
     for (String id : reg.containers().keySet()) if (id.startsWith(ref)) matches.add(id);
     if (matches.size() == 1) return matches.get(0);
-    if (matches.size() > 1) throw BerthException.invalid("multiple containers match the prefix " + ref + ": use more characters");
+    if (matches.size() > 1)
+      throw BerthException.invalid(
+          "multiple containers match the prefix " + ref + ": use more characters");
     throw BerthException.notFound("no such container: " + ref);
   }
 
@@ -389,14 +489,16 @@ public final class ContainerSupervisor
       targets.put(e.getKey(), child);
       names.put(e.getKey(), e.getValue().name());
     }
-    ctx.spawnAnonymous(ListQuery.create(targets, names, l.all(), l.replyTo(), Duration.ofSeconds(3)));
+    ctx.spawnAnonymous(
+        ListQuery.create(targets, names, l.all(), l.replyTo(), Duration.ofSeconds(3)));
     return Effect().none();
   }
 
   // ---------------------------------------------------------------- child lifecycle
 
   private ActorRef<ContainerActor.Command> spawn(String id, boolean fresh) {
-    ActorRef<ContainerActor.Command> child = ctx.spawn(ContainerActor.create(id, fresh, runtime, ctx.getSelf()), "container-" + id);
+    ActorRef<ContainerActor.Command> child =
+        ctx.spawn(ContainerActor.create(id, fresh, runtime, ctx.getSelf()), "container-" + id);
     ctx.watchWith(child, new ChildStopped(id));
     children.put(id, child);
     return child;
@@ -407,8 +509,12 @@ public final class ContainerSupervisor
     if (entry == null) return Effect().none();
     if (r.exit() != null) tombstones.put(r.id(), new Tombstone(entry.name(), r.exit()));
     ActorRef<ContainerActor.Command> child = children.remove(r.id());
-    return Effect().persist(new ContainerDropped(r.id()))
-        .thenRun(x -> { if (child != null) ctx.stop(child); });
+    return Effect()
+        .persist(new ContainerDropped(r.id()))
+        .thenRun(
+            x -> {
+              if (child != null) ctx.stop(child);
+            });
   }
 
   private Effect<Event, Registry> onChildStopped(Registry reg, ChildStopped s) {

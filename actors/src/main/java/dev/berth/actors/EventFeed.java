@@ -22,34 +22,52 @@ import org.apache.pekko.persistence.query.journal.leveldb.javadsl.LeveldbReadJou
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * The lifecycle events users subscribe to, read back from the journal: container actors tag
- * their public events ({@link ContainerActor#EVENTS_TAG}) and the LevelDB journal numbers tagged
- * events gap-free in the same atomic write, so the sequence number is the event's durable
- * identity — history after a restart and live events come from one source, exactly once, in order.
+ * The lifecycle events users subscribe to, read back from the journal: container actors tag their
+ * public events ({@link ContainerActor#EVENTS_TAG}) and the LevelDB journal numbers tagged events
+ * gap-free in the same atomic write, so the sequence number is the event's durable identity —
+ * history after a restart and live events come from one source, exactly once, in order.
  */
 public final class EventFeed {
   /** Every type a subscriber can see (and filter on). */
   public static final List<String> TYPES =
-      List.of("create", "start", "start-failed", "exit", "shim-lost", "restart", "reconciled", "delete",
+      List.of(
+          "create",
+          "start",
+          "start-failed",
+          "exit",
+          "shim-lost",
+          "restart",
+          "reconciled",
+          "delete",
           "journal-damaged");
 
   /** One event as the API shows it; {@code exitCode} only on exit, {@code pid} only on start. */
-  public record LifecycleEvent(long seq, Instant time, String type, String containerId, Integer exitCode, int pid,
-                               String detail) {}
+  public record LifecycleEvent(
+      long seq,
+      Instant time,
+      String type,
+      String containerId,
+      Integer exitCode,
+      int pid,
+      String detail) {}
 
   private final LeveldbReadJournal journal;
 
   public EventFeed(ActorSystem<?> system) {
-    this.journal = PersistenceQuery.get(Adapter.toClassic(system))
-        .getReadJournalFor(LeveldbReadJournal.class, LeveldbReadJournal.Identifier());
+    this.journal =
+        PersistenceQuery.get(Adapter.toClassic(system))
+            .getReadJournalFor(LeveldbReadJournal.class, LeveldbReadJournal.Identifier());
   }
 
-  /** Events with a sequence number above {@code since}; with {@code follow}, then live ones forever. */
+  /**
+   * Events with a sequence number above {@code since}; with {@code follow}, then live ones forever.
+   */
   public Source<LifecycleEvent, NotUsed> events(long since, boolean follow) {
     Offset from = Offset.sequence(Math.max(0, since));
-    Source<EventEnvelope, NotUsed> envelopes = follow
-        ? journal.eventsByTag(ContainerActor.EVENTS_TAG, from)
-        : journal.currentEventsByTag(ContainerActor.EVENTS_TAG, from);
+    Source<EventEnvelope, NotUsed> envelopes =
+        follow
+            ? journal.eventsByTag(ContainerActor.EVENTS_TAG, from)
+            : journal.currentEventsByTag(ContainerActor.EVENTS_TAG, from);
     return envelopes.map(EventFeed::translate).filter(Optional::isPresent).map(Optional::get);
   }
 
@@ -66,23 +84,36 @@ public final class EventFeed {
     } else if (e instanceof StartFailed f) {
       out = new LifecycleEvent(seq, f.at(), "start-failed", id, null, 0, f.error());
     } else if (e instanceof ContainerExited x) {
-      out = new LifecycleEvent(seq, x.at(), "exit", id, x.exitCode(), 0, x.error() == null ? "" : x.error());
+      out =
+          new LifecycleEvent(
+              seq, x.at(), "exit", id, x.exitCode(), 0, x.error() == null ? "" : x.error());
     } else if (e instanceof ShimLost l) {
       out = new LifecycleEvent(seq, l.at(), "shim-lost", id, null, 0, l.why());
     } else if (e instanceof RestartScheduled r) {
-      out = new LifecycleEvent(seq, r.at(), "restart", id, null, 0,
-          "restart " + r.attempt() + " in " + r.delayMillis() + " ms");
+      out =
+          new LifecycleEvent(
+              seq,
+              r.at(),
+              "restart",
+              id,
+              null,
+              0,
+              "restart " + r.attempt() + " in " + r.delayMillis() + " ms");
     } else if (e instanceof Reconciled r) {
       out = new LifecycleEvent(seq, r.at(), "reconciled", id, null, 0, r.state());
     } else if (e instanceof ContainerRemoved r) {
       out = new LifecycleEvent(seq, r.at(), "delete", id, null, 0, "");
     } else if (e instanceof ContainerActor.ContainerAdopted a) {
-      out = new LifecycleEvent(seq, a.at(), "reconciled", id, null, 0, a.state() + " (rebuilt from disk)");
+      out =
+          new LifecycleEvent(
+              seq, a.at(), "reconciled", id, null, 0, a.state() + " (rebuilt from disk)");
     } else if (e instanceof ContainerSupervisor.JournalDamaged d) {
-      // Where the feed was cut: what came before it may be missing (or is in the set-aside journal).
+      // Where the feed was cut: what came before it may be missing (or is in the set-aside
+      // journal).
       out = new LifecycleEvent(seq, d.at(), "journal-damaged", "", null, 0, d.what());
     } else {
-      return Optional.empty(); // untagged intents never reach here; a future type is skipped, not fatal
+      return Optional
+          .empty(); // untagged intents never reach here; a future type is skipped, not fatal
     }
     return Optional.of(out);
   }

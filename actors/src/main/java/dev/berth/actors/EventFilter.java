@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Subscribe's filters, docker's rule: values of one key are OR-ed, different keys AND-ed.
- * Container references are resolved to ids once, at subscribe time (see {@link #withContainerIds}).
+ * Subscribe's filters, docker's rule: values of one key are OR-ed, different keys AND-ed. Container
+ * references are resolved to ids once, at subscribe time (see {@link #withContainerIds}).
  */
 public record EventFilter(Set<String> types, List<String> containerRefs, Set<String> containerIds) {
 
@@ -21,17 +21,26 @@ public record EventFilter(Set<String> types, List<String> containerRefs, Set<Str
       int eq = f.indexOf('=');
       String key = eq < 0 ? f.strip() : f.substring(0, eq).strip();
       String value = eq < 0 ? "" : f.substring(eq + 1).strip();
-      if (value.isEmpty()) throw BerthException.invalid("invalid filter \"" + f + "\": expected KEY=VALUE");
+      if (value.isEmpty())
+        throw BerthException.invalid("invalid filter \"" + f + "\": expected KEY=VALUE");
       switch (key) {
         case "type", "event" -> {
           if (!EventFeed.TYPES.contains(value)) {
-            throw BerthException.invalid("invalid filter \"" + f + "\": unknown event type " + value
-                + " (one of " + String.join(", ", EventFeed.TYPES) + ")");
+            throw BerthException.invalid(
+                "invalid filter \""
+                    + f
+                    + "\": unknown event type "
+                    + value
+                    + " (one of "
+                    + String.join(", ", EventFeed.TYPES)
+                    + ")");
           }
           types.add(value);
         }
         case "container" -> refs.add(value);
-        default -> throw BerthException.invalid("invalid filter \"" + f + "\": unknown key " + key + " (container or type)");
+        default ->
+            throw BerthException.invalid(
+                "invalid filter \"" + f + "\": unknown key " + key + " (container or type)");
       }
     }
     return new EventFilter(Set.copyOf(types), List.copyOf(refs), Set.of());

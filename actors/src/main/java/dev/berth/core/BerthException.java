@@ -5,7 +5,15 @@ package dev.berth.core;
  * adapters; the message is that line, so it must never be a stack trace or a class name.
  */
 public final class BerthException extends RuntimeException {
-  public enum Code { NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, INTERNAL }
+  public enum Code {
+    NOT_FOUND,
+    ALREADY_EXISTS,
+    FAILED_PRECONDITION,
+    INVALID_ARGUMENT,
+    UNAVAILABLE,
+    PERMISSION_DENIED,
+    INTERNAL
+  }
 
   private final Code code;
 
@@ -14,15 +22,37 @@ public final class BerthException extends RuntimeException {
     this.code = code;
   }
 
-  public Code code() { return code; }
+  public Code code() {
+    return code;
+  }
 
-  public static BerthException notFound(String m) { return new BerthException(Code.NOT_FOUND, m); }
-  public static BerthException exists(String m) { return new BerthException(Code.ALREADY_EXISTS, m); }
-  public static BerthException precondition(String m) { return new BerthException(Code.FAILED_PRECONDITION, m); }
-  public static BerthException invalid(String m) { return new BerthException(Code.INVALID_ARGUMENT, m); }
-  public static BerthException internal(String m) { return new BerthException(Code.INTERNAL, m); }
-  public static BerthException unavailable(String m) { return new BerthException(Code.UNAVAILABLE, m); }
-  public static BerthException denied(String m) { return new BerthException(Code.PERMISSION_DENIED, m); }
+  public static BerthException notFound(String m) {
+    return new BerthException(Code.NOT_FOUND, m);
+  }
+
+  public static BerthException exists(String m) {
+    return new BerthException(Code.ALREADY_EXISTS, m);
+  }
+
+  public static BerthException precondition(String m) {
+    return new BerthException(Code.FAILED_PRECONDITION, m);
+  }
+
+  public static BerthException invalid(String m) {
+    return new BerthException(Code.INVALID_ARGUMENT, m);
+  }
+
+  public static BerthException internal(String m) {
+    return new BerthException(Code.INTERNAL, m);
+  }
+
+  public static BerthException unavailable(String m) {
+    return new BerthException(Code.UNAVAILABLE, m);
+  }
+
+  public static BerthException denied(String m) {
+    return new BerthException(Code.PERMISSION_DENIED, m);
+  }
 
   /** Any throwable as a user-facing one-liner (unwrapping completion wrappers). */
   public static BerthException from(Throwable t) {
@@ -30,7 +60,8 @@ public final class BerthException extends RuntimeException {
     if (c instanceof BerthException b) return b;
     if (c instanceof io.grpc.StatusRuntimeException s) {
       String d = s.getStatus().getDescription();
-      return new BerthException(Code.INTERNAL, oneLine(d != null ? d : s.getStatus().getCode().toString()));
+      return new BerthException(
+          Code.INTERNAL, oneLine(d != null ? d : s.getStatus().getCode().toString()));
     }
     String m = c.getMessage();
     return new BerthException(Code.INTERNAL, oneLine(m != null ? m : c.getClass().getSimpleName()));
@@ -40,7 +71,8 @@ public final class BerthException extends RuntimeException {
   public static Throwable unwrap(Throwable t) {
     Throwable c = t;
     while ((c instanceof java.util.concurrent.CompletionException
-            || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
+            || c instanceof java.util.concurrent.ExecutionException)
+        && c.getCause() != null) {
       c = c.getCause();
     }
     return c;

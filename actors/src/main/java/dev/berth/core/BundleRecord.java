@@ -15,17 +15,18 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A copy of the container's spec beside its OCI bundle ({@code spec.json}), so the container can
- * be rebuilt when the journal is lost or damaged. The journal stays the record of intent and
- * history; this file only says what the container is. Bundles written before this file existed
- * are read back from their {@code config.json}, with a name made from the id and no image.
+ * A copy of the container's spec beside its OCI bundle ({@code spec.json}), so the container can be
+ * rebuilt when the journal is lost or damaged. The journal stays the record of intent and history;
+ * this file only says what the container is. Bundles written before this file existed are read back
+ * from their {@code config.json}, with a name made from the id and no image.
  */
 public final class BundleRecord {
   public static final String FILE_NAME = "spec.json";
-  static final ObjectMapper JSON = new ObjectMapper()
-      .findAndRegisterModules()
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  static final ObjectMapper JSON =
+      new ObjectMapper()
+          .findAndRegisterModules()
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   private BundleRecord() {}
 
@@ -33,10 +34,13 @@ public final class BundleRecord {
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
   }
 
-  /** The spec of the container whose bundle is {@code bundle}; empty when neither file reads back. */
+  /**
+   * The spec of the container whose bundle is {@code bundle}; empty when neither file reads back.
+   */
   public static Optional<ContainerSpec> read(String id, Path bundle) {
     try {
-      ContainerSpec spec = JSON.readValue(Files.readAllBytes(bundle.resolve(FILE_NAME)), ContainerSpec.class);
+      ContainerSpec spec =
+          JSON.readValue(Files.readAllBytes(bundle.resolve(FILE_NAME)), ContainerSpec.class);
       if (id.equals(spec.id())) return Optional.of(spec);
     } catch (NoSuchFileException e) {
       // an older bundle: config.json below
@@ -53,10 +57,25 @@ public final class BundleRecord {
       List<String> args = strings(process.path("args"));
       if (args.isEmpty()) return Optional.empty();
       Instant created = Files.getLastModifiedTime(bundle.resolve("config.json")).toInstant();
-      return Optional.of(new ContainerSpec(id, "recovered-" + id.substring(0, 12), "", "", args,
-          strings(process.path("env")), process.path("cwd").asText("/"), process.path("user").path("uid").asInt(0),
-          process.path("user").path("gid").asInt(0), List.of(), config.path("hostname").asText(id.substring(0, 12)),
-          false, Map.of(), created, RestartPolicy.NO, Map.of(), null));
+      return Optional.of(
+          new ContainerSpec(
+              id,
+              "recovered-" + id.substring(0, 12),
+              "",
+              "",
+              args,
+              strings(process.path("env")),
+              process.path("cwd").asText("/"),
+              process.path("user").path("uid").asInt(0),
+              process.path("user").path("gid").asInt(0),
+              List.of(),
+              config.path("hostname").asText(id.substring(0, 12)),
+              false,
+              Map.of(),
+              created,
+              RestartPolicy.NO,
+              Map.of(),
+              null));
     } catch (IOException e) {
       return Optional.empty();
     }

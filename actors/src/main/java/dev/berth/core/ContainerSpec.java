@@ -35,11 +35,16 @@ public record ContainerSpec(
      * config.json when the bundle is written (at create), so a container keeps the filter it was
      * created with, whatever --seccomp-profile a later daemon has.
      */
-    String seccompProfile) implements CborSerializable {
+    String seccompProfile)
+    implements CborSerializable {
 
-  public RestartPolicy restartPolicy() { return RestartPolicy.of(restart); }
+  public RestartPolicy restartPolicy() {
+    return RestartPolicy.of(restart);
+  }
 
-  public Map<String, String> failpointsOrEmpty() { return failpoints == null ? Map.of() : failpoints; }
+  public Map<String, String> failpointsOrEmpty() {
+    return failpoints == null ? Map.of() : failpoints;
+  }
 
   /** What inspect shows: "default", "unconfined" or "custom". */
   public String seccompMode() {

@@ -28,5 +28,7 @@ public record ContainerView(
     /** "default", "unconfined" or "custom" (ContainerSpec#seccompMode); "" when unknown. */
     String seccomp) {
 
-  public boolean running() { return "running".equals(state); }
+  public boolean running() {
+    return "running".equals(state);
+  }
 }

@@ -15,22 +15,26 @@ import org.slf4j.LoggerFactory;
  * Keeps a full disk from taking the daemon down. Two rules:
  *
  * <ul>
- *   <li>Requests that make new things (create, start, pull, import, login) are refused with one line
- *       while {@code --root} or {@code --state} has less than {@code reserve} bytes free; reads,
- *       stops, kills and removals go on (they free space or need only a few journal records).
- *   <li>A preallocated file of {@code reserve / 2} bytes (at most 16 MiB) sits under {@code --root}.
- *       When a container fills the disk to the last byte anyway, the file is deleted, so the journal
- *       still has room for what it must record (exits, stop intents) and can open at start-up; it is
- *       made again once the space is back.
+ *   <li>Requests that make new things (create, start, pull, import, login) are refused with one
+ *       line while {@code --root} or {@code --state} has less than {@code reserve} bytes free;
+ *       reads, stops, kills and removals go on (they free space or need only a few journal
+ *       records).
+ *   <li>A preallocated file of {@code reserve / 2} bytes (at most 16 MiB) sits under {@code
+ *       --root}. When a container fills the disk to the last byte anyway, the file is deleted, so
+ *       the journal still has room for what it must record (exits, stop intents) and can open at
+ *       start-up; it is made again once the space is back.
  * </ul>
  *
- * <p>Free space is read with statfs at every check: the daemon recovers by itself when space returns.
+ * <p>Free space is read with statfs at every check: the daemon recovers by itself when space
+ * returns.
  */
 public final class DiskSpace {
   private static final Logger log = LoggerFactory.getLogger(DiskSpace.class);
   private static final long MIB = 1024 * 1024;
+
   /** The operations refused on a full disk (names of the daemon's API operations). */
-  private static final Set<String> WRITES = Set.of("Create", "Start", "ImportImage", "Pull", "Login");
+  private static final Set<String> WRITES =
+      Set.of("Create", "Start", "ImportImage", "Pull", "Login");
 
   private final Path root;
   private final Path state;
@@ -61,27 +65,38 @@ public final class DiskSpace {
   private String shortage(Path dir) {
     long free = usable(dir);
     if (free < 0 || free >= reserve) return null;
-    return "no space left on device under " + dir + " (" + free / MIB + " MiB free, berthd keeps "
-        + reserve / MIB + " MiB for its journal)";
+    return "no space left on device under "
+        + dir
+        + " ("
+        + free / MIB
+        + " MiB free, berthd keeps "
+        + reserve / MIB
+        + " MiB for its journal)";
   }
 
   /**
-   * Called at start-up (before the journal opens) and then every few seconds: gives the reserve
-   * up when the disk is (nearly) full, makes it again when there is room, and logs transitions.
+   * Called at start-up (before the journal opens) and then every few seconds: gives the reserve up
+   * when the disk is (nearly) full, makes it again when there is room, and logs transitions.
    */
   public void maintain() {
     long free = usable(root);
     boolean nowFull = shortage() != null;
     if (nowFull != full) {
       full = nowFull;
-      if (nowFull) log.warn("{}: refusing creates, starts, pulls and imports until space is freed", shortage());
-      else log.info("space under {} is back ({} MiB free): accepting writes again", root, free / MIB);
+      if (nowFull)
+        log.warn(
+            "{}: refusing creates, starts, pulls and imports until space is freed", shortage());
+      else
+        log.info("space under {} is back ({} MiB free): accepting writes again", root, free / MIB);
     }
     try {
       boolean present = Files.exists(reserveFile);
       if (present && free >= 0 && free < MIB) {
         Files.deleteIfExists(reserveFile);
-        log.warn("the disk under {} is full: released the {} MiB reserve for the journal", root, reserveFileSize / MIB);
+        log.warn(
+            "the disk under {} is full: released the {} MiB reserve for the journal",
+            root,
+            reserveFileSize / MIB);
       } else if (!present && free >= reserve + reserveFileSize + MIB) {
         allocateReserve();
       }
@@ -93,8 +108,12 @@ public final class DiskSpace {
   private void allocateReserve() throws IOException {
     Path tmp = reserveFile.resolveSibling(reserveFile.getFileName() + ".tmp");
     // Written, not just sized: a sparse file would reserve nothing.
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE)) {
       ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(MIB, Math.max(1, reserveFileSize)));
       long left = reserveFileSize;
       while (left > 0) {
@@ -106,10 +125,16 @@ public final class DiskSpace {
       Files.deleteIfExists(tmp);
       throw e;
     }
-    Files.move(tmp, reserveFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        tmp,
+        reserveFile,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
-  /** statfs' available bytes; -1 when it cannot be read (then nothing is refused on its account). */
+  /**
+   * statfs' available bytes; -1 when it cannot be read (then nothing is refused on its account).
+   */
   static long usable(Path dir) {
     try {
       FileStore store = Files.getFileStore(dir);

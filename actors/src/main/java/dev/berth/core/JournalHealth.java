@@ -4,10 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What this daemon start found wrong with its journal, for `berth info` and the log: a journal
- * that did not read back was set aside, and containers found on disk that the journal did not
- * know were rebuilt from their bundles. Written at start-up (the check, then the supervisor's
- * scan), read by the API; never cleared while the daemon runs.
+ * What this daemon start found wrong with its journal, for `berth info` and the log: a journal that
+ * did not read back was set aside, and containers found on disk that the journal did not know were
+ * rebuilt from their bundles. Written at start-up (the check, then the supervisor's scan), read by
+ * the API; never cleared while the daemon runs.
  */
 public final class JournalHealth {
   private final String setAsideReason;
@@ -36,8 +36,12 @@ public final class JournalHealth {
   public synchronized String summary() {
     List<String> parts = new ArrayList<>();
     if (setAsideReason != null) {
-      parts.add("damaged at start-up (" + setAsideReason + "); set aside in " + setAsidePath
-          + "; events and container history before it are not in the new journal");
+      parts.add(
+          "damaged at start-up ("
+              + setAsideReason
+              + "); set aside in "
+              + setAsidePath
+              + "; events and container history before it are not in the new journal");
     }
     parts.addAll(notes);
     return parts.isEmpty() ? "ok" : String.join("; ", parts);

@@ -38,18 +38,26 @@ public final class LogFollower {
   public record LogLine(String stream, String time, byte[] data) {}
 
   /** What one read of the file found. */
-  private enum Read { DATA, END, NOTHING_YET }
+  private enum Read {
+    DATA,
+    END,
+    NOTHING_YET
+  }
 
   private final LogHandle handle;
   private final boolean follow;
   private final Executor io;
   private final byte[] chunk = new byte[CHUNK_BYTES];
   private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
+
   /** Lines parsed from the last chunk and not taken yet. */
   private final ArrayDeque<LogLine> parsed = new ArrayDeque<>();
+
   private RandomAccessFile file;
+
   /** A pass reads to the end of the file; the run's exit is sampled when it starts. */
   private boolean inPass;
+
   private boolean exitedBeforePass;
   private boolean closed;
 
@@ -60,10 +68,10 @@ public final class LogFollower {
   }
 
   /**
-   * The log's lines: what the file holds and, with {@code follow}, what the shim appends until
-   * the run the handle follows has exited and the file is drained. File reads run on {@code io};
-   * waiting for more output holds no thread (the file is polled every 50 ms). Cancelling the
-   * Source closes the file.
+   * The log's lines: what the file holds and, with {@code follow}, what the shim appends until the
+   * run the handle follows has exited and the file is drained. File reads run on {@code io};
+   * waiting for more output holds no thread (the file is polled every 50 ms). Cancelling the Source
+   * closes the file.
    */
   public static Source<LogLine, NotUsed> source(LogHandle handle, boolean follow, Executor io) {
     return Source.unfoldResourceAsync(
@@ -72,7 +80,10 @@ public final class LogFollower {
         LogFollower::close);
   }
 
-  /** The next line; unfoldResourceAsync asks for one at a time, and closes only between reads or during one. */
+  /**
+   * The next line; unfoldResourceAsync asks for one at a time, and closes only between reads or
+   * during one.
+   */
   private synchronized CompletionStage<Optional<LogLine>> next() {
     LogLine line = parsed.poll();
     if (line != null) return CompletableFuture.completedFuture(Optional.of(line));
@@ -153,8 +164,11 @@ public final class LogFollower {
     if (line.isBlank()) return;
     try {
       JsonNode n = JSON.readTree(line);
-      parsed.add(new LogLine(n.path("stream").asText("stdout"), n.path("time").asText(""),
-          n.path("log").asText("").getBytes(StandardCharsets.UTF_8)));
+      parsed.add(
+          new LogLine(
+              n.path("stream").asText("stdout"),
+              n.path("time").asText(""),
+              n.path("log").asText("").getBytes(StandardCharsets.UTF_8)));
     } catch (IOException e) {
       // a torn line (the shim died mid-write) is skipped rather than ending the stream
     }

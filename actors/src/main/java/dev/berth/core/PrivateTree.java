@@ -15,27 +15,33 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * The one rule for the daemon's files: nothing under {@code --root} or {@code --state} is
- * readable, writable or executable by another user. {@code --root} and {@code --state} are 0700,
- * the daemon's own files below them 0600 and its directories 0700 (the daemon runs with umask 077,
- * so new files get those modes by themselves; {@link #enforce} tightens trees an older version left).
+ * The one rule for the daemon's files: nothing under {@code --root} or {@code --state} is readable,
+ * writable or executable by another user. {@code --root} and {@code --state} are 0700, the daemon's
+ * own files below them 0600 and its directories 0700 (the daemon runs with umask 077, so new files
+ * get those modes by themselves; {@link #enforce} tightens trees an older version left).
  *
  * <p>Container content (unpacked layers, a container's upper dir and mounted rootfs) keeps the
- * modes the image gave it, setuid bits and device nodes included: the container needs them, and
- * the 0700 directories above make them unreachable for host users (docker's fix for
- * CVE-2021-41091 is the same idea).
+ * modes the image gave it, setuid bits and device nodes included: the container needs them, and the
+ * 0700 directories above make them unreachable for host users (docker's fix for CVE-2021-41091 is
+ * the same idea).
  */
 public final class PrivateTree {
   public static final Set<PosixFilePermission> DIR = PosixFilePermissions.fromString("rwx------");
   public static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-------");
+
   /** A container's upper dir is the root directory ("/") of its overlay, seen from inside. */
-  public static final Set<PosixFilePermission> CONTAINER_ROOT = PosixFilePermissions.fromString("rwxr-xr-x");
+  public static final Set<PosixFilePermission> CONTAINER_ROOT =
+      PosixFilePermissions.fromString("rwxr-xr-x");
+
   /** The umask the daemon runs with (and hands down to shims and runc). */
   public static final int UMASK = 077;
 
   private PrivateTree() {}
 
-  /** Creates {@code --root} and {@code --state} when missing and makes everything of the daemon's private. */
+  /**
+   * Creates {@code --root} and {@code --state} when missing and makes everything of the daemon's
+   * private.
+   */
   public static void enforce(BerthPaths paths) throws IOException {
     Files.createDirectories(paths.root());
     Files.createDirectories(paths.state());
@@ -69,12 +75,15 @@ public final class PrivateTree {
     }
   }
 
-  /** containers/ID/: the bundle's files are private; upper/ and rootfs/ are the container's own "/". */
+  /**
+   * containers/ID/: the bundle's files are private; upper/ and rootfs/ are the container's own "/".
+   */
   private static void tightenContainers(Path containers) throws IOException {
     chmod(containers, DIR);
     try (DirectoryStream<Path> bundles = Files.newDirectoryStream(containers)) {
       for (Path bundle : bundles) {
-        if (Files.isSymbolicLink(bundle) || !Files.isDirectory(bundle, LinkOption.NOFOLLOW_LINKS)) continue;
+        if (Files.isSymbolicLink(bundle) || !Files.isDirectory(bundle, LinkOption.NOFOLLOW_LINKS))
+          continue;
         chmod(bundle, DIR);
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(bundle)) {
           for (Path e : entries) {
@@ -118,33 +127,38 @@ public final class PrivateTree {
 
   /** Every directory 0700 and every file 0600 below {@code dir}; symlinks are never followed. */
   static void tightenAll(Path dir) throws IOException {
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-        chmod(d, DIR);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs)
+              throws IOException {
+            chmod(d, DIR);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-        if (!attrs.isSymbolicLink()) chmod(f, FILE);
-        return FileVisitResult.CONTINUE;
-      }
+          @Override
+          public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
+            if (!attrs.isSymbolicLink()) chmod(f, FILE);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
-        if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE; // gone meanwhile
-        throw e;
-      }
-    });
+          @Override
+          public FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
+            if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE; // gone meanwhile
+            throw e;
+          }
+        });
   }
 
   /** Only ever narrows: a mode that already has no group/other bits is left as it is. */
   static void chmod(Path p, Set<PosixFilePermission> target) throws IOException {
     try {
-      PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+      PosixFileAttributeView view =
+          Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
       Set<PosixFilePermission> now = view.readAttributes().permissions();
-      boolean open = now.stream().anyMatch(x -> x.name().startsWith("GROUP") || x.name().startsWith("OTHERS"));
+      boolean open =
+          now.stream().anyMatch(x -> x.name().startsWith("GROUP") || x.name().startsWith("OTHERS"));
       if (open || !now.containsAll(ownerBits(target))) view.setPermissions(target);
     } catch (NoSuchFileException gone) {
       // removed meanwhile (a container's file, a finished download): nothing to protect
@@ -152,6 +166,8 @@ public final class PrivateTree {
   }
 
   private static Set<PosixFilePermission> ownerBits(Set<PosixFilePermission> target) {
-    return target.stream().filter(x -> x.name().startsWith("OWNER")).collect(java.util.stream.Collectors.toSet());
+    return target.stream()
+        .filter(x -> x.name().startsWith("OWNER"))
+        .collect(java.util.stream.Collectors.toSet());
   }
 }

@@ -5,14 +5,15 @@ import java.time.Duration;
 
 /**
  * docker's restart policies. {@code no} never restarts; {@code on-failure[:MAX]} restarts after a
- * non-zero exit (at most MAX times, 0 = unlimited); {@code always} restarts after any exit;
- * {@code unless-stopped} too, but a manual stop also survives daemon restarts. A manual stop
- * (berth stop / kill) is never followed by a policy restart.
+ * non-zero exit (at most MAX times, 0 = unlimited); {@code always} restarts after any exit; {@code
+ * unless-stopped} too, but a manual stop also survives daemon restarts. A manual stop (berth stop /
+ * kill) is never followed by a policy restart.
  */
 public record RestartPolicy(String name, int maxRetries) implements CborSerializable {
   public static final RestartPolicy NO = new RestartPolicy("no", 0);
   private static final Duration FIRST_DELAY = Duration.ofMillis(100);
   private static final Duration MAX_DELAY = Duration.ofMinutes(1);
+
   /** A run at least this long counts as healthy: the backoff starts again from the first delay. */
   private static final Duration HEALTHY_RUN = Duration.ofSeconds(10);
 
@@ -30,22 +31,31 @@ public record RestartPolicy(String name, int maxRetries) implements CborSerializ
       } catch (NumberFormatException ignored) {
         // reported below
       }
-      throw BerthException.invalid("invalid restart policy \"" + s + "\": the maximum retry count must be a number >= 0");
+      throw BerthException.invalid(
+          "invalid restart policy \"" + s + "\": the maximum retry count must be a number >= 0");
     }
-    throw BerthException.invalid("invalid restart policy \"" + s + "\": use no, on-failure[:MAX], always or unless-stopped");
+    throw BerthException.invalid(
+        "invalid restart policy \"" + s + "\": use no, on-failure[:MAX], always or unless-stopped");
   }
 
   /** Null-safe: journals written before policies existed have none. */
-  public static RestartPolicy of(RestartPolicy p) { return p == null ? NO : p; }
+  public static RestartPolicy of(RestartPolicy p) {
+    return p == null ? NO : p;
+  }
 
   public static RestartPolicy of(String name, int maxRetries) {
     if (name == null || name.isBlank()) return NO;
     return parse(name.equals("on-failure") && maxRetries > 0 ? "on-failure:" + maxRetries : name);
   }
 
-  public boolean isNo() { return name.equals("no"); }
+  public boolean isNo() {
+    return name.equals("no");
+  }
 
-  /** Whether an exit calls for a restart, given the restarts already made since the last manual start. */
+  /**
+   * Whether an exit calls for a restart, given the restarts already made since the last manual
+   * start.
+   */
   public boolean restartsAfter(int exitCode, boolean manualStop, int restartCount) {
     if (manualStop) return false;
     return switch (name) {

@@ -9,16 +9,18 @@ import java.nio.file.Path;
 
 /**
  * What every container gets unless it asks otherwise, set once per daemon: the seccomp filter of
- * {@code berthd --seccomp-profile} (default {@value #DEFAULT_SECCOMP_PROFILE}, podman's profile
- * as Debian's golang-github-containers-common installs it), converted at start for the
- * containers' capabilities.
+ * {@code berthd --seccomp-profile} (default {@value #DEFAULT_SECCOMP_PROFILE}, podman's profile as
+ * Debian's golang-github-containers-common installs it), converted at start for the containers'
+ * capabilities.
  *
  * @param seccomp the {@code linux.seccomp} object of config.json; null when containers run without
- *                a filter by default ({@code --seccomp-profile unconfined})
- * @param seccompSource where the default came from (the profile's path, or "unconfined"), for the log
+ *     a filter by default ({@code --seccomp-profile unconfined})
+ * @param seccompSource where the default came from (the profile's path, or "unconfined"), for the
+ *     log
  */
 public record SecurityDefaults(JsonNode seccomp, String seccompSource) {
   public static final String DEFAULT_SECCOMP_PROFILE = "/usr/share/containers/seccomp.json";
+
   /** The flag value, and a container's seccomp choice, that means "no filter" (docker's word). */
   public static final String UNCONFINED = "unconfined";
 
@@ -44,10 +46,15 @@ public record SecurityDefaults(JsonNode seccomp, String seccompSource) {
   }
 
   /** Syscalls whose rules the default profile's are replaced by docker's (see below). */
-  private static final java.util.Set<String> REPLACED = java.util.Set.of(
-      "unshare", "setns", "clone", "clone3", "keyctl", "add_key", "request_key");
-  /** clone(2) flags that make namespaces (CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET). */
+  private static final java.util.Set<String> REPLACED =
+      java.util.Set.of("unshare", "setns", "clone", "clone3", "keyctl", "add_key", "request_key");
+
+  /**
+   * clone(2) flags that make namespaces
+   * (CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET).
+   */
   private static final long CLONE_NAMESPACE_FLAGS = 0x7E020000L;
+
   private static final int EPERM = 1;
   private static final int ENOSYS = 38;
 
@@ -64,7 +71,11 @@ public record SecurityDefaults(JsonNode seccomp, String seccompSource) {
     for (JsonNode rule : oci.path("syscalls")) {
       com.fasterxml.jackson.databind.node.ObjectNode copy = rule.deepCopy();
       com.fasterxml.jackson.databind.node.ArrayNode names = copy.putArray("names");
-      rule.path("names").forEach(n -> { if (!REPLACED.contains(n.asText())) names.add(n.asText()); });
+      rule.path("names")
+          .forEach(
+              n -> {
+                if (!REPLACED.contains(n.asText())) names.add(n.asText());
+              });
       if (!names.isEmpty()) rules.add(copy);
     }
     boolean sysAdmin = caps.contains("CAP_SYS_ADMIN");
@@ -107,6 +118,8 @@ public record SecurityDefaults(JsonNode seccomp, String seccompSource) {
 
   /** Every container has the same capabilities today, so one conversion serves all of them. */
   static JsonNode forContainers(SeccompProfile profile) {
-    return profile.toRuntimeSpec(RuntimeSpec.DEFAULT_CAPABILITIES, SeccompProfile.Host.current()).orElse(null);
+    return profile
+        .toRuntimeSpec(RuntimeSpec.DEFAULT_CAPABILITIES, SeccompProfile.Host.current())
+        .orElse(null);
   }
 }

@@ -44,17 +44,20 @@ public final class ShimClient implements TaskHandle {
 
   /** Connects lazily; the first RPC fails fast if nothing listens on the socket. */
   public static ShimClient connect(ActorSystem<?> system, Path socket, EventLoopGroup group) {
-    GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt("localhost", 0, system)
-        .withBackend("netty")
-        .withTls(false)
-        // A shim that is gone must surface as an error, not as endless reconnects.
-        .withConnectionAttempts(2)
-        .withChannelBuilderOverrides(b -> overrides(b, socket, group));
+    GrpcClientSettings settings =
+        GrpcClientSettings.connectToServiceAt("localhost", 0, system)
+            .withBackend("netty")
+            .withTls(false)
+            // A shim that is gone must surface as an error, not as endless reconnects.
+            .withConnectionAttempts(2)
+            .withChannelBuilderOverrides(b -> overrides(b, socket, group));
     return new ShimClient(TaskClient.create(settings, system), socket);
   }
 
-  @SuppressWarnings("deprecation") // nameResolverFactory is the only way to aim this builder at a unix socket
-  private static NettyChannelBuilder overrides(NettyChannelBuilder b, Path socket, EventLoopGroup group) {
+  @SuppressWarnings(
+      "deprecation") // nameResolverFactory is the only way to aim this builder at a unix socket
+  private static NettyChannelBuilder overrides(
+      NettyChannelBuilder b, Path socket, EventLoopGroup group) {
     return b.nameResolverFactory(new UdsResolverFactory(socket))
         .channelType(EpollDomainSocketChannel.class)
         .eventLoopGroup(group)
@@ -62,14 +65,22 @@ public final class ShimClient implements TaskHandle {
         .usePlaintext();
   }
 
-  public Path socket() { return socket; }
+  public Path socket() {
+    return socket;
+  }
 
-  public CompletionStage<CreateTaskReply> create(CreateTaskRequest r) { return client.create(r); }
+  public CompletionStage<CreateTaskReply> create(CreateTaskRequest r) {
+    return client.create(r);
+  }
 
-  public CompletionStage<TaskStateReply> start() { return client.start(StartTaskRequest.getDefaultInstance()); }
+  public CompletionStage<TaskStateReply> start() {
+    return client.start(StartTaskRequest.getDefaultInstance());
+  }
 
   public CompletionStage<TaskStateReply> state(Duration timeout) {
-    return client.state(StateTaskRequest.getDefaultInstance()).toCompletableFuture()
+    return client
+        .state(StateTaskRequest.getDefaultInstance())
+        .toCompletableFuture()
         .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
@@ -79,39 +90,63 @@ public final class ShimClient implements TaskHandle {
   }
 
   @Override
-  public CompletionStage<ExitStatus> waitExit() { return client.waitExit(WaitTaskRequest.getDefaultInstance()); }
+  public CompletionStage<ExitStatus> waitExit() {
+    return client.waitExit(WaitTaskRequest.getDefaultInstance());
+  }
 
   @Override
-  public CompletionStage<ExitStatus> delete() { return client.delete(DeleteTaskRequest.getDefaultInstance()); }
+  public CompletionStage<ExitStatus> delete() {
+    return client.delete(DeleteTaskRequest.getDefaultInstance());
+  }
 
   @Override
-  public Source<ExecChunk, NotUsed> exec(ExecTaskRequest r) { return client.exec(r); }
+  public Source<ExecChunk, NotUsed> exec(ExecTaskRequest r) {
+    return client.exec(r);
+  }
 
-  public CompletionStage<Done> closeAsync() { return client.close(); }
+  public CompletionStage<Done> closeAsync() {
+    return client.close();
+  }
 
   @Override
-  public void close() { client.close(); }
+  public void close() {
+    client.close();
+  }
 
   /** Resolves every target to the one unix socket address. */
   private static final class UdsResolverFactory extends NameResolver.Factory {
     private final Path socket;
 
-    UdsResolverFactory(Path socket) { this.socket = socket; }
+    UdsResolverFactory(Path socket) {
+      this.socket = socket;
+    }
 
     @Override
     public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
       return new NameResolver() {
-        @Override public String getServiceAuthority() { return "localhost"; }
-        @Override public void start(Listener2 listener) {
-          listener.onResult(ResolutionResult.newBuilder()
-              .setAddresses(List.of(new EquivalentAddressGroup(new DomainSocketAddress(socket.toString()))))
-              .build());
+        @Override
+        public String getServiceAuthority() {
+          return "localhost";
         }
-        @Override public void shutdown() {}
+
+        @Override
+        public void start(Listener2 listener) {
+          listener.onResult(
+              ResolutionResult.newBuilder()
+                  .setAddresses(
+                      List.of(
+                          new EquivalentAddressGroup(new DomainSocketAddress(socket.toString()))))
+                  .build());
+        }
+
+        @Override
+        public void shutdown() {}
       };
     }
 
     @Override
-    public String getDefaultScheme() { return "unix"; }
+    public String getDefaultScheme() {
+      return "unix";
+    }
   }
 }

@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts one berth-shim process. The shim detaches into its own session (setsid) so a kill -9 of
- * the daemon does not reach it, and announces itself by writing its socket path to
- * {@code <shim dir>/address} once it serves.
+ * the daemon does not reach it, and announces itself by writing its socket path to {@code <shim
+ * dir>/address} once it serves.
  */
 final class ShimLauncher {
   private static final long READY_TIMEOUT_MS = 20_000;
@@ -19,7 +19,9 @@ final class ShimLauncher {
 
   private final BerthPaths paths;
 
-  ShimLauncher(BerthPaths paths) { this.paths = paths; }
+  ShimLauncher(BerthPaths paths) {
+    this.paths = paths;
+  }
 
   /** A shim for container {@code id}, started now. */
   Launched launch(String id) throws IOException, InterruptedException {
@@ -45,7 +47,8 @@ final class ShimLauncher {
     }
   }
 
-  private Launched launch(String id, Path dir, Path socket, boolean spare) throws IOException, InterruptedException {
+  private Launched launch(String id, Path dir, Path socket, boolean spare)
+      throws IOException, InterruptedException {
     Files.createDirectories(socket.getParent());
     Files.createDirectories(dir);
     Files.deleteIfExists(dir.resolve("address"));
@@ -54,37 +57,48 @@ final class ShimLauncher {
     // A spare warms up at low priority (it resets itself to normal when adopted), so it never
     // competes with the start or the client that is running right now.
     List<String> cmd = new java.util.ArrayList<>(spare ? List.of("nice", "-n", "10") : List.of());
-    cmd.addAll(List.of(
-        paths.shimBinary().toString(),
-        "--id", id,
-        "--state-dir", dir.toString(),
-        "--socket", socket.toString(),
-        "--runtime", paths.runtime(),
-        "--runtime-root", paths.runtimeRoot().toString()));
+    cmd.addAll(
+        List.of(
+            paths.shimBinary().toString(),
+            "--id",
+            id,
+            "--state-dir",
+            dir.toString(),
+            "--socket",
+            socket.toString(),
+            "--runtime",
+            paths.runtime(),
+            "--runtime-root",
+            paths.runtimeRoot().toString()));
     // A spare ends itself, unadopted, once this daemon is not its parent any more. It is told our
     // pid: if we are SIGKILLed while its JVM starts, the parent it would see is already init.
-    if (spare) cmd.addAll(List.of("--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid())));
-    Process p = new ProcessBuilder(cmd)
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .redirectErrorStream(true)
-        .start();
+    if (spare)
+      cmd.addAll(List.of("--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid())));
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .redirectErrorStream(true)
+            .start();
     Path address = dir.resolve("address");
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_TIMEOUT_MS);
     long sleepMicros = 500;
     while (!Files.exists(address)) {
       if (!p.isAlive()) {
-        throw BerthException.internal("shim exited during start (" + p.exitValue() + "): " + lastLine(log));
+        throw BerthException.internal(
+            "shim exited during start (" + p.exitValue() + "): " + lastLine(log));
       }
       if (System.nanoTime() > deadline) {
         p.destroyForcibly();
         p.waitFor(5, TimeUnit.SECONDS);
-        throw BerthException.internal("shim did not become ready within " + READY_TIMEOUT_MS + " ms");
+        throw BerthException.internal(
+            "shim did not become ready within " + READY_TIMEOUT_MS + " ms");
       }
       TimeUnit.MICROSECONDS.sleep(sleepMicros);
       sleepMicros = Math.min(sleepMicros * 2, 5_000);
     }
-    return new Launched(p.pid(), Path.of(Files.readString(address, StandardCharsets.UTF_8).strip()), p, dir);
+    return new Launched(
+        p.pid(), Path.of(Files.readString(address, StandardCharsets.UTF_8).strip()), p, dir);
   }
 
   private static String lastLine(Path log) {

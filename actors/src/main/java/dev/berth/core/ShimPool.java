@@ -19,14 +19,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps {@code size} (0 or 1) spare shims started ahead of need, so a container start pays for
- * `runc create` but not for a JVM start. A spare that dies while it waits (found by its exit, or
- * by {@link #take()}) is removed (state dir and socket) and replaced. A spare that nobody adopts
- * ends by itself when its daemon dies; leftovers from an earlier daemon are removed at start-up.
+ * `runc create` but not for a JVM start. A spare that dies while it waits (found by its exit, or by
+ * {@link #take()}) is removed (state dir and socket) and replaced. A spare that nobody adopts ends
+ * by itself when its daemon dies; leftovers from an earlier daemon are removed at start-up.
  */
 final class ShimPool {
   private static final Logger log = LoggerFactory.getLogger(ShimPool.class);
+
   /** A spare that dies younger than this counts towards the back-off before the next one. */
   private static final long YOUNG_NANOS = TimeUnit.SECONDS.toNanos(10);
+
   private static final long MAX_BACKOFF_MS = 30_000;
 
   private final ShimLauncher launcher;
@@ -38,11 +40,18 @@ final class ShimPool {
   private boolean closed; // guarded by this
   private int youngDeaths; // guarded by this: spares in a row that died soon after they were ready
 
-  /** A started spare and the daemon's connection to it, already used once; ready since readyAt (nanoTime). */
+  /**
+   * A started spare and the daemon's connection to it, already used once; ready since readyAt
+   * (nanoTime).
+   */
   record Spare(ShimLauncher.Launched shim, ShimClient client, long readyAt) {}
 
-  ShimPool(ShimLauncher launcher, BerthPaths paths, Executor blocking, int size,
-           java.util.function.Function<ShimLauncher.Launched, ShimClient> connect) {
+  ShimPool(
+      ShimLauncher launcher,
+      BerthPaths paths,
+      Executor blocking,
+      int size,
+      java.util.function.Function<ShimLauncher.Launched, ShimClient> connect) {
     this.launcher = launcher;
     this.connect = connect;
     this.paths = paths;
@@ -77,35 +86,41 @@ final class ShimPool {
     }
   }
 
-  /** Starts a spare if there is none (after a start, so the two JVMs do not compete for the CPU). */
+  /**
+   * Starts a spare if there is none (after a start, so the two JVMs do not compete for the CPU).
+   */
   void replenish() {
     if (size <= 0) return;
     CompletableFuture<Spare> f;
     synchronized (this) {
       if (spare != null || closed) return;
-      f = CompletableFuture.supplyAsync(() -> {
-        try {
-          ShimLauncher.Launched shim = launcher.launchSpare();
-          // Connect and make one call now: the connection and both sides' first-call code paths
-          // are then warm, which takes ~100 ms off the start that adopts this spare.
-          ShimClient client = connect.apply(shim);
-          try {
-            client.state(java.time.Duration.ofSeconds(10)).toCompletableFuture().join();
-          } catch (RuntimeException e) {
-            client.close();
-            shim.process().destroyForcibly();
-            shim.process().waitFor(5, TimeUnit.SECONDS);
-            removeState(shim);
-            throw e;
-          }
-          return new Spare(shim, client, System.nanoTime());
-        } catch (IOException e) {
-          throw BerthException.internal("cannot start a spare shim: " + e.getMessage());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw BerthException.internal("interrupted");
-        }
-      }, blocking);
+      f =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  ShimLauncher.Launched shim = launcher.launchSpare();
+                  // Connect and make one call now: the connection and both sides' first-call code
+                  // paths
+                  // are then warm, which takes ~100 ms off the start that adopts this spare.
+                  ShimClient client = connect.apply(shim);
+                  try {
+                    client.state(java.time.Duration.ofSeconds(10)).toCompletableFuture().join();
+                  } catch (RuntimeException e) {
+                    client.close();
+                    shim.process().destroyForcibly();
+                    shim.process().waitFor(5, TimeUnit.SECONDS);
+                    removeState(shim);
+                    throw e;
+                  }
+                  return new Spare(shim, client, System.nanoTime());
+                } catch (IOException e) {
+                  throw BerthException.internal("cannot start a spare shim: " + e.getMessage());
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                  throw BerthException.internal("interrupted");
+                }
+              },
+              blocking);
       spare = f;
     }
     // Liveness: the daemon is the spare's parent, so its exit (a kill -9, an OOM kill, a crash) is
@@ -119,8 +134,10 @@ final class ShimPool {
       if (spare != f || closed) return; // taken (now a container's shim) or the pool is closed
       spare = null;
     }
-    log.warn("spare shim {} died (exit {}); removing it and starting another",
-        sp.shim().pid(), sp.shim().process().exitValue());
+    log.warn(
+        "spare shim {} died (exit {}); removing it and starting another",
+        sp.shim().pid(),
+        sp.shim().process().exitValue());
     discard(sp);
     replaceDead(sp);
   }
@@ -131,13 +148,15 @@ final class ShimPool {
     synchronized (this) {
       if (closed) return;
       youngDeaths = System.nanoTime() - sp.readyAt() < YOUNG_NANOS ? youngDeaths + 1 : 0;
-      delayMs = youngDeaths <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 1000L << Math.min(youngDeaths - 2, 5));
+      delayMs =
+          youngDeaths <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 1000L << Math.min(youngDeaths - 2, 5));
     }
     if (delayMs == 0) {
       replenish();
     } else {
       log.warn("spare shims keep dying; next one in {} ms", delayMs);
-      CompletableFuture.delayedExecutor(delayMs, TimeUnit.MILLISECONDS, blocking).execute(this::replenish);
+      CompletableFuture.delayedExecutor(delayMs, TimeUnit.MILLISECONDS, blocking)
+          .execute(this::replenish);
     }
   }
 
@@ -162,10 +181,10 @@ final class ShimPool {
   }
 
   /**
-   * Removes spares left by an earlier daemon (they are not containers' shims). A spare may not
-   * have written shim.pid yet (or even be the launcher script or `nice` still), so its processes
-   * are found by their command line: {@code --spare} and {@code --state-dir} naming its dir.
-   * They are killed and gone before the dir is removed, so none recreates it.
+   * Removes spares left by an earlier daemon (they are not containers' shims). A spare may not have
+   * written shim.pid yet (or even be the launcher script or `nice` still), so its processes are
+   * found by their command line: {@code --spare} and {@code --state-dir} naming its dir. They are
+   * killed and gone before the dir is removed, so none recreates it.
    */
   void removeLeftovers() {
     List<Path> leftovers = new ArrayList<>();
@@ -184,7 +203,8 @@ final class ShimPool {
       Set<Path> sockets = new LinkedHashSet<>();
       sockets.add(paths.shimSocket(dir.getFileName().toString().substring(1)));
       try {
-        sockets.add(Path.of(Files.readString(dir.resolve("address"), StandardCharsets.UTF_8).strip()));
+        sockets.add(
+            Path.of(Files.readString(dir.resolve("address"), StandardCharsets.UTF_8).strip()));
       } catch (IOException | RuntimeException e) {
         // not serving yet: its socket, if bound, is one of the others
       }
@@ -193,11 +213,13 @@ final class ShimPool {
         if (!p.stateDir().equals(dir.toAbsolutePath().normalize())) continue;
         if (adopted.contains(p.pid())) continue; // a container's shim now: never ours to kill
         if (p.socket() != null) sockets.add(p.socket());
-        ProcessHandle.of(p.pid()).ifPresent(ph -> {
-          log.info("killing leftover spare shim {} ({})", ph.pid(), dir.getFileName());
-          ph.destroyForcibly();
-          killed.add(ph);
-        });
+        ProcessHandle.of(p.pid())
+            .ifPresent(
+                ph -> {
+                  log.info("killing leftover spare shim {} ({})", ph.pid(), dir.getFileName());
+                  ph.destroyForcibly();
+                  killed.add(ph);
+                });
       }
       for (ProcessHandle ph : killed) awaitGone(ph.pid(), 5_000);
       try {
@@ -209,7 +231,9 @@ final class ShimPool {
     }
   }
 
-  /** A process started as a spare shim: its state dir (absolute) and socket, from its command line. */
+  /**
+   * A process started as a spare shim: its state dir (absolute) and socket, from its command line.
+   */
   record SpareProcess(long pid, Path stateDir, Path socket) {}
 
   /** Every process whose command line is a spare shim's (`nice`, bin/berth-shim or the JVM). */
@@ -223,7 +247,9 @@ final class ShimPool {
         if (pid == ProcessHandle.current().pid()) continue;
         String[] argv;
         try {
-          argv = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).split("\0");
+          argv =
+              new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8)
+                  .split("\0");
         } catch (IOException gone) {
           continue;
         }
@@ -238,7 +264,9 @@ final class ShimPool {
         if (!spare || stateDir == null) continue;
         Path cwd = processCwd(proc);
         if (cwd == null && !(Path.of(stateDir).isAbsolute())) continue;
-        found.add(new SpareProcess(pid, absolute(cwd, stateDir), socket == null ? null : absolute(cwd, socket)));
+        found.add(
+            new SpareProcess(
+                pid, absolute(cwd, stateDir), socket == null ? null : absolute(cwd, socket)));
       }
     } catch (IOException e) {
       log.warn("cannot list processes: {}", e.getMessage());
@@ -246,7 +274,10 @@ final class ShimPool {
     return found;
   }
 
-  /** A process's working directory, or null when it cannot be read (it exited meanwhile, or is not ours to read). */
+  /**
+   * A process's working directory, or null when it cannot be read (it exited meanwhile, or is not
+   * ours to read).
+   */
   private static Path processCwd(Path proc) {
     try {
       return Files.readSymbolicLink(proc.resolve("cwd"));
@@ -263,7 +294,8 @@ final class ShimPool {
   /** The pids in shims/<id>/shim.pid of containers' shims (an adopted spare's among them). */
   private Set<Long> adoptedShimPids() {
     Set<Long> pids = new HashSet<>();
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(paths.shims(), d -> !d.getFileName().toString().startsWith("."))) {
+    try (DirectoryStream<Path> dirs =
+        Files.newDirectoryStream(paths.shims(), d -> !d.getFileName().toString().startsWith("."))) {
       for (Path dir : dirs) {
         try {
           pids.add(Long.parseLong(Files.readString(dir.resolve("shim.pid")).strip()));
@@ -305,17 +337,20 @@ final class ShimPool {
       f = spare;
       spare = null;
     }
-    if (f != null) f.thenAccept(sp -> {
-      sp.client().close();
-      Process p = sp.shim().process();
-      p.destroy();
-      try {
-        if (!p.waitFor(3, TimeUnit.SECONDS)) return; // the next daemon removes it as a leftover
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-      removeState(sp.shim());
-    });
+    if (f != null)
+      f.thenAccept(
+          sp -> {
+            sp.client().close();
+            Process p = sp.shim().process();
+            p.destroy();
+            try {
+              if (!p.waitFor(3, TimeUnit.SECONDS))
+                return; // the next daemon removes it as a leftover
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              return;
+            }
+            removeState(sp.shim());
+          });
   }
 }

@@ -7,18 +7,23 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * The blocking side of a container's lifecycle as the actors see it: every step is a
- * CompletionStage. {@link ContainerRuntime} is the real one (files, mounts, shim processes);
- * tests substitute a fake to drive the actors through every state.
+ * CompletionStage. {@link ContainerRuntime} is the real one (files, mounts, shim processes); tests
+ * substitute a fake to drive the actors through every state.
  */
 public interface TaskRuntime {
   /** A container process running under its shim. */
-  record RunningTask(int pid, long shimPid, String shimAddress, Instant startedAt, TaskHandle handle) {}
+  record RunningTask(
+      int pid, long shimPid, String shimAddress, Instant startedAt, TaskHandle handle) {}
 
   /** What asking a container's shim found (after a daemon restart or a broken connection). */
   sealed interface Observed {
-    record Running(int pid, long shimPid, String shimAddress, TaskHandle handle) implements Observed {}
+    record Running(int pid, long shimPid, String shimAddress, TaskHandle handle)
+        implements Observed {}
+
     record Exited(int exitCode, Instant exitedAt, TaskHandle handleOrNull) implements Observed {}
+
     record Lost(String why) implements Observed {}
+
     /** The shim process is alive but did not answer: not a death, ask again later. */
     record Unresponsive(String why) implements Observed {}
   }
@@ -42,7 +47,10 @@ public interface TaskRuntime {
   /** Ids of the container bundles on disk, whatever the journal says. */
   CompletionStage<List<String>> bundlesOnDisk();
 
-  /** The spec recorded beside a bundle (to rebuild a container the journal lost); empty if unreadable. */
+  /**
+   * The spec recorded beside a bundle (to rebuild a container the journal lost); empty if
+   * unreadable.
+   */
   CompletionStage<Optional<ContainerSpec>> readBundleRecord(String id);
 
   /** When the container's current process started, if the shim's state says so. */

@@ -25,23 +25,29 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class ContainerActorTest {
-  static final ActorTestKit kit = ActorTestKit.create(
-      PersistenceTestKitPlugin.getInstance().config()
-          .withFallback(PersistenceTestKitSnapshotPlugin.config())
-          .withFallback(com.typesafe.config.ConfigFactory.load()));
+  static final ActorTestKit kit =
+      ActorTestKit.create(
+          PersistenceTestKitPlugin.getInstance()
+              .config()
+              .withFallback(PersistenceTestKitSnapshotPlugin.config())
+              .withFallback(com.typesafe.config.ConfigFactory.load()));
 
   FakeTaskRuntime runtime;
   TestProbe<ContainerSupervisor.Command> supervisor;
   String id;
 
   @AfterAll
-  static void shutdown() { kit.shutdownTestKit(); }
+  static void shutdown() {
+    kit.shutdownTestKit();
+  }
 
   @BeforeEach
   void setUp() {
     runtime = new FakeTaskRuntime();
     supervisor = kit.createTestProbe();
-    id = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
+    id =
+        UUID.randomUUID().toString().replace("-", "")
+            + UUID.randomUUID().toString().replace("-", "");
   }
 
   private ActorRef<ContainerActor.Command> spawn(boolean fresh) {
@@ -97,7 +103,10 @@ class ContainerActorTest {
     assertTrue(runtime.calls.contains("deleteTask " + id), "the exited task's shim is cleaned up");
   }
 
-  /** A full disk fails a journal write: the actor restarts, and the next request must not be stashed for good. */
+  /**
+   * A full disk fails a journal write: the actor restarts, and the next request must not be stashed
+   * for good.
+   */
   @Test
   void a_failed_journal_write_leaves_the_container_usable_once_writes_work_again() {
     var c = created(false);
@@ -105,13 +114,16 @@ class ContainerActorTest {
     runtime.tasks.get(id).exit(0);
     TestProbe<StatusReply<ExitInfo>> exited = kit.createTestProbe();
     c.tell(new ContainerActor.WaitExit(exited.getRef()));
-    assertEquals(0, ok(exited).exitCode()); // the exit is journaled: the next write is the removal's
+    assertEquals(
+        0, ok(exited).exitCode()); // the exit is journaled: the next write is the removal's
     org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit journal =
         org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(kit.system());
-    journal.failNextPersisted(ContainerActor.persistenceIdFor(id), new java.io.IOException("No space left on device"));
+    journal.failNextPersisted(
+        ContainerActor.persistenceIdFor(id), new java.io.IOException("No space left on device"));
     TestProbe<StatusReply<ContainerView>> first = kit.createTestProbe();
     c.tell(new ContainerActor.Delete(false, first.getRef()));
-    // The removal's intent could not be recorded: nothing happened, and the container is still there.
+    // The removal's intent could not be recorded: nothing happened, and the container is still
+    // there.
     first.expectNoMessage(Duration.ofMillis(300));
     TestProbe<StatusReply<ContainerView>> second = kit.createTestProbe();
     // Retried until the backoff restart is over (the first attempt after it must succeed).
@@ -209,7 +221,8 @@ class ContainerActorTest {
     started(c);
     kit.stop(c);
     Instant exitedAt = Instant.parse("2026-01-01T00:00:00Z");
-    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Exited(7, exitedAt, null));
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Exited(7, exitedAt, null));
     var again = spawn(false);
     // wait is answered once reconciled, with the real code and time from the shim
     TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
@@ -243,7 +256,8 @@ class ContainerActorTest {
     var c = created(false);
     started(c);
     kit.stop(c);
-    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Lost("shim 42 is gone"));
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Lost("shim 42 is gone"));
     var again = spawn(false);
     TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
     again.tell(new ContainerActor.WaitExit(waiter.getRef()));
@@ -263,13 +277,18 @@ class ContainerActorTest {
   }
 
   /** Waits until the container runs its n-th policy restart; returns that run's task. */
-  private FakeTaskRuntime.FakeTask awaitRestart(ActorRef<ContainerActor.Command> c, int restartCount) {
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
-      ContainerView v = inspect(c);
-      assertEquals("running", v.state());
-      assertEquals(restartCount, v.restartCount());
-      return null;
-    });
+  private FakeTaskRuntime.FakeTask awaitRestart(
+      ActorRef<ContainerActor.Command> c, int restartCount) {
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              ContainerView v = inspect(c);
+              assertEquals("running", v.state());
+              assertEquals(restartCount, v.restartCount());
+              return null;
+            });
     return runtime.tasks.get(id);
   }
 
@@ -280,14 +299,18 @@ class ContainerActorTest {
     runtime.tasks.get(id).exit(3);
     awaitRestart(c, 1).exit(3);
     awaitRestart(c, 2).exit(3);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
-      ContainerView v = inspect(c);
-      assertEquals("stopped", v.state());
-      assertEquals(3, v.exitCode());
-      assertEquals(2, v.restartCount());
-      assertEquals("on-failure:2", v.restartPolicy());
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              ContainerView v = inspect(c);
+              assertEquals("stopped", v.state());
+              assertEquals(3, v.exitCode());
+              assertEquals(2, v.restartCount());
+              assertEquals("on-failure:2", v.restartPolicy());
+              return null;
+            });
     // a manual start resets the count, like docker
     assertEquals(0, started(c).restartCount());
   }
@@ -301,18 +324,25 @@ class ContainerActorTest {
     CompletableFuture<Void> cleanup = new CompletableFuture<>();
     runtime.taskCleanup = cleanup;
     runtime.tasks.get(id).exit(3);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
-      assertTrue(runtime.calls.contains("deleteTask " + id), runtime.calls.toString());
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              assertTrue(runtime.calls.contains("deleteTask " + id), runtime.calls.toString());
+              return null;
+            });
     Thread.sleep(400); // longer than the first backoff (100 ms): the restart is due meanwhile
-    assertEquals(1, runtime.calls.stream().filter(x -> x.equals("start " + id)).count(),
+    assertEquals(
+        1,
+        runtime.calls.stream().filter(x -> x.equals("start " + id)).count(),
         "started again while the previous run's cleanup was going on: " + runtime.calls);
     assertEquals("restarting", inspect(c).state());
     cleanup.complete(null);
     awaitRestart(c, 1);
     List<String> calls = List.copyOf(runtime.calls);
-    assertTrue(calls.lastIndexOf("start " + id) > calls.indexOf("deleteTask " + id), calls.toString());
+    assertTrue(
+        calls.lastIndexOf("start " + id) > calls.indexOf("deleteTask " + id), calls.toString());
   }
 
   @Test
@@ -346,16 +376,21 @@ class ContainerActorTest {
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Kill(9, p.getRef()));
     ok(p);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals("stopped", inspect(c).state());
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              assertEquals("stopped", inspect(c).state());
+              return null;
+            });
     kit.stop(c);
     var again = spawn(false);
     assertEquals("stopped", inspect(again).state());
     Thread.sleep(300); // a daemon-start restart would have been asked for by now
     assertEquals("stopped", inspect(again).state());
-    assertFalse(runtime.calls.stream().filter(x -> x.startsWith("start ")).count() > 1, "not started again: " + runtime.calls);
+    assertFalse(
+        runtime.calls.stream().filter(x -> x.startsWith("start ")).count() > 1,
+        "not started again: " + runtime.calls);
   }
 
   @Test
@@ -366,25 +401,35 @@ class ContainerActorTest {
     first.ignoreSignals = true; // the daemon dies before the process reacts
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Stop(15, Duration.ofSeconds(30), p.getRef()));
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals(java.util.List.of(15), first.signals);
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              assertEquals(java.util.List.of(15), first.signals);
+              return null;
+            });
     kit.stop(c);
     FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
-    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
     var again = spawn(false);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals(java.util.List.of(15), live.signals);
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              assertEquals(java.util.List.of(15), live.signals);
+              return null;
+            });
     live.exit(143);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
-      ContainerView v = inspect(again);
-      assertEquals("stopped", v.state());
-      assertEquals(143, v.exitCode());
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              ContainerView v = inspect(again);
+              assertEquals("stopped", v.state());
+              assertEquals(143, v.exitCode());
+              return null;
+            });
   }
 
   @Test
@@ -393,16 +438,24 @@ class ContainerActorTest {
     int pid = started(c).pid();
     kit.stop(c);
     FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
-    runtime.observations.add(new Observed.Unresponsive("shim 42 does not answer: failpoint State=1*error"));
-    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    runtime.observations.add(
+        new Observed.Unresponsive("shim 42 does not answer: failpoint State=1*error"));
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
     var again = spawn(false);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
-      ContainerView v = inspect(again);
-      assertEquals("running", v.state());
-      assertEquals(pid, v.pid());
-      return null;
-    });
-    assertFalse(runtime.calls.contains("deleteTask " + id), "a live container is never cleaned up: " + runtime.calls);
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              ContainerView v = inspect(again);
+              assertEquals("running", v.state());
+              assertEquals(pid, v.pid());
+              return null;
+            });
+    assertFalse(
+        runtime.calls.contains("deleteTask " + id),
+        "a live container is never cleaned up: " + runtime.calls);
   }
 
   @Test
@@ -411,17 +464,26 @@ class ContainerActorTest {
     started(c);
     FakeTaskRuntime.FakeTask first = runtime.tasks.get(id);
     FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
-    runtime.nextObservation = CompletableFuture.completedFuture(new Observed.Running(first.pid, 42, "/tmp/s.sock", live));
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(first.pid, 42, "/tmp/s.sock", live));
     first.exit.completeExceptionally(new RuntimeException("UNAVAILABLE: connection reset"));
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
-      assertEquals("running", inspect(c).state());
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              assertEquals("running", inspect(c).state());
+              return null;
+            });
     live.exit(4);
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
-      assertEquals(4, inspect(c).exitCode());
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              assertEquals(4, inspect(c).exitCode());
+              return null;
+            });
   }
 
   @Test
@@ -433,6 +495,7 @@ class ContainerActorTest {
     c.tell(new ContainerActor.Delete(true, p.getRef()));
     StatusReply<ContainerView> r = p.receiveMessage(Duration.ofSeconds(8));
     assertTrue(r.isSuccess(), () -> r.getError().getMessage());
-    assertEquals(java.util.List.of(9, 9), runtime.tasks.get(id).signals, "the SIGKILL was sent again");
+    assertEquals(
+        java.util.List.of(9, 9), runtime.tasks.get(id).signals, "the SIGKILL was sent again");
   }
 }

@@ -23,16 +23,20 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class ContainerSupervisorTest {
-  static final ActorTestKit kit = ActorTestKit.create(
-      PersistenceTestKitPlugin.getInstance().config()
-          .withFallback(PersistenceTestKitSnapshotPlugin.config())
-          .withFallback(com.typesafe.config.ConfigFactory.load()));
+  static final ActorTestKit kit =
+      ActorTestKit.create(
+          PersistenceTestKitPlugin.getInstance()
+              .config()
+              .withFallback(PersistenceTestKitSnapshotPlugin.config())
+              .withFallback(com.typesafe.config.ConfigFactory.load()));
 
   FakeTaskRuntime runtime;
   ActorRef<ContainerSupervisor.Command> supervisor;
 
   @AfterAll
-  static void shutdown() { kit.shutdownTestKit(); }
+  static void shutdown() {
+    kit.shutdownTestKit();
+  }
 
   @BeforeEach
   void setUp() {
@@ -42,14 +46,32 @@ class ContainerSupervisorTest {
   }
 
   private ActorRef<ContainerSupervisor.Command> spawnSupervisor() {
-    return kit.spawn(ContainerSupervisor.create(runtime, (id, name, p) -> {
-      if (p.image().equals("missing")) throw BerthException.notFound("no such image: missing");
-      return FakeTaskRuntime.spec(id, name, p.autoRemove());
-    }, Executors.newCachedThreadPool()));
+    return kit.spawn(
+        ContainerSupervisor.create(
+            runtime,
+            (id, name, p) -> {
+              if (p.image().equals("missing"))
+                throw BerthException.notFound("no such image: missing");
+              return FakeTaskRuntime.spec(id, name, p.autoRemove());
+            },
+            Executors.newCachedThreadPool()));
   }
 
   private static CreateParams params(String image, String name, boolean rm) {
-    return new CreateParams(image, name, List.of(), List.of("sleep", "100"), List.of(), "", "", rm, "", Map.of(), null, Map.of(), List.of());
+    return new CreateParams(
+        image,
+        name,
+        List.of(),
+        List.of("sleep", "100"),
+        List.of(),
+        "",
+        "",
+        rm,
+        "",
+        Map.of(),
+        null,
+        Map.of(),
+        List.of());
   }
 
   private StatusReply<ContainerView> create(String image, String name) {
@@ -58,7 +80,10 @@ class ContainerSupervisorTest {
     return p.receiveMessage(Duration.ofSeconds(5));
   }
 
-  private StatusReply<ContainerView> forward(String ref, java.util.function.Function<ActorRef<StatusReply<ContainerView>>, ContainerActor.Request> make) {
+  private StatusReply<ContainerView> forward(
+      String ref,
+      java.util.function.Function<ActorRef<StatusReply<ContainerView>>, ContainerActor.Request>
+          make) {
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     supervisor.tell(new ContainerSupervisor.Forward(ref, make.apply(p.getRef())));
     return p.receiveMessage(Duration.ofSeconds(5));
@@ -70,31 +95,51 @@ class ContainerSupervisorTest {
     return p.receiveMessage(Duration.ofSeconds(5));
   }
 
-  /** Bundles the journal does not know (it was truncated or set aside) are rebuilt, and the loss reported. */
+  /**
+   * Bundles the journal does not know (it was truncated or set aside) are rebuilt, and the loss
+   * reported.
+   */
   @Test
   void bundles_missing_from_the_journal_are_rebuilt_from_disk_and_reported() {
-    kit.stop(supervisor); // one supervisor per journal: this test starts its own, with bundles already on disk
+    kit.stop(
+        supervisor); // one supervisor per journal: this test starts its own, with bundles already
+    // on disk
     String first = "a".repeat(64);
     String gone = "b".repeat(64);
     runtime.bundles.put(first, FakeTaskRuntime.spec(first, "web", false));
-    runtime.bundles.put(gone, FakeTaskRuntime.spec(gone, "web", false)); // a name clash among the rebuilt
+    runtime.bundles.put(
+        gone, FakeTaskRuntime.spec(gone, "web", false)); // a name clash among the rebuilt
     var task = runtime.new FakeTask();
-    runtime.observations.add(new dev.berth.core.TaskRuntime.Observed.Running(task.pid, 42, "/tmp/s.sock", task));
+    runtime.observations.add(
+        new dev.berth.core.TaskRuntime.Observed.Running(task.pid, 42, "/tmp/s.sock", task));
     runtime.observations.add(new dev.berth.core.TaskRuntime.Observed.Lost("no shim"));
     dev.berth.core.JournalHealth health = dev.berth.core.JournalHealth.healthy();
-    supervisor = kit.spawn(ContainerSupervisor.create(runtime, (id, name, p) -> FakeTaskRuntime.spec(id, name, false),
-        Executors.newCachedThreadPool(), health));
+    supervisor =
+        kit.spawn(
+            ContainerSupervisor.create(
+                runtime,
+                (id, name, p) -> FakeTaskRuntime.spec(id, name, false),
+                Executors.newCachedThreadPool(),
+                health));
     List<ContainerView> all = list(true);
     for (int i = 0; i < 50 && all.stream().anyMatch(v -> v.state().equals("unknown")); i++) {
       kit.createTestProbe().expectNoMessage(Duration.ofMillis(100)); // adoption asks the shim first
       all = list(true);
     }
     assertEquals(2, all.size(), all.toString());
-    assertEquals(List.of("web", "web-bbbbbbbbbbbb"), all.stream().map(ContainerView::name).sorted().toList());
-    ContainerView live = all.stream().filter(v -> v.state().equals("running")).findFirst().orElseThrow();
+    assertEquals(
+        List.of("web", "web-bbbbbbbbbbbb"),
+        all.stream().map(ContainerView::name).sorted().toList());
+    ContainerView live =
+        all.stream().filter(v -> v.state().equals("running")).findFirst().orElseThrow();
     assertEquals(task.pid, live.pid());
-    assertTrue(all.stream().anyMatch(v -> v.state().equals("created") && v.error().contains("rebuilt from disk")), all.toString());
-    assertTrue(health.summary().contains("2 container(s) missing from the journal were rebuilt"), health.summary());
+    assertTrue(
+        all.stream()
+            .anyMatch(v -> v.state().equals("created") && v.error().contains("rebuilt from disk")),
+        all.toString());
+    assertTrue(
+        health.summary().contains("2 container(s) missing from the journal were rebuilt"),
+        health.summary());
     // Rebuilt containers are managed like any other: the running one stops on request.
     assertEquals(137, forwardExit(live.id()).exitCode());
   }
@@ -106,7 +151,10 @@ class ContainerSupervisorTest {
     return p.receiveMessage(Duration.ofSeconds(5)).getValue();
   }
 
-  /** wait NAME after removals answers for the newest container of that name (the name can be reused). */
+  /**
+   * wait NAME after removals answers for the newest container of that name (the name can be
+   * reused).
+   */
   @Test
   void a_wait_by_name_after_removals_answers_for_the_newest_container_of_that_name() {
     for (int code : new int[] {3, 5}) {
@@ -114,12 +162,14 @@ class ContainerSupervisorTest {
       assertTrue(forward(v.id(), ContainerActor.Start::new).isSuccess());
       runtime.tasks.get(v.id()).exit(code);
       TestProbe<StatusReply<ExitInfo>> exited = kit.createTestProbe();
-      supervisor.tell(new ContainerSupervisor.Forward(v.id(), new ContainerActor.WaitExit(exited.getRef())));
+      supervisor.tell(
+          new ContainerSupervisor.Forward(v.id(), new ContainerActor.WaitExit(exited.getRef())));
       assertEquals(code, exited.receiveMessage(Duration.ofSeconds(5)).getValue().exitCode());
       assertTrue(forward(v.id(), r -> new ContainerActor.Delete(false, r)).isSuccess());
     }
     TestProbe<StatusReply<ExitInfo>> p = kit.createTestProbe();
-    supervisor.tell(new ContainerSupervisor.Forward("job", new ContainerActor.WaitExit(p.getRef())));
+    supervisor.tell(
+        new ContainerSupervisor.Forward("job", new ContainerActor.WaitExit(p.getRef())));
     assertEquals(5, p.receiveMessage(Duration.ofSeconds(5)).getValue().exitCode());
   }
 
@@ -127,7 +177,8 @@ class ContainerSupervisorTest {
   void resolves_by_id_prefix_and_name() {
     ContainerView v = create("busybox", "web").getValue();
     assertEquals("web", forward(v.id(), ContainerActor.Inspect::new).getValue().name());
-    assertEquals(v.id(), forward(v.id().substring(0, 6), ContainerActor.Inspect::new).getValue().id());
+    assertEquals(
+        v.id(), forward(v.id().substring(0, 6), ContainerActor.Inspect::new).getValue().id());
     assertEquals(v.id(), forward("web", ContainerActor.Inspect::new).getValue().id());
   }
 
@@ -136,11 +187,21 @@ class ContainerSupervisorTest {
     create("busybox", "web");
     StatusReply<ContainerView> dup = create("busybox", "web");
     assertEquals(BerthException.Code.ALREADY_EXISTS, ((BerthException) dup.getError()).code());
-    assertEquals(BerthException.Code.NOT_FOUND, ((BerthException) create("missing", "other").getError()).code());
-    assertEquals(BerthException.Code.INVALID_ARGUMENT, ((BerthException) create("busybox", "a/b").getError()).code());
-    assertEquals(BerthException.Code.INVALID_ARGUMENT, ((BerthException) create("busybox", "a..b").getError()).code());
-    assertEquals(BerthException.Code.NOT_FOUND, ((BerthException) forward("../etc", ContainerActor.Inspect::new).getError()).code());
-    assertEquals(BerthException.Code.NOT_FOUND, ((BerthException) forward("nope", ContainerActor.Start::new).getError()).code());
+    assertEquals(
+        BerthException.Code.NOT_FOUND,
+        ((BerthException) create("missing", "other").getError()).code());
+    assertEquals(
+        BerthException.Code.INVALID_ARGUMENT,
+        ((BerthException) create("busybox", "a/b").getError()).code());
+    assertEquals(
+        BerthException.Code.INVALID_ARGUMENT,
+        ((BerthException) create("busybox", "a..b").getError()).code());
+    assertEquals(
+        BerthException.Code.NOT_FOUND,
+        ((BerthException) forward("../etc", ContainerActor.Inspect::new).getError()).code());
+    assertEquals(
+        BerthException.Code.NOT_FOUND,
+        ((BerthException) forward("nope", ContainerActor.Start::new).getError()).code());
     assertEquals(1, list(true).size());
     // the failed create released its name
     assertTrue(create("busybox", "other").isSuccess());
@@ -166,7 +227,8 @@ class ContainerSupervisorTest {
     assertTrue(forward("a", to -> new ContainerActor.Delete(false, to)).isSuccess());
     // a wait that arrives after the removal (docker run --rm race) still gets the exit code
     TestProbe<StatusReply<ExitInfo>> late = kit.createTestProbe();
-    supervisor.tell(new ContainerSupervisor.Forward("a", new ContainerActor.WaitExit(late.getRef())));
+    supervisor.tell(
+        new ContainerSupervisor.Forward("a", new ContainerActor.WaitExit(late.getRef())));
     assertEquals(5, late.receiveMessage(Duration.ofSeconds(5)).getValue().exitCode());
 
     ContainerView b = create("busybox", "b").getValue();

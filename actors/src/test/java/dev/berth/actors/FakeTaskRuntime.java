@@ -21,17 +21,29 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
-/** A TaskRuntime whose processes are futures the test completes: drives actors through every state. */
+/**
+ * A TaskRuntime whose processes are futures the test completes: drives actors through every state.
+ */
 final class FakeTaskRuntime implements TaskRuntime {
-  final BerthPaths paths = new BerthPaths(Path.of("/tmp/berth-fake/root"), Path.of("/tmp/berth-fake/state"),
-      Path.of("/tmp/berth-fake/state/berth.sock"), Path.of("/tmp/berth-fake/home"), "runc");
+  final BerthPaths paths =
+      new BerthPaths(
+          Path.of("/tmp/berth-fake/root"),
+          Path.of("/tmp/berth-fake/state"),
+          Path.of("/tmp/berth-fake/state/berth.sock"),
+          Path.of("/tmp/berth-fake/home"),
+          "runc");
   final AtomicInteger pids = new AtomicInteger(1000);
   final Map<String, FakeTask> tasks = new ConcurrentHashMap<>();
   final List<String> calls = new CopyOnWriteArrayList<>();
   volatile String failStartWith;
   volatile CompletableFuture<Observed> nextObservation;
-  /** When set, what deleteTask returns (a task cleanup that is still going on until the test completes it). */
+
+  /**
+   * When set, what deleteTask returns (a task cleanup that is still going on until the test
+   * completes it).
+   */
   volatile CompletableFuture<Void> taskCleanup;
+
   /** Answers for the next observe calls, in order, before {@link #nextObservation}. */
   final java.util.Queue<Observed> observations = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -40,52 +52,79 @@ final class FakeTaskRuntime implements TaskRuntime {
     final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     final List<Integer> signals = new CopyOnWriteArrayList<>();
     volatile boolean closed;
+
     /** A process that does not react to signals (kill is recorded, nothing exits). */
     volatile boolean ignoreSignals;
+
     /** How many of the next kill RPCs fail (a transient shim error). */
     final AtomicInteger failingKills = new AtomicInteger();
 
     void exit(int code) {
-      exit.complete(ExitStatus.newBuilder().setExitCode(code).setExitedAt(Instant.now().toString()).setPid(pid).build());
+      exit.complete(
+          ExitStatus.newBuilder()
+              .setExitCode(code)
+              .setExitedAt(Instant.now().toString())
+              .setPid(pid)
+              .build());
     }
 
-    @Override public CompletionStage<ExitStatus> waitExit() { return exit; }
+    @Override
+    public CompletionStage<ExitStatus> waitExit() {
+      return exit;
+    }
 
-    @Override public CompletionStage<?> kill(int signal, boolean all) {
+    @Override
+    public CompletionStage<?> kill(int signal, boolean all) {
       signals.add(signal);
       if (failingKills.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-        return CompletableFuture.failedFuture(new RuntimeException("UNAVAILABLE: failpoint Kill=1*error"));
+        return CompletableFuture.failedFuture(
+            new RuntimeException("UNAVAILABLE: failpoint Kill=1*error"));
       }
       if (signal == 9 && !ignoreSignals) exit(137);
       return CompletableFuture.completedFuture(null);
     }
 
-    @Override public Source<ExecChunk, NotUsed> exec(ExecTaskRequest request) {
+    @Override
+    public Source<ExecChunk, NotUsed> exec(ExecTaskRequest request) {
       return Source.single(ExecChunk.newBuilder().setExitCode(0).build());
     }
 
-    @Override public CompletionStage<ExitStatus> delete() { return exit; }
+    @Override
+    public CompletionStage<ExitStatus> delete() {
+      return exit;
+    }
 
-    @Override public void close() { closed = true; }
+    @Override
+    public void close() {
+      closed = true;
+    }
   }
 
-  @Override public BerthPaths paths() { return paths; }
+  @Override
+  public BerthPaths paths() {
+    return paths;
+  }
 
-  @Override public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
+  @Override
+  public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
     calls.add("prepare " + spec.id());
     bundles.put(spec.id(), spec);
     return CompletableFuture.completedFuture(null);
   }
 
-  @Override public CompletionStage<RunningTask> start(ContainerSpec spec) {
+  @Override
+  public CompletionStage<RunningTask> start(ContainerSpec spec) {
     calls.add("start " + spec.id());
-    if (failStartWith != null) return CompletableFuture.failedFuture(BerthException.internal(failStartWith));
+    if (failStartWith != null)
+      return CompletableFuture.failedFuture(BerthException.internal(failStartWith));
     FakeTask t = new FakeTask();
     tasks.put(spec.id(), t);
-    return CompletableFuture.completedFuture(new RunningTask(t.pid, 42, "/tmp/s.sock", Instant.now(), t));
+    return CompletableFuture.completedFuture(
+        new RunningTask(t.pid, 42, "/tmp/s.sock", Instant.now(), t));
   }
 
-  @Override public CompletionStage<Observed> observe(String id) {
+  @Override
+  public CompletionStage<Observed> observe(String id) {
     calls.add("observe " + id);
     Observed queued = observations.poll();
     if (queued != null) return CompletableFuture.completedFuture(queued);
@@ -93,13 +132,15 @@ final class FakeTaskRuntime implements TaskRuntime {
     return o != null ? o : CompletableFuture.completedFuture(new Observed.Lost("no shim"));
   }
 
-  @Override public CompletionStage<Void> deleteTask(String id, TaskHandle handleOrNull) {
+  @Override
+  public CompletionStage<Void> deleteTask(String id, TaskHandle handleOrNull) {
     calls.add("deleteTask " + id);
     CompletableFuture<Void> pending = taskCleanup;
     return pending != null ? pending : CompletableFuture.completedFuture(null);
   }
 
-  @Override public CompletionStage<Void> removeBundle(String id) {
+  @Override
+  public CompletionStage<Void> removeBundle(String id) {
     calls.add("removeBundle " + id);
     bundles.remove(id);
     return CompletableFuture.completedFuture(null);
@@ -108,11 +149,13 @@ final class FakeTaskRuntime implements TaskRuntime {
   /** Bundles on disk (id -> its recorded spec), whatever the journal says. */
   final Map<String, ContainerSpec> bundles = new ConcurrentHashMap<>();
 
-  @Override public CompletionStage<List<String>> bundlesOnDisk() {
+  @Override
+  public CompletionStage<List<String>> bundlesOnDisk() {
     return CompletableFuture.completedFuture(List.copyOf(bundles.keySet()));
   }
 
-  @Override public CompletionStage<java.util.Optional<ContainerSpec>> readBundleRecord(String id) {
+  @Override
+  public CompletionStage<java.util.Optional<ContainerSpec>> readBundleRecord(String id) {
     return CompletableFuture.completedFuture(java.util.Optional.ofNullable(bundles.get(id)));
   }
 
@@ -121,7 +164,23 @@ final class FakeTaskRuntime implements TaskRuntime {
   }
 
   static ContainerSpec spec(String id, String name, boolean autoRemove, RestartPolicy restart) {
-    return new ContainerSpec(id, name, "busybox", "sha256:abc", List.of("sleep", "100"), List.of("PATH=/bin"), "/",
-        0, 0, List.of(), "host", autoRemove, Map.of(), Instant.now(), restart, Map.of(), null);
+    return new ContainerSpec(
+        id,
+        name,
+        "busybox",
+        "sha256:abc",
+        List.of("sleep", "100"),
+        List.of("PATH=/bin"),
+        "/",
+        0,
+        0,
+        List.of(),
+        "host",
+        autoRemove,
+        Map.of(),
+        Instant.now(),
+        restart,
+        Map.of(),
+        null);
   }
 }

@@ -22,14 +22,34 @@ class ContainerSpecJournalTest {
   static final ActorTestKit kit = ActorTestKit.create(ConfigFactory.load());
 
   @AfterAll
-  static void shutdown() { kit.shutdownTestKit(); }
+  static void shutdown() {
+    kit.shutdownTestKit();
+  }
 
   @Test
   void specsJournaledBeforeSeccompReadAsTheDaemonDefault() throws Exception {
-    ContainerSpec spec = new ContainerSpec("id", "n", "busybox", "sha256:x", List.of("true"), List.of("PATH=/bin"), "/",
-        0, 0, List.of(), "h", false, Map.of(), Instant.parse("2026-01-01T00:00:00Z"), RestartPolicy.NO, Map.of(), "unconfined");
-    SerializerWithStringManifest serializer = (SerializerWithStringManifest)
-        SerializationExtension.get(Adapter.toClassic(kit.system())).findSerializerFor(spec);
+    ContainerSpec spec =
+        new ContainerSpec(
+            "id",
+            "n",
+            "busybox",
+            "sha256:x",
+            List.of("true"),
+            List.of("PATH=/bin"),
+            "/",
+            0,
+            0,
+            List.of(),
+            "h",
+            false,
+            Map.of(),
+            Instant.parse("2026-01-01T00:00:00Z"),
+            RestartPolicy.NO,
+            Map.of(),
+            "unconfined");
+    SerializerWithStringManifest serializer =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(Adapter.toClassic(kit.system())).findSerializerFor(spec);
     byte[] bytes = serializer.toBinary(spec);
     String manifest = serializer.manifest(spec);
     assertEquals(spec, serializer.fromBinary(bytes, manifest));
@@ -38,7 +58,8 @@ class ContainerSpecJournalTest {
     ObjectNode written = (ObjectNode) cbor.readTree(bytes);
     assertEquals("unconfined", written.path("seccompProfile").asText());
     written.remove("seccompProfile");
-    ContainerSpec old = (ContainerSpec) serializer.fromBinary(cbor.writeValueAsBytes(written), manifest);
+    ContainerSpec old =
+        (ContainerSpec) serializer.fromBinary(cbor.writeValueAsBytes(written), manifest);
     assertNull(old.seccompProfile());
     assertEquals("default", old.seccompMode());
   }

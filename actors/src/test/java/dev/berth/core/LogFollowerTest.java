@@ -42,7 +42,11 @@ class LogFollowerTest {
   }
 
   private static String line(String stream, String text) {
-    return "{\"log\":\"" + text + "\\n\",\"stream\":\"" + stream + "\",\"time\":\"2026-01-01T00:00:00.000000001Z\"}\n";
+    return "{\"log\":\""
+        + text
+        + "\\n\",\"stream\":\""
+        + stream
+        + "\",\"time\":\"2026-01-01T00:00:00.000000001Z\"}\n";
   }
 
   private static String text(LogFollower.LogLine l) {
@@ -53,11 +57,14 @@ class LogFollowerTest {
   void follow_reads_to_the_end_even_when_the_log_is_removed_after_the_exit() throws Exception {
     Path log = Files.createFile(dir.resolve("container.log"));
     CompletableFuture<Done> exited = new CompletableFuture<>();
-    CompletableFuture<List<String>> got = LogFollower.source(new LogHandle(log, exited), true, io)
-        .map(l -> l.stream() + ":" + text(l))
-        .runWith(Sink.seq(), system).toCompletableFuture();
+    CompletableFuture<List<String>> got =
+        LogFollower.source(new LogHandle(log, exited), true, io)
+            .map(l -> l.stream() + ":" + text(l))
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture();
     Thread.sleep(120); // the follower has the file open
-    Files.writeString(log, line("stdout", "hello") + line("stderr", "oops"), StandardOpenOption.APPEND);
+    Files.writeString(
+        log, line("stdout", "hello") + line("stderr", "oops"), StandardOpenOption.APPEND);
     // what --rm does right after the exit: unlink the log
     Files.delete(log);
     exited.complete(Done.getInstance());
@@ -68,9 +75,12 @@ class LogFollowerTest {
   void without_follow_reads_what_is_there_and_skips_a_torn_line() throws Exception {
     Path log = dir.resolve("container.log");
     Files.writeString(log, line("stdout", "a") + "{\"log\":\"to" + "\n" + line("stdout", "b"));
-    List<String> got = LogFollower.source(new LogHandle(log, new CompletableFuture<>()), false, io)
-        .map(LogFollowerTest::text)
-        .runWith(Sink.seq(), system).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    List<String> got =
+        LogFollower.source(new LogHandle(log, new CompletableFuture<>()), false, io)
+            .map(LogFollowerTest::text)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
     assertEquals(List.of("a\n", "b\n"), got);
   }
 
@@ -81,10 +91,13 @@ class LogFollowerTest {
     for (int i = 0; i < 10_000; i++) many.append(line("stdout", "line " + i));
     Files.writeString(log, many);
     // a follow of a run that never ends: only a cancel stops it
-    List<String> first = LogFollower.source(new LogHandle(log, new CompletableFuture<>()), true, io)
-        .take(3)
-        .map(LogFollowerTest::text)
-        .runWith(Sink.seq(), system).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    List<String> first =
+        LogFollower.source(new LogHandle(log, new CompletableFuture<>()), true, io)
+            .take(3)
+            .map(LogFollowerTest::text)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
     assertEquals(List.of("line 0\n", "line 1\n", "line 2\n"), first);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (openDescriptors(log) > 0 && System.nanoTime() < deadline) Thread.sleep(20);
@@ -95,9 +108,11 @@ class LogFollowerTest {
   void a_follow_waits_for_output_and_ends_after_the_exit() throws Exception {
     Path log = Files.createFile(dir.resolve("container.log"));
     CompletableFuture<Done> exited = new CompletableFuture<>();
-    CompletableFuture<List<String>> got = LogFollower.source(new LogHandle(log, exited), true, io)
-        .map(LogFollowerTest::text)
-        .runWith(Sink.seq(), system).toCompletableFuture();
+    CompletableFuture<List<String>> got =
+        LogFollower.source(new LogHandle(log, exited), true, io)
+            .map(LogFollowerTest::text)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture();
     for (int i = 0; i < 3; i++) {
       Thread.sleep(80); // several empty polls between lines
       Files.writeString(log, line("stdout", "tick " + i), StandardOpenOption.APPEND);
@@ -111,13 +126,15 @@ class LogFollowerTest {
   /** Descriptors of this JVM open on {@code file}. */
   private static long openDescriptors(Path file) throws IOException {
     try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-      return fds.filter(fd -> {
-        try {
-          return Files.readSymbolicLink(fd).equals(file);
-        } catch (IOException e) {
-          return false; // closed while listing
-        }
-      }).count();
+      return fds.filter(
+              fd -> {
+                try {
+                  return Files.readSymbolicLink(fd).equals(file);
+                } catch (IOException e) {
+                  return false; // closed while listing
+                }
+              })
+          .count();
     }
   }
 }

@@ -44,12 +44,15 @@ class ShimPoolTest {
   @BeforeAll
   static void setUpAll() {
     home = Path.of("").toAbsolutePath();
-    while (home != null && !Files.isExecutable(home.resolve("bin/berth-shim"))) home = home.getParent();
-    Assumptions.assumeTrue(home != null, "bin/berth-shim not found above " + Path.of("").toAbsolutePath());
+    while (home != null && !Files.isExecutable(home.resolve("bin/berth-shim")))
+      home = home.getParent();
+    Assumptions.assumeTrue(
+        home != null, "bin/berth-shim not found above " + Path.of("").toAbsolutePath());
     boolean built;
     try (Stream<Path> jars = Files.list(home.resolve("shim/target"))) {
-      built = jars.anyMatch(p -> p.getFileName().toString().matches("berth-shim-.*\\.jar"))
-          && Files.isDirectory(home.resolve("shim/target/lib"));
+      built =
+          jars.anyMatch(p -> p.getFileName().toString().matches("berth-shim-.*\\.jar"))
+              && Files.isDirectory(home.resolve("shim/target/lib"));
     } catch (java.io.IOException e) {
       built = false;
     }
@@ -70,13 +73,23 @@ class ShimPoolTest {
   @BeforeEach
   void setUp() throws Exception {
     tmp = Files.createTempDirectory(Path.of("/tmp"), "bp-");
-    paths = new BerthPaths(tmp.resolve("root"), tmp.resolve("state"), tmp.resolve("state/berth.sock"), home, "runc");
+    paths =
+        new BerthPaths(
+            tmp.resolve("root"),
+            tmp.resolve("state"),
+            tmp.resolve("state/berth.sock"),
+            home,
+            "runc");
     Files.createDirectories(paths.shims());
     pool = newPool();
   }
 
   private ShimPool newPool() {
-    return new ShimPool(new ShimLauncher(paths), paths, blocking, 1,
+    return new ShimPool(
+        new ShimLauncher(paths),
+        paths,
+        blocking,
+        1,
         shim -> ShimClient.connect(kit.system(), shim.socket(), group));
   }
 
@@ -85,7 +98,8 @@ class ShimPoolTest {
     if (pool != null) pool.close();
     // whatever is still running with a state dir under tmp goes (spares are this JVM's children)
     for (ShimPool.SpareProcess p : ShimPool.spareProcesses()) {
-      if (p.stateDir().startsWith(tmp)) ProcessHandle.of(p.pid()).ifPresent(ProcessHandle::destroyForcibly);
+      if (p.stateDir().startsWith(tmp))
+        ProcessHandle.of(p.pid()).ifPresent(ProcessHandle::destroyForcibly);
     }
     for (Process p : started) p.destroyForcibly();
     for (ShimPool.SpareProcess p : ShimPool.spareProcesses()) {
@@ -111,7 +125,10 @@ class ShimPoolTest {
 
   private List<String> spareDirs() {
     try (Stream<Path> dirs = Files.list(paths.shims())) {
-      return dirs.map(d -> d.getFileName().toString()).filter(n -> n.startsWith(".spare-")).sorted().toList();
+      return dirs.map(d -> d.getFileName().toString())
+          .filter(n -> n.startsWith(".spare-"))
+          .sorted()
+          .toList();
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -129,7 +146,8 @@ class ShimPoolTest {
     assertTrue(cmdline.contains("--parent-pid " + ProcessHandle.current().pid()), cmdline);
 
     first.shim().process().destroyForcibly(); // kill -9
-    await("the dead spare's dir and socket removed",
+    await(
+        "the dead spare's dir and socket removed",
         () -> !Files.exists(first.shim().dir()) && !Files.exists(first.shim().socket()));
     ShimPool.Spare second = ready();
     assertNotEquals(first.shim().pid(), second.shim().pid());
@@ -155,7 +173,8 @@ class ShimPoolTest {
     ShimPool.Spare sp = ready();
     pool.close();
     assertTrue(sp.shim().process().waitFor(10, TimeUnit.SECONDS));
-    await("the spare's dir and socket removed",
+    await(
+        "the spare's dir and socket removed",
         () -> !Files.exists(sp.shim().dir()) && !Files.exists(sp.shim().socket()));
     pool.replenish();
     assertEquals(null, pool.current(), "a closed pool starts no spare");
@@ -173,12 +192,25 @@ class ShimPoolTest {
     Path socket = paths.shimSocket(name);
     Files.createDirectories(dir);
     // started the way ShimLauncher starts one; its "daemon" (this JVM) is alive, so it stays
-    Process leftover = new ProcessBuilder(home.resolve("bin/berth-shim").toString(),
-        "--id", name, "--state-dir", dir.toString(), "--socket", socket.toString(),
-        "--runtime", "runc", "--runtime-root", paths.runtimeRoot().toString(),
-        "--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid()))
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("leftover.log").toFile()))
-        .redirectErrorStream(true).start();
+    Process leftover =
+        new ProcessBuilder(
+                home.resolve("bin/berth-shim").toString(),
+                "--id",
+                name,
+                "--state-dir",
+                dir.toString(),
+                "--socket",
+                socket.toString(),
+                "--runtime",
+                "runc",
+                "--runtime-root",
+                paths.runtimeRoot().toString(),
+                "--spare",
+                "--parent-pid",
+                Long.toString(ProcessHandle.current().pid()))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("leftover.log").toFile()))
+            .redirectErrorStream(true)
+            .start();
     started.add(leftover);
     await("the leftover serving", () -> Files.exists(dir.resolve("address")));
     // as if stopped just before it wrote its pid and address

@@ -17,7 +17,9 @@ class SignalsAndSpecsTest {
     assertEquals(15, Signals.parse("sigterm", 9));
     assertEquals(9, Signals.parse("", 9));
     assertEquals(10, Signals.parse("10", 9));
-    assertEquals(BerthException.Code.INVALID_ARGUMENT, assertThrows(BerthException.class, () -> Signals.parse("NOPE", 9)).code());
+    assertEquals(
+        BerthException.Code.INVALID_ARGUMENT,
+        assertThrows(BerthException.class, () -> Signals.parse("NOPE", 9)).code());
     assertThrows(BerthException.class, () -> Signals.parse("99", 9));
   }
 
@@ -35,12 +37,24 @@ class SignalsAndSpecsTest {
   @Test
   void env_overrides_replace_image_values_and_path_is_always_set() {
     List<String> env = ContainerSpecs.mergeEnv(List.of("A=1", "B=2"), List.of("B=3", "C=4"));
-    assertEquals(List.of("A=1", "B=3", "C=4", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), env);
+    assertEquals(
+        List.of(
+            "A=1",
+            "B=3",
+            "C=4",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        env);
   }
 
   @Test
   void shim_socket_paths_stay_short_and_distinct() {
-    BerthPaths p = new BerthPaths(Path.of("/var/lib/berth"), Path.of("/run/berth"), Path.of("/run/berth/berth.sock"), Path.of("/opt/berth"), "runc");
+    BerthPaths p =
+        new BerthPaths(
+            Path.of("/var/lib/berth"),
+            Path.of("/run/berth"),
+            Path.of("/run/berth/berth.sock"),
+            Path.of("/opt/berth"),
+            "runc");
     String id = "f".repeat(64);
     Path s = p.shimSocket(id);
     assertTrue(s.toString().length() < 108, s.toString());
@@ -50,6 +64,11 @@ class SignalsAndSpecsTest {
   @Test
   void errors_are_one_line() {
     assertEquals("first", BerthException.oneLine(" first \n second"));
-    assertEquals("boom", BerthException.from(new java.util.concurrent.CompletionException(new IllegalStateException("boom\nat x"))).getMessage());
+    assertEquals(
+        "boom",
+        BerthException.from(
+                new java.util.concurrent.CompletionException(
+                    new IllegalStateException("boom\nat x")))
+            .getMessage());
   }
 }

@@ -14,8 +14,8 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /**
- * `run` without -d, for a container that was just created: start it, stream its output, and
- * return its exit code.
+ * `run` without -d, for a container that was just created: start it, stream its output, and return
+ * its exit code.
  */
 final class AttachedRun {
   /**
@@ -23,6 +23,7 @@ final class AttachedRun {
    * the log file; this bounds the wait if it does not, so `run` never hangs after its container.
    */
   static final long LOG_DRAIN_GRACE_MILLIS = 2000;
+
   /** Ctrl-C three times stops waiting for a container that ignores the forwarded signal. */
   static final int SIGNALS_BEFORE_DETACH = 3;
 
@@ -119,12 +120,18 @@ final class AttachedRun {
 
     private void onSignal(Signal sig) {
       if (received.incrementAndGet() >= SIGNALS_BEFORE_DETACH) {
-        root.err().println("Error: container " + Format.shortId(id) + " is still running; stopped waiting for it");
+        root.err()
+            .println(
+                "Error: container "
+                    + Format.shortId(id)
+                    + " is still running; stopped waiting for it");
         outcome.complete(128 + sig.getNumber());
         return;
       }
       try {
-        daemon.containers(10).kill(KillRequest.newBuilder().setRef(id).setSignal("SIG" + sig.getName()).build());
+        daemon
+            .containers(10)
+            .kill(KillRequest.newBuilder().setRef(id).setSignal("SIG" + sig.getName()).build());
       } catch (StatusRuntimeException e) {
         // The container may have exited (or been removed) in the meantime: its exit code is
         // what the user gets, so there is nothing useful to report about the signal.

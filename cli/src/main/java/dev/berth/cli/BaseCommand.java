@@ -12,7 +12,10 @@ import picocli.CommandLine.Spec;
 abstract class BaseCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Show this help and exit.")
   boolean help;
 
   /** The root object; reached through the spec so a command works at any depth (`image import`). */
@@ -40,11 +43,11 @@ abstract class BaseCommand implements Callable<Integer> {
   }
 
   /**
-   * Runs a long-lived call (wait, a followed stream) so that it survives a daemon restart: when
-   * the connection breaks mid-call (berthd killed or restarted) it reconnects and runs the call
-   * again, for up to {@value #RECONNECT_SECONDS} s; the call itself must resume where it left off
-   * (events by sequence number, logs by entries already printed). No daemon at the first attempt,
-   * or an error the daemon answered, fails as before.
+   * Runs a long-lived call (wait, a followed stream) so that it survives a daemon restart: when the
+   * connection breaks mid-call (berthd killed or restarted) it reconnects and runs the call again,
+   * for up to {@value #RECONNECT_SECONDS} s; the call itself must resume where it left off (events
+   * by sequence number, logs by entries already printed). No daemon at the first attempt, or an
+   * error the daemon answered, fails as before.
    */
   final <T> T reconnecting(Call<T> call) {
     // Reach the daemon once first: with no daemon at all this fails as every command does. After

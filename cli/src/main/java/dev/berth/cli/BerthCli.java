@@ -35,6 +35,7 @@ public final class BerthCli implements Callable<Integer> {
 
   static final String DEFAULT_SOCKET = "/run/berth/berth.sock";
   static final String SOCKET_ENV = "BERTH_SOCKET";
+
   /** Set to anything non-empty to get stack traces and gRPC/netty logging on stderr. */
   static final String DEBUG_ENV = "BERTH_DEBUG";
 
@@ -44,10 +45,16 @@ public final class BerthCli implements Callable<Integer> {
       description = "berthd API socket (default: $BERTH_SOCKET, else " + DEFAULT_SOCKET + ").")
   String socketOption;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Show this help and exit.")
   boolean help;
 
-  @Option(names = {"-v", "--version"}, versionHelp = true, description = "Print the client version and exit.")
+  @Option(
+      names = {"-v", "--version"},
+      versionHelp = true,
+      description = "Print the client version and exit.")
   boolean version;
 
   @Spec CommandSpec spec;
@@ -74,7 +81,8 @@ public final class BerthCli implements Callable<Integer> {
             new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16),
             false,
             StandardCharsets.UTF_8);
-    PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+    PrintStream err =
+        new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
     Map<String, String> env = System.getenv();
     int code = run(args, out, err, env, !debug(env));
     out.flush();
@@ -88,7 +96,12 @@ public final class BerthCli implements Callable<Integer> {
     return run(args, out, err, env, false);
   }
 
-  static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env, boolean quietLogging) {
+  static int run(
+      String[] args,
+      PrintStream out,
+      PrintStream err,
+      Map<String, String> env,
+      boolean quietLogging) {
     BerthCli root = new BerthCli(out, err, env, quietLogging);
     try {
       return root.commandLine(args).execute(args);
@@ -101,8 +114,9 @@ public final class BerthCli implements Callable<Integer> {
 
   /** The subcommands, in the order `berth --help` lists them. */
   static final List<String> COMMANDS =
-      List.of("run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec", "events", "pull", "image",
-          "images", "rmi", "login", "logout", "info", "version");
+      List.of(
+          "run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec",
+          "events", "pull", "image", "images", "rmi", "login", "logout", "info", "version");
 
   private static Object newCommand(String name) {
     return switch (name) {
@@ -239,11 +253,14 @@ public final class BerthCli implements Callable<Integer> {
           ? "cannot connect to berthd at " + socket() + ": permission denied"
           : "cannot connect to berthd at " + socket() + ": is it running?";
     }
-    if (Daemon.isConnectionLost(e)) return "lost the connection to berthd at " + socket() + " (did it stop?)";
+    if (Daemon.isConnectionLost(e))
+      return "lost the connection to berthd at " + socket() + " (did it stop?)";
     Status st = e.getStatus();
     String d = st.getDescription();
     if (st.getCode() == Status.Code.DEADLINE_EXCEEDED
-        && (d == null || d.startsWith("deadline exceeded after") || d.startsWith("ClientCall started after"))) {
+        && (d == null
+            || d.startsWith("deadline exceeded after")
+            || d.startsWith("ClientCall started after"))) {
       // The client's own deadline: grpc's description lists internal transport details.
       return "timed out waiting for berthd";
     }
@@ -262,10 +279,20 @@ public final class BerthCli implements Callable<Integer> {
         && cmd.getCommandSpec().subcommands().size() > 0
         && !u.getUnmatched().isEmpty()
         && !u.getUnmatched().get(0).startsWith("-")) {
-      message = "unknown command \"" + u.getUnmatched().get(0) + "\" for \"" + cmd.getCommandSpec().qualifiedName() + "\"";
+      message =
+          "unknown command \""
+              + u.getUnmatched().get(0)
+              + "\" for \""
+              + cmd.getCommandSpec().qualifiedName()
+              + "\"";
     }
     // One line, like every other error (docker prints the hint on a second line).
-    err.println("Error: " + oneLine(message) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+    err.println(
+        "Error: "
+            + oneLine(message)
+            + " (see '"
+            + cmd.getCommandSpec().qualifiedName()
+            + " --help')");
     return EXIT_ERROR;
   }
 

@@ -11,15 +11,16 @@ import java.util.Map;
 
 /**
  * The AppCDS training workload (ops/cli-cds.sh): loads the classes a typical invocation needs
- * without a daemon, so the dumped archive covers picocli's model and help, the gRPC client
- * up to a failed connect, and the table/JSON rendering.
+ * without a daemon, so the dumped archive covers picocli's model and help, the gRPC client up to a
+ * failed connect, and the table/JSON rendering.
  */
 public final class CdsTraining {
   private CdsTraining() {}
 
   public static void main(String[] args) {
     String nowhere = args.length > 0 ? args[0] : "/nonexistent/berth.sock";
-    PrintStream sink = new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8);
+    PrintStream sink =
+        new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8);
     Map<String, String> env = Map.of();
     // Help and usage errors: picocli's model and help renderer.
     BerthCli.run(new String[] {"--help"}, sink, sink, env, true);
@@ -27,7 +28,12 @@ public final class CdsTraining {
     BerthCli.run(new String[] {"ps", "--bogus"}, sink, sink, env, true);
     // A failed connect: channel, the OkHttp transport, status mapping.
     BerthCli.run(new String[] {"--socket", nowhere, "ps"}, sink, sink, env, true);
-    BerthCli.run(new String[] {"--socket", nowhere, "run", "-d", "--rm", "-e", "A=1", "busybox", "true"}, sink, sink, env, true);
+    BerthCli.run(
+        new String[] {"--socket", nowhere, "run", "-d", "--rm", "-e", "A=1", "busybox", "true"},
+        sink,
+        sink,
+        env,
+        true);
     // Successful calls against a stand-in daemon: the client side of real RPCs (HTTP/2 frames,
     // message parsing, streaming), which a failed connect never reaches.
     try {
@@ -49,13 +55,27 @@ public final class CdsTraining {
             .putLabels("k", "v")
             .build();
     Instant t = Instant.now();
-    Format.Table table = new Format.Table("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
-    table.add(Format.shortId(c.getId()), c.getImage(), Format.command(c.getCommandList(), true), Format.ago(c.getCreatedAt(), t), Format.status(c, t), c.getName());
+    Format.Table table =
+        new Format.Table("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+    table.add(
+        Format.shortId(c.getId()),
+        c.getImage(),
+        Format.command(c.getCommandList(), true),
+        Format.ago(c.getCreatedAt(), t),
+        Format.status(c, t),
+        c.getName());
     sink.print(table.render());
     sink.println(Json.containerLine(c));
     sink.println(Json.containersPretty(List.of(c)));
-    Image i = Image.newBuilder().setId("sha256:" + c.getId()).addNames("busybox:latest").setSize(4_261_000).setCreatedAt(now).build();
-    sink.println(Json.imageLine(i) + Format.humanSize(i.getSize()) + Format.repoTag("busybox:latest")[1]);
+    Image i =
+        Image.newBuilder()
+            .setId("sha256:" + c.getId())
+            .addNames("busybox:latest")
+            .setSize(4_261_000)
+            .setCreatedAt(now)
+            .build();
+    sink.println(
+        Json.imageLine(i) + Format.humanSize(i.getSize()) + Format.repoTag("busybox:latest")[1]);
     sink.flush();
     System.exit(0);
   }

@@ -1,6 +1,8 @@
 package dev.berth.cli;
 
-/** A failure the CLI detected itself (bad input, protocol surprise): printed as one "Error:" line. */
+/**
+ * A failure the CLI detected itself (bad input, protocol surprise): printed as one "Error:" line.
+ */
 final class CliException extends RuntimeException {
   private final int exitCode;
 

@@ -1,28 +1,31 @@
 package dev.berth.cli;
 
+import dev.berth.api.transport.UnixSockets;
 import dev.berth.api.v1.ContainersGrpc;
 import dev.berth.api.v1.ImagesGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import dev.berth.api.transport.UnixSockets;
 import java.net.ConnectException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The gRPC connection to berthd over its unix socket: grpc-java's OkHttp transport on a JDK
- * unix-domain channel ({@link UnixSockets}), the lightest client transport to start in a fresh
- * JVM. Created only by commands that talk to the daemon, so `--help` and usage errors never pay
- * for loading gRPC.
+ * unix-domain channel ({@link UnixSockets}), the lightest client transport to start in a fresh JVM.
+ * Created only by commands that talk to the daemon, so `--help` and usage errors never pay for
+ * loading gRPC.
  */
 final class Daemon implements AutoCloseable {
   /** Unary calls are expected to answer quickly; a hung daemon must not hang scripts forever. */
   static final long UNARY_DEADLINE_SECONDS = 60;
+
   /** Stop replies only once the container is down: allow the kill timeout plus this margin. */
   static final long STOP_DEADLINE_MARGIN_SECONDS = 30;
+
   /** The daemon's stop timeout when the request says "default" (negative). */
   static final int DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
   /**
    * Importing unpacks every layer of an archive; 60 s is too short for large images, so the one
    * unary call that does bulk I/O gets a longer bound.
@@ -53,10 +56,14 @@ final class Daemon implements AutoCloseable {
   }
 
   ContainersGrpc.ContainersBlockingStub containers(long deadlineSeconds) {
-    return ContainersGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+    return ContainersGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
   }
 
-  /** No deadline: for streams (logs, exec) and waits, which legitimately last as long as a container. */
+  /**
+   * No deadline: for streams (logs, exec) and waits, which legitimately last as long as a
+   * container.
+   */
   ContainersGrpc.ContainersBlockingStub containersUnbounded() {
     return ContainersGrpc.newBlockingStub(channel);
   }
@@ -97,9 +104,9 @@ final class Daemon implements AutoCloseable {
   }
 
   /**
-   * True when an established connection broke mid-call (berthd killed or stopped), as opposed to
-   * an UNAVAILABLE status the daemon itself answered: those carry no cause, and the daemon never
-   * uses the OkHttp transport's own text for a connection that ended.
+   * True when an established connection broke mid-call (berthd killed or stopped), as opposed to an
+   * UNAVAILABLE status the daemon itself answered: those carry no cause, and the daemon never uses
+   * the OkHttp transport's own text for a connection that ended.
    */
   static boolean isConnectionLost(StatusRuntimeException e) {
     if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || isConnectFailure(e)) return false;
@@ -107,7 +114,10 @@ final class Daemon implements AutoCloseable {
     return e.getCause() instanceof java.io.IOException || "End of stream or IOException".equals(d);
   }
 
-  /** The socket exists but this user may not connect (wrong group): worth saying instead of "is it running?". */
+  /**
+   * The socket exists but this user may not connect (wrong group): worth saying instead of "is it
+   * running?".
+   */
   static boolean isPermissionDenied(StatusRuntimeException e) {
     for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
       String m = t.getMessage();

@@ -54,16 +54,21 @@ final class Format {
       case "created":
         return "Created";
       case "running":
-      case "paused": {
-        Instant started = parseTime(c.getStartedAt());
-        String up = started == null ? "Up" : "Up " + humanDuration(Duration.between(started, now));
-        return c.getState().equals("paused") ? up + " (Paused)" : up;
-      }
-      case "stopped": {
-        Instant finished = parseTime(c.getFinishedAt());
-        String exited = "Exited (" + c.getExitCode() + ")";
-        return finished == null ? exited : exited + " " + humanDuration(Duration.between(finished, now)) + " ago";
-      }
+      case "paused":
+        {
+          Instant started = parseTime(c.getStartedAt());
+          String up =
+              started == null ? "Up" : "Up " + humanDuration(Duration.between(started, now));
+          return c.getState().equals("paused") ? up + " (Paused)" : up;
+        }
+      case "stopped":
+        {
+          Instant finished = parseTime(c.getFinishedAt());
+          String exited = "Exited (" + c.getExitCode() + ")";
+          return finished == null
+              ? exited
+              : exited + " " + humanDuration(Duration.between(finished, now)) + " ago";
+        }
       case "":
         return "Unknown";
       default:
@@ -71,7 +76,9 @@ final class Format {
     }
   }
 
-  /** The COMMAND column: the argv joined, cut to 20 characters with "…", in double quotes (Go's %q). */
+  /**
+   * The COMMAND column: the argv joined, cut to 20 characters with "…", in double quotes (Go's %q).
+   */
   static String command(List<String> argv, boolean truncate) {
     String joined = String.join(" ", argv);
     if (truncate && joined.codePointCount(0, joined.length()) > 20) {
@@ -103,7 +110,9 @@ final class Format {
 
   private static final String[] SIZE_UNITS = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
 
-  /** go-units HumanSizeWithPrecision(size, 3): decimal units, three significant digits ("1.24MB"). */
+  /**
+   * go-units HumanSizeWithPrecision(size, 3): decimal units, three significant digits ("1.24MB").
+   */
   static String humanSize(long bytes) {
     double size = bytes;
     int unit = 0;
@@ -111,14 +120,16 @@ final class Format {
       size /= 1000;
       unit++;
     }
-    String number = new BigDecimal(size).round(new MathContext(3)).stripTrailingZeros().toPlainString();
+    String number =
+        new BigDecimal(size).round(new MathContext(3)).stripTrailingZeros().toPlainString();
     return number + SIZE_UNITS[unit];
   }
 
   /** Splits NAME:TAG at the tag colon (not a registry port's colon): ["name", "tag"]. */
   static String[] repoTag(String name) {
     int colon = name.lastIndexOf(':');
-    if (colon > name.lastIndexOf('/')) return new String[] {name.substring(0, colon), name.substring(colon + 1)};
+    if (colon > name.lastIndexOf('/'))
+      return new String[] {name.substring(0, colon), name.substring(colon + 1)};
     return new String[] {name, "<none>"};
   }
 

@@ -26,7 +26,14 @@ final class ImageCommands {
       name = "image",
       description = "Manage images.",
       synopsisSubcommandLabel = "COMMAND",
-      subcommands = {Import.class, Save.class, ImageLs.class, ImageRm.class, RegistryCommands.Pull.class, RegistryCommands.Prune.class})
+      subcommands = {
+        Import.class,
+        Save.class,
+        ImageLs.class,
+        ImageRm.class,
+        RegistryCommands.Pull.class,
+        RegistryCommands.Prune.class
+      })
   static final class ImageGroup extends BaseCommand {
     /** `berth image` alone lists its subcommands, like docker. */
     @Override
@@ -36,12 +43,20 @@ final class ImageCommands {
     }
   }
 
-  @Command(name = "import", description = "Import an OCI image layout directory or a docker-archive tar (docker save).")
+  @Command(
+      name = "import",
+      description = "Import an OCI image layout directory or a docker-archive tar (docker save).")
   static final class Import extends BaseCommand {
-    @Option(names = "--name", paramLabel = "NAME:TAG", description = "Name to record (default: the archive's own name, else the file name).")
+    @Option(
+        names = "--name",
+        paramLabel = "NAME:TAG",
+        description = "Name to record (default: the archive's own name, else the file name).")
     String name;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "Archive or directory; read by berthd.")
+    @Parameters(
+        index = "0",
+        paramLabel = "PATH",
+        description = "Archive or directory; read by berthd.")
     String path;
 
     @Override
@@ -59,9 +74,15 @@ final class ImageCommands {
     }
   }
 
-  @Command(name = "save", description = "Write an image to a tar: an OCI image layout that is also a docker-archive.")
+  @Command(
+      name = "save",
+      description = "Write an image to a tar: an OCI image layout that is also a docker-archive.")
   static final class Save extends BaseCommand {
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Tar file to write (by berthd).")
+    @Option(
+        names = {"-o", "--output"},
+        required = true,
+        paramLabel = "FILE",
+        description = "Tar file to write (by berthd).")
     String output;
 
     @Parameters(index = "0", paramLabel = "IMAGE")
@@ -70,25 +91,36 @@ final class ImageCommands {
     @Override
     public Integer call() {
       String absolute = Path.of(output).toAbsolutePath().normalize().toString();
-      daemon().images(Daemon.IMPORT_DEADLINE_SECONDS).saveImage(
-          dev.berth.api.v1.SaveRequest.newBuilder().setRef(ref).setPath(absolute).build());
+      daemon()
+          .images(Daemon.IMPORT_DEADLINE_SECONDS)
+          .saveImage(
+              dev.berth.api.v1.SaveRequest.newBuilder().setRef(ref).setPath(absolute).build());
       return 0;
     }
   }
 
   @Command(name = "images", description = "List images.")
   static class Images extends BaseCommand {
-    @Option(names = {"-q", "--quiet"}, description = "Only print image ids.")
+    @Option(
+        names = {"-q", "--quiet"},
+        description = "Only print image ids.")
     boolean quiet;
 
-    @Option(names = "--format", paramLabel = "table|json", description = "Output format: table (default) or json (one object per line).")
+    @Option(
+        names = "--format",
+        paramLabel = "table|json",
+        description = "Output format: table (default) or json (one object per line).")
     String format = "table";
 
     @Override
     public Integer call() {
       ContainerCommands.OutputFormat fmt = ContainerCommands.OutputFormat.parse(format);
-      List<Image> images = new ArrayList<>(daemon().images().list(ListImagesRequest.getDefaultInstance()).getImagesList());
-      images.sort(Comparator.comparing((Image i) -> ContainerCommands.createdKey(i.getCreatedAt())).reversed());
+      List<Image> images =
+          new ArrayList<>(
+              daemon().images().list(ListImagesRequest.getDefaultInstance()).getImagesList());
+      images.sort(
+          Comparator.comparing((Image i) -> ContainerCommands.createdKey(i.getCreatedAt()))
+              .reversed());
       PrintStream out = out();
       if (fmt == ContainerCommands.OutputFormat.JSON) {
         for (Image i : images) out.println(Json.imageLine(i));
@@ -121,7 +153,9 @@ final class ImageCommands {
 
   @Command(name = "rmi", description = "Remove image names, and images no name refers to any more.")
   static class Rmi extends BaseCommand {
-    @Option(names = {"-f", "--force"}, description = "Remove even if containers use the image.")
+    @Option(
+        names = {"-f", "--force"},
+        description = "Remove even if containers use the image.")
     boolean force;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE")
@@ -129,13 +163,18 @@ final class ImageCommands {
 
     @Override
     public Integer call() {
-      return eachRef(refs, ref -> {
-        RemoveImageReply reply = daemon().images().remove(RemoveImageRequest.newBuilder().setRef(ref).setForce(force).build());
-        // The daemon lists names it untagged and ids of images it deleted, docker-style.
-        for (String removed : reply.getRemovedList()) {
-          out().println((removed.startsWith("sha256:") ? "Deleted: " : "Untagged: ") + removed);
-        }
-      });
+      return eachRef(
+          refs,
+          ref -> {
+            RemoveImageReply reply =
+                daemon()
+                    .images()
+                    .remove(RemoveImageRequest.newBuilder().setRef(ref).setForce(force).build());
+            // The daemon lists names it untagged and ids of images it deleted, docker-style.
+            for (String removed : reply.getRemovedList()) {
+              out().println((removed.startsWith("sha256:") ? "Deleted: " : "Untagged: ") + removed);
+            }
+          });
     }
   }
 

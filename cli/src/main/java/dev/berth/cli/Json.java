@@ -16,9 +16,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The machine-readable output. Written with jackson's streaming generator rather than databind:
- * it loads a fraction of the classes, and the key names and order are a public contract that
- * should be spelled out here, not derived from protobuf field names.
+ * The machine-readable output. Written with jackson's streaming generator rather than databind: it
+ * loads a fraction of the classes, and the key names and order are a public contract that should be
+ * spelled out here, not derived from protobuf field names.
  */
 final class Json {
   private Json() {}
@@ -77,7 +77,8 @@ final class Json {
     g.writeEndArray();
     g.writeBooleanField("autoRemove", c.getAutoRemove());
     g.writeNumberField("restartCount", c.getRestartCount());
-    g.writeStringField("restartPolicy", c.getRestartPolicy().isEmpty() ? "no" : c.getRestartPolicy());
+    g.writeStringField(
+        "restartPolicy", c.getRestartPolicy().isEmpty() ? "no" : c.getRestartPolicy());
     if (full) {
       g.writeStringField("bundle", c.getBundle());
       g.writeNumberField("shimPid", c.getShimPid());
@@ -94,7 +95,10 @@ final class Json {
     g.writeEndObject();
   }
 
-  /** `events --format json`: exitCode only on exits, pid only on starts, like the proto's optional fields. */
+  /**
+   * `events --format json`: exitCode only on exits, pid only on starts, like the proto's optional
+   * fields.
+   */
   static String eventLine(Event e) {
     return write(
         false,

@@ -13,7 +13,11 @@ import java.util.Map;
  * status (never a line per byte count); with quiet, nothing.
  */
 final class PullProgressPrinter {
-  enum Mode { TTY, PLAIN, QUIET }
+  enum Mode {
+    TTY,
+    PLAIN,
+    QUIET
+  }
 
   private static final int BAR = 50;
   private static final long REDRAW_NANOS = 100_000_000L;
@@ -50,7 +54,8 @@ final class PullProgressPrinter {
     LayerState now = new LayerState(p.getStatus(), p.getCurrent(), p.getTotal());
     layers.put(p.getId(), now);
     if (mode == Mode.PLAIN) {
-      if (before == null || !before.status.equals(now.status)) out.println(p.getId() + ": " + p.getStatus());
+      if (before == null || !before.status.equals(now.status))
+        out.println(p.getId() + ": " + p.getStatus());
       return;
     }
     boolean statusChanged = before == null || !before.status.equals(now.status);
@@ -80,7 +85,8 @@ final class PullProgressPrinter {
 
   private void redraw() {
     StringBuilder b = new StringBuilder();
-    if (drawnLines > 0) b.append("\u001b[").append(drawnLines).append('A'); // cursor up to the block's start
+    if (drawnLines > 0)
+      b.append("\u001b[").append(drawnLines).append('A'); // cursor up to the block's start
     List<String> lines = new ArrayList<>();
     long current = 0;
     long total = 0;
@@ -103,7 +109,12 @@ final class PullProgressPrinter {
 
   private static boolean done(LayerState s) {
     return switch (s.status) {
-      case "Verifying Checksum", "Download complete", "Extracting", "Pull complete", "Already exists" -> true;
+      case "Verifying Checksum",
+          "Download complete",
+          "Extracting",
+          "Pull complete",
+          "Already exists" ->
+          true;
       default -> false;
     };
   }

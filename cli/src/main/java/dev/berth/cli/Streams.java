@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
 final class Streams {
   private Streams() {}
 
-  /** Raw bytes, flushed at once: the output is interleaved with the user's terminal in real time. */
+  /**
+   * Raw bytes, flushed at once: the output is interleaved with the user's terminal in real time.
+   */
   static void write(PrintStream target, ByteString data) {
     try {
       data.writeTo(target);
@@ -44,7 +46,9 @@ final class Streams {
     }
 
     void open(Daemon daemon, String id) {
-      daemon.containersAsync().logs(LogsRequest.newBuilder().setRef(id).setFollow(true).build(), this);
+      daemon
+          .containersAsync()
+          .logs(LogsRequest.newBuilder().setRef(id).setFollow(true).build(), this);
     }
 
     @Override
@@ -63,7 +67,12 @@ final class Streams {
       // CANCELLED is our own cancel. NOT_FOUND means a --rm container was already removed when the
       // stream opened: its output is gone, but the exit code still arrives through WaitExit.
       if (code != Status.Code.CANCELLED && code != Status.Code.NOT_FOUND) {
-        root.err().println(root.describe(t instanceof StatusRuntimeException ? t : Status.fromThrowable(t).asRuntimeException()));
+        root.err()
+            .println(
+                root.describe(
+                    t instanceof StatusRuntimeException
+                        ? t
+                        : Status.fromThrowable(t).asRuntimeException()));
       }
       ended.countDown();
     }

@@ -1,6 +1,7 @@
 package dev.berth.cli;
 
 import com.google.protobuf.ByteString;
+import dev.berth.api.transport.UnixSockets;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.ContainerReply;
 import dev.berth.api.v1.ContainersGrpc;
@@ -18,7 +19,6 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
 import dev.berth.api.v1.WaitRequest;
-import dev.berth.api.transport.UnixSockets;
 import io.grpc.Server;
 import io.grpc.stub.StreamObserver;
 import java.io.PrintStream;
@@ -28,11 +28,12 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * A stand-in berthd for the AppCDS training run only (never used otherwise): answers the calls
- * the common commands make, so the archive holds the client's successful-call code paths.
+ * A stand-in berthd for the AppCDS training run only (never used otherwise): answers the calls the
+ * common commands make, so the archive holds the client's successful-call code paths.
  */
 final class TrainingDaemon {
-  private static final String ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  private static final String ID =
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
   private TrainingDaemon() {}
 
@@ -40,17 +41,26 @@ final class TrainingDaemon {
     Path dir = Files.createTempDirectory("berth-cds");
     Path socket = dir.resolve("t.sock");
     // OkHttp's server on the CLI's own unix-socket adapter: the client side is the real path.
-    Server server = UnixSockets.server(socket)
-        .addService(new Containers()).addService(new Images())
-        .build().start();
+    Server server =
+        UnixSockets.server(socket)
+            .addService(new Containers())
+            .addService(new Images())
+            .build()
+            .start();
     try {
       String s = socket.toString();
       BerthCli.run(new String[] {"--socket", s, "version"}, sink, sink, env, true);
       BerthCli.run(new String[] {"--socket", s, "ps", "-a"}, sink, sink, env, true);
       BerthCli.run(new String[] {"--socket", s, "ps", "--format", "json"}, sink, sink, env, true);
       BerthCli.run(new String[] {"--socket", s, "images"}, sink, sink, env, true);
-      BerthCli.run(new String[] {"--socket", s, "run", "-d", "busybox", "true"}, sink, sink, env, true);
-      BerthCli.run(new String[] {"--socket", s, "run", "--rm", "busybox", "echo", "hi"}, sink, sink, env, true);
+      BerthCli.run(
+          new String[] {"--socket", s, "run", "-d", "busybox", "true"}, sink, sink, env, true);
+      BerthCli.run(
+          new String[] {"--socket", s, "run", "--rm", "busybox", "echo", "hi"},
+          sink,
+          sink,
+          env,
+          true);
     } finally {
       server.shutdownNow();
       Files.deleteIfExists(socket);
@@ -60,45 +70,70 @@ final class TrainingDaemon {
 
   private static Container container() {
     String now = Instant.now().toString();
-    return Container.newBuilder().setId(ID).setName("training").setImage("busybox").setState("running")
-        .setPid(1).setCreatedAt(now).setStartedAt(now).addCommand("true").build();
+    return Container.newBuilder()
+        .setId(ID)
+        .setName("training")
+        .setImage("busybox")
+        .setState("running")
+        .setPid(1)
+        .setCreatedAt(now)
+        .setStartedAt(now)
+        .addCommand("true")
+        .build();
   }
 
   private static final class Containers extends ContainersGrpc.ContainersImplBase {
-    @Override public void version(VersionRequest r, StreamObserver<VersionReply> o) {
-      o.onNext(VersionReply.newBuilder().setVersion("0").setApiVersion("v1").setRuntime("runc").build());
+    @Override
+    public void version(VersionRequest r, StreamObserver<VersionReply> o) {
+      o.onNext(
+          VersionReply.newBuilder().setVersion("0").setApiVersion("v1").setRuntime("runc").build());
       o.onCompleted();
     }
 
-    @Override public void list(ListRequest r, StreamObserver<ListReply> o) {
+    @Override
+    public void list(ListRequest r, StreamObserver<ListReply> o) {
       o.onNext(ListReply.newBuilder().addContainers(container()).build());
       o.onCompleted();
     }
 
-    @Override public void create(CreateRequest r, StreamObserver<CreateReply> o) {
+    @Override
+    public void create(CreateRequest r, StreamObserver<CreateReply> o) {
       o.onNext(CreateReply.newBuilder().setContainer(container()).build());
       o.onCompleted();
     }
 
-    @Override public void start(StartRequest r, StreamObserver<ContainerReply> o) {
+    @Override
+    public void start(StartRequest r, StreamObserver<ContainerReply> o) {
       o.onNext(ContainerReply.newBuilder().setContainer(container()).build());
       o.onCompleted();
     }
 
-    @Override public void waitExit(WaitRequest r, StreamObserver<WaitReply> o) {
-      o.onNext(WaitReply.newBuilder().setId(ID).setExitCode(0).setFinishedAt(Instant.now().toString()).build());
+    @Override
+    public void waitExit(WaitRequest r, StreamObserver<WaitReply> o) {
+      o.onNext(
+          WaitReply.newBuilder()
+              .setId(ID)
+              .setExitCode(0)
+              .setFinishedAt(Instant.now().toString())
+              .build());
       o.onCompleted();
     }
 
-    @Override public void logs(LogsRequest r, StreamObserver<LogEntry> o) {
-      o.onNext(LogEntry.newBuilder().setStream("stdout").setTime(Instant.now().toString())
-          .setData(ByteString.copyFromUtf8("hi\n")).build());
+    @Override
+    public void logs(LogsRequest r, StreamObserver<LogEntry> o) {
+      o.onNext(
+          LogEntry.newBuilder()
+              .setStream("stdout")
+              .setTime(Instant.now().toString())
+              .setData(ByteString.copyFromUtf8("hi\n"))
+              .build());
       o.onCompleted();
     }
   }
 
   private static final class Images extends ImagesGrpc.ImagesImplBase {
-    @Override public void list(ListImagesRequest r, StreamObserver<ListImagesReply> o) {
+    @Override
+    public void list(ListImagesRequest r, StreamObserver<ListImagesReply> o) {
       o.onNext(ListImagesReply.getDefaultInstance());
       o.onCompleted();
     }

@@ -9,9 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.CreateRequest;
-import dev.berth.api.v1.Event;
-import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.DeleteRequest;
+import dev.berth.api.v1.Event;
 import dev.berth.api.v1.ExecOutput;
 import dev.berth.api.v1.ExecRequest;
 import dev.berth.api.v1.Image;
@@ -23,6 +22,7 @@ import dev.berth.api.v1.LogsRequest;
 import dev.berth.api.v1.RemoveImageRequest;
 import dev.berth.api.v1.StartRequest;
 import dev.berth.api.v1.StopRequest;
+import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.WaitRequest;
 import io.grpc.Status;
 import java.io.ByteArrayOutputStream;
@@ -53,7 +53,8 @@ class BerthCliTest {
   }
 
   /** grpc sets SO_KEEPALIVE on every channel; netty warns that unix sockets have no such option. */
-  static final java.util.logging.Logger NETTY_BOOTSTRAP_LOG = java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+  static final java.util.logging.Logger NETTY_BOOTSTRAP_LOG =
+      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
 
   @org.junit.jupiter.api.BeforeAll
   static void quietNetty() {
@@ -80,18 +81,44 @@ class BerthCliTest {
             new PrintStream(out, true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8),
             env);
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return new Result(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   static LogEntry log(String stream, String text) {
-    return LogEntry.newBuilder().setStream(stream).setTime("2024-01-01T00:00:00.000000001Z").setData(ByteString.copyFromUtf8(text)).build();
+    return LogEntry.newBuilder()
+        .setStream(stream)
+        .setTime("2024-01-01T00:00:00.000000001Z")
+        .setData(ByteString.copyFromUtf8(text))
+        .build();
   }
 
   // --- run / create ---------------------------------------------------------------------------
 
   @Test
   void runDetachedCreatesStartsAndPrintsTheFullId() {
-    Result r = berth("run", "-d", "--rm", "--name", "web", "-e", "A=1", "-e", "B=two words", "-w", "/srv", "-u", "1000:1000", "--hostname", "h1", "--entrypoint", "/bin/sh", "busybox", "-c", "echo hi");
+    Result r =
+        berth(
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            "web",
+            "-e",
+            "A=1",
+            "-e",
+            "B=two words",
+            "-w",
+            "/srv",
+            "-u",
+            "1000:1000",
+            "--hostname",
+            "h1",
+            "--entrypoint",
+            "/bin/sh",
+            "busybox",
+            "-c",
+            "echo hi");
     assertEquals(0, r.code(), r.err());
     assertEquals(FakeBerthd.ID + "\n", r.out());
     assertEquals("", r.err());
@@ -125,7 +152,9 @@ class BerthCliTest {
   void bareEnvNameCopiesTheCallersValueOrIsDropped() {
     env.put("FROM_SHELL", "yes");
     assertEquals(0, berth("run", "-d", "-e", "FROM_SHELL", "-e", "NOT_SET", "busybox").code());
-    assertEquals(List.of("FROM_SHELL=yes"), daemon.requests(CreateRequest.class).get(0).getProcess().getEnvList());
+    assertEquals(
+        List.of("FROM_SHELL=yes"),
+        daemon.requests(CreateRequest.class).get(0).getProcess().getEnvList());
   }
 
   @Test
@@ -136,7 +165,9 @@ class BerthCliTest {
     assertEquals(3, r.code(), r.err());
     assertEquals("hi\nbye\n", r.out());
     assertEquals("oops\n", r.err());
-    assertEquals(List.of("sh", "-c", "echo hi"), daemon.requests(CreateRequest.class).get(0).getProcess().getCmdList());
+    assertEquals(
+        List.of("sh", "-c", "echo hi"),
+        daemon.requests(CreateRequest.class).get(0).getProcess().getCmdList());
     assertTrue(daemon.requests(CreateRequest.class).get(0).getAutoRemove());
     assertEquals(FakeBerthd.ID, daemon.requests(WaitRequest.class).get(0).getRef());
     LogsRequest logs = daemon.requests(LogsRequest.class).get(0);
@@ -145,7 +176,9 @@ class BerthCliTest {
     // The CLI attaches (Wait, Logs) before Start, but the server may run the handlers in any
     // order; the daemon copes with either (a follow opened on a created container lasts through
     // its next run, and a wait after a --rm removal is answered from the tombstone).
-    assertTrue(daemon.methods().containsAll(List.of("Create", "Wait", "Logs", "Start")), daemon.methods().toString());
+    assertTrue(
+        daemon.methods().containsAll(List.of("Create", "Wait", "Logs", "Start")),
+        daemon.methods().toString());
   }
 
   @Test
@@ -159,10 +192,15 @@ class BerthCliTest {
 
   @Test
   void runWhoseStartFailsPrintsOneErrorAnd125() {
-    daemon.failures.put("Start", Status.FAILED_PRECONDITION.withDescription("runc create failed: exec: \"nope\": executable file not found in $PATH"));
+    daemon.failures.put(
+        "Start",
+        Status.FAILED_PRECONDITION.withDescription(
+            "runc create failed: exec: \"nope\": executable file not found in $PATH"));
     Result r = berth("run", "busybox", "nope");
     assertEquals(125, r.code());
-    assertEquals(List.of("Error: runc create failed: exec: \"nope\": executable file not found in $PATH"), r.errLines());
+    assertEquals(
+        List.of("Error: runc create failed: exec: \"nope\": executable file not found in $PATH"),
+        r.errLines());
     assertEquals("", r.out());
   }
 
@@ -180,8 +218,18 @@ class BerthCliTest {
 
   @Test
   void restartPolicyAndFailpointsAreSentAsGiven() {
-    Result r = berth("run", "-d", "--restart", "on-failure:3", "--failpoint", "Start=delay(200)", "--failpoint", "Kill=1*error",
-        "busybox", "true");
+    Result r =
+        berth(
+            "run",
+            "-d",
+            "--restart",
+            "on-failure:3",
+            "--failpoint",
+            "Start=delay(200)",
+            "--failpoint",
+            "Kill=1*error",
+            "busybox",
+            "true");
     assertEquals(0, r.code(), r.err());
     CreateRequest c = daemon.requests(CreateRequest.class).get(0);
     assertEquals("on-failure", c.getRestart().getName());
@@ -193,7 +241,10 @@ class BerthCliTest {
   void malformedRestartAndFailpointAreOneLineErrorsAndSendNothing() {
     Result r = berth("run", "--restart", "on-failure:x", "busybox", "true");
     assertEquals(125, r.code());
-    assertEquals(List.of("Error: invalid restart policy \"on-failure:x\": the maximum retry count must be a number >= 0"), r.errLines());
+    assertEquals(
+        List.of(
+            "Error: invalid restart policy \"on-failure:x\": the maximum retry count must be a number >= 0"),
+        r.errLines());
     Result f = berth("create", "--failpoint", "Kill", "busybox", "true");
     assertEquals(125, f.code());
     assertEquals(List.of("Error: invalid failpoint \"Kill\": expected RPC=ACTION"), f.errLines());
@@ -205,13 +256,34 @@ class BerthCliTest {
     Path profile = dir.resolve("profile.json");
     String content = "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": []}\n";
     java.nio.file.Files.writeString(profile, content);
-    Result r = berth("create", "--security-opt", "seccomp=" + profile, "--security-opt", "no-new-privileges", "busybox", "true");
+    Result r =
+        berth(
+            "create",
+            "--security-opt",
+            "seccomp=" + profile,
+            "--security-opt",
+            "no-new-privileges",
+            "busybox",
+            "true");
     assertEquals(0, r.code(), r.err());
-    assertEquals(List.of("seccomp=" + content, "no-new-privileges"), daemon.requests(CreateRequest.class).get(0).getSecurityOptsList());
-    r = berth("run", "-d", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=x", "busybox", "true");
+    assertEquals(
+        List.of("seccomp=" + content, "no-new-privileges"),
+        daemon.requests(CreateRequest.class).get(0).getSecurityOptsList());
+    r =
+        berth(
+            "run",
+            "-d",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--security-opt",
+            "apparmor=x",
+            "busybox",
+            "true");
     assertEquals(0, r.code(), r.err());
     // the daemon judges what it does not know (here the fake accepts it)
-    assertEquals(List.of("seccomp=unconfined", "apparmor=x"), daemon.requests(CreateRequest.class).get(1).getSecurityOptsList());
+    assertEquals(
+        List.of("seccomp=unconfined", "apparmor=x"),
+        daemon.requests(CreateRequest.class).get(1).getSecurityOptsList());
   }
 
   @Test
@@ -219,16 +291,20 @@ class BerthCliTest {
     Path missing = dir.resolve("missing.json");
     Result r = berth("run", "--security-opt", "seccomp=" + missing, "busybox", "true");
     assertEquals(125, r.code());
-    assertEquals(List.of("Error: cannot read seccomp profile " + missing + ": no such file"), r.errLines());
+    assertEquals(
+        List.of("Error: cannot read seccomp profile " + missing + ": no such file"), r.errLines());
     r = berth("create", "--security-opt", "seccomp=" + dir, "busybox", "true");
     assertEquals(125, r.code());
     assertEquals(1, r.errLines().size(), r.err());
-    assertTrue(r.errLines().get(0).startsWith("Error: cannot read seccomp profile " + dir + ": "), r.err());
+    assertTrue(
+        r.errLines().get(0).startsWith("Error: cannot read seccomp profile " + dir + ": "),
+        r.err());
     Path big = dir.resolve("big.json");
     java.nio.file.Files.write(big, new byte[ContainerCommands.MAX_SECCOMP_PROFILE_BYTES + 1]);
     r = berth("create", "--security-opt", "seccomp=" + big, "busybox", "true");
     assertEquals(125, r.code());
-    assertEquals(List.of("Error: seccomp profile " + big + " is larger than 1024 KiB"), r.errLines());
+    assertEquals(
+        List.of("Error: seccomp profile " + big + " is larger than 1024 KiB"), r.errLines());
     assertTrue(daemon.requests(CreateRequest.class).isEmpty());
   }
 
@@ -236,10 +312,32 @@ class BerthCliTest {
 
   @Test
   void eventsJsonHasExitCodeOnlyOnExitsAndPassesSinceAndFilters() throws Exception {
-    daemon.events = List.of(
-        Event.newBuilder().setSeq(1).setTime("2026-01-01T00:00:00Z").setType("start").setContainer(FakeBerthd.ID).setPid(42).build(),
-        Event.newBuilder().setSeq(2).setTime("2026-01-01T00:00:01Z").setType("exit").setContainer(FakeBerthd.ID).setExitCode(0).build());
-    Result r = berth("events", "--since", "0", "--filter", "container=web", "--format", "json", "--no-follow");
+    daemon.events =
+        List.of(
+            Event.newBuilder()
+                .setSeq(1)
+                .setTime("2026-01-01T00:00:00Z")
+                .setType("start")
+                .setContainer(FakeBerthd.ID)
+                .setPid(42)
+                .build(),
+            Event.newBuilder()
+                .setSeq(2)
+                .setTime("2026-01-01T00:00:01Z")
+                .setType("exit")
+                .setContainer(FakeBerthd.ID)
+                .setExitCode(0)
+                .build());
+    Result r =
+        berth(
+            "events",
+            "--since",
+            "0",
+            "--filter",
+            "container=web",
+            "--format",
+            "json",
+            "--no-follow");
     assertEquals(0, r.code(), r.err());
     List<String> lines = r.out().lines().toList();
     assertEquals(2, lines.size());
@@ -265,13 +363,16 @@ class BerthCliTest {
     Result start = berth("start", "web", "4f3c");
     assertEquals(0, start.code(), start.err());
     assertEquals("web\n4f3c\n", start.out());
-    assertEquals(List.of("web", "4f3c"), daemon.requests(StartRequest.class).stream().map(StartRequest::getRef).toList());
+    assertEquals(
+        List.of("web", "4f3c"),
+        daemon.requests(StartRequest.class).stream().map(StartRequest::getRef).toList());
 
     Result stop = berth("stop", "-t", "3", "web");
     assertEquals("web\n", stop.out());
     StopRequest s = daemon.requests(StopRequest.class).get(0);
     assertEquals(3, s.getTimeoutSeconds());
-    assertEquals(-1, berthAndGet(() -> berth("stop", "db"), StopRequest.class, 1).getTimeoutSeconds());
+    assertEquals(
+        -1, berthAndGet(() -> berth("stop", "db"), StopRequest.class, 1).getTimeoutSeconds());
 
     Result kill = berth("kill", "-s", "HUP", "web");
     assertEquals("web\n", kill.out());
@@ -310,7 +411,9 @@ class BerthCliTest {
 
   @Test
   void aFailureForOneRefDoesNotStopTheOthers() {
-    daemon.containers = List.of(Container.newBuilder().setId(FakeBerthd.ID).setName("web").setState("running").build());
+    daemon.containers =
+        List.of(
+            Container.newBuilder().setId(FakeBerthd.ID).setName("web").setState("running").build());
     Result r = berth("inspect", "web", "ghost");
     assertEquals(125, r.code());
     assertEquals(List.of("Error: no such container: ghost"), r.errLines());
@@ -323,15 +426,42 @@ class BerthCliTest {
     Instant now = Instant.now();
     daemon.containers =
         List.of(
-            Container.newBuilder().setId("a".repeat(64)).setName("runner").setImage("busybox").setState("running").setPid(42).setExitCode(-1)
-                .setCreatedAt(now.minusSeconds(10).toString()).setStartedAt(now.minusSeconds(3).toString())
-                .addAllCommand(List.of("sh", "-c", "while true; do sleep 1; done")).putLabels("b", "2").putLabels("a", "1")
-                .setBundle("/var/lib/berth/containers/" + "a".repeat(64)).setShimPid(41).setShimAddress("/run/berth/s/x.sock").build(),
-            Container.newBuilder().setId("b".repeat(64)).setName("done").setImage("alpine:3").setState("stopped").setExitCode(0)
-                .setCreatedAt(now.minusSeconds(20).toString()).setStartedAt(now.minusSeconds(15).toString()).setFinishedAt(now.minusSeconds(2).toString())
-                .addAllCommand(List.of("true")).setAutoRemove(true).build(),
-            Container.newBuilder().setId("c".repeat(64)).setName("fresh").setImage("busybox").setState("created")
-                .setCreatedAt(now.minusSeconds(5).toString()).addAllCommand(List.of("echo", "hi")).build());
+            Container.newBuilder()
+                .setId("a".repeat(64))
+                .setName("runner")
+                .setImage("busybox")
+                .setState("running")
+                .setPid(42)
+                .setExitCode(-1)
+                .setCreatedAt(now.minusSeconds(10).toString())
+                .setStartedAt(now.minusSeconds(3).toString())
+                .addAllCommand(List.of("sh", "-c", "while true; do sleep 1; done"))
+                .putLabels("b", "2")
+                .putLabels("a", "1")
+                .setBundle("/var/lib/berth/containers/" + "a".repeat(64))
+                .setShimPid(41)
+                .setShimAddress("/run/berth/s/x.sock")
+                .build(),
+            Container.newBuilder()
+                .setId("b".repeat(64))
+                .setName("done")
+                .setImage("alpine:3")
+                .setState("stopped")
+                .setExitCode(0)
+                .setCreatedAt(now.minusSeconds(20).toString())
+                .setStartedAt(now.minusSeconds(15).toString())
+                .setFinishedAt(now.minusSeconds(2).toString())
+                .addAllCommand(List.of("true"))
+                .setAutoRemove(true)
+                .build(),
+            Container.newBuilder()
+                .setId("c".repeat(64))
+                .setName("fresh")
+                .setImage("busybox")
+                .setState("created")
+                .setCreatedAt(now.minusSeconds(5).toString())
+                .addAllCommand(List.of("echo", "hi"))
+                .build());
   }
 
   @Test
@@ -343,7 +473,10 @@ class BerthCliTest {
     String[] lines = r.out().split("\n");
     assertEquals(2, lines.length, r.out());
     assertTrue(lines[0].matches("CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES"), lines[0]);
-    assertTrue(lines[1].matches("a{12} +busybox +\"sh -c while true; d…\" +10 seconds ago +Up 3 seconds +runner"), lines[1]);
+    assertTrue(
+        lines[1].matches(
+            "a{12} +busybox +\"sh -c while true; d…\" +10 seconds ago +Up 3 seconds +runner"),
+        lines[1]);
     // Columns line up: each header starts where its values start.
     assertEquals(lines[0].indexOf("STATUS"), lines[1].indexOf("Up 3"));
   }
@@ -357,7 +490,8 @@ class BerthCliTest {
     assertEquals(4, lines.length, r.out());
     assertTrue(lines[1].contains("Created") && lines[1].endsWith("fresh"), lines[1]);
     assertTrue(lines[2].contains("Up 3 seconds"), lines[2]);
-    assertTrue(lines[3].contains("\"true\"") && lines[3].contains("Exited (0) 2 seconds ago"), lines[3]);
+    assertTrue(
+        lines[3].contains("\"true\"") && lines[3].contains("Exited (0) 2 seconds ago"), lines[3]);
   }
 
   @Test
@@ -369,7 +503,21 @@ class BerthCliTest {
     assertEquals(3, lines.length);
     JsonNode fresh = json.readTree(lines[0]);
     assertEquals(
-        List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount", "restartPolicy"),
+        List.of(
+            "id",
+            "name",
+            "image",
+            "imageId",
+            "state",
+            "pid",
+            "exitCode",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
+            "command",
+            "autoRemove",
+            "restartCount",
+            "restartPolicy"),
         fieldNames(fresh));
     assertEquals("c".repeat(64), fresh.get("id").asText());
     assertEquals("created", fresh.get("state").asText());
@@ -398,8 +546,27 @@ class BerthCliTest {
     assertEquals(2, arr.size());
     JsonNode runner = arr.get(0);
     assertEquals(
-        List.of("id", "name", "image", "imageId", "state", "pid", "exitCode", "createdAt", "startedAt", "finishedAt", "command", "autoRemove", "restartCount", "restartPolicy",
-            "bundle", "shimPid", "shimAddress", "labels", "error", "seccomp"),
+        List.of(
+            "id",
+            "name",
+            "image",
+            "imageId",
+            "state",
+            "pid",
+            "exitCode",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
+            "command",
+            "autoRemove",
+            "restartCount",
+            "restartPolicy",
+            "bundle",
+            "shimPid",
+            "shimAddress",
+            "labels",
+            "error",
+            "seccomp"),
         fieldNames(runner));
     assertEquals(41, runner.get("shimPid").asInt());
     assertEquals("1", runner.get("labels").get("a").asText());
@@ -436,7 +603,8 @@ class BerthCliTest {
             ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("out\n")).build(),
             ExecOutput.newBuilder().setStderr(ByteString.copyFromUtf8("err\n")).build(),
             ExecOutput.newBuilder().setExitCode(7).build());
-    Result r = berth("exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "web", "sh", "-c", "exit 7");
+    Result r =
+        berth("exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "web", "sh", "-c", "exit 7");
     assertEquals(7, r.code(), r.err());
     assertEquals("out\n", r.out());
     assertEquals("err\n", r.err());
@@ -450,7 +618,8 @@ class BerthCliTest {
 
   @Test
   void execWithoutAnExitCodeIsAnError() {
-    daemon.execOutput = List.of(ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("partial")).build());
+    daemon.execOutput =
+        List.of(ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("partial")).build());
     Result r = berth("exec", "web", "true");
     assertEquals(125, r.code());
     assertEquals(List.of("Error: exec stream ended without an exit code"), r.errLines());
@@ -462,9 +631,19 @@ class BerthCliTest {
     Instant now = Instant.now();
     daemon.images =
         List.of(
-            Image.newBuilder().setId("sha256:" + "1".repeat(64)).addNames("busybox:latest").addNames("registry:5000/tools/busybox:1.36")
-                .setSize(4_261_000).setCreatedAt(now.minusSeconds(3 * 86400).toString()).setManifestDigest("sha256:" + "9".repeat(64)).build(),
-            Image.newBuilder().setId("sha256:" + "2".repeat(64)).setSize(145_000_000).setCreatedAt(now.minusSeconds(7200).toString()).build());
+            Image.newBuilder()
+                .setId("sha256:" + "1".repeat(64))
+                .addNames("busybox:latest")
+                .addNames("registry:5000/tools/busybox:1.36")
+                .setSize(4_261_000)
+                .setCreatedAt(now.minusSeconds(3 * 86400).toString())
+                .setManifestDigest("sha256:" + "9".repeat(64))
+                .build(),
+            Image.newBuilder()
+                .setId("sha256:" + "2".repeat(64))
+                .setSize(145_000_000)
+                .setCreatedAt(now.minusSeconds(7200).toString())
+                .build());
   }
 
   @Test
@@ -476,7 +655,8 @@ class BerthCliTest {
     assertTrue(lines[0].matches("REPOSITORY +TAG +IMAGE ID +CREATED +SIZE"), lines[0]);
     assertTrue(lines[1].matches("<none> +<none> +2{12} +2 hours ago +145MB"), lines[1]);
     assertTrue(lines[2].matches("busybox +latest +1{12} +3 days ago +4.26MB"), lines[2]);
-    assertTrue(lines[3].matches("registry:5000/tools/busybox +1.36 +1{12} +3 days ago +4.26MB"), lines[3]);
+    assertTrue(
+        lines[3].matches("registry:5000/tools/busybox +1.36 +1{12} +3 days ago +4.26MB"), lines[3]);
   }
 
   @Test
@@ -486,7 +666,9 @@ class BerthCliTest {
     String[] lines = r.out().split("\n");
     assertEquals(2, lines.length);
     JsonNode busybox = json.readTree(lines[1]);
-    assertEquals(List.of("id", "names", "size", "createdAt", "manifestDigest", "repoDigests"), fieldNames(busybox));
+    assertEquals(
+        List.of("id", "names", "size", "createdAt", "manifestDigest", "repoDigests"),
+        fieldNames(busybox));
     assertEquals("busybox:latest", busybox.get("names").get(0).asText());
     assertEquals(4_261_000, busybox.get("size").asLong());
   }
@@ -497,11 +679,18 @@ class BerthCliTest {
     Result r = berth("image", "import", "images/busybox.tar", "--name", "busybox:latest");
     assertEquals(0, r.code(), r.err());
     ImportRequest req = daemon.requests(ImportRequest.class).get(0);
-    assertEquals(Path.of("images/busybox.tar").toAbsolutePath().normalize().toString(), req.getPath());
+    assertEquals(
+        Path.of("images/busybox.tar").toAbsolutePath().normalize().toString(), req.getPath());
     assertEquals("busybox:latest", req.getName());
     String id1 = "sha256:" + "1".repeat(64);
     assertEquals(
-        "busybox:latest (" + id1 + ")\nregistry:5000/tools/busybox:1.36 (" + id1 + ")\n<none> (sha256:" + "2".repeat(64) + ")\n",
+        "busybox:latest ("
+            + id1
+            + ")\nregistry:5000/tools/busybox:1.36 ("
+            + id1
+            + ")\n<none> (sha256:"
+            + "2".repeat(64)
+            + ")\n",
         r.out());
   }
 
@@ -518,7 +707,10 @@ class BerthCliTest {
 
   @Test
   void rmiOfAnImageInUseIsOneErrorLine() {
-    daemon.failures.put("RemoveImage", Status.FAILED_PRECONDITION.withDescription("image busybox:latest is used by container web"));
+    daemon.failures.put(
+        "RemoveImage",
+        Status.FAILED_PRECONDITION.withDescription(
+            "image busybox:latest is used by container web"));
     Result r = berth("rmi", "busybox");
     assertEquals(125, r.code());
     assertEquals("Error: image busybox:latest is used by container web\n", r.err());
@@ -541,39 +733,45 @@ class BerthCliTest {
     // berthd killed mid-call does. The call must fail (grpc must not send it again on a new
     // connection) with one line that says what happened.
     java.nio.file.Path path = dir.resolve("dying.sock");
-    java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger accepted =
+        new java.util.concurrent.atomic.AtomicInteger();
     try (java.nio.channels.ServerSocketChannel server =
         java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
       server.bind(java.net.UnixDomainSocketAddress.of(path));
-      Thread t = new Thread(() -> {
-        try {
-          while (true) {
-            try (java.nio.channels.SocketChannel c = server.accept()) {
-              accepted.incrementAndGet();
-              // The whole request (preface, settings, headers, message) has arrived when the
-              // client goes quiet; then the "daemon" dies without an answer.
-              java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(1 << 16);
-              // An HTTP/2 server's first frame, an empty SETTINGS: the connection is then ready.
-              c.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}));
-              c.configureBlocking(false);
-              long quietSince = System.nanoTime();
-              while (System.nanoTime() - quietSince < 300_000_000L) {
-                if (c.read(in) > 0) quietSince = System.nanoTime();
-                Thread.sleep(10);
-              }
-            } catch (InterruptedException e) {
-              return;
-            }
-          }
-        } catch (java.io.IOException closed) {
-          // the test is over
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    try (java.nio.channels.SocketChannel c = server.accept()) {
+                      accepted.incrementAndGet();
+                      // The whole request (preface, settings, headers, message) has arrived when
+                      // the
+                      // client goes quiet; then the "daemon" dies without an answer.
+                      java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(1 << 16);
+                      // An HTTP/2 server's first frame, an empty SETTINGS: the connection is then
+                      // ready.
+                      c.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}));
+                      c.configureBlocking(false);
+                      long quietSince = System.nanoTime();
+                      while (System.nanoTime() - quietSince < 300_000_000L) {
+                        if (c.read(in) > 0) quietSince = System.nanoTime();
+                        Thread.sleep(10);
+                      }
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                  }
+                } catch (java.io.IOException closed) {
+                  // the test is over
+                }
+              });
       t.setDaemon(true);
       t.start();
       Result r = berth("--socket", path.toString(), "start", "abc");
       assertEquals(125, r.code());
-      assertEquals("Error: lost the connection to berthd at " + path + " (did it stop?)\n", r.err());
+      assertEquals(
+          "Error: lost the connection to berthd at " + path + " (did it stop?)\n", r.err());
       assertEquals(1, accepted.get(), "the call was sent again");
     }
   }
@@ -600,17 +798,22 @@ class BerthCliTest {
   void missingImageAndUnknownCommandAreUsageErrors() {
     Result noImage = berth("run", "-d");
     assertEquals(125, noImage.code());
-    assertEquals(List.of("Error: Missing required parameter: 'IMAGE' (see 'berth run --help')"), noImage.errLines());
+    assertEquals(
+        List.of("Error: Missing required parameter: 'IMAGE' (see 'berth run --help')"),
+        noImage.errLines());
     Result unknown = berth("frobnicate");
     assertEquals(125, unknown.code());
-    assertEquals(List.of("Error: unknown command \"frobnicate\" for \"berth\" (see 'berth --help')"), unknown.errLines());
+    assertEquals(
+        List.of("Error: unknown command \"frobnicate\" for \"berth\" (see 'berth --help')"),
+        unknown.errLines());
     assertTrue(daemon.requests.isEmpty());
   }
 
   @Test
   void onlyTheInvokedCommandIsRegisteredButHelpListsAll() {
     assertEquals("ps", BerthCli.invokedCommand(new String[] {"--socket", "/s", "ps", "-a"}));
-    assertEquals("run", BerthCli.invokedCommand(new String[] {"--socket=/s", "run", "busybox", "ps"}));
+    assertEquals(
+        "run", BerthCli.invokedCommand(new String[] {"--socket=/s", "run", "busybox", "ps"}));
     assertEquals(null, BerthCli.invokedCommand(new String[] {"--help"}));
     assertEquals(null, BerthCli.invokedCommand(new String[] {"frobnicate"}));
     assertEquals(null, BerthCli.invokedCommand(new String[] {"--socket"}));
@@ -643,7 +846,9 @@ class BerthCliTest {
   @Test
   void atSignArgumentsAreNotExpandedAsArgumentFiles() {
     assertEquals(0, berth("run", "-d", "busybox", "echo", "@user").code());
-    assertEquals(List.of("echo", "@user"), daemon.requests(CreateRequest.class).get(0).getProcess().getCmdList());
+    assertEquals(
+        List.of("echo", "@user"),
+        daemon.requests(CreateRequest.class).get(0).getProcess().getCmdList());
   }
 
   private JsonNode parse(String s) {

@@ -9,7 +9,6 @@ import dev.berth.api.v1.DeleteReply;
 import dev.berth.api.v1.DeleteRequest;
 import dev.berth.api.v1.Event;
 import dev.berth.api.v1.ExecOutput;
-import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.ExecRequest;
 import dev.berth.api.v1.Image;
 import dev.berth.api.v1.ImagesGrpc;
@@ -27,6 +26,7 @@ import dev.berth.api.v1.RemoveImageReply;
 import dev.berth.api.v1.RemoveImageRequest;
 import dev.berth.api.v1.StartRequest;
 import dev.berth.api.v1.StopRequest;
+import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
@@ -50,23 +50,28 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real grpc-java server on a unix socket with scripted Containers and Images services: it
- * records every request and answers with canned replies, or with a status set per method.
+ * A real grpc-java server on a unix socket with scripted Containers and Images services: it records
+ * every request and answers with canned replies, or with a status set per method.
  */
 final class FakeBerthd implements AutoCloseable {
   static final String ID = "4f3c2b1a00112233445566778899aabbccddeeff00112233445566778899aabb";
 
   final List<Object> requests = new CopyOnWriteArrayList<>();
+
   /** Method name (e.g. "Start") → the error it answers with. */
   final Map<String, Status> failures = new ConcurrentHashMap<>();
+
   volatile List<Container> containers = List.of();
   volatile List<LogEntry> logs = List.of();
+
   /** Status the Logs stream ends with instead of completing (e.g. NOT_FOUND after --rm). */
   volatile Status logsEnd;
+
   volatile int exitCode;
   volatile List<ExecOutput> execOutput = List.of();
   volatile List<Image> images = List.of();
   volatile List<String> removed = List.of();
+
   /** WaitExit answers only once the container was started, as berthd does. */
   final CountDownLatch started = new CountDownLatch(1);
 
@@ -134,14 +139,32 @@ final class FakeBerthd implements AutoCloseable {
     public void version(VersionRequest req, StreamObserver<VersionReply> obs) {
       requests.add(req);
       if (failed("Version", obs)) return;
-      reply(obs, VersionReply.newBuilder().setVersion("0.1.0").setApiVersion("v1").setRuntime("runc").setRuntimeVersion("1.1.12").setRoot("/var/lib/berth").setState("/run/berth").build());
+      reply(
+          obs,
+          VersionReply.newBuilder()
+              .setVersion("0.1.0")
+              .setApiVersion("v1")
+              .setRuntime("runc")
+              .setRuntimeVersion("1.1.12")
+              .setRoot("/var/lib/berth")
+              .setState("/run/berth")
+              .build());
     }
 
     @Override
     public void create(CreateRequest req, StreamObserver<CreateReply> obs) {
       requests.add(req);
       if (failed("Create", obs)) return;
-      reply(obs, CreateReply.newBuilder().setContainer(Container.newBuilder().setId(ID).setName(req.getName().isEmpty() ? "brave_turing" : req.getName()).setImage(req.getImage()).setState("created")).build());
+      reply(
+          obs,
+          CreateReply.newBuilder()
+              .setContainer(
+                  Container.newBuilder()
+                      .setId(ID)
+                      .setName(req.getName().isEmpty() ? "brave_turing" : req.getName())
+                      .setImage(req.getImage())
+                      .setState("created"))
+              .build());
     }
 
     @Override
@@ -149,7 +172,11 @@ final class FakeBerthd implements AutoCloseable {
       requests.add(req);
       if (failed("Start", obs)) return;
       started.countDown();
-      reply(obs, ContainerReply.newBuilder().setContainer(Container.newBuilder().setId(ID).setState("running")).build());
+      reply(
+          obs,
+          ContainerReply.newBuilder()
+              .setContainer(Container.newBuilder().setId(ID).setState("running"))
+              .build());
     }
 
     @Override
@@ -178,7 +205,8 @@ final class FakeBerthd implements AutoCloseable {
       requests.add(req);
       if (failed("List", obs)) return;
       List<Container> shown = new ArrayList<>();
-      for (Container c : containers) if (req.getAll() || c.getState().equals("running")) shown.add(c);
+      for (Container c : containers)
+        if (req.getAll() || c.getState().equals("running")) shown.add(c);
       reply(obs, ListReply.newBuilder().addAllContainers(shown).build());
     }
 
@@ -187,7 +215,11 @@ final class FakeBerthd implements AutoCloseable {
       requests.add(req);
       if (failed("Inspect", obs)) return;
       Container c = find(req.getRef());
-      if (c == null) obs.onError(Status.NOT_FOUND.withDescription("no such container: " + req.getRef()).asRuntimeException());
+      if (c == null)
+        obs.onError(
+            Status.NOT_FOUND
+                .withDescription("no such container: " + req.getRef())
+                .asRuntimeException());
       else reply(obs, ContainerReply.newBuilder().setContainer(c).build());
     }
 
@@ -200,7 +232,13 @@ final class FakeBerthd implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      reply(obs, WaitReply.newBuilder().setId(ID).setExitCode(exitCode).setFinishedAt("2024-01-01T00:00:00Z").build());
+      reply(
+          obs,
+          WaitReply.newBuilder()
+              .setId(ID)
+              .setExitCode(exitCode)
+              .setFinishedAt("2024-01-01T00:00:00Z")
+              .build());
     }
 
     @Override

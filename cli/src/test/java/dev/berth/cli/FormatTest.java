@@ -41,8 +41,12 @@ class FormatTest {
   @Test
   void commandColumnIsQuotedAndTruncated() {
     assertEquals("\"echo hi\"", Format.command(List.of("echo", "hi"), true));
-    assertEquals("\"sh -c while true; d…\"", Format.command(List.of("sh", "-c", "while true; do sleep 1; done"), true));
-    assertEquals("\"sh -c while true; do sleep 1; done\"", Format.command(List.of("sh", "-c", "while true; do sleep 1; done"), false));
+    assertEquals(
+        "\"sh -c while true; d…\"",
+        Format.command(List.of("sh", "-c", "while true; do sleep 1; done"), true));
+    assertEquals(
+        "\"sh -c while true; do sleep 1; done\"",
+        Format.command(List.of("sh", "-c", "while true; do sleep 1; done"), false));
     assertEquals("\"say \\\"x\\\"\"", Format.command(List.of("say", "\"x\""), true));
   }
 
@@ -50,10 +54,31 @@ class FormatTest {
   void statusColumn() {
     Instant now = Instant.parse("2024-05-01T12:00:00Z");
     assertEquals("Created", Format.status(Container.newBuilder().setState("created").build(), now));
-    assertEquals("Up 3 seconds", Format.status(Container.newBuilder().setState("running").setStartedAt("2024-05-01T13:59:57+02:00").build(), now));
-    assertEquals("Up About a minute (Paused)", Format.status(Container.newBuilder().setState("paused").setStartedAt("2024-05-01T11:59:00Z").build(), now));
-    assertEquals("Exited (137) 2 hours ago", Format.status(Container.newBuilder().setState("stopped").setExitCode(137).setFinishedAt("2024-05-01T10:00:00.123456789Z").build(), now));
-    assertEquals("Exited (1)", Format.status(Container.newBuilder().setState("stopped").setExitCode(1).build(), now));
+    assertEquals(
+        "Up 3 seconds",
+        Format.status(
+            Container.newBuilder()
+                .setState("running")
+                .setStartedAt("2024-05-01T13:59:57+02:00")
+                .build(),
+            now));
+    assertEquals(
+        "Up About a minute (Paused)",
+        Format.status(
+            Container.newBuilder().setState("paused").setStartedAt("2024-05-01T11:59:00Z").build(),
+            now));
+    assertEquals(
+        "Exited (137) 2 hours ago",
+        Format.status(
+            Container.newBuilder()
+                .setState("stopped")
+                .setExitCode(137)
+                .setFinishedAt("2024-05-01T10:00:00.123456789Z")
+                .build(),
+            now));
+    assertEquals(
+        "Exited (1)",
+        Format.status(Container.newBuilder().setState("stopped").setExitCode(1).build(), now));
     assertEquals("Unknown", Format.status(Container.newBuilder().setState("unknown").build(), now));
   }
 

@@ -13,7 +13,12 @@ import org.junit.jupiter.api.Test;
 
 class PullProgressPrinterTest {
   private static PullProgress p(String id, String status, long current, long total) {
-    return PullProgress.newBuilder().setId(id).setStatus(status).setCurrent(current).setTotal(total).build();
+    return PullProgress.newBuilder()
+        .setId(id)
+        .setStatus(status)
+        .setCurrent(current)
+        .setTotal(total)
+        .build();
   }
 
   private static String render(PullProgressPrinter.Mode mode) {
@@ -29,7 +34,8 @@ class PullProgressPrinterTest {
     printer.accept(p("aaaaaaaaaaaa", "Download complete", 1000, 1000));
     printer.accept(p("aaaaaaaaaaaa", "Pull complete", 0, 0));
     printer.accept(p("", "Digest: sha256:abc", 0, 0));
-    printer.accept(PullProgress.newBuilder().setImage(Image.newBuilder().setId("sha256:x")).build());
+    printer.accept(
+        PullProgress.newBuilder().setImage(Image.newBuilder().setId("sha256:x")).build());
     printer.finish();
     return bytes.toString(StandardCharsets.UTF_8);
   }
@@ -37,23 +43,30 @@ class PullProgressPrinterTest {
   @Test
   void plainOutputHasOneLinePerStatusChangeAndNoBarsOrEscapes() {
     String out = render(PullProgressPrinter.Mode.PLAIN);
-    assertEquals(String.join("\n",
-        "1: Pulling from test/app",
-        "aaaaaaaaaaaa: Pulling fs layer",
-        "bbbbbbbbbbbb: Pulling fs layer",
-        "aaaaaaaaaaaa: Downloading",
-        "bbbbbbbbbbbb: Already exists",
-        "aaaaaaaaaaaa: Download complete",
-        "aaaaaaaaaaaa: Pull complete",
-        "Digest: sha256:abc", ""), out);
+    assertEquals(
+        String.join(
+            "\n",
+            "1: Pulling from test/app",
+            "aaaaaaaaaaaa: Pulling fs layer",
+            "bbbbbbbbbbbb: Pulling fs layer",
+            "aaaaaaaaaaaa: Downloading",
+            "bbbbbbbbbbbb: Already exists",
+            "aaaaaaaaaaaa: Download complete",
+            "aaaaaaaaaaaa: Pull complete",
+            "Digest: sha256:abc",
+            ""),
+        out);
   }
 
   @Test
   void terminalOutputRedrawsLayerLinesWithBarsAndATotal() {
     String out = render(PullProgressPrinter.Mode.TTY);
     assertTrue(out.contains("\u001b[3A"), "moves the cursor back over 2 layer lines + the total");
-    assertTrue(out.contains("aaaaaaaaaaaa: Downloading [====================================================>"
-        .substring(0, 40)), out);
+    assertTrue(
+        out.contains(
+            "aaaaaaaaaaaa: Downloading [====================================================>"
+                .substring(0, 40)),
+        out);
     assertTrue(out.contains("Total: ["), out);
     assertTrue(out.endsWith("Digest: sha256:abc\n"), out);
     assertTrue(out.contains("aaaaaaaaaaaa: Pull complete"), out);
@@ -62,10 +75,17 @@ class PullProgressPrinterTest {
   @Test
   void quietPrintsNothingAndTheModeFollowsTheEnvironment() {
     assertEquals("", render(PullProgressPrinter.Mode.QUIET));
-    assertEquals(PullProgressPrinter.Mode.QUIET, PullProgressPrinter.modeFor(true, Map.of("BERTH_PROGRESS", "tty")));
-    assertEquals(PullProgressPrinter.Mode.TTY, PullProgressPrinter.modeFor(false, Map.of("BERTH_PROGRESS", "tty")));
-    assertEquals(PullProgressPrinter.Mode.PLAIN, PullProgressPrinter.modeFor(false, Map.of("BERTH_PROGRESS", "plain")));
-    assertEquals("[=========================>                        ] 500B/1000B".replace("B/", "B/"),
+    assertEquals(
+        PullProgressPrinter.Mode.QUIET,
+        PullProgressPrinter.modeFor(true, Map.of("BERTH_PROGRESS", "tty")));
+    assertEquals(
+        PullProgressPrinter.Mode.TTY,
+        PullProgressPrinter.modeFor(false, Map.of("BERTH_PROGRESS", "tty")));
+    assertEquals(
+        PullProgressPrinter.Mode.PLAIN,
+        PullProgressPrinter.modeFor(false, Map.of("BERTH_PROGRESS", "plain")));
+    assertEquals(
+        "[=========================>                        ] 500B/1000B".replace("B/", "B/"),
         PullProgressPrinter.bar(500, 1000).replaceAll("\\] .*", "] 500B/1000B"));
   }
 }

@@ -18,8 +18,8 @@ import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
 import dev.berth.images.RegistryConfig;
 import dev.berth.images.RegistryCredentials;
-import dev.berth.persistence.JournalCheck;
 import dev.berth.oci.SeccompProfile;
+import dev.berth.persistence.JournalCheck;
 import dev.berth.persistence.JournalConfig;
 import dev.berth.runtime.nativ.Posix;
 import io.grpc.Server;
@@ -40,15 +40,15 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -63,16 +63,23 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** berthd: the container supervisor daemon. */
-@Command(name = "berthd", mixinStandardHelpOptions = true, version = BerthDaemon.VERSION,
+@Command(
+    name = "berthd",
+    mixinStandardHelpOptions = true,
+    version = BerthDaemon.VERSION,
     description = "Berth container supervisor daemon.")
 public final class BerthDaemon implements Callable<Integer> {
   static final String VERSION = "0.1.0";
   private static final Logger log = LoggerFactory.getLogger(BerthDaemon.class);
 
-  @Option(names = "--root", description = "Persistent state (journal, images, bundles). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--root",
+      description = "Persistent state (journal, images, bundles). Default: ${DEFAULT-VALUE}")
   Path root = Path.of("/var/lib/berth");
 
-  @Option(names = "--state", description = "Runtime state (sockets, shim state). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--state",
+      description = "Runtime state (sockets, shim state). Default: ${DEFAULT-VALUE}")
   Path state = Path.of("/run/berth");
 
   @Option(names = "--socket", description = "API socket. Default: <state>/berth.sock")
@@ -81,36 +88,59 @@ public final class BerthDaemon implements Callable<Integer> {
   @Option(names = "--runtime", description = "OCI runtime: runc or crun. Default: ${DEFAULT-VALUE}")
   String runtime = "runc";
 
-  @Option(names = "--default-registry", paramLabel = "HOST[:PORT]",
+  @Option(
+      names = "--default-registry",
+      paramLabel = "HOST[:PORT]",
       description = "Registry of image names without a host (busybox). Default: ${DEFAULT-VALUE}")
   String defaultRegistry = "docker.io";
 
-  @Option(names = "--repository-prefix", paramLabel = "NAMESPACE",
-      description = "Namespace of one-word names on the default registry (busybox is library/busybox). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--repository-prefix",
+      paramLabel = "NAMESPACE",
+      description =
+          "Namespace of one-word names on the default registry (busybox is library/busybox). Default: ${DEFAULT-VALUE}")
   String repositoryPrefix = "library";
 
-  @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
-      description = "Registry spoken to in plain HTTP (repeatable; loopback registries always are).")
+  @Option(
+      names = "--insecure-registry",
+      paramLabel = "HOST[:PORT]",
+      description =
+          "Registry spoken to in plain HTTP (repeatable; loopback registries always are).")
   List<String> insecureRegistries = new ArrayList<>();
 
-  @Option(names = "--registry-mirror", paramLabel = "REGISTRY=URL",
-      description = "Mirror tried before REGISTRY (repeatable; several for one registry are tried in order).")
+  @Option(
+      names = "--registry-mirror",
+      paramLabel = "REGISTRY=URL",
+      description =
+          "Mirror tried before REGISTRY (repeatable; several for one registry are tried in order).")
   List<String> registryMirrors = new ArrayList<>();
 
-  @Option(names = "--registry-timeout", paramLabel = "SECONDS",
-      description = "A registry that sends nothing for this long is given up on (after retries). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--registry-timeout",
+      paramLabel = "SECONDS",
+      description =
+          "A registry that sends nothing for this long is given up on (after retries). Default: ${DEFAULT-VALUE}")
   int registryTimeoutSeconds = 30;
 
-  @Option(names = "--seccomp-profile", paramLabel = "PATH|unconfined",
-      description = "Seccomp profile (docker/podman JSON format) of containers created without one, or unconfined for none. "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--seccomp-profile",
+      paramLabel = "PATH|unconfined",
+      description =
+          "Seccomp profile (docker/podman JSON format) of containers created without one, or unconfined for none. "
+              + "Default: ${DEFAULT-VALUE}")
   String seccompProfile = SecurityDefaults.DEFAULT_SECCOMP_PROFILE;
 
-  @Option(names = "--spare-shims", description = "Shims kept started ahead of need (0 or 1): trades ~35 MB for a JVM start per container start. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--spare-shims",
+      description =
+          "Shims kept started ahead of need (0 or 1): trades ~35 MB for a JVM start per container start. Default: ${DEFAULT-VALUE}")
   int spareShims = 1;
 
-  @Option(names = "--min-free-space", paramLabel = "SIZE",
-      description = "Creates, starts, pulls and imports are refused while --root or --state has less free (k, m, g suffixes). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--min-free-space",
+      paramLabel = "SIZE",
+      description =
+          "Creates, starts, pulls and imports are refused while --root or --state has less free (k, m, g suffixes). Default: ${DEFAULT-VALUE}")
   String minFreeSpace = "64m";
 
   public static void main(String[] args) {
@@ -118,10 +148,11 @@ public final class BerthDaemon implements Callable<Integer> {
     // memory map that a full disk turns into a fatal SIGBUS (bin/berthd passes it too).
     System.setProperty("leveldb.mmap", "false");
     CommandLine cl = new CommandLine(new BerthDaemon());
-    cl.setParameterExceptionHandler((ex, a) -> {
-      System.err.println("berthd: " + ex.getMessage());
-      return 1;
-    });
+    cl.setParameterExceptionHandler(
+        (ex, a) -> {
+          System.err.println("berthd: " + ex.getMessage());
+          return 1;
+        });
     System.exit(cl.execute(args));
   }
 
@@ -158,8 +189,13 @@ public final class BerthDaemon implements Callable<Integer> {
     }
     RegistryConfig registries;
     try {
-      registries = RegistryConfig.fromFlags(defaultRegistry, repositoryPrefix, insecureRegistries, registryMirrors,
-          Duration.ofSeconds(registryTimeoutSeconds));
+      registries =
+          RegistryConfig.fromFlags(
+              defaultRegistry,
+              repositoryPrefix,
+              insecureRegistries,
+              registryMirrors,
+              Duration.ofSeconds(registryTimeoutSeconds));
     } catch (ImageException e) {
       System.err.println("berthd: " + e.getMessage());
       return 1;
@@ -175,81 +211,116 @@ public final class BerthDaemon implements Callable<Integer> {
     if (!claimSocket(socket)) return 1;
     DiskSpace disk = new DiskSpace(root, state, minFree);
     disk.maintain(); // gives the reserve up before the journal opens if the disk is full
-    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(named("disk-space"));
+    ScheduledExecutorService ticker =
+        Executors.newSingleThreadScheduledExecutor(named("disk-space"));
     ticker.scheduleWithFixedDelay(disk::maintain, 2, 2, TimeUnit.SECONDS);
 
     JournalCheck.Outcome journalCheck = JournalCheck.checkAndSetAside(root);
-    JournalHealth journal = journalCheck.damaged()
-        ? new JournalHealth(journalCheck.reason(), journalCheck.setAside().toString())
-        : JournalHealth.healthy();
+    JournalHealth journal =
+        journalCheck.damaged()
+            ? new JournalHealth(journalCheck.reason(), journalCheck.setAside().toString())
+            : JournalHealth.healthy();
     if (journalCheck.damaged()) {
-      log.error("the journal is damaged ({}): set aside in {}; starting on a fresh journal and rebuilding containers from disk",
-          journalCheck.reason(), journalCheck.setAside());
+      log.error(
+          "the journal is damaged ({}): set aside in {}; starting on a fresh journal and rebuilding containers from disk",
+          journalCheck.reason(),
+          journalCheck.setAside());
     }
     ExecutorService blocking = Executors.newCachedThreadPool(named("berth-blocking"));
     Config config = JournalConfig.forRoot(root).withFallback(ConfigFactory.load());
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "berthd", config);
     EventLoopGroup shimGroup = new EpollEventLoopGroup(2, named("shim-client"));
     ImageStore images = new ImageStore(paths.images());
-    Puller puller = new Puller(images, registries, new RegistryCredentials(root.resolve("auth.json")));
-    ContainerRuntime containerRuntime = new ContainerRuntime(paths, images, security, system, shimGroup, blocking, spareShims);
+    Puller puller =
+        new Puller(images, registries, new RegistryCredentials(root.resolve("auth.json")));
+    ContainerRuntime containerRuntime =
+        new ContainerRuntime(paths, images, security, system, shimGroup, blocking, spareShims);
     containerRuntime.open();
-    ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(
-        ContainerSupervisor.create(containerRuntime,
-            (id, name, params) -> ContainerSpecs.build(id, name, params, images), blocking, journal),
-        "containers", Props.empty());
+    ActorRef<ContainerSupervisor.Command> supervisor =
+        system.systemActorOf(
+            ContainerSupervisor.create(
+                containerRuntime,
+                (id, name, params) -> ContainerSpecs.build(id, name, params, images),
+                blocking,
+                journal),
+            "containers",
+            Props.empty());
 
-    VersionReply version = VersionReply.newBuilder().setVersion(VERSION).setApiVersion("v1")
-        .setRuntime(runtime).setRuntimeVersion(runtimeVersion)
-        .setRoot(root.toString()).setState(state.toString()).build();
+    VersionReply version =
+        VersionReply.newBuilder()
+            .setVersion(VERSION)
+            .setApiVersion("v1")
+            .setRuntime(runtime)
+            .setRuntimeVersion(runtimeVersion)
+            .setRoot(root.toString())
+            .setState(state.toString())
+            .build();
     HealthStatusManager health = new HealthStatusManager();
     EpollEventLoopGroup boss = new EpollEventLoopGroup(1, named("api-boss"));
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
     SourceToStream streams = new SourceToStream(system);
-    Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(boss)
-        .workerEventLoopGroup(workers)
-        .executor(blocking)
-        .intercept(new DiskSpaceInterceptor(disk))
-        .addService(new ContainersService(system, supervisor, new EventFeed(system), streams, blocking,
-            () -> version.toBuilder().setJournal(journal.summary()).build()))
-        .addService(new ImagesService(system, supervisor, images, puller, streams, blocking))
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionService.newInstance())
-        .build()
-        .start();
+    Server server =
+        NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollServerDomainSocketChannel.class)
+            .bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers)
+            .executor(blocking)
+            .intercept(new DiskSpaceInterceptor(disk))
+            .addService(
+                new ContainersService(
+                    system,
+                    supervisor,
+                    new EventFeed(system),
+                    streams,
+                    blocking,
+                    () -> version.toBuilder().setJournal(journal.summary()).build()))
+            .addService(new ImagesService(system, supervisor, images, puller, streams, blocking))
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionService.newInstance())
+            .build()
+            .start();
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-    log.info("berthd {} serving on {} (root {}, state {}, runtime {} {}, seccomp {})", VERSION, socket, root, state,
-        runtime, runtimeVersion, security.seccompSource());
+    log.info(
+        "berthd {} serving on {} (root {}, state {}, runtime {} {}, seccomp {})",
+        VERSION,
+        socket,
+        root,
+        state,
+        runtime,
+        runtimeVersion,
+        security.seccompSource());
 
     // A daemon stop is not a container stop: shims run in their own sessions and stay up.
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("berthd shutting down; containers keep running");
-      health.enterTerminalState();
-      server.shutdown();
-      try {
-        server.awaitTermination(2, TimeUnit.SECONDS);
-      } catch (InterruptedException ignored) {
-        Thread.currentThread().interrupt();
-      }
-      server.shutdownNow();
-      containerRuntime.close();
-      system.terminate();
-      try {
-        system.getWhenTerminated().toCompletableFuture().get(5, TimeUnit.SECONDS);
-      } catch (Exception ignored) {
-        // exiting anyway
-      }
-      try {
-        Files.deleteIfExists(socket);
-        lock.release();
-      } catch (IOException ignored) {
-        // the lock dies with the process regardless
-      }
-      // A requested stop is a clean exit (0), not "killed by SIGTERM" (143).
-      Runtime.getRuntime().halt(0);
-    }, "berthd-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("berthd shutting down; containers keep running");
+                  health.enterTerminalState();
+                  server.shutdown();
+                  try {
+                    server.awaitTermination(2, TimeUnit.SECONDS);
+                  } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                  }
+                  server.shutdownNow();
+                  containerRuntime.close();
+                  system.terminate();
+                  try {
+                    system.getWhenTerminated().toCompletableFuture().get(5, TimeUnit.SECONDS);
+                  } catch (Exception ignored) {
+                    // exiting anyway
+                  }
+                  try {
+                    Files.deleteIfExists(socket);
+                    lock.release();
+                  } catch (IOException ignored) {
+                    // the lock dies with the process regardless
+                  }
+                  // A requested stop is a clean exit (0), not "killed by SIGTERM" (143).
+                  Runtime.getRuntime().halt(0);
+                },
+                "berthd-shutdown"));
     server.awaitTermination();
     return 0;
   }
@@ -257,17 +328,29 @@ public final class BerthDaemon implements Callable<Integer> {
   /** "64m", "1g", "512k" or plain bytes (binary units). */
   static long parseSize(String s) {
     String t = s.strip().toLowerCase(java.util.Locale.ROOT);
-    if (!t.matches("[0-9]{1,12}[kmg]?b?")) throw new IllegalArgumentException("invalid size \"" + s + "\" (e.g. 64m, 1g)");
+    if (!t.matches("[0-9]{1,12}[kmg]?b?"))
+      throw new IllegalArgumentException("invalid size \"" + s + "\" (e.g. 64m, 1g)");
     t = t.endsWith("b") ? t.substring(0, t.length() - 1) : t;
     char unit = t.charAt(t.length() - 1);
-    long shift = switch (unit) { case 'k' -> 10; case 'm' -> 20; case 'g' -> 30; default -> 0; };
+    long shift =
+        switch (unit) {
+          case 'k' -> 10;
+          case 'm' -> 20;
+          case 'g' -> 30;
+          default -> 0;
+        };
     String digits = shift == 0 ? t : t.substring(0, t.length() - 1);
     return Long.parseLong(digits) << shift;
   }
 
   /** One daemon per root: a second one would corrupt the journal. */
   private static FileLock lockRoot(BerthPaths paths) throws IOException {
-    FileChannel ch = FileChannel.open(paths.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+    FileChannel ch =
+        FileChannel.open(
+            paths.lockFile(),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.READ);
     FileLock lock;
     try {
       lock = ch.tryLock();
@@ -275,14 +358,20 @@ public final class BerthDaemon implements Callable<Integer> {
       lock = null;
     }
     if (lock == null) {
-      String holder = new String(Files.readAllBytes(paths.lockFile()), StandardCharsets.UTF_8).strip();
-      System.err.println("berthd: another berthd" + (holder.isEmpty() ? "" : " (pid " + holder + ")")
-          + " is already using root " + paths.root());
+      String holder =
+          new String(Files.readAllBytes(paths.lockFile()), StandardCharsets.UTF_8).strip();
+      System.err.println(
+          "berthd: another berthd"
+              + (holder.isEmpty() ? "" : " (pid " + holder + ")")
+              + " is already using root "
+              + paths.root());
       ch.close();
       return null;
     }
     ch.truncate(0);
-    ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));
+    ch.write(
+        java.nio.ByteBuffer.wrap(
+            (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));
     ch.force(true);
     return lock;
   }

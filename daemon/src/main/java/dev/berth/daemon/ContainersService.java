@@ -58,19 +58,28 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 final class ContainersService extends ContainersGrpc.ContainersImplBase {
   private static final Duration ASK = Duration.ofSeconds(60);
+
   /** Waits and stops can legitimately take long; the actor answers when they are done. */
-  private static final Duration LONG_ASK = Duration.ofDays(180); // the scheduler's limit is ~248 days
+  private static final Duration LONG_ASK =
+      Duration.ofDays(180); // the scheduler's limit is ~248 days
 
   private final ActorSystem<?> system;
   private final ActorRef<ContainerSupervisor.Command> supervisor;
   private final Executor blocking;
+
   /** Built per call: the journal's health can change during start-up (the supervisor's scan). */
   private final java.util.function.Supplier<VersionReply> version;
+
   private final EventFeed events;
   private final SourceToStream streams;
 
-  ContainersService(ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, EventFeed events,
-                    SourceToStream streams, Executor blocking, java.util.function.Supplier<VersionReply> version) {
+  ContainersService(
+      ActorSystem<?> system,
+      ActorRef<ContainerSupervisor.Command> supervisor,
+      EventFeed events,
+      SourceToStream streams,
+      Executor blocking,
+      java.util.function.Supplier<VersionReply> version) {
     this.system = system;
     this.events = events;
     this.streams = streams;
@@ -95,11 +104,27 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
       out.onError(GrpcErrors.toStatus(e));
       return;
     }
-    CreateParams params = new CreateParams(r.getImage(), r.getName(), p.getEntrypointList(), p.getCmdList(),
-        p.getEnvList(), p.getWorkingDir(), p.getUser(), r.getAutoRemove(), r.getHostname(), r.getLabelsMap(),
-        restart, r.getFailpointsMap(), r.getSecurityOptsList());
-    CompletionStage<ContainerView> reply = AskPattern.askWithStatus(supervisor,
-        (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to), ASK, system.scheduler());
+    CreateParams params =
+        new CreateParams(
+            r.getImage(),
+            r.getName(),
+            p.getEntrypointList(),
+            p.getCmdList(),
+            p.getEnvList(),
+            p.getWorkingDir(),
+            p.getUser(),
+            r.getAutoRemove(),
+            r.getHostname(),
+            r.getLabelsMap(),
+            restart,
+            r.getFailpointsMap(),
+            r.getSecurityOptsList());
+    CompletionStage<ContainerView> reply =
+        AskPattern.askWithStatus(
+            supervisor,
+            (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to),
+            ASK,
+            system.scheduler());
     complete(reply, v -> CreateReply.newBuilder().setContainer(Protos.container(v)).build(), out);
   }
 
@@ -117,7 +142,10 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
       out.onError(GrpcErrors.toStatus(e));
       return;
     }
-    complete(ask(r.getRef(), to -> new ContainerActor.Kill(signal, to), ASK), ContainersService::reply, out);
+    complete(
+        ask(r.getRef(), to -> new ContainerActor.Kill(signal, to), ASK),
+        ContainersService::reply,
+        out);
   }
 
   @Override
@@ -130,24 +158,37 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
       return;
     }
     Duration timeout = Duration.ofSeconds(r.getTimeoutSeconds() < 0 ? 10 : r.getTimeoutSeconds());
-    complete(ask(r.getRef(), to -> new ContainerActor.Stop(signal, timeout, to), LONG_ASK), ContainersService::reply, out);
+    complete(
+        ask(r.getRef(), to -> new ContainerActor.Stop(signal, timeout, to), LONG_ASK),
+        ContainersService::reply,
+        out);
   }
 
   @Override
   public void delete(DeleteRequest r, StreamObserver<DeleteReply> out) {
-    complete(this.<ContainerView>ask(r.getRef(), to -> new ContainerActor.Delete(r.getForce(), to), ASK),
-        v -> DeleteReply.newBuilder().setId(v.id()).build(), out);
+    complete(
+        this.<ContainerView>ask(r.getRef(), to -> new ContainerActor.Delete(r.getForce(), to), ASK),
+        v -> DeleteReply.newBuilder().setId(v.id()).build(),
+        out);
   }
 
   @Override
   public void list(ListRequest r, StreamObserver<ListReply> out) {
-    CompletionStage<List<ContainerView>> views = AskPattern.ask(supervisor,
-        (ActorRef<List<ContainerView>> to) -> new ContainerSupervisor.ListContainers(r.getAll(), to), ASK, system.scheduler());
-    complete(views, l -> {
-      ListReply.Builder b = ListReply.newBuilder();
-      l.forEach(v -> b.addContainers(Protos.container(v)));
-      return b.build();
-    }, out);
+    CompletionStage<List<ContainerView>> views =
+        AskPattern.ask(
+            supervisor,
+            (ActorRef<List<ContainerView>> to) ->
+                new ContainerSupervisor.ListContainers(r.getAll(), to),
+            ASK,
+            system.scheduler());
+    complete(
+        views,
+        l -> {
+          ListReply.Builder b = ListReply.newBuilder();
+          l.forEach(v -> b.addContainers(Protos.container(v)));
+          return b.build();
+        },
+        out);
   }
 
   @Override
@@ -157,29 +198,43 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
 
   @Override
   public void waitExit(WaitRequest r, StreamObserver<WaitReply> out) {
-    complete(ask(r.getRef(), ContainerActor.WaitExit::new, LONG_ASK),
-        x -> WaitReply.newBuilder().setId(x.id()).setExitCode(x.exitCode()).setFinishedAt(Protos.time(x.finishedAt())).build(), out);
+    complete(
+        ask(r.getRef(), ContainerActor.WaitExit::new, LONG_ASK),
+        x ->
+            WaitReply.newBuilder()
+                .setId(x.id())
+                .setExitCode(x.exitCode())
+                .setFinishedAt(Protos.time(x.finishedAt()))
+                .build(),
+        out);
   }
 
   @Override
   public void logs(LogsRequest r, StreamObserver<LogEntry> out) {
-    Source<LogEntry, ?> entries = Source.completionStageSource(
-        this.<LogHandle>ask(r.getRef(), ContainerActor.OpenLogs::new, ASK)
-            .thenApply(handle -> LogFollower.source(handle, r.getFollow(), blocking)))
-        .map(Protos::logEntry);
+    Source<LogEntry, ?> entries =
+        Source.completionStageSource(
+                this.<LogHandle>ask(r.getRef(), ContainerActor.OpenLogs::new, ASK)
+                    .thenApply(handle -> LogFollower.source(handle, r.getFollow(), blocking)))
+            .map(Protos::logEntry);
     streams.serve(entries, out);
   }
 
   @Override
   public void exec(ExecRequest r, StreamObserver<ExecOutput> out) {
-    ExecTaskRequest task = ExecTaskRequest.newBuilder()
-        .setExecId(java.util.UUID.randomUUID().toString())
-        .addAllArgs(r.getArgsList()).addAllEnv(r.getEnvList()).setCwd(r.getWorkingDir()).setUser(r.getUser())
-        .build();
+    ExecTaskRequest task =
+        ExecTaskRequest.newBuilder()
+            .setExecId(java.util.UUID.randomUUID().toString())
+            .addAllArgs(r.getArgsList())
+            .addAllEnv(r.getEnvList())
+            .setCwd(r.getWorkingDir())
+            .setUser(r.getUser())
+            .build();
     // The shim's call starts when the bridge runs the Source, and a cancel of this call cancels it.
-    Source<ExecOutput, ?> output = Source.completionStageSource(
-        this.<Source<ExecChunk, NotUsed>>ask(r.getRef(), to -> new ContainerActor.Exec(task, to), ASK))
-        .map(Protos::execOutput);
+    Source<ExecOutput, ?> output =
+        Source.completionStageSource(
+                this.<Source<ExecChunk, NotUsed>>ask(
+                    r.getRef(), to -> new ContainerActor.Exec(task, to), ASK))
+            .map(Protos::execOutput);
     streams.serve(output, out);
   }
 
@@ -196,42 +251,58 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
     } catch (RuntimeException e) {
       return Source.failed(e);
     }
-    return Source.completionStageSource(resolveContainers(filter.containerRefs()).thenApply(ids -> {
-      EventFilter resolved = filter.withContainerIds(ids);
-      return events.events(r.getSince(), !r.getHistoryOnly()).filter(resolved::matches);
-    }));
+    return Source.completionStageSource(
+        resolveContainers(filter.containerRefs())
+            .thenApply(
+                ids -> {
+                  EventFilter resolved = filter.withContainerIds(ids);
+                  return events.events(r.getSince(), !r.getHistoryOnly()).filter(resolved::matches);
+                }));
   }
 
-  /** Container references to ids, once; one that does not resolve (removed already) stays a prefix. */
+  /**
+   * Container references to ids, once; one that does not resolve (removed already) stays a prefix.
+   */
   private CompletionStage<Set<String>> resolveContainers(List<String> refs) {
     CompletableFuture<Set<String>> all = CompletableFuture.completedFuture(new HashSet<>());
     for (String ref : refs) {
       CompletionStage<ContainerView> one = ask(ref, ContainerActor.Inspect::new, ASK);
-      all = all.thenCombine(one.handle((v, e) -> v), (ids, v) -> {
-        if (v != null) ids.add(v.id());
-        return ids;
-      });
+      all =
+          all.thenCombine(
+              one.handle((v, e) -> v),
+              (ids, v) -> {
+                if (v != null) ids.add(v.id());
+                return ids;
+              });
     }
     return all.thenApply(Set::copyOf);
   }
 
-  private <T> CompletionStage<T> ask(String ref, Function<ActorRef<StatusReply<T>>, ContainerActor.Request> make, Duration timeout) {
-    return AskPattern.askWithStatus(supervisor,
-        (ActorRef<StatusReply<T>> to) -> new ContainerSupervisor.Forward(ref, make.apply(to)), timeout, system.scheduler());
+  private <T> CompletionStage<T> ask(
+      String ref,
+      Function<ActorRef<StatusReply<T>>, ContainerActor.Request> make,
+      Duration timeout) {
+    return AskPattern.askWithStatus(
+        supervisor,
+        (ActorRef<StatusReply<T>> to) -> new ContainerSupervisor.Forward(ref, make.apply(to)),
+        timeout,
+        system.scheduler());
   }
 
   private static ContainerReply reply(ContainerView v) {
     return ContainerReply.newBuilder().setContainer(Protos.container(v)).build();
   }
 
-  private static <T, R> void complete(CompletionStage<T> stage, Function<T, R> translate, StreamObserver<R> out) {
-    stage.whenComplete((v, err) -> {
-      if (err != null) {
-        out.onError(GrpcErrors.toStatus(err));
-      } else {
-        out.onNext(translate.apply(v));
-        out.onCompleted();
-      }
-    });
+  private static <T, R> void complete(
+      CompletionStage<T> stage, Function<T, R> translate, StreamObserver<R> out) {
+    stage.whenComplete(
+        (v, err) -> {
+          if (err != null) {
+            out.onError(GrpcErrors.toStatus(err));
+          } else {
+            out.onNext(translate.apply(v));
+            out.onCompleted();
+          }
+        });
   }
 }

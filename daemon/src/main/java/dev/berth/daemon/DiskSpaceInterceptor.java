@@ -19,7 +19,8 @@ final class DiskSpaceInterceptor implements ServerInterceptor {
   }
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     if (DiskSpace.isWrite(call.getMethodDescriptor().getBareMethodName())) {
       String shortage = disk.shortage();
       if (shortage != null) {

@@ -17,7 +17,9 @@ import java.time.Instant;
 final class Protos {
   private Protos() {}
 
-  static String time(Instant t) { return t == null ? "" : t.toString(); }
+  static String time(Instant t) {
+    return t == null ? "" : t.toString();
+  }
 
   static Container container(ContainerView v) {
     return Container.newBuilder()
@@ -45,20 +47,24 @@ final class Protos {
   }
 
   static Event event(EventFeed.LifecycleEvent e) {
-    Event.Builder b = Event.newBuilder()
-        .setSeq(e.seq())
-        .setTime(time(e.time()))
-        .setType(e.type())
-        .setContainer(e.containerId())
-        .setPid(e.pid())
-        .setDetail(e.detail() == null ? "" : e.detail());
+    Event.Builder b =
+        Event.newBuilder()
+            .setSeq(e.seq())
+            .setTime(time(e.time()))
+            .setType(e.type())
+            .setContainer(e.containerId())
+            .setPid(e.pid())
+            .setDetail(e.detail() == null ? "" : e.detail());
     if (e.exitCode() != null) b.setExitCode(e.exitCode());
     return b.build();
   }
 
   static LogEntry logEntry(LogFollower.LogLine line) {
-    return LogEntry.newBuilder().setStream(line.stream()).setTime(line.time())
-        .setData(ByteString.copyFrom(line.data())).build();
+    return LogEntry.newBuilder()
+        .setStream(line.stream())
+        .setTime(line.time())
+        .setData(ByteString.copyFrom(line.data()))
+        .build();
   }
 
   static ExecOutput execOutput(ExecChunk c) {

@@ -16,34 +16,47 @@ import org.apache.pekko.Done;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * A registry pull as a Source of its progress messages, ending with the image (or failing with
- * the pull's error). Running the Source starts the pull on {@code blocking}; cancelling it does not
+ * A registry pull as a Source of its progress messages, ending with the image (or failing with the
+ * pull's error). Running the Source starts the pull on {@code blocking}; cancelling it does not
  * stop the pull (whatever it fetches serves the next one), it only stops the reporting.
  */
 final class PullProgressSource {
   private PullProgressSource() {}
 
   static Source<PullProgress, ?> of(Puller puller, PullRequest r, Executor blocking) {
-    return Source.fromMaterializer((materializer, attributes) -> {
-      Backlog backlog = new Backlog();
-      CompletableFuture.runAsync(() -> pull(puller, r, backlog), blocking)
-          .whenComplete((done, error) -> {
-            if (error != null) backlog.end(error); // an Error pull() does not catch
-          });
-      return Source.unfoldResourceAsync(
-          () -> CompletableFuture.completedFuture(backlog),
-          Backlog::next,
-          Backlog::close);
-    });
+    return Source.fromMaterializer(
+        (materializer, attributes) -> {
+          Backlog backlog = new Backlog();
+          CompletableFuture.runAsync(() -> pull(puller, r, backlog), blocking)
+              .whenComplete(
+                  (done, error) -> {
+                    if (error != null) backlog.end(error); // an Error pull() does not catch
+                  });
+          return Source.unfoldResourceAsync(
+              () -> CompletableFuture.completedFuture(backlog), Backlog::next, Backlog::close);
+        });
   }
 
   private static void pull(Puller puller, PullRequest r, Backlog backlog) {
     try {
-      RegistryCredentials.Credentials creds = r.hasAuth() && !r.getAuth().getUsername().isEmpty()
-          ? new RegistryCredentials.Credentials(r.getAuth().getUsername(), r.getAuth().getPassword()) : null;
-      ImageRecord img = puller.pull(r.getRef(), Puller.Platform.parse(r.getPlatform()), creds,
-          (id, status, current, total) -> backlog.add(PullProgress.newBuilder()
-              .setId(id).setStatus(status).setCurrent(current).setTotal(total).build()));
+      RegistryCredentials.Credentials creds =
+          r.hasAuth() && !r.getAuth().getUsername().isEmpty()
+              ? new RegistryCredentials.Credentials(
+                  r.getAuth().getUsername(), r.getAuth().getPassword())
+              : null;
+      ImageRecord img =
+          puller.pull(
+              r.getRef(),
+              Puller.Platform.parse(r.getPlatform()),
+              creds,
+              (id, status, current, total) ->
+                  backlog.add(
+                      PullProgress.newBuilder()
+                          .setId(id)
+                          .setStatus(status)
+                          .setCurrent(current)
+                          .setTotal(total)
+                          .build()));
       backlog.add(PullProgress.newBuilder().setImage(Protos.image(img)).build());
       backlog.end(null);
     } catch (ImageException e) {
@@ -54,17 +67,20 @@ final class PullProgressSource {
   }
 
   /**
-   * Progress the client has not taken yet. The puller's threads never wait for the client: a
-   * client that reads slower than the pull reports gets the latest count of a phase rather than
-   * every count (a layer's message replaces its waiting one of the same status), so the backlog
-   * holds at most a few messages per layer.
+   * Progress the client has not taken yet. The puller's threads never wait for the client: a client
+   * that reads slower than the pull reports gets the latest count of a phase rather than every
+   * count (a layer's message replaces its waiting one of the same status), so the backlog holds at
+   * most a few messages per layer.
    */
   static final class Backlog {
     private final List<PullProgress> waiting = new ArrayList<>();
+
     /** The Source's pull that found the backlog empty, completed by the next message. */
     private CompletableFuture<Optional<PullProgress>> taker;
+
     private boolean ended;
     private Throwable failure;
+
     /** The Source was cancelled or ended: nobody takes messages any more. */
     private boolean closed;
 
@@ -114,9 +130,12 @@ final class PullProgressSource {
     }
 
     synchronized CompletionStage<Optional<PullProgress>> next() {
-      if (!waiting.isEmpty()) return CompletableFuture.completedFuture(Optional.of(waiting.remove(0)));
+      if (!waiting.isEmpty())
+        return CompletableFuture.completedFuture(Optional.of(waiting.remove(0)));
       if (ended) {
-        return failure != null ? CompletableFuture.failedFuture(failure) : CompletableFuture.completedFuture(Optional.empty());
+        return failure != null
+            ? CompletableFuture.failedFuture(failure)
+            : CompletableFuture.completedFuture(Optional.empty());
       }
       taker = new CompletableFuture<>();
       return taker;

@@ -16,7 +16,12 @@ import org.junit.jupiter.api.Test;
 
 class PullProgressSourceTest {
   private static PullProgress progress(String id, String status, long current) {
-    return PullProgress.newBuilder().setId(id).setStatus(status).setCurrent(current).setTotal(1000).build();
+    return PullProgress.newBuilder()
+        .setId(id)
+        .setStatus(status)
+        .setCurrent(current)
+        .setTotal(1000)
+        .build();
   }
 
   private static List<String> drain(PullProgressSource.Backlog backlog) throws Exception {
@@ -41,18 +46,23 @@ class PullProgressSourceTest {
     }
     backlog.add(progress("a", "Download complete", 1000));
     backlog.add(progress("a", "Downloading", 7)); // a retry of the layer: a new phase again
-    backlog.add(PullProgress.newBuilder().setImage(dev.berth.api.v1.Image.newBuilder().setId("sha256:1")).build());
+    backlog.add(
+        PullProgress.newBuilder()
+            .setImage(dev.berth.api.v1.Image.newBuilder().setId("sha256:1"))
+            .build());
     backlog.end(null);
 
-    assertEquals(List.of(
-        " latest: Pulling from library/x 0",
-        "a Pulling fs layer 0",
-        "b Pulling fs layer 0",
-        "a Downloading 1000",
-        "b Downloading 500",
-        "a Download complete 1000",
-        "a Downloading 7",
-        "image"), drain(backlog));
+    assertEquals(
+        List.of(
+            " latest: Pulling from library/x 0",
+            "a Pulling fs layer 0",
+            "b Pulling fs layer 0",
+            "a Downloading 1000",
+            "b Downloading 500",
+            "a Download complete 1000",
+            "a Downloading 7",
+            "image"),
+        drain(backlog));
   }
 
   @Test
@@ -65,8 +75,9 @@ class PullProgressSourceTest {
 
     CompletableFuture<Optional<PullProgress>> failing = backlog.next().toCompletableFuture();
     backlog.end(BerthException.unavailable("registry down"));
-    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-        () -> failing.get(1, TimeUnit.SECONDS));
+    ExecutionException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class, () -> failing.get(1, TimeUnit.SECONDS));
     assertEquals("registry down", e.getCause().getMessage());
   }
 

@@ -54,14 +54,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Subscribe through the real ContainersService and EventFeed (LevelDB journal in a temp dir): a
- * subscription filtered by container resolves its references with an ask before it streams, and
- * its client's cancel must still stop it on the server. (It used to register the cancel handler
- * in that ask's callback, which grpc refuses once the method has returned, so the journal query
- * ran on after the client left.)
+ * subscription filtered by container resolves its references with an ask before it streams, and its
+ * client's cancel must still stop it on the server. (It used to register the cancel handler in that
+ * ask's callback, which grpc refuses once the method has returned, so the journal query ran on
+ * after the client left.)
  */
 @Timeout(60)
 class SubscribeCancelTest {
-  private static final String ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+  private static final String ID =
+      "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
   /** grpc-netty reports the client's reset of a stream it is writing to as a warning. */
   private static final Logger NETTY_LOG = Logger.getLogger("io.grpc.netty.shaded");
 
@@ -73,15 +75,21 @@ class SubscribeCancelTest {
   Server server;
   ManagedChannel channel;
 
-  /** Answers an Inspect the way the real supervisor does for a removed container, a little later. */
+  /**
+   * Answers an Inspect the way the real supervisor does for a removed container, a little later.
+   */
   static Behavior<ContainerSupervisor.Command> slowSupervisor() {
-    return Behaviors.receiveMessage(command -> {
-      if (command instanceof ContainerSupervisor.Forward f && f.request() instanceof ContainerActor.Inspect inspect) {
-        CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)
-            .execute(() -> inspect.replyTo().tell(StatusReply.error("no such container: " + f.ref())));
-      }
-      return Behaviors.same();
-    });
+    return Behaviors.receiveMessage(
+        command -> {
+          if (command instanceof ContainerSupervisor.Forward f
+              && f.request() instanceof ContainerActor.Inspect inspect) {
+            CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)
+                .execute(
+                    () ->
+                        inspect.replyTo().tell(StatusReply.error("no such container: " + f.ref())));
+          }
+          return Behaviors.same();
+        });
   }
 
   /** Journals the events it is sent, tagged as a container actor tags its public events. */
@@ -113,29 +121,42 @@ class SubscribeCancelTest {
   @BeforeEach
   void start() throws Exception {
     NETTY_LOG.setLevel(Level.SEVERE);
-    java.nio.file.Files.createDirectories(dir.resolve("root/journal")); // berthd makes it before the journal opens
-    system = ActorSystem.create(Behaviors.empty(), "SubscribeCancelTest",
-        JournalConfig.forRoot(dir.resolve("root")).withFallback(ConfigFactory.load()));
+    java.nio.file.Files.createDirectories(
+        dir.resolve("root/journal")); // berthd makes it before the journal opens
+    system =
+        ActorSystem.create(
+            Behaviors.empty(),
+            "SubscribeCancelTest",
+            JournalConfig.forRoot(dir.resolve("root")).withFallback(ConfigFactory.load()));
     executor = Executors.newCachedThreadPool();
     loops = new EpollEventLoopGroup(2);
     streams = new SourceToStream(system);
-    ActorRef<ContainerSupervisor.Command> supervisor = system.systemActorOf(slowSupervisor(), "containers",
-        org.apache.pekko.actor.typed.Props.empty());
+    ActorRef<ContainerSupervisor.Command> supervisor =
+        system.systemActorOf(
+            slowSupervisor(), "containers", org.apache.pekko.actor.typed.Props.empty());
     Path socket = dir.resolve("berth.sock");
-    server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(loops)
-        .workerEventLoopGroup(loops)
-        .executor(executor)
-        .addService(new ContainersService(system, supervisor, new EventFeed(system), streams, executor,
-            () -> VersionReply.getDefaultInstance()))
-        .build()
-        .start();
-    channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollDomainSocketChannel.class)
-        .eventLoopGroup(loops)
-        .usePlaintext()
-        .build();
+    server =
+        NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollServerDomainSocketChannel.class)
+            .bossEventLoopGroup(loops)
+            .workerEventLoopGroup(loops)
+            .executor(executor)
+            .addService(
+                new ContainersService(
+                    system,
+                    supervisor,
+                    new EventFeed(system),
+                    streams,
+                    executor,
+                    () -> VersionReply.getDefaultInstance()))
+            .build()
+            .start();
+    channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollDomainSocketChannel.class)
+            .eventLoopGroup(loops)
+            .usePlaintext()
+            .build();
   }
 
   @AfterEach
@@ -151,33 +172,45 @@ class SubscribeCancelTest {
   }
 
   @Test
-  void a_filtered_subscription_streams_and_stops_on_the_server_when_its_client_cancels() throws Exception {
+  void a_filtered_subscription_streams_and_stops_on_the_server_when_its_client_cancels()
+      throws Exception {
     LinkedBlockingQueue<Event> received = new LinkedBlockingQueue<>();
     CompletableFuture<Status> closed = new CompletableFuture<>();
-    ClientCall<SubscribeRequest, Event> call = channel.newCall(ContainersGrpc.getSubscribeMethod(), CallOptions.DEFAULT);
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onMessage(Event message) {
-        received.add(message);
-        call.request(1);
-      }
+    ClientCall<SubscribeRequest, Event> call =
+        channel.newCall(ContainersGrpc.getSubscribeMethod(), CallOptions.DEFAULT);
+    call.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onMessage(Event message) {
+            received.add(message);
+            call.request(1);
+          }
 
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
-    call.sendMessage(SubscribeRequest.newBuilder().addFilters("container=" + ID.substring(0, 12)).build());
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            closed.complete(status);
+          }
+        },
+        new Metadata());
+    call.sendMessage(
+        SubscribeRequest.newBuilder().addFilters("container=" + ID.substring(0, 12)).build());
     call.halfClose();
     call.request(1);
-    assertTrue(eventually(() -> streams.running() == 1), "the subscription never started on the server");
+    assertTrue(
+        eventually(() -> streams.running() == 1), "the subscription never started on the server");
 
     // once the reference is resolved, the live query delivers this container's events
     Thread.sleep(600);
-    ActorRef<ContainerActor.Event> journal = system.systemActorOf(journalOf(ID), "journal-" + ID.substring(0, 8),
-        org.apache.pekko.actor.typed.Props.empty());
-    ActorRef<ContainerActor.Event> otherJournal = system.systemActorOf(journalOf("ff" + ID.substring(2)), "journal-other",
-        org.apache.pekko.actor.typed.Props.empty());
+    ActorRef<ContainerActor.Event> journal =
+        system.systemActorOf(
+            journalOf(ID),
+            "journal-" + ID.substring(0, 8),
+            org.apache.pekko.actor.typed.Props.empty());
+    ActorRef<ContainerActor.Event> otherJournal =
+        system.systemActorOf(
+            journalOf("ff" + ID.substring(2)),
+            "journal-other",
+            org.apache.pekko.actor.typed.Props.empty());
     otherJournal.tell(new ContainerActor.ContainerRemoved(Instant.now()));
     journal.tell(new ContainerActor.ContainerRemoved(Instant.now()));
     Event removed = received.poll(10, TimeUnit.SECONDS);
@@ -187,11 +220,14 @@ class SubscribeCancelTest {
 
     call.cancel("the subscriber went away", null);
     assertEquals(Status.Code.CANCELLED, closed.get(5, TimeUnit.SECONDS).getCode());
-    assertTrue(eventually(() -> streams.running() == 0), "the subscription still runs on the server after the cancel");
+    assertTrue(
+        eventually(() -> streams.running() == 0),
+        "the subscription still runs on the server after the cancel");
     assertTrue(received.isEmpty(), "events of another container passed the filter: " + received);
   }
 
-  static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
+  static boolean eventually(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) return false;

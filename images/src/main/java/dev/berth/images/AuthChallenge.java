@@ -8,7 +8,8 @@ import java.util.Optional;
 
 /**
  * One challenge of a {@code WWW-Authenticate} header (RFC 7235): a scheme and its parameters, e.g.
- * {@code Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"}.
+ * {@code Bearer
+ * realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"}.
  */
 record AuthChallenge(String scheme, Map<String, String> params) {
   String param(String name) {
@@ -58,7 +59,8 @@ record AuthChallenge(String scheme, Map<String, String> params) {
           }
           i++; // closing quote
         } else {
-          while (i < n && header.charAt(i) != ',' && header.charAt(i) != ' ') v.append(header.charAt(i++));
+          while (i < n && header.charAt(i) != ',' && header.charAt(i) != ' ')
+            v.append(header.charAt(i++));
         }
         params.put(word.toLowerCase(Locale.ROOT), v.toString());
       } else {

@@ -48,12 +48,15 @@ final class Digests {
       if (digest.startsWith("sha256:") || !digest.contains(":")) {
         throw new ImageException(what + ": invalid digest \"" + abbreviate(digest) + "\"");
       }
-      throw new ImageException(what + ": unsupported digest algorithm in \"" + abbreviate(digest) + "\"");
+      throw new ImageException(
+          what + ": unsupported digest algorithm in \"" + abbreviate(digest) + "\"");
     }
     return digest;
   }
 
-  /** {@link #require} for digests already validated upstream; a bad one here is a programming error. */
+  /**
+   * {@link #require} for digests already validated upstream; a bad one here is a programming error.
+   */
   static String requireUnchecked(String digest) {
     if (!valid(digest)) throw new IllegalArgumentException("invalid digest " + digest);
     return digest;
@@ -77,7 +80,8 @@ final class Digests {
 
   /**
    * Copies {@code src} to the new file {@code dst}, hashing while copying. When {@code expected} is
-   * given and does not match (digest or, if >= 0, size), {@code dst} is deleted and an exception thrown.
+   * given and does not match (digest or, if >= 0, size), {@code dst} is deleted and an exception
+   * thrown.
    */
   static Copied copy(Path src, Path dst, String expected, long expectedSize, String what)
       throws ImageException, IOException {
@@ -85,7 +89,8 @@ final class Digests {
     long n = 0;
     byte[] buf = new byte[1 << 16];
     try (InputStream in = Files.newInputStream(src, LinkOption.NOFOLLOW_LINKS);
-         OutputStream out = Files.newOutputStream(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        OutputStream out =
+            Files.newOutputStream(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       int r;
       while ((r = in.read(buf)) > 0) {
         md.update(buf, 0, r);
@@ -103,7 +108,8 @@ final class Digests {
     }
     if (expected != null && expectedSize >= 0 && expectedSize != n) {
       Files.deleteIfExists(dst);
-      throw new ImageException(what + ": size mismatch: expected " + expectedSize + " bytes, got " + n);
+      throw new ImageException(
+          what + ": size mismatch: expected " + expectedSize + " bytes, got " + n);
     }
     return new Copied(got, n);
   }
@@ -112,7 +118,8 @@ final class Digests {
   static byte[] readSmall(Path file, long max, String what) throws ImageException, IOException {
     if (!Files.isRegularFile(file)) throw new ImageException(what + ": missing " + file);
     long size = Files.size(file);
-    if (size > max) throw new ImageException(what + ": " + file + " is too large (" + size + " bytes)");
+    if (size > max)
+      throw new ImageException(what + ": " + file + " is too large (" + size + " bytes)");
     return Files.readAllBytes(file);
   }
 }

@@ -4,11 +4,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The runtime-relevant part of an image config ("config" object of the OCI image config). Never null
- * fields: absent values are empty lists, empty strings or an empty map.
+ * The runtime-relevant part of an image config ("config" object of the OCI image config). Never
+ * null fields: absent values are empty lists, empty strings or an empty map.
  */
-public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String> env, String workingDir,
-                          String user, Map<String, String> labels) {
+public record ImageConfig(
+    List<String> entrypoint,
+    List<String> cmd,
+    List<String> env,
+    String workingDir,
+    String user,
+    Map<String, String> labels) {
   public ImageConfig {
     entrypoint = entrypoint == null ? List.of() : List.copyOf(entrypoint);
     cmd = cmd == null ? List.of() : List.copyOf(cmd);

@@ -2,7 +2,8 @@ package dev.berth.images;
 
 /**
  * A failed image operation. The message is always exactly one human-readable line (callers put it
- * straight into gRPC statuses and CLI output), e.g. {@code not an OCI layout or docker archive: /x/y}.
+ * straight into gRPC statuses and CLI output), e.g. {@code not an OCI layout or docker archive:
+ * /x/y}.
  */
 public final class ImageException extends Exception {
   private static final long serialVersionUID = 1L;

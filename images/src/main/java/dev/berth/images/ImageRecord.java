@@ -7,16 +7,25 @@ import java.util.Objects;
 /**
  * One image in the store.
  *
- * @param id             "sha256:" + hex digest of the config JSON (docker's image id)
- * @param names          familiar references ("busybox:latest", "registry:5000/team/app:1.2"); empty when dangling
- * @param size           sum of the uncompressed layer tar sizes in bytes (what docker calls the image size)
- * @param createdAt      the config's "created" time, or the import time when the config has none
- * @param manifestDigest digest of the OCI manifest stored with the image (synthesized for docker archives)
- * @param diffIds        the config's rootfs.diff_ids, lowest layer first
- * @param repoDigests    "repository@sha256:..." of what a pull fetched (the index or manifest digest), docker's RepoDigests
+ * @param id "sha256:" + hex digest of the config JSON (docker's image id)
+ * @param names familiar references ("busybox:latest", "registry:5000/team/app:1.2"); empty when
+ *     dangling
+ * @param size sum of the uncompressed layer tar sizes in bytes (what docker calls the image size)
+ * @param createdAt the config's "created" time, or the import time when the config has none
+ * @param manifestDigest digest of the OCI manifest stored with the image (synthesized for docker
+ *     archives)
+ * @param diffIds the config's rootfs.diff_ids, lowest layer first
+ * @param repoDigests "repository@sha256:..." of what a pull fetched (the index or manifest digest),
+ *     docker's RepoDigests
  */
-public record ImageRecord(String id, List<String> names, long size, Instant createdAt, String manifestDigest,
-                          List<String> diffIds, List<String> repoDigests) {
+public record ImageRecord(
+    String id,
+    List<String> names,
+    long size,
+    Instant createdAt,
+    String manifestDigest,
+    List<String> diffIds,
+    List<String> repoDigests) {
   public ImageRecord {
     Objects.requireNonNull(id, "id");
     names = List.copyOf(names);
@@ -24,7 +33,13 @@ public record ImageRecord(String id, List<String> names, long size, Instant crea
     repoDigests = List.copyOf(repoDigests);
   }
 
-  public ImageRecord(String id, List<String> names, long size, Instant createdAt, String manifestDigest, List<String> diffIds) {
+  public ImageRecord(
+      String id,
+      List<String> names,
+      long size,
+      Instant createdAt,
+      String manifestDigest,
+      List<String> diffIds) {
     this(id, names, size, createdAt, manifestDigest, diffIds, List.of());
   }
 

@@ -42,13 +42,13 @@ import java.util.regex.Pattern;
  *   tmp/                  staging for imports and deletions; emptied at startup
  * </pre>
  *
- * <p>Consistency: an import stages everything under tmp/ and only then moves blobs and layers into place
- * and writes the index; a failure rolls the moves back, so a failed import leaves nothing. Deletion writes
- * the index first and then deletes files. Whatever a crash leaves behind (staging dirs, blobs or layers no
- * image references) is removed when the store is opened.
+ * <p>Consistency: an import stages everything under tmp/ and only then moves blobs and layers into
+ * place and writes the index; a failure rolls the moves back, so a failed import leaves nothing.
+ * Deletion writes the index first and then deletes files. Whatever a crash leaves behind (staging
+ * dirs, blobs or layers no image references) is removed when the store is opened.
  *
- * <p>Thread safety: mutations (import, remove) are serialized on one lock; readers work on an immutable
- * snapshot published through a volatile field and never block.
+ * <p>Thread safety: mutations (import, remove) are serialized on one lock; readers work on an
+ * immutable snapshot published through a volatile field and never block.
  */
 public final class ImageStore {
   private static final Pattern FULL_ID = Pattern.compile("sha256:[0-9a-f]{64}");
@@ -58,9 +58,11 @@ public final class ImageStore {
   /**
    * An image plus what the store needs to garbage-collect it.
    *
-   * @param otherBlobs further documents kept with the image (the image index a pull chose the manifest from)
+   * @param otherBlobs further documents kept with the image (the image index a pull chose the
+   *     manifest from)
    */
-  private record Entry(ImageRecord record, List<String> layerBlobs, List<Long> layerSizes, List<String> otherBlobs) {
+  private record Entry(
+      ImageRecord record, List<String> layerBlobs, List<Long> layerSizes, List<String> otherBlobs) {
     Entry(ImageRecord record, List<String> layerBlobs, List<Long> layerSizes) {
       this(record, layerBlobs, layerSizes, List.of());
     }
@@ -82,9 +84,17 @@ public final class ImageStore {
   private final Path indexFile;
   private final Object lock = new Object();
   private volatile List<Entry> entries;
-  /** Content that pulls in progress are about to reference; the garbage collector leaves it alone. Guarded by lock. */
+
+  /**
+   * Content that pulls in progress are about to reference; the garbage collector leaves it alone.
+   * Guarded by lock.
+   */
   private final Set<Lease> leases = new HashSet<>();
-  /** Sizes of layers unpacked by pulls not yet committed (committed ones are in the index). Guarded by lock. */
+
+  /**
+   * Sizes of layers unpacked by pulls not yet committed (committed ones are in the index). Guarded
+   * by lock.
+   */
   private final Map<String, Long> pendingLayerSizes = new HashMap<>();
 
   public ImageStore(Path root) throws IOException {
@@ -103,7 +113,8 @@ public final class ImageStore {
     collectOrphans();
   }
 
-  // ------------------------------------------------------------------------------------------- queries
+  // -------------------------------------------------------------------------------------------
+  // queries
 
   public List<ImageRecord> list() {
     return entries.stream().map(Entry::record).toList();
@@ -119,13 +130,20 @@ public final class ImageStore {
     try {
       bytes = Files.readAllBytes(file);
     } catch (IOException e) {
-      throw new ImageException("config of image " + Digests.shortForm(image.id()) + " is not in the store");
+      throw new ImageException(
+          "config of image " + Digests.shortForm(image.id()) + " is not in the store");
     }
-    JsonNode c = ImageSources.parse(bytes, "config " + Digests.shortForm(image.id())).path("config");
+    JsonNode c =
+        ImageSources.parse(bytes, "config " + Digests.shortForm(image.id())).path("config");
     Map<String, String> labels = new LinkedHashMap<>();
     c.path("Labels").fields().forEachRemaining(f -> labels.put(f.getKey(), f.getValue().asText()));
-    return new ImageConfig(strings(c.path("Entrypoint")), strings(c.path("Cmd")), strings(c.path("Env")),
-        c.path("WorkingDir").asText(""), c.path("User").asText(""), labels);
+    return new ImageConfig(
+        strings(c.path("Entrypoint")),
+        strings(c.path("Cmd")),
+        strings(c.path("Env")),
+        c.path("WorkingDir").asText(""),
+        c.path("User").asText(""),
+        labels);
   }
 
   /** The unpacked layer directories of {@code image}, lowest first. */
@@ -149,7 +167,10 @@ public final class ImageStore {
     if (ref == null || ref.isBlank()) return Optional.empty();
     String r = ref.strip();
     if (FULL_ID.matcher(r).matches()) {
-      return entries.stream().filter(e -> e.record.id().equals(r)).findFirst().map(e -> new Match(e, null));
+      return entries.stream()
+          .filter(e -> e.record.id().equals(r))
+          .findFirst()
+          .map(e -> new Match(e, null));
     }
     References.Ref parsed = References.parse(r);
     if (parsed != null) {
@@ -166,7 +187,8 @@ public final class ImageStore {
         }
       } else {
         for (Entry e : entries) {
-          if (e.record.names().contains(parsed.name())) return Optional.of(new Match(e, parsed.name()));
+          if (e.record.names().contains(parsed.name()))
+            return Optional.of(new Match(e, parsed.name()));
         }
       }
     }
@@ -179,13 +201,15 @@ public final class ImageStore {
     return Optional.empty();
   }
 
-  // -------------------------------------------------------------------------------------------- import
+  // --------------------------------------------------------------------------------------------
+  // import
 
   public List<ImageRecord> importImage(Path path, String nameOrNull) throws ImageException {
     References.Ref given = null;
     if (nameOrNull != null && !nameOrNull.isBlank()) {
       given = References.parse(nameOrNull.strip());
-      if (given == null || given.digest() != null) throw new ImageException("invalid reference format: " + nameOrNull.strip());
+      if (given == null || given.digest() != null)
+        throw new ImageException("invalid reference format: " + nameOrNull.strip());
     }
     Path src = path.toAbsolutePath().normalize();
     synchronized (lock) {
@@ -196,7 +220,8 @@ public final class ImageStore {
       } catch (IOException e) {
         throw new ImageException("importing " + src + " failed: " + describe(e), e);
       } catch (RuntimeException e) {
-        // hostile input must end in a one-line error and a clean store, never in an escaping exception
+        // hostile input must end in a one-line error and a clean store, never in an escaping
+        // exception
         throw new ImageException("importing " + src + " failed: " + e, e);
       } finally {
         if (staging != null) {
@@ -210,7 +235,8 @@ public final class ImageStore {
     }
   }
 
-  private List<ImageRecord> importLocked(Path src, References.Ref given, Path staging) throws ImageException, IOException {
+  private List<ImageRecord> importLocked(Path src, References.Ref given, Path staging)
+      throws ImageException, IOException {
     if (!Files.exists(src)) throw new ImageException("no such file or directory: " + src);
     Path source;
     if (Files.isDirectory(src)) {
@@ -221,7 +247,8 @@ public final class ImageStore {
       try (InputStream in = Files.newInputStream(src)) {
         LayerUnpacker.unpack(in, source, LayerUnpacker.Mode.ARCHIVE, src.toString());
       } catch (ImageException e) {
-        throw new ImageException("not an OCI layout or docker archive: " + src + " (" + e.getMessage() + ")");
+        throw new ImageException(
+            "not an OCI layout or docker archive: " + src + " (" + e.getMessage() + ")");
       }
     } else {
       throw new ImageException("not an OCI layout or docker archive: " + src);
@@ -235,9 +262,12 @@ public final class ImageStore {
       throw new ImageException("not an OCI layout or docker archive: " + src);
     }
     if (given != null && given.explicitTag() && images.size() > 1) {
-      throw new ImageException(src + " contains " + images.size() + " images; a name with a tag fits only one");
+      throw new ImageException(
+          src + " contains " + images.size() + " images; a name with a tag fits only one");
     }
-    String fileRepo = References.repositoryFromFileName(src.getFileName() == null ? "" : src.getFileName().toString());
+    String fileRepo =
+        References.repositoryFromFileName(
+            src.getFileName() == null ? "" : src.getFileName().toString());
 
     Path stagedBlobs = Files.createDirectory(staging.resolve("blobs"));
     Path stagedLayers = Files.createDirectory(staging.resolve("layers"));
@@ -257,9 +287,12 @@ public final class ImageStore {
         layerBlobs.add(blob.digest());
         String diffId = img.diffIds().get(i);
         String hex = Digests.hex(diffId);
-        // each diff id is unpacked once: reuse the store's copy or one staged earlier in this import
+        // each diff id is unpacked once: reuse the store's copy or one staged earlier in this
+        // import
         Long size = stagedSizes.get(diffId);
-        if (size == null && knownSizes.containsKey(diffId) && Files.isDirectory(layers.resolve(hex), LinkOption.NOFOLLOW_LINKS)) {
+        if (size == null
+            && knownSizes.containsKey(diffId)
+            && Files.isDirectory(layers.resolve(hex), LinkOption.NOFOLLOW_LINKS)) {
           size = knownSizes.get(diffId);
         }
         if (size == null) {
@@ -268,13 +301,18 @@ public final class ImageStore {
         }
         sizes.add(size);
         ObjectNode d = manifestLayers.addObject();
-        d.put("mediaType", l.mediaType() != null ? l.mediaType() : layerMediaType(blobFile(stagedBlobs, blob.digest())));
+        d.put(
+            "mediaType",
+            l.mediaType() != null
+                ? l.mediaType()
+                : layerMediaType(blobFile(stagedBlobs, blob.digest())));
         d.put("digest", blob.digest());
         d.put("size", blob.size());
       }
       byte[] manifest = img.manifest();
       String manifestDigest = img.manifestDigest();
-      if (manifest == null) { // docker archives have no manifest blob: describe the image as an OCI manifest
+      if (manifest
+          == null) { // docker archives have no manifest blob: describe the image as an OCI manifest
         ObjectNode m = ImageSources.JSON.createObjectNode();
         m.put("schemaVersion", 2);
         m.put("mediaType", ImageSources.OCI_MANIFEST);
@@ -288,14 +326,25 @@ public final class ImageStore {
       }
       stageBytes(stagedBlobs, manifestDigest, manifest);
       long total = sizes.stream().mapToLong(Long::longValue).sum();
-      ImageRecord rec = new ImageRecord(img.configDigest(), names, total, created(img.configJson()), manifestDigest, img.diffIds());
+      ImageRecord rec =
+          new ImageRecord(
+              img.configDigest(),
+              names,
+              total,
+              created(img.configJson()),
+              manifestDigest,
+              img.diffIds());
       imported.add(new Entry(rec, List.copyOf(layerBlobs), List.copyOf(sizes)));
     }
     return commit(stagedBlobs, stagedLayers, imported);
   }
 
-  /** Final names of one imported image: an explicit name wins; a bare repository is combined with the source's tag. */
-  private static List<String> names(ImageSources.SourceImage img, References.Ref given, String fileRepo) throws ImageException {
+  /**
+   * Final names of one imported image: an explicit name wins; a bare repository is combined with
+   * the source's tag.
+   */
+  private static List<String> names(
+      ImageSources.SourceImage img, References.Ref given, String fileRepo) throws ImageException {
     Set<String> out = new LinkedHashSet<>();
     List<String> sourceTags = new ArrayList<>();
     for (String n : img.fullNames()) {
@@ -338,24 +387,38 @@ public final class ImageStore {
 
   private Path blobFile(Path stagedBlobs, String digest) {
     Path staged = stagedBlobs.resolve(Digests.hex(digest));
-    return Files.exists(staged, LinkOption.NOFOLLOW_LINKS) ? staged : blobs.resolve(Digests.hex(digest));
+    return Files.exists(staged, LinkOption.NOFOLLOW_LINKS)
+        ? staged
+        : blobs.resolve(Digests.hex(digest));
   }
 
   private void stageBytes(Path stagedBlobs, String digest, byte[] bytes) throws IOException {
     String hex = Digests.hex(digest);
     if (Files.exists(blobs.resolve(hex)) || Files.exists(stagedBlobs.resolve(hex))) return;
-    Files.write(stagedBlobs.resolve(hex), bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    Files.write(
+        stagedBlobs.resolve(hex), bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
   }
 
-  /** Copies a layer blob into staging, verifying it against the source's digest when there is one. */
-  private Digests.Copied stageFile(Path stagedBlobs, ImageSources.SourceLayer l, String what) throws ImageException, IOException {
+  /**
+   * Copies a layer blob into staging, verifying it against the source's digest when there is one.
+   */
+  private Digests.Copied stageFile(Path stagedBlobs, ImageSources.SourceLayer l, String what)
+      throws ImageException, IOException {
     if (l.digest() != null) {
       String hex = Digests.hex(l.digest());
-      if (Files.exists(blobs.resolve(hex))) return new Digests.Copied(l.digest(), Files.size(blobs.resolve(hex)));
-      if (Files.exists(stagedBlobs.resolve(hex))) return new Digests.Copied(l.digest(), Files.size(stagedBlobs.resolve(hex)));
+      if (Files.exists(blobs.resolve(hex)))
+        return new Digests.Copied(l.digest(), Files.size(blobs.resolve(hex)));
+      if (Files.exists(stagedBlobs.resolve(hex)))
+        return new Digests.Copied(l.digest(), Files.size(stagedBlobs.resolve(hex)));
     }
     Path incoming = stagedBlobs.resolve(".incoming");
-    Digests.Copied c = Digests.copy(l.file(), incoming, l.digest(), l.size(), what + " (" + (l.digest() != null ? l.digest() : l.file().getFileName()) + ")");
+    Digests.Copied c =
+        Digests.copy(
+            l.file(),
+            incoming,
+            l.digest(),
+            l.size(),
+            what + " (" + (l.digest() != null ? l.digest() : l.file().getFileName()) + ")");
     Path target = stagedBlobs.resolve(Digests.hex(c.digest()));
     if (Files.exists(blobs.resolve(Digests.hex(c.digest()))) || Files.exists(target)) {
       Files.delete(incoming);
@@ -365,24 +428,38 @@ public final class ImageStore {
     return c;
   }
 
-  /** Unpacks one layer into staging/layers/<diff id hex>, verifying its diff id; returns its uncompressed size. */
-  private long unpackLayer(Path stagedLayers, String diffId, Path blob, String what) throws ImageException, IOException {
+  /**
+   * Unpacks one layer into staging/layers/<diff id hex>, verifying its diff id; returns its
+   * uncompressed size.
+   */
+  private long unpackLayer(Path stagedLayers, String diffId, Path blob, String what)
+      throws ImageException, IOException {
     Path work = Files.createTempDirectory(stagedLayers, ".unpack-");
     long size = unpackVerified(blob, work, diffId, what);
     Files.move(work, stagedLayers.resolve(Digests.hex(diffId)), StandardCopyOption.ATOMIC_MOVE);
     return size;
   }
 
-  /** Unpacks layer blob {@code blob} into the empty dir {@code work} and checks it is {@code diffId}; returns its size. */
-  private static long unpackVerified(Path blob, Path work, String diffId, String what) throws ImageException, IOException {
+  /**
+   * Unpacks layer blob {@code blob} into the empty dir {@code work} and checks it is {@code
+   * diffId}; returns its size.
+   */
+  private static long unpackVerified(Path blob, Path work, String diffId, String what)
+      throws ImageException, IOException {
     LayerUnpacker.Result r;
     try (InputStream in = Files.newInputStream(blob)) {
       r = LayerUnpacker.unpack(in, work, LayerUnpacker.Mode.LAYER, what);
     }
     if (!r.diffId().equals(diffId)) {
-      throw new ImageException(what + ": diff id mismatch: the config says " + diffId + ", the content is " + r.diffId());
+      throw new ImageException(
+          what
+              + ": diff id mismatch: the config says "
+              + diffId
+              + ", the content is "
+              + r.diffId());
     }
-    // overlayfs takes the lowerdir's root attributes for "/" when no upper overrides them: keep it 0755
+    // overlayfs takes the lowerdir's root attributes for "/" when no upper overrides them: keep it
+    // 0755
     Files.setAttribute(work, "unix:mode", 0755);
     return r.size();
   }
@@ -390,12 +467,18 @@ public final class ImageStore {
   private static String layerMediaType(Path blob) throws IOException {
     try (InputStream in = Files.newInputStream(blob)) {
       byte[] m = in.readNBytes(2);
-      return m.length == 2 && (m[0] & 0xff) == 0x1f && (m[1] & 0xff) == 0x8b ? ImageSources.OCI_LAYER_GZIP : ImageSources.OCI_LAYER;
+      return m.length == 2 && (m[0] & 0xff) == 0x1f && (m[1] & 0xff) == 0x8b
+          ? ImageSources.OCI_LAYER_GZIP
+          : ImageSources.OCI_LAYER;
     }
   }
 
-  /** Moves staged blobs and layers into the store and publishes the new index; undoes the moves on failure. */
-  private List<ImageRecord> commit(Path stagedBlobs, Path stagedLayers, List<Entry> imported) throws IOException {
+  /**
+   * Moves staged blobs and layers into the store and publishes the new index; undoes the moves on
+   * failure.
+   */
+  private List<ImageRecord> commit(Path stagedBlobs, Path stagedLayers, List<Entry> imported)
+      throws IOException {
     List<Path> moved = new ArrayList<>();
     try {
       try (DirectoryStream<Path> ds = Files.newDirectoryStream(stagedBlobs)) {
@@ -407,7 +490,9 @@ public final class ImageStore {
           moved.add(target);
         }
       }
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(stagedLayers, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
+      try (DirectoryStream<Path> ds =
+          Files.newDirectoryStream(
+              stagedLayers, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
         for (Path p : ds) {
           if (p.getFileName().toString().startsWith(".")) continue;
           Path target = layers.resolve(p.getFileName());
@@ -444,7 +529,10 @@ public final class ImageStore {
     }
   }
 
-  /** Adds or updates {@code e} in {@code list}; its names move to it from any other image (docker load semantics). */
+  /**
+   * Adds or updates {@code e} in {@code list}; its names move to it from any other image (docker
+   * load semantics).
+   */
   private static void merge(List<Entry> list, Entry e) {
     Set<String> names = new LinkedHashSet<>();
     Set<String> repoDigests = new LinkedHashSet<>();
@@ -463,23 +551,47 @@ public final class ImageStore {
       if (o.record.id().equals(e.record.id())) {
         otherBlobs.addAll(o.otherBlobs);
         Entry merged = withNames(o, List.copyOf(names));
-        list.set(i, new Entry(withRepoDigests(merged.record, repoDigests), merged.layerBlobs, merged.layerSizes, List.copyOf(otherBlobs)));
+        list.set(
+            i,
+            new Entry(
+                withRepoDigests(merged.record, repoDigests),
+                merged.layerBlobs,
+                merged.layerSizes,
+                List.copyOf(otherBlobs)));
         continue;
       }
       List<String> keep = o.record.names().stream().filter(n -> !moving.contains(n)).toList();
       if (keep.size() != o.record.names().size()) list.set(i, withNames(o, keep));
     }
-    if (list.stream().noneMatch(o -> o.record.id().equals(e.record.id()))) list.add(withNames(e, List.copyOf(names)));
+    if (list.stream().noneMatch(o -> o.record.id().equals(e.record.id())))
+      list.add(withNames(e, List.copyOf(names)));
   }
 
   private static Entry withNames(Entry e, List<String> names) {
     ImageRecord r = e.record;
-    return new Entry(new ImageRecord(r.id(), names, r.size(), r.createdAt(), r.manifestDigest(), r.diffIds(), r.repoDigests()),
-        e.layerBlobs, e.layerSizes, e.otherBlobs);
+    return new Entry(
+        new ImageRecord(
+            r.id(),
+            names,
+            r.size(),
+            r.createdAt(),
+            r.manifestDigest(),
+            r.diffIds(),
+            r.repoDigests()),
+        e.layerBlobs,
+        e.layerSizes,
+        e.otherBlobs);
   }
 
   private static ImageRecord withRepoDigests(ImageRecord r, Set<String> repoDigests) {
-    return new ImageRecord(r.id(), r.names(), r.size(), r.createdAt(), r.manifestDigest(), r.diffIds(), List.copyOf(repoDigests));
+    return new ImageRecord(
+        r.id(),
+        r.names(),
+        r.size(),
+        r.createdAt(),
+        r.manifestDigest(),
+        r.diffIds(),
+        List.copyOf(repoDigests));
   }
 
   // ------------------------------------------------------------------------------- pulls (leases)
@@ -541,12 +653,18 @@ public final class ImageStore {
     return Files.getFileStore(tmp).getUsableSpace();
   }
 
-  /** A new, empty file under tmp/ for a download (same file system as the blobs, so moving it in is atomic). */
+  /**
+   * A new, empty file under tmp/ for a download (same file system as the blobs, so moving it in is
+   * atomic).
+   */
   public Path newIngestFile() throws IOException {
     return Files.createTempFile(tmp, "ingest-", "");
   }
 
-  /** Moves a verified download into the store as blob {@code digest} (or drops it when another got there first). */
+  /**
+   * Moves a verified download into the store as blob {@code digest} (or drops it when another got
+   * there first).
+   */
   public void putBlob(Lease lease, String digest, Path verified) throws IOException {
     lease.protectBlob(digest);
     synchronized (lock) {
@@ -561,14 +679,18 @@ public final class ImageStore {
 
   /** Reads a stored blob of at most {@code max} bytes (configs, manifests). */
   public byte[] readBlob(String digest, long max) throws ImageException, IOException {
-    return Digests.readSmall(blobs.resolve(Digests.hex(Digests.require(digest, "blob"))), max, "blob " + Digests.shortForm(digest));
+    return Digests.readSmall(
+        blobs.resolve(Digests.hex(Digests.require(digest, "blob"))),
+        max,
+        "blob " + Digests.shortForm(digest));
   }
 
   /**
    * Makes sure layer {@code diffId} is unpacked, from blob {@code blobDigest} (which must be in the
    * store); returns its uncompressed size. Unpacking happens outside the store lock, in tmp/.
    */
-  public long ensureLayer(Lease lease, String diffId, String blobDigest, String what) throws ImageException, IOException {
+  public long ensureLayer(Lease lease, String diffId, String blobDigest, String what)
+      throws ImageException, IOException {
     lease.protectLayer(diffId);
     String hex = Digests.hex(Digests.require(diffId, what));
     Path target = layers.resolve(hex);
@@ -576,7 +698,9 @@ public final class ImageStore {
       Long known = knownLayerSize(diffId);
       if (known != null && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) return known;
     }
-    if (blobDigest == null) throw new ImageException(what + ": layer " + Digests.shortForm(diffId) + " is not in the store");
+    if (blobDigest == null)
+      throw new ImageException(
+          what + ": layer " + Digests.shortForm(diffId) + " is not in the store");
     Path staging = Files.createTempDirectory(tmp, "unpack-");
     try {
       Path work = Files.createDirectory(staging.resolve("layer"));
@@ -598,11 +722,16 @@ public final class ImageStore {
     }
   }
 
-  /** Whether layer {@code diffId} is unpacked (protect it with the lease first to keep the answer true). */
+  /**
+   * Whether layer {@code diffId} is unpacked (protect it with the lease first to keep the answer
+   * true).
+   */
   public boolean hasLayer(String diffId) {
     synchronized (lock) {
       return knownLayerSize(diffId) != null
-          && Files.isDirectory(layers.resolve(Digests.hex(Digests.requireUnchecked(diffId))), LinkOption.NOFOLLOW_LINKS);
+          && Files.isDirectory(
+              layers.resolve(Digests.hex(Digests.requireUnchecked(diffId))),
+              LinkOption.NOFOLLOW_LINKS);
     }
   }
 
@@ -619,14 +748,25 @@ public final class ImageStore {
   /**
    * What a pull fetched, ready to become an image.
    *
-   * @param name        "repository:tag" it was pulled as, or null when pulled by digest
-   * @param repoDigest  "repository@sha256:..." (the digest the registry served for the reference)
+   * @param name "repository:tag" it was pulled as, or null when pulled by digest
+   * @param repoDigest "repository@sha256:..." (the digest the registry served for the reference)
    * @param indexDigest the image index the manifest was chosen from, or null
    */
-  public record Pulled(String name, String repoDigest, String configDigest, String manifestDigest, String indexDigest,
-                       List<String> layerBlobs, List<String> diffIds, List<Long> layerSizes, Instant created) {}
+  public record Pulled(
+      String name,
+      String repoDigest,
+      String configDigest,
+      String manifestDigest,
+      String indexDigest,
+      List<String> layerBlobs,
+      List<String> diffIds,
+      List<Long> layerSizes,
+      Instant created) {}
 
-  /** Records a pulled image (all its blobs and layers present under {@code lease}); its name moves to it. */
+  /**
+   * Records a pulled image (all its blobs and layers present under {@code lease}); its name moves
+   * to it.
+   */
   public ImageRecord commitPulled(Lease lease, Pulled p) throws ImageException {
     synchronized (lock) {
       List<String> needed = new ArrayList<>(p.layerBlobs());
@@ -634,29 +774,53 @@ public final class ImageStore {
       needed.add(p.manifestDigest());
       if (p.indexDigest() != null) needed.add(p.indexDigest());
       for (String b : needed) {
-        if (!lease.blobs.contains(b) || !Files.isRegularFile(blobs.resolve(Digests.hex(b)), LinkOption.NOFOLLOW_LINKS)) {
-          throw new ImageException("pulled image is incomplete: blob " + Digests.shortForm(b) + " is missing"
-              + (lease.blobs.contains(b) ? "" : " (not leased)"));
+        if (!lease.blobs.contains(b)
+            || !Files.isRegularFile(blobs.resolve(Digests.hex(b)), LinkOption.NOFOLLOW_LINKS)) {
+          throw new ImageException(
+              "pulled image is incomplete: blob "
+                  + Digests.shortForm(b)
+                  + " is missing"
+                  + (lease.blobs.contains(b) ? "" : " (not leased)"));
         }
       }
       for (String d : p.diffIds()) {
-        if (!lease.layers.contains(d) || !Files.isDirectory(layers.resolve(Digests.hex(d)), LinkOption.NOFOLLOW_LINKS)) {
-          throw new ImageException("pulled image is incomplete: layer " + Digests.shortForm(d) + " is missing");
+        if (!lease.layers.contains(d)
+            || !Files.isDirectory(layers.resolve(Digests.hex(d)), LinkOption.NOFOLLOW_LINKS)) {
+          throw new ImageException(
+              "pulled image is incomplete: layer " + Digests.shortForm(d) + " is missing");
         }
       }
       long total = p.layerSizes().stream().mapToLong(Long::longValue).sum();
-      ImageRecord rec = new ImageRecord(p.configDigest(), p.name() == null ? List.of() : List.of(p.name()), total, p.created(),
-          p.manifestDigest(), p.diffIds(), List.of(p.repoDigest()));
+      ImageRecord rec =
+          new ImageRecord(
+              p.configDigest(),
+              p.name() == null ? List.of() : List.of(p.name()),
+              total,
+              p.created(),
+              p.manifestDigest(),
+              p.diffIds(),
+              List.of(p.repoDigest()));
       List<Entry> next = new ArrayList<>(entries);
-      merge(next, new Entry(rec, List.copyOf(p.layerBlobs()), List.copyOf(p.layerSizes()),
-          p.indexDigest() == null ? List.of() : List.of(p.indexDigest())));
+      merge(
+          next,
+          new Entry(
+              rec,
+              List.copyOf(p.layerBlobs()),
+              List.copyOf(p.layerSizes()),
+              p.indexDigest() == null ? List.of() : List.of(p.indexDigest())));
       try {
         publish(next);
       } catch (IOException e) {
-        throw new ImageException("recording image " + Digests.shortForm(p.configDigest()) + " failed: " + describe(e), e);
+        throw new ImageException(
+            "recording image " + Digests.shortForm(p.configDigest()) + " failed: " + describe(e),
+            e);
       }
       for (String d : p.diffIds()) pendingLayerSizes.remove(d);
-      return entries.stream().filter(e -> e.record.id().equals(p.configDigest())).findFirst().orElseThrow().record;
+      return entries.stream()
+          .filter(e -> e.record.id().equals(p.configDigest()))
+          .findFirst()
+          .orElseThrow()
+          .record;
     }
   }
 
@@ -666,8 +830,9 @@ public final class ImageStore {
   public record Pruned(List<String> untagged, List<String> deleted, long reclaimedBytes) {}
 
   /**
-   * Removes images no container uses: dangling ones (neither name nor repo digest), or with {@code all}
-   * every unused one, like {@code docker image prune [-a]}; then collects unreferenced content.
+   * Removes images no container uses: dangling ones (neither name nor repo digest), or with {@code
+   * all} every unused one, like {@code docker image prune [-a]}; then collects unreferenced
+   * content.
    */
   public Pruned prune(boolean all, Predicate<String> imageIdInUse) throws ImageException {
     synchronized (lock) {
@@ -697,7 +862,10 @@ public final class ImageStore {
     }
   }
 
-  /** Deletes blobs and unpacked layers that no image and no pull in progress references; returns the bytes freed. */
+  /**
+   * Deletes blobs and unpacked layers that no image and no pull in progress references; returns the
+   * bytes freed.
+   */
   public long gc() {
     synchronized (lock) {
       return gcLocked(Map.of());
@@ -721,7 +889,8 @@ public final class ImageStore {
   }
 
   /** Deletes those of the given blobs and layers that nothing references. Caller holds the lock. */
-  private long collect(Set<String> blobCandidates, Set<String> layerCandidates, Map<String, Long> formerLayerSizes) {
+  private long collect(
+      Set<String> blobCandidates, Set<String> layerCandidates, Map<String, Long> formerLayerSizes) {
     Set<String> usedBlobs = new HashSet<>();
     Set<String> usedLayers = new HashSet<>();
     for (Entry e : entries) {
@@ -755,34 +924,51 @@ public final class ImageStore {
     return freed;
   }
 
-  // ---------------------------------------------------------------------------------------------- save
+  // ----------------------------------------------------------------------------------------------
+  // save
 
   /**
-   * Writes {@code ref} as a tar that is both an OCI image layout and a docker-archive (like
-   * {@code docker save} since docker 25): {@code oci-layout}, {@code index.json} (one entry per name,
+   * Writes {@code ref} as a tar that is both an OCI image layout and a docker-archive (like {@code
+   * docker save} since docker 25): {@code oci-layout}, {@code index.json} (one entry per name,
    * annotated with the name) and {@code manifest.json} (docker's list with RepoTags), over the
    * store's own blobs. The file is written to a temporary name and renamed when complete.
    */
   public ImageRecord save(String ref, Path target) throws ImageException {
-    Entry e = find(entries, ref).orElseThrow(() -> new ImageException(ImageException.Reason.NOT_FOUND,
-        "no such image: " + (ref == null ? "" : ref.strip()))).entry;
+    Entry e =
+        find(entries, ref)
+            .orElseThrow(
+                () ->
+                    new ImageException(
+                        ImageException.Reason.NOT_FOUND,
+                        "no such image: " + (ref == null ? "" : ref.strip())))
+            .entry;
     ImageRecord r = e.record;
     Path out = target.toAbsolutePath().normalize();
     if (out.getParent() == null || !Files.isDirectory(out.getParent())) {
-      throw new ImageException(ImageException.Reason.INVALID, "cannot save to " + out + ": no such directory");
+      throw new ImageException(
+          ImageException.Reason.INVALID, "cannot save to " + out + ": no such directory");
     }
-    if (Files.isDirectory(out)) throw new ImageException(ImageException.Reason.INVALID, "cannot save to " + out + ": is a directory");
+    if (Files.isDirectory(out))
+      throw new ImageException(
+          ImageException.Reason.INVALID, "cannot save to " + out + ": is a directory");
     Path temp = out.resolveSibling("." + out.getFileName() + ".berth-save");
     try (Lease lease = lease()) {
       for (String b : e.blobs()) {
-        if (!hasBlob(lease, b)) throw new ImageException("image " + Digests.shortForm(r.id()) + " is incomplete: blob " + Digests.shortForm(b) + " is missing");
+        if (!hasBlob(lease, b))
+          throw new ImageException(
+              "image "
+                  + Digests.shortForm(r.id())
+                  + " is incomplete: blob "
+                  + Digests.shortForm(b)
+                  + " is missing");
       }
       byte[] manifest = readBlob(r.manifestDigest(), RegistryClient.MAX_DOCUMENT);
       ObjectNode index = ImageSources.JSON.createObjectNode();
       index.put("schemaVersion", 2);
       index.put("mediaType", ImageSources.OCI_INDEX);
       ArrayNode ms = index.putArray("manifests");
-      List<String> names = r.names().isEmpty() ? java.util.Collections.singletonList(null) : r.names();
+      List<String> names =
+          r.names().isEmpty() ? java.util.Collections.singletonList(null) : r.names();
       for (String n : names) {
         ObjectNode d = ms.addObject();
         d.put("mediaType", ImageSources.OCI_MANIFEST);
@@ -802,11 +988,17 @@ public final class ImageStore {
       ArrayNode ls = de.putArray("Layers");
       e.layerBlobs.forEach(b -> ls.add("blobs/sha256/" + Digests.hex(b)));
       try (OutputStream os = Files.newOutputStream(temp);
-           org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
-               new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(new java.io.BufferedOutputStream(os, 1 << 16))) {
-        tar.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
-        tar.setBigNumberMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.BIGNUMBER_POSIX);
-        tarBytes(tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+              new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                  new java.io.BufferedOutputStream(os, 1 << 16))) {
+        tar.setLongFileMode(
+            org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(
+            org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tarBytes(
+            tar,
+            "oci-layout",
+            "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         tarBytes(tar, "index.json", ImageSources.JSON.writeValueAsBytes(index));
         tarBytes(tar, "manifest.json", ImageSources.JSON.writeValueAsBytes(docker));
         Set<String> written = new HashSet<>();
@@ -814,7 +1006,8 @@ public final class ImageStore {
           if (!written.add(b)) continue;
           Path f = blobs.resolve(Digests.hex(b));
           org.apache.commons.compress.archivers.tar.TarArchiveEntry te =
-              new org.apache.commons.compress.archivers.tar.TarArchiveEntry("blobs/sha256/" + Digests.hex(b));
+              new org.apache.commons.compress.archivers.tar.TarArchiveEntry(
+                  "blobs/sha256/" + Digests.hex(b));
           te.setSize(Files.size(f));
           te.setMode(0100644);
           te.setModTime(0);
@@ -832,12 +1025,17 @@ public final class ImageStore {
       } catch (IOException ignored) {
         // best effort
       }
-      throw new ImageException("saving image " + Digests.shortForm(r.id()) + " to " + out + " failed: " + describe(io), io);
+      throw new ImageException(
+          "saving image " + Digests.shortForm(r.id()) + " to " + out + " failed: " + describe(io),
+          io);
     }
   }
 
-  private static void tarBytes(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar, String name, byte[] b) throws IOException {
-    org.apache.commons.compress.archivers.tar.TarArchiveEntry te = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+  private static void tarBytes(
+      org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar, String name, byte[] b)
+      throws IOException {
+    org.apache.commons.compress.archivers.tar.TarArchiveEntry te =
+        new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
     te.setSize(b.length);
     te.setMode(0100644);
     te.setModTime(0);
@@ -846,37 +1044,53 @@ public final class ImageStore {
     tar.closeArchiveEntry();
   }
 
-  // -------------------------------------------------------------------------------------------- remove
+  // --------------------------------------------------------------------------------------------
+  // remove
 
   /**
-   * Removes {@code ref}, docker-style. By a name of an image that has several names: only that name goes.
-   * Otherwise the image and its names go, and its blobs and layers that no other image uses are deleted.
-   * An image a container uses is refused; with {@code force} it loses all its names but its data stays
-   * (its layers are mounted under the container) until it is removed by id once no longer in use.
+   * Removes {@code ref}, docker-style. By a name of an image that has several names: only that name
+   * goes. Otherwise the image and its names go, and its blobs and layers that no other image uses
+   * are deleted. An image a container uses is refused; with {@code force} it loses all its names
+   * but its data stays (its layers are mounted under the container) until it is removed by id once
+   * no longer in use.
    *
    * @return the removed names and, if the image itself was deleted, its id ("sha256:...")
    */
-  public List<String> remove(String ref, boolean force, Predicate<String> imageIdInUse) throws ImageException {
+  public List<String> remove(String ref, boolean force, Predicate<String> imageIdInUse)
+      throws ImageException {
     synchronized (lock) {
-      Match m = find(entries, ref).orElseThrow(() -> new ImageException("no such image: " + (ref == null ? "" : ref.strip())));
+      Match m =
+          find(entries, ref)
+              .orElseThrow(
+                  () -> new ImageException("no such image: " + (ref == null ? "" : ref.strip())));
       Entry e = m.entry;
       String shortId = Digests.hex(e.record.id()).substring(0, 12);
       List<Entry> next = new ArrayList<>(entries);
       int at = next.indexOf(e);
       try {
         if (m.name != null && e.record.names().size() > 1) {
-          next.set(at, withNames(e, e.record.names().stream().filter(n -> !n.equals(m.name)).toList()));
+          next.set(
+              at, withNames(e, e.record.names().stream().filter(n -> !n.equals(m.name)).toList()));
           publish(next);
           return List.of(m.name);
         }
         if (m.name == null && e.record.names().size() > 1 && !force) {
-          throw new ImageException("unable to delete " + shortId + " (must be forced): image is referenced by "
-              + e.record.names().size() + " names: " + String.join(", ", e.record.names()));
+          throw new ImageException(
+              "unable to delete "
+                  + shortId
+                  + " (must be forced): image is referenced by "
+                  + e.record.names().size()
+                  + " names: "
+                  + String.join(", ", e.record.names()));
         }
         if (imageIdInUse != null && imageIdInUse.test(e.record.id())) {
           if (!force) {
-            throw new ImageException("unable to remove image " + ref.strip() + " (must force): image " + shortId
-                + " is used by a container");
+            throw new ImageException(
+                "unable to remove image "
+                    + ref.strip()
+                    + " (must force): image "
+                    + shortId
+                    + " is used by a container");
           }
           next.set(at, withNames(e, List.of()));
           publish(next);
@@ -889,7 +1103,8 @@ public final class ImageStore {
       }
       List<String> removed = new ArrayList<>(e.record.names());
       removed.add(e.record.id());
-      // The index no longer references the image: deleting its data can only leave orphans, never dangling
+      // The index no longer references the image: deleting its data can only leave orphans, never
+      // dangling
       // references, and orphans go at the next start.
       Set<String> usedBlobs = new HashSet<>();
       Set<String> usedLayers = new HashSet<>();
@@ -932,7 +1147,8 @@ public final class ImageStore {
     LayerUnpacker.deleteTree(aside.getParent());
   }
 
-  // --------------------------------------------------------------------------------------------- index
+  // ---------------------------------------------------------------------------------------------
+  // index
 
   private List<Entry> loadIndex() throws IOException {
     if (!Files.exists(indexFile)) return List.of();
@@ -943,20 +1159,37 @@ public final class ImageStore {
       throw new IOException("image index " + indexFile + " is corrupt: " + e.getMessage(), e);
     }
     if (doc == null || doc.path("version").asInt(-1) != INDEX_VERSION) {
-      throw new IOException("image index " + indexFile + " has an unknown format (version " + (doc == null ? "?" : doc.path("version")) + ")");
+      throw new IOException(
+          "image index "
+              + indexFile
+              + " has an unknown format (version "
+              + (doc == null ? "?" : doc.path("version"))
+              + ")");
     }
     List<Entry> out = new ArrayList<>();
     for (JsonNode n : doc.path("images")) {
       try {
-        ImageRecord r = new ImageRecord(n.path("id").asText(), strings(n.path("names")), n.path("size").asLong(),
-            Instant.parse(n.path("createdAt").asText()), n.path("manifestDigest").asText(null), strings(n.path("diffIds")),
-            strings(n.path("repoDigests")));
+        ImageRecord r =
+            new ImageRecord(
+                n.path("id").asText(),
+                strings(n.path("names")),
+                n.path("size").asLong(),
+                Instant.parse(n.path("createdAt").asText()),
+                n.path("manifestDigest").asText(null),
+                strings(n.path("diffIds")),
+                strings(n.path("repoDigests")));
         List<Long> sizes = new ArrayList<>();
         n.path("layerSizes").forEach(x -> sizes.add(x.asLong()));
-        Entry e = new Entry(r, strings(n.path("layerBlobs")), List.copyOf(sizes), strings(n.path("otherBlobs")));
+        Entry e =
+            new Entry(
+                r,
+                strings(n.path("layerBlobs")),
+                List.copyOf(sizes),
+                strings(n.path("otherBlobs")));
         for (String d : e.blobs()) Digests.require(d, "image index");
         for (String d : r.diffIds()) Digests.require(d, "image index");
-        if (sizes.size() != r.diffIds().size()) throw new ImageException("layer sizes do not match the layers");
+        if (sizes.size() != r.diffIds().size())
+          throw new ImageException("layer sizes do not match the layers");
         out.add(e);
       } catch (ImageException | DateTimeParseException e) {
         throw new IOException("image index " + indexFile + " is corrupt: " + e.getMessage(), e);
@@ -984,14 +1217,20 @@ public final class ImageStore {
       if (!e.otherBlobs.isEmpty()) e.otherBlobs.forEach(n.putArray("otherBlobs")::add);
     }
     Path temp = root.resolve("index.json.tmp");
-    try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE); OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
+    try (FileChannel ch =
+            FileChannel.open(
+                temp,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
+        OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
       ImageSources.JSON.writerWithDefaultPrettyPrinter().writeValue(nonClosing(out), doc);
       out.flush();
       ch.force(true); // the rename below must never publish an index whose bytes are not on disk
     }
     try {
-      Files.move(temp, indexFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          temp, indexFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (AtomicMoveNotSupportedException e) {
       Files.move(temp, indexFile, StandardCopyOption.REPLACE_EXISTING);
     }
@@ -1014,7 +1253,8 @@ public final class ImageStore {
   private static Map<String, Long> layerSizes(List<Entry> list) {
     Map<String, Long> m = new HashMap<>();
     for (Entry e : list) {
-      for (int i = 0; i < e.record.diffIds().size(); i++) m.put(e.record.diffIds().get(i), e.layerSizes.get(i));
+      for (int i = 0; i < e.record.diffIds().size(); i++)
+        m.put(e.record.diffIds().get(i), e.layerSizes.get(i));
     }
     return m;
   }
@@ -1028,7 +1268,8 @@ public final class ImageStore {
       e.record.diffIds().forEach(d -> usedLayers.add(Digests.hex(d)));
     }
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(blobs)) {
-      for (Path p : ds) if (!usedBlobs.contains(p.getFileName().toString())) LayerUnpacker.removeExisting(p);
+      for (Path p : ds)
+        if (!usedBlobs.contains(p.getFileName().toString())) LayerUnpacker.removeExisting(p);
     }
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(layers)) {
       for (Path p : ds) if (!usedLayers.contains(p.getFileName().toString())) moveAside(p);
@@ -1038,7 +1279,11 @@ public final class ImageStore {
   private static String describe(IOException e) {
     String m = e.getMessage();
     if (e instanceof FileSystemException fse && fse.getReason() != null) {
-      return e.getClass().getSimpleName().replace("Exception", "") + ": " + fse.getFile() + ": " + fse.getReason();
+      return e.getClass().getSimpleName().replace("Exception", "")
+          + ": "
+          + fse.getFile()
+          + ": "
+          + fse.getReason();
     }
     if (e instanceof FileSystemException) {
       return e.getClass().getSimpleName().replace("Exception", "") + ": " + m;

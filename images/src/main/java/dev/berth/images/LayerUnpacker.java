@@ -31,18 +31,22 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStre
 /**
  * Unpacks a (possibly compressed) tar into a directory, treating the tar as hostile.
  *
- * <p>Safety rules: entry names are normalised and refused when absolute or when ".." would climb out;
- * parent directories are walked one component at a time without following symlinks, and an entry whose
- * parent is a symlink is refused (so nothing is ever written through a link planted by an earlier
- * entry); hardlink targets must be earlier entries inside the directory; an existing entry is removed
- * before its replacement is created (duplicates: the last one wins), so no open() ever follows a link.
+ * <p>Safety rules: entry names are normalised and refused when absolute or when ".." would climb
+ * out; parent directories are walked one component at a time without following symlinks, and an
+ * entry whose parent is a symlink is refused (so nothing is ever written through a link planted by
+ * an earlier entry); hardlink targets must be earlier entries inside the directory; an existing
+ * entry is removed before its replacement is created (duplicates: the last one wins), so no open()
+ * ever follows a link.
  *
  * <p>In {@linkplain Mode#LAYER layer} mode OCI whiteouts become overlayfs whiteouts and ownership,
  * modes, device nodes and mtimes are applied. {@linkplain Mode#ARCHIVE Archive} mode (used for the
  * outer tar of a docker-archive) just materialises files, symlinks and directories.
  */
 final class LayerUnpacker {
-  enum Mode { LAYER, ARCHIVE }
+  enum Mode {
+    LAYER,
+    ARCHIVE
+  }
 
   /** The digest and length of the uncompressed tar stream (a layer's diff id and size). */
   record Result(String diffId, long size) {}
@@ -66,7 +70,8 @@ final class LayerUnpacker {
    * Unpacks {@code raw} (tar, tar+gzip or tar+bzip2; detected by magic bytes) into the existing,
    * empty directory {@code dest}. {@code what} names the input in error messages.
    */
-  static Result unpack(InputStream raw, Path dest, Mode mode, String what) throws ImageException, IOException {
+  static Result unpack(InputStream raw, Path dest, Mode mode, String what)
+      throws ImageException, IOException {
     Counting counted = new Counting(decompress(raw, what));
     LayerUnpacker u = new LayerUnpacker(dest, mode, what);
     try (TarArchiveInputStream tar = new TarArchiveInputStream(counted)) {
@@ -82,7 +87,8 @@ final class LayerUnpacker {
         any = true;
         u.apply(tar, e);
       }
-      if (!any && counted.count == 0) throw new ImageException(what + ": empty file, not a tar archive");
+      if (!any && counted.count == 0)
+        throw new ImageException(what + ": empty file, not a tar archive");
       // The diff id covers the whole uncompressed stream, including the end-of-archive padding the
       // tar reader stops short of.
       counted.transferTo(java.io.OutputStream.nullOutputStream());
@@ -91,7 +97,8 @@ final class LayerUnpacker {
     return new Result(Digests.of(counted.md), counted.count);
   }
 
-  private static InputStream decompress(InputStream raw, String what) throws ImageException, IOException {
+  private static InputStream decompress(InputStream raw, String what)
+      throws ImageException, IOException {
     BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
     in.mark(8);
     byte[] magic = in.readNBytes(4);
@@ -102,8 +109,11 @@ final class LayerUnpacker {
     if (magic.length >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h') {
       return new BZip2CompressorInputStream(in, true);
     }
-    if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
-        && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
+    if (magic.length == 4
+        && (magic[0] & 0xff) == 0x28
+        && (magic[1] & 0xff) == 0xb5
+        && (magic[2] & 0xff) == 0x2f
+        && (magic[3] & 0xff) == 0xfd) {
       return new ZstdCompressorInputStream(in); // through zstd-jni
     }
     if (magic.length >= 3 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z') {
@@ -112,9 +122,11 @@ final class LayerUnpacker {
     return in;
   }
 
-  private void apply(TarArchiveInputStream tar, TarArchiveEntry e) throws ImageException, IOException {
+  private void apply(TarArchiveInputStream tar, TarArchiveEntry e)
+      throws ImageException, IOException {
     List<String> parts = normalize(e.getName());
-    if (parts.isEmpty()) return; // "./": the layer root itself; its attributes come from the upper dir
+    if (parts.isEmpty())
+      return; // "./": the layer root itself; its attributes come from the upper dir
     String base = parts.get(parts.size() - 1);
     List<String> parentParts = parts.subList(0, parts.size() - 1);
 
@@ -123,7 +135,8 @@ final class LayerUnpacker {
       if (base.equals(OPAQUE)) {
         Whiteouts.makeOpaque(parent);
       } else if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
-        // ".wh..wh.*" other than the opaque marker are aufs bookkeeping (e.g. .wh..wh.plnk): ignored, like docker
+        // ".wh..wh.*" other than the opaque marker are aufs bookkeeping (e.g. .wh..wh.plnk):
+        // ignored, like docker
         String victim = base.substring(WHITEOUT_PREFIX.length());
         if (victim.isEmpty() || victim.equals(".") || victim.equals("..")) {
           throw new ImageException(what + ": invalid whiteout \"" + e.getName() + "\"");
@@ -158,7 +171,8 @@ final class LayerUnpacker {
       } catch (InvalidPathException bad) {
         throw new ImageException(what + ": invalid symlink target in \"" + e.getName() + "\"");
       }
-      // The target is stored verbatim and never followed here: it only means something inside the container.
+      // The target is stored verbatim and never followed here: it only means something inside the
+      // container.
       Files.createSymbolicLink(target, linkTarget);
       if (mode == Mode.LAYER) {
         owner(target, e);
@@ -166,21 +180,28 @@ final class LayerUnpacker {
       }
     } else if (e.isLink()) {
       List<String> linkParts = normalize(e.getLinkName());
-      if (linkParts.isEmpty()) throw new ImageException(what + ": hardlink \"" + e.getName() + "\" points at the root");
+      if (linkParts.isEmpty())
+        throw new ImageException(what + ": hardlink \"" + e.getName() + "\" points at the root");
       Path source = existingEntry(linkParts, e);
       if (source.equals(target)) return; // a link to itself: the entry is already there
       removeExisting(target);
       Files.createLink(target, source);
     } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
-      if (mode == Mode.ARCHIVE) return; // an image archive never needs device nodes outside its layers
+      if (mode == Mode.ARCHIVE)
+        return; // an image archive never needs device nodes outside its layers
       removeExisting(target);
-      Whiteouts.mknod(target, e.isFIFO() ? "p" : e.isCharacterDevice() ? "c" : "b", e.getDevMajor(), e.getDevMinor());
+      Whiteouts.mknod(
+          target,
+          e.isFIFO() ? "p" : e.isCharacterDevice() ? "c" : "b",
+          e.getDevMajor(),
+          e.getDevMinor());
       owner(target, e);
       chmod(target, e.getMode());
       mtime(target, e, false);
     } else if (isRegular(e)) {
       if (!tar.canReadEntryData(e)) {
-        throw new ImageException(what + ": unsupported tar entry \"" + e.getName() + "\" (sparse format)");
+        throw new ImageException(
+            what + ": unsupported tar entry \"" + e.getName() + "\" (sparse format)");
       }
       removeExisting(target);
       Files.copy(tar, target); // CREATE_NEW semantics: fails rather than follow anything at target
@@ -190,13 +211,21 @@ final class LayerUnpacker {
         mtime(target, e, false);
       }
     } else {
-      throw new ImageException(what + ": unsupported tar entry type '" + (char) e.getLinkFlag() + "' for \"" + e.getName() + "\"");
+      throw new ImageException(
+          what
+              + ": unsupported tar entry type '"
+              + (char) e.getLinkFlag()
+              + "' for \""
+              + e.getName()
+              + "\"");
     }
   }
 
   private static boolean isRegular(TarArchiveEntry e) {
     byte f = e.getLinkFlag();
-    return f == TarArchiveEntry.LF_NORMAL || f == TarArchiveEntry.LF_OLDNORM || f == TarArchiveEntry.LF_CONTIG
+    return f == TarArchiveEntry.LF_NORMAL
+        || f == TarArchiveEntry.LF_OLDNORM
+        || f == TarArchiveEntry.LF_CONTIG
         || e.isSparse();
   }
 
@@ -205,14 +234,17 @@ final class LayerUnpacker {
    * component. Absolute paths and paths that climb above the root are refused.
    */
   private List<String> normalize(String name) throws ImageException {
-    if (name == null || name.isEmpty()) throw new ImageException(what + ": tar entry with an empty name");
-    if (name.startsWith("/")) throw new ImageException(what + ": unsafe absolute path \"" + name + "\"");
+    if (name == null || name.isEmpty())
+      throw new ImageException(what + ": tar entry with an empty name");
+    if (name.startsWith("/"))
+      throw new ImageException(what + ": unsafe absolute path \"" + name + "\"");
     if (name.indexOf('\0') >= 0) throw new ImageException(what + ": NUL byte in entry name");
     Deque<String> out = new ArrayDeque<>();
     for (String c : name.split("/")) {
       if (c.isEmpty() || c.equals(".")) continue;
       if (c.equals("..")) {
-        if (out.isEmpty()) throw new ImageException(what + ": unsafe path \"" + name + "\" escapes the layer");
+        if (out.isEmpty())
+          throw new ImageException(what + ": unsafe path \"" + name + "\" escapes the layer");
         out.removeLast();
       } else {
         out.addLast(c);
@@ -222,8 +254,8 @@ final class LayerUnpacker {
   }
 
   /**
-   * The directory for {@code parts} under the root, creating missing components (0755, root-owned, like
-   * tar does for implicit parents). Refuses to traverse symlinks or non-directories.
+   * The directory for {@code parts} under the root, creating missing components (0755, root-owned,
+   * like tar does for implicit parents). Refuses to traverse symlinks or non-directories.
    */
   private Path parentDir(List<String> parts, String entryName) throws ImageException, IOException {
     Path cur = root;
@@ -234,26 +266,45 @@ final class LayerUnpacker {
         Files.createDirectory(cur);
         if (mode == Mode.LAYER) chmod(cur, 0755);
       } else if (a.isSymbolicLink()) {
-        throw new ImageException(what + ": unsafe entry \"" + entryName + "\" goes through the symlink \""
-            + root.relativize(cur) + "\"");
+        throw new ImageException(
+            what
+                + ": unsafe entry \""
+                + entryName
+                + "\" goes through the symlink \""
+                + root.relativize(cur)
+                + "\"");
       } else if (!a.isDirectory()) {
-        throw new ImageException(what + ": entry \"" + entryName + "\" needs \"" + root.relativize(cur)
-            + "\" to be a directory");
+        throw new ImageException(
+            what
+                + ": entry \""
+                + entryName
+                + "\" needs \""
+                + root.relativize(cur)
+                + "\" to be a directory");
       }
     }
     return cur;
   }
 
-  /** An earlier entry for a hardlink: inside the root, reached without symlinks, not a directory. */
+  /**
+   * An earlier entry for a hardlink: inside the root, reached without symlinks, not a directory.
+   */
   private Path existingEntry(List<String> parts, TarArchiveEntry e) throws ImageException {
     Path cur = root;
     for (int i = 0; i < parts.size(); i++) {
       cur = cur.resolve(parts.get(i));
       BasicFileAttributes a = attrs(cur);
       boolean last = i == parts.size() - 1;
-      if (a == null || (!last && (a.isSymbolicLink() || !a.isDirectory())) || (last && a.isDirectory())) {
-        throw new ImageException(what + ": hardlink \"" + e.getName() + "\" points at \"" + e.getLinkName()
-            + "\", which is not an earlier file in the layer");
+      if (a == null
+          || (!last && (a.isSymbolicLink() || !a.isDirectory()))
+          || (last && a.isDirectory())) {
+        throw new ImageException(
+            what
+                + ": hardlink \""
+                + e.getName()
+                + "\" points at \""
+                + e.getLinkName()
+                + "\", which is not an earlier file in the layer");
       }
     }
     return cur;
@@ -281,37 +332,41 @@ final class LayerUnpacker {
   /** Deletes a tree without following symlinks; missing is fine. */
   static void deleteTree(Path dir) throws IOException {
     if (attrs(dir) == null) return;
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.deleteIfExists(file);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-        if (exc instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
-        throw exc;
-      }
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+            if (exc instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
+            throw exc;
+          }
 
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-        if (exc != null && !(exc instanceof NoSuchFileException)) throw exc;
-        try {
-          Files.deleteIfExists(d);
-        } catch (DirectoryNotEmptyException race) {
-          deleteTree(d);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+            if (exc != null && !(exc instanceof NoSuchFileException)) throw exc;
+            try {
+              Files.deleteIfExists(d);
+            } catch (DirectoryNotEmptyException race) {
+              deleteTree(d);
+            }
+            return FileVisitResult.CONTINUE;
+          }
+        });
   }
 
   private void owner(Path p, TarArchiveEntry e) throws ImageException, IOException {
     long uid = e.getLongUserId();
     long gid = e.getLongGroupId();
     if (uid < 0 || uid > Integer.MAX_VALUE || gid < 0 || gid > Integer.MAX_VALUE) {
-      throw new ImageException(what + ": invalid owner " + uid + ":" + gid + " for \"" + e.getName() + "\"");
+      throw new ImageException(
+          what + ": invalid owner " + uid + ":" + gid + " for \"" + e.getName() + "\"");
     }
     if (uid == 0 && gid == 0) return; // what we created already has; saves two syscalls per file
     // NOFOLLOW_LINKS makes the JDK use lchown, so a symlink's own owner changes, never its target's
@@ -327,9 +382,11 @@ final class LayerUnpacker {
   private static void mtime(Path p, TarArchiveEntry e, boolean symlink) {
     FileTime t = FileTime.from(e.getLastModifiedDate().toInstant());
     try {
-      Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, null, null);
+      Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+          .setTimes(t, null, null);
     } catch (IOException | UnsupportedOperationException ignored) {
-      // mtimes are cosmetic ("where cheap"); a symlink's time may not be settable on every filesystem
+      // mtimes are cosmetic ("where cheap"); a symlink's time may not be settable on every
+      // filesystem
     }
   }
 

@@ -3,12 +3,15 @@ package dev.berth.images;
 import java.util.regex.Pattern;
 
 /**
- * Image references in docker's grammar, normalised to the familiar form docker prints:
- * {@code docker.io/library/busybox} and {@code busybox} both become {@code busybox:latest},
- * {@code docker.io/team/app:1} becomes {@code team/app:1}; other registries are kept as written.
+ * Image references in docker's grammar, normalised to the familiar form docker prints: {@code
+ * docker.io/library/busybox} and {@code busybox} both become {@code busybox:latest}, {@code
+ * docker.io/team/app:1} becomes {@code team/app:1}; other registries are kept as written.
  */
 public final class References {
-  /** A parsed reference: familiar repository, tag (never null; "latest" by default) and optional digest. */
+  /**
+   * A parsed reference: familiar repository, tag (never null; "latest" by default) and optional
+   * digest.
+   */
   public record Ref(String repository, String tag, String digest, boolean explicitTag) {
     /** "repository:tag", the form names are stored in. */
     public String name() {
@@ -16,8 +19,9 @@ public final class References {
     }
   }
 
-  private static final Pattern DOMAIN = Pattern.compile(
-      "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?");
+  private static final Pattern DOMAIN =
+      Pattern.compile(
+          "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?");
   private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
   private static final Pattern TAG = Pattern.compile("[\\w][\\w.-]{0,127}");
   private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
@@ -48,7 +52,8 @@ public final class References {
     String[] parts = rest.split("/", -1);
     int first = 0;
     String domain = null;
-    if (parts.length > 1 && (parts[0].contains(".") || parts[0].contains(":") || parts[0].equals("localhost"))) {
+    if (parts.length > 1
+        && (parts[0].contains(".") || parts[0].contains(":") || parts[0].equals("localhost"))) {
       domain = parts[0];
       if (!DOMAIN.matcher(domain).matches()) return null;
       first = 1;
@@ -60,8 +65,10 @@ public final class References {
     String repository;
     if (domain == null || domain.equals("docker.io") || domain.equals("index.docker.io")) {
       // docker's familiar form: the default registry and its "library/" namespace are implied
-      repository = path.startsWith("library/") && path.indexOf('/', "library/".length()) < 0
-          ? path.substring("library/".length()) : path;
+      repository =
+          path.startsWith("library/") && path.indexOf('/', "library/".length()) < 0
+              ? path.substring("library/".length())
+              : path;
     } else {
       repository = domain + "/" + path;
     }
@@ -82,7 +89,10 @@ public final class References {
     return r == null ? null : r.name();
   }
 
-  /** Turns an arbitrary directory or file name into a valid repository name, or null if nothing is left. */
+  /**
+   * Turns an arbitrary directory or file name into a valid repository name, or null if nothing is
+   * left.
+   */
   static String repositoryFromFileName(String fileName) {
     String s = fileName.toLowerCase(java.util.Locale.ROOT);
     for (String ext : new String[] {".tar.gz", ".tgz", ".tar", ".oci"}) {
@@ -91,7 +101,10 @@ public final class References {
         break;
       }
     }
-    s = s.replaceAll("[^a-z0-9._-]+", "-").replaceAll("^[._-]+|[._-]+$", "").replaceAll("[._]{2,}", "-");
+    s =
+        s.replaceAll("[^a-z0-9._-]+", "-")
+            .replaceAll("^[._-]+|[._-]+$", "")
+            .replaceAll("[._]{2,}", "-");
     if (s.isEmpty() || s.length() > 128 || !COMPONENT.matcher(s).matches()) return null;
     return s;
   }

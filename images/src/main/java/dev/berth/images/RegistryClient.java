@@ -45,13 +45,19 @@ import javax.net.ssl.SSLException;
  * credentials to another host.
  */
 final class RegistryClient implements AutoCloseable {
-  static final long MAX_DOCUMENT = 4L << 20; // manifests and indexes (the distribution spec's own limit)
+  static final long MAX_DOCUMENT =
+      4L << 20; // manifests and indexes (the distribution spec's own limit)
   static final long MAX_CONFIG = 16L << 20;
   private static final long MAX_ERROR_BODY = 16L << 10;
   private static final int MAX_REDIRECTS = 5;
   private static final int ATTEMPTS = 3;
-  static final String ACCEPT_MANIFESTS = String.join(", ", ImageSources.OCI_INDEX, ImageSources.DOCKER_LIST,
-      ImageSources.OCI_MANIFEST, ImageSources.DOCKER_MANIFEST);
+  static final String ACCEPT_MANIFESTS =
+      String.join(
+          ", ",
+          ImageSources.OCI_INDEX,
+          ImageSources.DOCKER_LIST,
+          ImageSources.OCI_MANIFEST,
+          ImageSources.DOCKER_MANIFEST);
 
   /** A repository on a registry, and the credentials to use there (null: anonymous). */
   record Repo(String registry, String path, RegistryCredentials.Credentials credentials) {
@@ -64,32 +70,44 @@ final class RegistryClient implements AutoCloseable {
     }
   }
 
-  /** A manifest or index as served: its bytes, media type (header, else the document's) and digest. */
+  /**
+   * A manifest or index as served: its bytes, media type (header, else the document's) and digest.
+   */
   record Manifest(byte[] bytes, String mediaType, String digest) {}
 
   private final RegistryConfig config;
   private final HttpClient http;
   private final ScheduledExecutorService watchdog;
-  /** Authorization header values by endpoint + scope, so a pull authenticates once per repository. */
+
+  /**
+   * Authorization header values by endpoint + scope, so a pull authenticates once per repository.
+   */
   private final Map<String, String> authorizations = new ConcurrentHashMap<>();
 
   RegistryClient(RegistryConfig config) {
     this.config = config;
-    this.http = HttpClient.newBuilder()
-        .connectTimeout(config.connectTimeout())
-        .followRedirects(HttpClient.Redirect.NEVER) // followed here, so credentials never leak to another host
-        .version(HttpClient.Version.HTTP_1_1)
-        .executor(Executors.newCachedThreadPool(r -> {
-          Thread t = new Thread(r, "berth-registry-http");
-          t.setDaemon(true);
-          return t;
-        }))
-        .build();
-    this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "berth-registry-watchdog");
-      t.setDaemon(true);
-      return t;
-    });
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(config.connectTimeout())
+            .followRedirects(
+                HttpClient.Redirect
+                    .NEVER) // followed here, so credentials never leak to another host
+            .version(HttpClient.Version.HTTP_1_1)
+            .executor(
+                Executors.newCachedThreadPool(
+                    r -> {
+                      Thread t = new Thread(r, "berth-registry-http");
+                      t.setDaemon(true);
+                      return t;
+                    }))
+            .build();
+    this.watchdog =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "berth-registry-watchdog");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   RegistryConfig config() {
@@ -101,20 +119,32 @@ final class RegistryClient implements AutoCloseable {
     watchdog.shutdownNow();
   }
 
-  // -------------------------------------------------------------------------------------------- API
+  // --------------------------------------------------------------------------------------------
+  // API
 
   /** GET /v2/PATH/manifests/REFERENCE (a tag or a digest). */
   Manifest manifest(Repo repo, String reference) throws ImageException {
-    String what = "manifest " + repo.display() + (reference.startsWith("sha256:") ? "@" : ":") + reference;
-    Sink sink = fetch(repo, "/manifests/" + reference, ACCEPT_MANIFESTS, () -> Sink.memory(MAX_DOCUMENT, true), what, null);
+    String what =
+        "manifest " + repo.display() + (reference.startsWith("sha256:") ? "@" : ":") + reference;
+    Sink sink =
+        fetch(
+            repo,
+            "/manifests/" + reference,
+            ACCEPT_MANIFESTS,
+            () -> Sink.memory(MAX_DOCUMENT, true),
+            what,
+            null);
     byte[] bytes = sink.bytes();
     String digest = sink.digest();
     if (reference.startsWith("sha256:") && !reference.equals(digest)) {
-      throw new ImageException(what + ": digest mismatch: the registry sent content with digest " + digest);
+      throw new ImageException(
+          what + ": digest mismatch: the registry sent content with digest " + digest);
     }
     String header = sink.contentType;
     String mediaType = header == null ? "" : header.split(";")[0].strip();
-    if (mediaType.isEmpty() || mediaType.equals("application/json") || mediaType.equals("text/plain")) {
+    if (mediaType.isEmpty()
+        || mediaType.equals("application/json")
+        || mediaType.equals("text/plain")) {
       mediaType = ImageSources.parse(bytes, what).path("mediaType").asText("");
     }
     return new Manifest(bytes, mediaType, digest);
@@ -130,12 +160,14 @@ final class RegistryClient implements AutoCloseable {
   }
 
   /**
-   * Streams blob {@code digest} into the new file {@code dest}, verifying size and digest on the way;
-   * on any failure {@code dest} does not exist afterwards.
+   * Streams blob {@code digest} into the new file {@code dest}, verifying size and digest on the
+   * way; on any failure {@code dest} does not exist afterwards.
    */
-  void blob(Repo repo, String digest, long size, Path dest, LongConsumer progress, String what) throws ImageException {
+  void blob(Repo repo, String digest, long size, Path dest, LongConsumer progress, String what)
+      throws ImageException {
     try {
-      Sink sink = fetch(repo, "/blobs/" + digest, "*/*", () -> Sink.file(dest, size, progress), what, dest);
+      Sink sink =
+          fetch(repo, "/blobs/" + digest, "*/*", () -> Sink.file(dest, size, progress), what, dest);
       verify(sink, digest, size, what);
     } catch (ImageException | RuntimeException e) {
       deleteQuietly(dest);
@@ -143,34 +175,61 @@ final class RegistryClient implements AutoCloseable {
     }
   }
 
-  /** Checks that {@code registry} accepts {@code credentials} (GET /v2/ with authentication), like docker login. */
+  /**
+   * Checks that {@code registry} accepts {@code credentials} (GET /v2/ with authentication), like
+   * docker login.
+   */
   void login(String registry, RegistryCredentials.Credentials credentials) throws ImageException {
-    URI base = config.endpoints(registry).get(config.endpoints(registry).size() - 1); // never a mirror
+    URI base =
+        config.endpoints(registry).get(config.endpoints(registry).size() - 1); // never a mirror
     Repo repo = new Repo(registry, "", credentials);
     String what = "login to " + registry;
     Response r;
     Response again;
     try {
-      r = send(URI.create(base + "/v2/"), "application/json", null, () -> Sink.memory(MAX_ERROR_BODY, false), what, null);
+      r =
+          send(
+              URI.create(base + "/v2/"),
+              "application/json",
+              null,
+              () -> Sink.memory(MAX_ERROR_BODY, false),
+              what,
+              null);
       if (r.status == 200) return;
-      if (r.status != 401) throw new ImageException(what + ": the registry answered HTTP " + r.status + errorDetail(r));
+      if (r.status != 401)
+        throw new ImageException(
+            what + ": the registry answered HTTP " + r.status + errorDetail(r));
       String authorization = authenticate(base, repo, r.headers, null, what);
-      again = send(URI.create(base + "/v2/"), "application/json", authorization, () -> Sink.memory(MAX_ERROR_BODY, false), what, null);
+      again =
+          send(
+              URI.create(base + "/v2/"),
+              "application/json",
+              authorization,
+              () -> Sink.memory(MAX_ERROR_BODY, false),
+              what,
+              null);
     } catch (Transient t) {
       throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": " + t.getMessage());
     }
     if (again.status == 401 || again.status == 403) {
-      throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": unauthorized: incorrect username or password");
+      throw new ImageException(
+          ImageException.Reason.UNAUTHORIZED,
+          what + ": unauthorized: incorrect username or password");
     }
-    if (again.status != 200) throw new ImageException(what + ": the registry answered HTTP " + again.status + errorDetail(again));
+    if (again.status != 200)
+      throw new ImageException(
+          what + ": the registry answered HTTP " + again.status + errorDetail(again));
   }
 
-  private static void verify(Sink sink, String digest, long size, String what) throws ImageException {
+  private static void verify(Sink sink, String digest, long size, String what)
+      throws ImageException {
     if (size >= 0 && sink.count != size) {
-      throw new ImageException(what + ": size mismatch: expected " + size + " bytes, got " + sink.count);
+      throw new ImageException(
+          what + ": size mismatch: expected " + size + " bytes, got " + sink.count);
     }
     String got = sink.digest();
-    if (!got.equals(digest)) throw new ImageException(what + ": digest mismatch: expected " + digest + ", got " + got);
+    if (!got.equals(digest))
+      throw new ImageException(what + ": digest mismatch: expected " + digest + ", got " + got);
   }
 
   // ------------------------------------------------------------------------------------- transport
@@ -181,8 +240,13 @@ final class RegistryClient implements AutoCloseable {
     Sink create() throws IOException;
   }
 
-  /** Tries each endpoint (mirrors, then the registry); the registry's own failure is the one reported. */
-  private Sink fetch(Repo repo, String suffix, String accept, SinkFactory sinks, String what, Path file) throws ImageException {
+  /**
+   * Tries each endpoint (mirrors, then the registry); the registry's own failure is the one
+   * reported.
+   */
+  private Sink fetch(
+      Repo repo, String suffix, String accept, SinkFactory sinks, String what, Path file)
+      throws ImageException {
     List<URI> endpoints = config.endpoints(repo.registry());
     ImageException last = null;
     for (URI base : endpoints) {
@@ -195,12 +259,21 @@ final class RegistryClient implements AutoCloseable {
     throw last;
   }
 
-  private Sink fetchFrom(URI base, Repo repo, String suffix, String accept, SinkFactory sinks, String what, Path file)
+  private Sink fetchFrom(
+      URI base, Repo repo, String suffix, String accept, SinkFactory sinks, String what, Path file)
       throws ImageException {
     URI uri = URI.create(base + "/v2/" + repo.path() + suffix);
-    // cached per credentials too: a logout or another user's pull never rides on an earlier authorization
+    // cached per credentials too: a logout or another user's pull never rides on an earlier
+    // authorization
     RegistryCredentials.Credentials c = repo.credentials();
-    String key = base + " " + repo.scope() + " " + (c == null ? "-" : c.username() + " " + Digests.of(c.password().getBytes(StandardCharsets.UTF_8)));
+    String key =
+        base
+            + " "
+            + repo.scope()
+            + " "
+            + (c == null
+                ? "-"
+                : c.username() + " " + Digests.of(c.password().getBytes(StandardCharsets.UTF_8)));
     for (int attempt = 1; ; attempt++) {
       Response r;
       try {
@@ -211,21 +284,29 @@ final class RegistryClient implements AutoCloseable {
         }
       } catch (Transient t) {
         deleteQuietly(file);
-        if (attempt >= ATTEMPTS) throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": " + t.getMessage());
+        if (attempt >= ATTEMPTS)
+          throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": " + t.getMessage());
         sleep(250L * attempt);
         continue;
       }
       if (r.status == 200) return r.sink;
       deleteQuietly(file);
       String detail = errorDetail(r);
-      if (r.status == 401) throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": unauthorized" + detail + " (berth login " + repo.registry() + ")");
-      if (r.status == 403) throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": access denied" + detail);
-      if (r.status == 404) throw new ImageException(ImageException.Reason.NOT_FOUND, what + ": not found" + detail);
+      if (r.status == 401)
+        throw new ImageException(
+            ImageException.Reason.UNAUTHORIZED,
+            what + ": unauthorized" + detail + " (berth login " + repo.registry() + ")");
+      if (r.status == 403)
+        throw new ImageException(
+            ImageException.Reason.UNAUTHORIZED, what + ": access denied" + detail);
+      if (r.status == 404)
+        throw new ImageException(ImageException.Reason.NOT_FOUND, what + ": not found" + detail);
       if (r.status >= 500 && attempt < ATTEMPTS) {
         sleep(250L * attempt);
         continue;
       }
-      throw new ImageException(r.status >= 500 ? ImageException.Reason.UNAVAILABLE : ImageException.Reason.REFUSED,
+      throw new ImageException(
+          r.status >= 500 ? ImageException.Reason.UNAVAILABLE : ImageException.Reason.REFUSED,
           what + ": the registry answered HTTP " + r.status + detail);
     }
   }
@@ -240,21 +321,25 @@ final class RegistryClient implements AutoCloseable {
   }
 
   /** One request, following redirects (at most 5; credentials only to the original host). */
-  private Response send(URI uri, String accept, String authorization, SinkFactory sinks, String what, Path file)
+  private Response send(
+      URI uri, String accept, String authorization, SinkFactory sinks, String what, Path file)
       throws ImageException, Transient {
     URI current = uri;
     for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      HttpRequest.Builder b = HttpRequest.newBuilder(current)
-          .timeout(config.stallTimeout())
-          .header("Accept", accept)
-          .header("User-Agent", "berth/0.1")
-          .GET();
-      if (authorization != null && sameOrigin(current, uri)) b.header("Authorization", authorization);
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(current)
+              .timeout(config.stallTimeout())
+              .header("Accept", accept)
+              .header("User-Agent", "berth/0.1")
+              .GET();
+      if (authorization != null && sameOrigin(current, uri))
+        b.header("Authorization", authorization);
       HttpResponse<Sink> resp = exchange(b.build(), sinks, what, current);
       int status = resp.statusCode();
       if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
         String location = resp.headers().firstValue("Location").orElse(null);
-        if (location == null) throw new ImageException(what + ": redirect (HTTP " + status + ") without a Location");
+        if (location == null)
+          throw new ImageException(what + ": redirect (HTTP " + status + ") without a Location");
         URI next;
         try {
           next = current.resolve(location);
@@ -262,7 +347,8 @@ final class RegistryClient implements AutoCloseable {
           throw new ImageException(what + ": redirect to an invalid location");
         }
         if (!"http".equals(next.getScheme()) && !"https".equals(next.getScheme())) {
-          throw new ImageException(what + ": redirect to an unsupported location " + next.getScheme() + ":");
+          throw new ImageException(
+              what + ": redirect to an unsupported location " + next.getScheme() + ":");
         }
         if ("https".equals(current.getScheme()) && "http".equals(next.getScheme())) {
           throw new ImageException(what + ": refusing a redirect from HTTPS to plain HTTP");
@@ -276,22 +362,27 @@ final class RegistryClient implements AutoCloseable {
   }
 
   private static boolean sameOrigin(URI a, URI b) {
-    return a.getScheme().equals(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost()) && a.getPort() == b.getPort();
+    return a.getScheme().equals(b.getScheme())
+        && a.getHost().equalsIgnoreCase(b.getHost())
+        && a.getPort() == b.getPort();
   }
 
   private HttpResponse<Sink> exchange(HttpRequest req, SinkFactory sinks, String what, URI where)
       throws ImageException, Transient {
-    CompletableFuture<HttpResponse<Sink>> f = http.sendAsync(req, info -> {
-      Sink s;
-      try {
-        s = info.statusCode() == 200 ? sinks.create() : Sink.memory(MAX_ERROR_BODY, false);
-      } catch (IOException e) {
-        s = Sink.failed(e);
-      }
-      s.contentType = info.headers().firstValue("Content-Type").orElse(null);
-      s.watch(watchdog, config.stallTimeout());
-      return s;
-    });
+    CompletableFuture<HttpResponse<Sink>> f =
+        http.sendAsync(
+            req,
+            info -> {
+              Sink s;
+              try {
+                s = info.statusCode() == 200 ? sinks.create() : Sink.memory(MAX_ERROR_BODY, false);
+              } catch (IOException e) {
+                s = Sink.failed(e);
+              }
+              s.contentType = info.headers().firstValue("Content-Type").orElse(null);
+              s.watch(watchdog, config.stallTimeout());
+              return s;
+            });
     try {
       return f.get();
     } catch (InterruptedException e) {
@@ -300,32 +391,58 @@ final class RegistryClient implements AutoCloseable {
       throw new ImageException(what + ": interrupted");
     } catch (ExecutionException | CancellationException e) {
       Throwable c = e instanceof ExecutionException ? e.getCause() : e;
-      while (c instanceof java.util.concurrent.CompletionException && c.getCause() != null) c = c.getCause();
+      while (c instanceof java.util.concurrent.CompletionException && c.getCause() != null)
+        c = c.getCause();
       String host = where.getAuthority();
       if (c instanceof Sink.TooLarge tl) throw new ImageException(what + ": " + tl.getMessage());
-      if (c instanceof Sink.Stalled) throw new Transient(host + " stopped sending (no data for " + config.stallTimeout().toSeconds() + " s)");
-      if (c instanceof HttpConnectTimeoutException) throw new Transient("cannot connect to " + host + ": timed out");
-      if (c instanceof HttpTimeoutException) throw new Transient(host + " did not answer within " + config.stallTimeout().toSeconds() + " s");
-      if (c instanceof ConnectException) throw new Transient("cannot connect to " + host + ": connection refused");
+      if (c instanceof Sink.Stalled)
+        throw new Transient(
+            host + " stopped sending (no data for " + config.stallTimeout().toSeconds() + " s)");
+      if (c instanceof HttpConnectTimeoutException)
+        throw new Transient("cannot connect to " + host + ": timed out");
+      if (c instanceof HttpTimeoutException)
+        throw new Transient(
+            host + " did not answer within " + config.stallTimeout().toSeconds() + " s");
+      if (c instanceof ConnectException)
+        throw new Transient("cannot connect to " + host + ": connection refused");
       if (c instanceof SSLException ssl) {
-        throw new ImageException(what + ": TLS with " + host + " failed (" + ssl.getMessage()
-            + "); a plain-HTTP registry must be listed with --insecure-registry");
+        throw new ImageException(
+            what
+                + ": TLS with "
+                + host
+                + " failed ("
+                + ssl.getMessage()
+                + "); a plain-HTTP registry must be listed with --insecure-registry");
       }
       if (c instanceof IOException io) {
         String m = io.getMessage();
-        if (m != null && m.contains("received no bytes")) m = "the connection was closed without an answer";
-        throw new Transient("connection to " + host + " failed: " + (m == null || m.isBlank() ? io.getClass().getSimpleName() : m));
+        if (m != null && m.contains("received no bytes"))
+          m = "the connection was closed without an answer";
+        throw new Transient(
+            "connection to "
+                + host
+                + " failed: "
+                + (m == null || m.isBlank() ? io.getClass().getSimpleName() : m));
       }
       throw new ImageException(what + ": " + c);
     }
   }
 
-  private String authenticate(URI base, Repo repo, HttpHeaders headers, String scope, String what) throws ImageException {
-    AuthChallenge c = AuthChallenge.pick(headers.allValues("WWW-Authenticate")).orElseThrow(() ->
-        new ImageException(what + ": unauthorized, and the registry offers no usable authentication scheme"));
+  private String authenticate(URI base, Repo repo, HttpHeaders headers, String scope, String what)
+      throws ImageException {
+    AuthChallenge c =
+        AuthChallenge.pick(headers.allValues("WWW-Authenticate"))
+            .orElseThrow(
+                () ->
+                    new ImageException(
+                        what
+                            + ": unauthorized, and the registry offers no usable authentication scheme"));
     RegistryCredentials.Credentials creds = repo.credentials();
     if (c.scheme().equals("basic")) {
-      if (creds == null) throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": authentication required (berth login " + repo.registry() + ")");
+      if (creds == null)
+        throw new ImageException(
+            ImageException.Reason.UNAUTHORIZED,
+            what + ": authentication required (berth login " + repo.registry() + ")");
       return basic(creds);
     }
     String realm = c.param("realm");
@@ -335,7 +452,8 @@ final class RegistryClient implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       realmUri = null;
     }
-    if (realmUri == null || realmUri.getHost() == null
+    if (realmUri == null
+        || realmUri.getHost() == null
         || !("https".equals(realmUri.getScheme()) || "http".equals(realmUri.getScheme()))) {
       throw new ImageException(what + ": the registry's token realm is not a valid URL");
     }
@@ -343,18 +461,33 @@ final class RegistryClient implements AutoCloseable {
     if (c.param("service") != null) q.append("service=").append(enc(c.param("service")));
     String sc = c.param("scope") != null ? c.param("scope") : scope;
     if (sc != null) q.append(q.length() > 0 ? "&" : "").append("scope=").append(enc(sc));
-    URI tokenUri = URI.create(realm + (q.length() == 0 ? "" : (realm.contains("?") ? "&" : "?") + q));
+    URI tokenUri =
+        URI.create(realm + (q.length() == 0 ? "" : (realm.contains("?") ? "&" : "?") + q));
     Response r;
     try {
-      r = send(tokenUri, "application/json", creds == null ? null : basic(creds), () -> Sink.memory(1L << 20, true), what + " (token)", null);
+      r =
+          send(
+              tokenUri,
+              "application/json",
+              creds == null ? null : basic(creds),
+              () -> Sink.memory(1L << 20, true),
+              what + " (token)",
+              null);
     } catch (Transient t) {
-      throw new ImageException(ImageException.Reason.UNAVAILABLE, what + ": token service: " + t.getMessage());
+      throw new ImageException(
+          ImageException.Reason.UNAVAILABLE, what + ": token service: " + t.getMessage());
     }
     if (r.status == 401 || r.status == 403) {
-      throw new ImageException(ImageException.Reason.UNAUTHORIZED, what + ": unauthorized: " + (creds == null ? "authentication required (berth login " + repo.registry() + ")"
-          : "incorrect username or password"));
+      throw new ImageException(
+          ImageException.Reason.UNAUTHORIZED,
+          what
+              + ": unauthorized: "
+              + (creds == null
+                  ? "authentication required (berth login " + repo.registry() + ")"
+                  : "incorrect username or password"));
     }
-    if (r.status != 200) throw new ImageException(what + ": the token service answered HTTP " + r.status);
+    if (r.status != 200)
+      throw new ImageException(what + ": the token service answered HTTP " + r.status);
     JsonNode doc = ImageSources.parse(r.sink.bytes(), what + " (token)");
     String token = doc.path("token").asText(doc.path("access_token").asText(""));
     if (token.isEmpty()) throw new ImageException(what + ": the token service sent no token");
@@ -362,7 +495,9 @@ final class RegistryClient implements AutoCloseable {
   }
 
   private static String basic(RegistryCredentials.Credentials c) {
-    return "Basic " + Base64.getEncoder().encodeToString((c.username() + ":" + c.password()).getBytes(StandardCharsets.UTF_8));
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((c.username() + ":" + c.password()).getBytes(StandardCharsets.UTF_8));
   }
 
   private static String enc(String s) {
@@ -378,7 +513,8 @@ final class RegistryClient implements AutoCloseable {
       if (errs.isArray() && !errs.isEmpty()) {
         String m = errs.get(0).path("message").asText(errs.get(0).path("code").asText(""));
         String clean = m.replaceAll("[\\p{Cntrl}]", " ").strip();
-        if (!clean.isEmpty()) return ": " + (clean.length() > 200 ? clean.substring(0, 200) + "..." : clean);
+        if (!clean.isEmpty())
+          return ": " + (clean.length() > 200 ? clean.substring(0, 200) + "..." : clean);
       }
     } catch (IOException | RuntimeException ignored) {
       // not a registry error document
@@ -407,9 +543,9 @@ final class RegistryClient implements AutoCloseable {
   // ------------------------------------------------------------------------------------------ sink
 
   /**
-   * A response body consumer that counts, hashes and stores bytes (in memory or in a new file) as they
-   * arrive, fails when more than {@code limit} bytes come, and is abandoned by the watchdog when no
-   * byte comes for the stall timeout.
+   * A response body consumer that counts, hashes and stores bytes (in memory or in a new file) as
+   * they arrive, fails when more than {@code limit} bytes come, and is abandoned by the watchdog
+   * when no byte comes for the stall timeout.
    */
   static final class Sink implements HttpResponse.BodySubscriber<Sink> {
     static final class TooLarge extends IOException {
@@ -451,7 +587,12 @@ final class RegistryClient implements AutoCloseable {
 
     /** {@code size} < 0: unknown (no limit beyond the file system). */
     static Sink file(Path dest, long size, LongConsumer progress) throws IOException {
-      FileChannel ch = FileChannel.open(dest, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+      FileChannel ch =
+          FileChannel.open(
+              dest,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE);
       return new Sink(size >= 0 ? size : Long.MAX_VALUE, true, ch, progress);
     }
 
@@ -467,9 +608,14 @@ final class RegistryClient implements AutoCloseable {
       long period = Math.max(50, Math.min(1000, stall.toMillis() / 4));
       synchronized (this) {
         try {
-          check = watchdog.scheduleAtFixedRate(() -> {
-            if (System.nanoTime() - lastActivity > stallNanos) fail(new Stalled());
-          }, period, period, TimeUnit.MILLISECONDS);
+          check =
+              watchdog.scheduleAtFixedRate(
+                  () -> {
+                    if (System.nanoTime() - lastActivity > stallNanos) fail(new Stalled());
+                  },
+                  period,
+                  period,
+                  TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException closed) {
           fail(new IOException("registry client closed"));
         }

@@ -13,9 +13,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Registry credentials kept by berthd in one file, in docker's {@code config.json} format
- * ({@code {"auths":{"HOST":{"auth":"base64(user:password)"}}}}), mode 0600. {@code berth login}
- * writes it (through the daemon, after the registry accepted the credentials); pulls read it.
+ * Registry credentials kept by berthd in one file, in docker's {@code config.json} format ({@code
+ * {"auths":{"HOST":{"auth":"base64(user:password)"}}}}), mode 0600. {@code berth login} writes it
+ * (through the daemon, after the registry accepted the credentials); pulls read it.
  */
 public final class RegistryCredentials {
   /** A user name and password (or token) for one registry. */
@@ -38,10 +38,12 @@ public final class RegistryCredentials {
       try {
         JsonNode auth = read().path("auths").path(key(registry)).path("auth");
         if (!auth.isTextual()) return Optional.empty();
-        String decoded = new String(Base64.getDecoder().decode(auth.asText()), StandardCharsets.UTF_8);
+        String decoded =
+            new String(Base64.getDecoder().decode(auth.asText()), StandardCharsets.UTF_8);
         int colon = decoded.indexOf(':');
         if (colon < 0) return Optional.empty();
-        return Optional.of(new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1)));
+        return Optional.of(
+            new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1)));
       } catch (IOException | IllegalArgumentException e) {
         return Optional.empty();
       }
@@ -52,8 +54,14 @@ public final class RegistryCredentials {
     synchronized (lock) {
       try {
         ObjectNode doc = read();
-        ObjectNode auths = doc.has("auths") && doc.get("auths").isObject() ? (ObjectNode) doc.get("auths") : doc.putObject("auths");
-        String token = Base64.getEncoder().encodeToString((c.username() + ":" + c.password()).getBytes(StandardCharsets.UTF_8));
+        ObjectNode auths =
+            doc.has("auths") && doc.get("auths").isObject()
+                ? (ObjectNode) doc.get("auths")
+                : doc.putObject("auths");
+        String token =
+            Base64.getEncoder()
+                .encodeToString(
+                    (c.username() + ":" + c.password()).getBytes(StandardCharsets.UTF_8));
         auths.putObject(key(registry)).put("auth", token);
         write(doc);
       } catch (IOException e) {
@@ -62,7 +70,9 @@ public final class RegistryCredentials {
     }
   }
 
-  /** @return whether credentials for {@code registry} were there */
+  /**
+   * @return whether credentials for {@code registry} were there
+   */
   public boolean remove(String registry) throws ImageException {
     synchronized (lock) {
       try {
@@ -93,7 +103,8 @@ public final class RegistryCredentials {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);
     // created 0600 from the start: the password never sits in a readable file, not even briefly
-    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.createFile(
+        tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.write(tmp, ImageSources.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }

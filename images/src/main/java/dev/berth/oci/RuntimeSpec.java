@@ -12,28 +12,51 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Generates an OCI runtime spec (a bundle's config.json) with docker's defaults (moby oci/defaults.go and
- * daemon/oci_linux.go): docker's 14 default capabilities, no-new-privileges, fresh pid/net/ipc/uts/mount
- * namespaces (a new network namespace has loopback only), the usual /proc /dev /sys mounts, masked and
- * read-only /proc paths and docker's device cgroup allow list, and the seccomp filter it is given
- * (the {@code linux.seccomp} object of a {@link SeccompProfile} converted for
- * {@link #DEFAULT_CAPABILITIES}; none means no filter).
+ * Generates an OCI runtime spec (a bundle's config.json) with docker's defaults (moby
+ * oci/defaults.go and daemon/oci_linux.go): docker's 14 default capabilities, no-new-privileges,
+ * fresh pid/net/ipc/uts/mount namespaces (a new network namespace has loopback only), the usual
+ * /proc /dev /sys mounts, masked and read-only /proc paths and docker's device cgroup allow list,
+ * and the seccomp filter it is given (the {@code linux.seccomp} object of a {@link SeccompProfile}
+ * converted for {@link #DEFAULT_CAPABILITIES}; none means no filter).
  *
  * <p>Deliberately absent: rlimits (setting them needs CAP_SYS_RESOURCE, which the daemon may lack),
  * AppArmor profiles, and a user namespace.
  */
 public final class RuntimeSpec {
   public static final String OCI_VERSION = "1.0.2";
-  public static final String DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  public static final List<String> DEFAULT_CAPABILITIES = List.of(
-      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-      "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
-      "CAP_AUDIT_WRITE");
-  static final List<String> MASKED_PATHS = List.of(
-      "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-      "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap");
-  static final List<String> READONLY_PATHS = List.of(
-      "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+  public static final String DEFAULT_PATH =
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  public static final List<String> DEFAULT_CAPABILITIES =
+      List.of(
+          "CAP_CHOWN",
+          "CAP_DAC_OVERRIDE",
+          "CAP_FSETID",
+          "CAP_FOWNER",
+          "CAP_MKNOD",
+          "CAP_NET_RAW",
+          "CAP_SETGID",
+          "CAP_SETUID",
+          "CAP_SETFCAP",
+          "CAP_SETPCAP",
+          "CAP_NET_BIND_SERVICE",
+          "CAP_SYS_CHROOT",
+          "CAP_KILL",
+          "CAP_AUDIT_WRITE");
+  static final List<String> MASKED_PATHS =
+      List.of(
+          "/proc/asound",
+          "/proc/acpi",
+          "/proc/kcore",
+          "/proc/keys",
+          "/proc/latency_stats",
+          "/proc/timer_list",
+          "/proc/timer_stats",
+          "/proc/sched_debug",
+          "/proc/scsi",
+          "/sys/firmware",
+          "/sys/devices/virtual/powercap");
+  static final List<String> READONLY_PATHS =
+      List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,26 +64,37 @@ public final class RuntimeSpec {
 
   /**
    * @param containerId used for the cgroup path ({@code /berth/<id>})
-   * @param hostname    the UTS hostname; the first 12 characters of the id when null or blank
-   * @param rootfs      the (mounted) root filesystem; made absolute
-   * @param extraMounts OCI mount objects ({@code destination}, {@code type}, {@code source}, {@code options});
-   *                    one with the destination of a default mount replaces that default
-   * @param seccomp     the {@code linux.seccomp} object (see {@link SeccompProfile#toRuntimeSpec}); null for none
+   * @param hostname the UTS hostname; the first 12 characters of the id when null or blank
+   * @param rootfs the (mounted) root filesystem; made absolute
+   * @param extraMounts OCI mount objects ({@code destination}, {@code type}, {@code source}, {@code
+   *     options}); one with the destination of a default mount replaces that default
+   * @param seccomp the {@code linux.seccomp} object (see {@link SeccompProfile#toRuntimeSpec});
+   *     null for none
    * @return config.json as UTF-8 JSON bytes
    */
-  public static byte[] generate(String containerId, ProcessConfig process, String hostname, Path rootfs,
-                                List<Map<String, Object>> extraMounts, JsonNode seccomp) {
-    if (containerId == null || containerId.isEmpty()) throw new IllegalArgumentException("container id is required");
-    if (process.args().isEmpty()) throw new IllegalArgumentException("process args must not be empty");
-    if (!process.cwd().startsWith("/")) throw new IllegalArgumentException("cwd must be absolute: " + process.cwd());
+  public static byte[] generate(
+      String containerId,
+      ProcessConfig process,
+      String hostname,
+      Path rootfs,
+      List<Map<String, Object>> extraMounts,
+      JsonNode seccomp) {
+    if (containerId == null || containerId.isEmpty())
+      throw new IllegalArgumentException("container id is required");
+    if (process.args().isEmpty())
+      throw new IllegalArgumentException("process args must not be empty");
+    if (!process.cwd().startsWith("/"))
+      throw new IllegalArgumentException("cwd must be absolute: " + process.cwd());
     ObjectNode spec = JSON.createObjectNode();
     spec.put("ociVersion", OCI_VERSION);
     spec.set("process", process(process));
     ObjectNode root = spec.putObject("root");
     root.put("path", rootfs.toAbsolutePath().normalize().toString());
     root.put("readonly", false);
-    String host = hostname == null || hostname.isBlank()
-        ? containerId.substring(0, Math.min(12, containerId.length())) : hostname;
+    String host =
+        hostname == null || hostname.isBlank()
+            ? containerId.substring(0, Math.min(12, containerId.length()))
+            : hostname;
     spec.put("hostname", host);
     spec.set("mounts", mounts(extraMounts == null ? List.of() : extraMounts));
     ObjectNode linux = linux(containerId);
@@ -80,7 +114,8 @@ public final class RuntimeSpec {
     ObjectNode user = n.putObject("user");
     user.put("uid", p.uid());
     user.put("gid", p.gid());
-    if (!p.additionalGids().isEmpty()) p.additionalGids().forEach(user.putArray("additionalGids")::add);
+    if (!p.additionalGids().isEmpty())
+      p.additionalGids().forEach(user.putArray("additionalGids")::add);
     p.args().forEach(n.putArray("args")::add);
     ArrayNode env = n.putArray("env");
     boolean hasPath = false;
@@ -88,11 +123,13 @@ public final class RuntimeSpec {
       env.add(e);
       if (e.startsWith("PATH=")) hasPath = true;
     }
-    // runc resolves args[0] through the process' PATH; without one nothing but absolute paths would start
+    // runc resolves args[0] through the process' PATH; without one nothing but absolute paths would
+    // start
     if (!hasPath) env.insert(0, DEFAULT_PATH);
     n.put("cwd", p.cwd());
     ObjectNode caps = n.putObject("capabilities");
-    for (String set : List.of("bounding", "effective", "permitted")) DEFAULT_CAPABILITIES.forEach(caps.putArray(set)::add);
+    for (String set : List.of("bounding", "effective", "permitted"))
+      DEFAULT_CAPABILITIES.forEach(caps.putArray(set)::add);
     caps.putArray("inheritable");
     caps.putArray("ambient");
     n.put("noNewPrivileges", true);
@@ -110,17 +147,63 @@ public final class RuntimeSpec {
     }
     ArrayNode out = JSON.createArrayNode();
     mount(out, overridden, "/proc", "proc", "proc", "nosuid", "noexec", "nodev");
-    mount(out, overridden, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k");
-    mount(out, overridden, "/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5");
+    mount(
+        out,
+        overridden,
+        "/dev",
+        "tmpfs",
+        "tmpfs",
+        "nosuid",
+        "strictatime",
+        "mode=755",
+        "size=65536k");
+    mount(
+        out,
+        overridden,
+        "/dev/pts",
+        "devpts",
+        "devpts",
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+        "gid=5");
     mount(out, overridden, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
-    mount(out, overridden, "/sys/fs/cgroup", "cgroup", "cgroup", "ro", "nosuid", "noexec", "nodev", "relatime");
+    mount(
+        out,
+        overridden,
+        "/sys/fs/cgroup",
+        "cgroup",
+        "cgroup",
+        "ro",
+        "nosuid",
+        "noexec",
+        "nodev",
+        "relatime");
     mount(out, overridden, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
-    mount(out, overridden, "/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k");
+    mount(
+        out,
+        overridden,
+        "/dev/shm",
+        "tmpfs",
+        "shm",
+        "nosuid",
+        "noexec",
+        "nodev",
+        "mode=1777",
+        "size=65536k");
     for (Map<String, Object> m : extra) out.add(JSON.valueToTree(m));
     return out;
   }
 
-  private static void mount(ArrayNode out, Set<String> overridden, String dest, String type, String source, String... options) {
+  private static void mount(
+      ArrayNode out,
+      Set<String> overridden,
+      String dest,
+      String type,
+      String source,
+      String... options) {
     if (overridden.contains(dest)) return;
     ObjectNode m = out.addObject();
     m.put("destination", dest);
@@ -134,18 +217,19 @@ public final class RuntimeSpec {
     ObjectNode resources = n.putObject("resources");
     ArrayNode devices = resources.putArray("devices");
     devices.add(device(false, null, null, null, "rwm"));
-    // docker's default device cgroup rules (daemon/oci_linux.go): mknod of anything, use of the basics
+    // docker's default device cgroup rules (daemon/oci_linux.go): mknod of anything, use of the
+    // basics
     devices.add(device(true, "c", null, null, "m"));
     devices.add(device(true, "b", null, null, "m"));
-    devices.add(device(true, "c", 1L, 3L, "rwm"));   // /dev/null
-    devices.add(device(true, "c", 1L, 8L, "rwm"));   // /dev/random
-    devices.add(device(true, "c", 1L, 7L, "rwm"));   // /dev/full
-    devices.add(device(true, "c", 5L, 0L, "rwm"));   // /dev/tty
-    devices.add(device(true, "c", 1L, 5L, "rwm"));   // /dev/zero
-    devices.add(device(true, "c", 1L, 9L, "rwm"));   // /dev/urandom
-    devices.add(device(true, "c", 5L, 1L, "rwm"));   // /dev/console
+    devices.add(device(true, "c", 1L, 3L, "rwm")); // /dev/null
+    devices.add(device(true, "c", 1L, 8L, "rwm")); // /dev/random
+    devices.add(device(true, "c", 1L, 7L, "rwm")); // /dev/full
+    devices.add(device(true, "c", 5L, 0L, "rwm")); // /dev/tty
+    devices.add(device(true, "c", 1L, 5L, "rwm")); // /dev/zero
+    devices.add(device(true, "c", 1L, 9L, "rwm")); // /dev/urandom
+    devices.add(device(true, "c", 5L, 1L, "rwm")); // /dev/console
     devices.add(device(true, "c", 136L, null, "rwm")); // /dev/pts/*
-    devices.add(device(true, "c", 5L, 2L, "rwm"));   // /dev/ptmx
+    devices.add(device(true, "c", 5L, 2L, "rwm")); // /dev/ptmx
     devices.add(device(true, "c", 10L, 200L, "rwm")); // /dev/net/tun
     n.put("cgroupsPath", "/berth/" + id);
     ArrayNode ns = n.putArray("namespaces");
@@ -156,7 +240,8 @@ public final class RuntimeSpec {
   }
 
   /** A device cgroup rule; a null major or minor is the wildcard "*" (the OCI spec: omitted). */
-  private static JsonNode device(boolean allow, String type, Long major, Long minor, String access) {
+  private static JsonNode device(
+      boolean allow, String type, Long major, Long minor, String access) {
     ObjectNode d = JSON.createObjectNode();
     d.put("allow", allow);
     if (type != null) d.put("type", type);

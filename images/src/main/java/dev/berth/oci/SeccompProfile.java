@@ -2,8 +2,8 @@ package dev.berth.oci;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -30,44 +30,83 @@ import java.util.regex.Pattern;
 /**
  * A seccomp profile and its conversion to the {@code linux.seccomp} object of an OCI runtime spec.
  *
- * <p>Three input forms are accepted: docker's and podman's profile format (moby
- * {@code profiles/seccomp}, containers/common {@code pkg/seccomp}: an {@code archMap}, rules with
- * {@code includes}/{@code excludes} conditions and comments), docker's older form
- * ({@code architectures}, a rule's {@code name}), and a profile already in the runtime spec's form.
- * The conversion follows moby's {@code setupSeccomp}: of the {@code archMap}, only the entry of
- * the native architecture and its sub-architectures; a rule is left out when an {@code excludes}
- * condition holds (the native arch is listed, any listed capability is in the container's bounding
- * set, the kernel is at least {@code minKernel}) or an {@code includes} condition does not (the
- * native arch is not listed, a listed capability is missing, the kernel is older than
- * {@code minKernel}). containers/common's {@code errno} / {@code defaultErrno} names win over
- * {@code errnoRet} / {@code defaultErrnoRet}, as there. Comments and conditions are dropped.
+ * <p>Three input forms are accepted: docker's and podman's profile format (moby {@code
+ * profiles/seccomp}, containers/common {@code pkg/seccomp}: an {@code archMap}, rules with {@code
+ * includes}/{@code excludes} conditions and comments), docker's older form ({@code architectures},
+ * a rule's {@code name}), and a profile already in the runtime spec's form. The conversion follows
+ * moby's {@code setupSeccomp}: of the {@code archMap}, only the entry of the native architecture
+ * and its sub-architectures; a rule is left out when an {@code excludes} condition holds (the
+ * native arch is listed, any listed capability is in the container's bounding set, the kernel is at
+ * least {@code minKernel}) or an {@code includes} condition does not (the native arch is not
+ * listed, a listed capability is missing, the kernel is older than {@code minKernel}).
+ * containers/common's {@code errno} / {@code defaultErrno} names win over {@code errnoRet} / {@code
+ * defaultErrnoRet}, as there. Comments and conditions are dropped.
  *
- * <p>A profile with neither a default action nor rules means "no filter" (moby's rule):
- * {@link #toRuntimeSpec} returns empty. Everything else is checked when parsing, so a profile that
- * parses converts; every error is one line.
+ * <p>A profile with neither a default action nor rules means "no filter" (moby's rule): {@link
+ * #toRuntimeSpec} returns empty. Everything else is checked when parsing, so a profile that parses
+ * converts; every error is one line.
  */
 public final class SeccompProfile {
   /** Profiles are small (docker's is ~20 KiB); anything near this is a mistake or an attack. */
   public static final int MAX_BYTES = 1 << 20;
 
   /** Strict like Go's encoding/json: text after the profile is an error, not ignored. */
-  private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
-  private static final Set<String> ACTIONS = Set.of(
-      "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-      "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY");
-  private static final Set<String> OPERATORS = Set.of(
-      "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ");
+  private static final ObjectMapper JSON =
+      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+
+  private static final Set<String> ACTIONS =
+      Set.of(
+          "SCMP_ACT_KILL",
+          "SCMP_ACT_KILL_PROCESS",
+          "SCMP_ACT_KILL_THREAD",
+          "SCMP_ACT_TRAP",
+          "SCMP_ACT_ERRNO",
+          "SCMP_ACT_TRACE",
+          "SCMP_ACT_ALLOW",
+          "SCMP_ACT_LOG",
+          "SCMP_ACT_NOTIFY");
+  private static final Set<String> OPERATORS =
+      Set.of(
+          "SCMP_CMP_NE",
+          "SCMP_CMP_LT",
+          "SCMP_CMP_LE",
+          "SCMP_CMP_EQ",
+          "SCMP_CMP_GE",
+          "SCMP_CMP_GT",
+          "SCMP_CMP_MASKED_EQ");
+
   /** runc's list: an architecture outside it fails the container's start. */
-  private static final Set<String> ARCHITECTURES = Set.of(
-      "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",
-      "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32",
-      "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390",
-      "SCMP_ARCH_S390X", "SCMP_ARCH_LOONGARCH64");
-  private static final Set<String> FLAGS = Set.of(
-      "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+  private static final Set<String> ARCHITECTURES =
+      Set.of(
+          "SCMP_ARCH_X86",
+          "SCMP_ARCH_X86_64",
+          "SCMP_ARCH_X32",
+          "SCMP_ARCH_ARM",
+          "SCMP_ARCH_AARCH64",
+          "SCMP_ARCH_MIPS",
+          "SCMP_ARCH_MIPS64",
+          "SCMP_ARCH_MIPS64N32",
+          "SCMP_ARCH_MIPSEL",
+          "SCMP_ARCH_MIPSEL64",
+          "SCMP_ARCH_MIPSEL64N32",
+          "SCMP_ARCH_PPC",
+          "SCMP_ARCH_PPC64",
+          "SCMP_ARCH_PPC64LE",
+          "SCMP_ARCH_RISCV64",
+          "SCMP_ARCH_S390",
+          "SCMP_ARCH_S390X",
+          "SCMP_ARCH_LOONGARCH64");
+
+  private static final Set<String> FLAGS =
+      Set.of(
+          "SECCOMP_FILTER_FLAG_TSYNC",
+          "SECCOMP_FILTER_FLAG_LOG",
+          "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+
   /** The kernel returns errno values up to 4095 (MAX_ERRNO). */
   private static final long MAX_ERRNO = 4095;
+
   private static final BigInteger MAX_U64 = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
   private static final Pattern MIN_KERNEL = Pattern.compile("(\\d+)\\.(\\d+)");
   private static final Pattern RELEASE = Pattern.compile("(\\d+)\\.(\\d+).*", Pattern.DOTALL);
@@ -99,18 +138,22 @@ public final class SeccompProfile {
   /**
    * What a profile's conditions are evaluated against.
    *
-   * @param arch   the native architecture in libseccomp's (and the profiles' {@code arches}) naming:
-   *               amd64, arm64, x86, arm, ppc64le, s390x, riscv64, ...
+   * @param arch the native architecture in libseccomp's (and the profiles' {@code arches}) naming:
+   *     amd64, arm64, x86, arm, ppc64le, s390x, riscv64, ...
    * @param kernel the kernel version ("6" of 6.1.0)
-   * @param major  the kernel's major revision ("1" of 6.1.0)
+   * @param major the kernel's major revision ("1" of 6.1.0)
    */
   public record Host(String arch, int kernel, int major) {
     /** This JVM's host: os.arch, and os.version (the kernel release, uname -r). */
     public static Host current() {
       String release = System.getProperty("os.version", "");
       Matcher m = RELEASE.matcher(release);
-      if (!m.matches()) throw new IllegalStateException("cannot parse the kernel release \"" + release + "\"");
-      return new Host(nativeArch(System.getProperty("os.arch", "")), Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+      if (!m.matches())
+        throw new IllegalStateException("cannot parse the kernel release \"" + release + "\"");
+      return new Host(
+          nativeArch(System.getProperty("os.arch", "")),
+          Integer.parseInt(m.group(1)),
+          Integer.parseInt(m.group(2)));
     }
 
     boolean kernelAtLeast(KernelVersion v) {
@@ -128,12 +171,23 @@ public final class SeccompProfile {
 
   private record Arg(int index, BigInteger value, BigInteger valueTwo, String op) {}
 
-  private record Rule(List<String> names, String action, Long errnoRet, List<Arg> args,
-                      Condition includes, Condition excludes) {}
+  private record Rule(
+      List<String> names,
+      String action,
+      Long errnoRet,
+      List<Arg> args,
+      Condition includes,
+      Condition excludes) {}
 
-  private SeccompProfile(String defaultAction, Long defaultErrnoRet, List<String> architectures,
-                         List<ArchMapEntry> archMap, List<String> flags, String listenerPath,
-                         String listenerMetadata, List<Rule> rules) {
+  private SeccompProfile(
+      String defaultAction,
+      Long defaultErrnoRet,
+      List<String> architectures,
+      List<ArchMapEntry> archMap,
+      List<String> flags,
+      String listenerPath,
+      String listenerMetadata,
+      List<Rule> rules) {
     this.defaultAction = defaultAction;
     this.defaultErrnoRet = defaultErrnoRet;
     this.architectures = architectures;
@@ -144,7 +198,9 @@ public final class SeccompProfile {
     this.rules = rules;
   }
 
-  /** Reads and parses a profile file; a missing, unreadable, oversized or invalid file is one line. */
+  /**
+   * Reads and parses a profile file; a missing, unreadable, oversized or invalid file is one line.
+   */
   public static SeccompProfile read(Path file) throws InvalidProfileException {
     byte[] bytes;
     try (InputStream in = Files.newInputStream(file)) {
@@ -152,9 +208,11 @@ public final class SeccompProfile {
     } catch (NoSuchFileException e) {
       throw new InvalidProfileException("cannot read seccomp profile " + file + ": no such file");
     } catch (AccessDeniedException e) {
-      throw new InvalidProfileException("cannot read seccomp profile " + file + ": permission denied");
+      throw new InvalidProfileException(
+          "cannot read seccomp profile " + file + ": permission denied");
     } catch (IOException e) {
-      throw new InvalidProfileException("cannot read seccomp profile " + file + ": " + e.getMessage());
+      throw new InvalidProfileException(
+          "cannot read seccomp profile " + file + ": " + e.getMessage());
     }
     try {
       return parse(bytes);
@@ -173,8 +231,12 @@ public final class SeccompProfile {
       root = JSON.readTree(json);
     } catch (JsonProcessingException e) {
       JsonLocation at = e.getLocation();
-      String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-      String why = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
+      String where =
+          at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+      String why =
+          e.getOriginalMessage() == null
+              ? ""
+              : e.getOriginalMessage().lines().findFirst().orElse("");
       // jackson's "(start marker at [Source: ...; line: 1, column: 1])" repeats what `where` says
       int marker = why.indexOf(" (start marker at");
       if (marker >= 0) why = why.substring(0, marker);
@@ -194,7 +256,8 @@ public final class SeccompProfile {
 
     List<String> architectures = stringList(root, "architectures", "architectures");
     for (String a : architectures) {
-      if (!ARCHITECTURES.contains(a)) throw invalid("architectures: unknown architecture \"" + a + "\"");
+      if (!ARCHITECTURES.contains(a))
+        throw invalid("architectures: unknown architecture \"" + a + "\"");
     }
     List<ArchMapEntry> archMap = new ArrayList<>();
     JsonNode map = root.get("archMap");
@@ -206,11 +269,15 @@ public final class SeccompProfile {
         if (!e.isObject()) throw invalid(at + ": expected an object");
         String arch = optionalString(e, "architecture", at + ".architecture");
         if (arch == null || !ARCHITECTURES.contains(arch)) {
-          throw invalid(at + ".architecture: unknown architecture " + (arch == null ? "(missing)" : "\"" + arch + "\""));
+          throw invalid(
+              at
+                  + ".architecture: unknown architecture "
+                  + (arch == null ? "(missing)" : "\"" + arch + "\""));
         }
         List<String> subs = stringList(e, "subArchitectures", at + ".subArchitectures");
         for (String s : subs) {
-          if (!ARCHITECTURES.contains(s)) throw invalid(at + ".subArchitectures: unknown architecture \"" + s + "\"");
+          if (!ARCHITECTURES.contains(s))
+            throw invalid(at + ".subArchitectures: unknown architecture \"" + s + "\"");
         }
         archMap.add(new ArchMapEntry(arch, List.copyOf(subs)));
       }
@@ -229,18 +296,27 @@ public final class SeccompProfile {
     JsonNode syscalls = root.get("syscalls");
     if (syscalls != null && !syscalls.isNull()) {
       if (!syscalls.isArray()) throw invalid("syscalls: expected an array");
-      for (int i = 0; i < syscalls.size(); i++) rules.add(rule(syscalls.get(i), "syscalls[" + i + "]"));
+      for (int i = 0; i < syscalls.size(); i++)
+        rules.add(rule(syscalls.get(i), "syscalls[" + i + "]"));
     }
     if (defaultAction == null && !rules.isEmpty()) throw invalid("defaultAction is missing");
-    return new SeccompProfile(defaultAction, defaultErrnoRet, List.copyOf(architectures), List.copyOf(archMap),
-        List.copyOf(flags), listenerPath, listenerMetadata, List.copyOf(rules));
+    return new SeccompProfile(
+        defaultAction,
+        defaultErrnoRet,
+        List.copyOf(architectures),
+        List.copyOf(archMap),
+        List.copyOf(flags),
+        listenerPath,
+        listenerMetadata,
+        List.copyOf(rules));
   }
 
   private static Rule rule(JsonNode n, String at) throws InvalidProfileException {
     if (!n.isObject()) throw invalid(at + ": expected an object");
     String name = optionalString(n, "name", at + ".name");
     List<String> names = stringList(n, "names", at + ".names");
-    if (name != null && !names.isEmpty()) throw invalid(at + ": both 'name' and 'names' are given; use one of them");
+    if (name != null && !names.isEmpty())
+      throw invalid(at + ": both 'name' and 'names' are given; use one of them");
     if (name != null) names = List.of(name);
     if (names.isEmpty()) throw invalid(at + ": no syscall names");
     for (String s : names) {
@@ -256,8 +332,13 @@ public final class SeccompProfile {
       if (!a.isArray()) throw invalid(at + ".args: expected an array");
       for (int i = 0; i < a.size(); i++) args.add(arg(a.get(i), at + ".args[" + i + "]"));
     }
-    return new Rule(List.copyOf(names), action, errnoRet, List.copyOf(args),
-        condition(n.get("includes"), at + ".includes"), condition(n.get("excludes"), at + ".excludes"));
+    return new Rule(
+        List.copyOf(names),
+        action,
+        errnoRet,
+        List.copyOf(args),
+        condition(n.get("includes"), at + ".includes"),
+        condition(n.get("excludes"), at + ".excludes"));
   }
 
   private static Arg arg(JsonNode n, String at) throws InvalidProfileException {
@@ -269,8 +350,11 @@ public final class SeccompProfile {
     String op = optionalString(n, "op", at + ".op");
     if (op == null) throw invalid(at + ".op is missing");
     if (!OPERATORS.contains(op)) throw invalid(at + ".op: unknown operator \"" + op + "\"");
-    return new Arg(index.intValue(), value == null ? BigInteger.ZERO : value,
-        valueTwo == null ? BigInteger.ZERO : valueTwo, op);
+    return new Arg(
+        index.intValue(),
+        value == null ? BigInteger.ZERO : value,
+        valueTwo == null ? BigInteger.ZERO : valueTwo,
+        op);
   }
 
   private static Condition condition(JsonNode n, String at) throws InvalidProfileException {
@@ -282,18 +366,21 @@ public final class SeccompProfile {
     KernelVersion minKernel = null;
     if (min != null && !min.isEmpty()) {
       Matcher m = MIN_KERNEL.matcher(min);
-      String expected = at + ".minKernel: invalid kernel version \"" + min + "\", expected \"<kernel>.<major>\"";
-      if (!m.matches() || m.group(1).length() > 3 || m.group(2).length() > 3) throw invalid(expected);
+      String expected =
+          at + ".minKernel: invalid kernel version \"" + min + "\", expected \"<kernel>.<major>\"";
+      if (!m.matches() || m.group(1).length() > 3 || m.group(2).length() > 3)
+        throw invalid(expected);
       minKernel = new KernelVersion(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
       if (minKernel.kernel() > 255 || minKernel.major() > 255) throw invalid(expected);
-      if (minKernel.kernel() == 0 && minKernel.major() == 0) throw invalid(at + ".minKernel: version cannot be 0.0");
+      if (minKernel.kernel() == 0 && minKernel.major() == 0)
+        throw invalid(at + ".minKernel: version cannot be 0.0");
     }
     return new Condition(List.copyOf(caps), List.copyOf(arches), minKernel);
   }
 
   /**
-   * The {@code linux.seccomp} object for a container with the given bounding capabilities on
-   * {@code host}; empty when the profile asks for no filter.
+   * The {@code linux.seccomp} object for a container with the given bounding capabilities on {@code
+   * host}; empty when the profile asks for no filter.
    */
   public Optional<ObjectNode> toRuntimeSpec(Collection<String> boundingCapabilities, Host host) {
     if (defaultAction == null && rules.isEmpty()) return Optional.empty();
@@ -334,7 +421,9 @@ public final class SeccompProfile {
     return Optional.of(out);
   }
 
-  /** moby's setupSeccomp: excludes first (any match drops the rule), then includes (all must hold). */
+  /**
+   * moby's setupSeccomp: excludes first (any match drops the rule), then includes (all must hold).
+   */
   private static boolean applies(Rule r, Collection<String> caps, Host host) {
     Condition ex = r.excludes();
     if (!ex.arches().isEmpty() && ex.arches().contains(host.arch())) return false;
@@ -392,14 +481,16 @@ public final class SeccompProfile {
     return new InvalidProfileException("invalid seccomp profile: " + what);
   }
 
-  private static String optionalString(JsonNode n, String field, String at) throws InvalidProfileException {
+  private static String optionalString(JsonNode n, String field, String at)
+      throws InvalidProfileException {
     JsonNode v = n.get(field);
     if (v == null || v.isNull()) return null;
     if (!v.isTextual()) throw invalid(at + ": expected a string");
     return v.asText();
   }
 
-  private static List<String> stringList(JsonNode n, String field, String at) throws InvalidProfileException {
+  private static List<String> stringList(JsonNode n, String field, String at)
+      throws InvalidProfileException {
     JsonNode v = n.get(field);
     if (v == null || v.isNull()) return List.of();
     if (!v.isArray()) throw invalid(at + ": expected an array of strings");
@@ -412,48 +503,172 @@ public final class SeccompProfile {
     return out;
   }
 
-  private static BigInteger unsigned(JsonNode v, String at, BigInteger max) throws InvalidProfileException {
+  private static BigInteger unsigned(JsonNode v, String at, BigInteger max)
+      throws InvalidProfileException {
     if (v == null || v.isNull()) return null;
     if (!v.isIntegralNumber()) throw invalid(at + ": expected a whole number");
     BigInteger b = v.bigIntegerValue();
-    if (b.signum() < 0 || b.compareTo(max) > 0) throw invalid(at + ": " + b + " is out of range (0 to " + max + ")");
+    if (b.signum() < 0 || b.compareTo(max) > 0)
+      throw invalid(at + ": " + b + " is out of range (0 to " + max + ")");
     return b;
   }
 
   /** The errno of a rule: the name field (containers/common) if given, else the number field. */
-  private static Long errno(JsonNode n, String nameField, String numberField, String at) throws InvalidProfileException {
+  private static Long errno(JsonNode n, String nameField, String numberField, String at)
+      throws InvalidProfileException {
     String name = optionalString(n, nameField, at + nameField);
     if (name != null && !name.isEmpty()) {
       if (name.length() <= 4 && name.chars().allMatch(c -> c >= '0' && c <= '9')) {
         long v = Long.parseLong(name);
-        if (v > MAX_ERRNO) throw invalid(at + nameField + ": " + v + " is out of range (0 to " + MAX_ERRNO + ")");
+        if (v > MAX_ERRNO)
+          throw invalid(at + nameField + ": " + v + " is out of range (0 to " + MAX_ERRNO + ")");
         return v;
       }
       Long v = ERRNO.get(name);
       if (v == null) throw invalid(at + nameField + ": unknown errno \"" + name + "\"");
       return v;
     }
-    BigInteger number = unsigned(n.get(numberField), at + numberField, BigInteger.valueOf(MAX_ERRNO));
+    BigInteger number =
+        unsigned(n.get(numberField), at + numberField, BigInteger.valueOf(MAX_ERRNO));
     return number == null ? null : number.longValue();
   }
 
   private static Map<String, Long> errnoTable() {
     String[] names = {
-        "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD",
-        "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR",
-        "EISDIR", "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS",
-        "EMLINK", "EPIPE", "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP",
-        null, "ENOMSG", "EIDRM", "ECHRNG", "EL2NSYNC", "EL3HLT", "EL3RST", "ELNRNG", "EUNATCH", "ENOCSI",
-        "EL2HLT", "EBADE", "EBADR", "EXFULL", "ENOANO", "EBADRQC", "EBADSLT", null, "EBFONT", "ENOSTR",
-        "ENODATA", "ETIME", "ENOSR", "ENONET", "ENOPKG", "EREMOTE", "ENOLINK", "EADV", "ESRMNT", "ECOMM",
-        "EPROTO", "EMULTIHOP", "EDOTDOT", "EBADMSG", "EOVERFLOW", "ENOTUNIQ", "EBADFD", "EREMCHG", "ELIBACC", "ELIBBAD",
-        "ELIBSCN", "ELIBMAX", "ELIBEXEC", "EILSEQ", "ERESTART", "ESTRPIPE", "EUSERS", "ENOTSOCK", "EDESTADDRREQ", "EMSGSIZE",
-        "EPROTOTYPE", "ENOPROTOOPT", "EPROTONOSUPPORT", "ESOCKTNOSUPPORT", "EOPNOTSUPP", "EPFNOSUPPORT", "EAFNOSUPPORT",
-        "EADDRINUSE", "EADDRNOTAVAIL", "ENETDOWN", "ENETUNREACH", "ENETRESET", "ECONNABORTED", "ECONNRESET", "ENOBUFS",
-        "EISCONN", "ENOTCONN", "ESHUTDOWN", "ETOOMANYREFS", "ETIMEDOUT", "ECONNREFUSED", "EHOSTDOWN", "EHOSTUNREACH",
-        "EALREADY", "EINPROGRESS", "ESTALE", "EUCLEAN", "ENOTNAM", "ENAVAIL", "EISNAM", "EREMOTEIO", "EDQUOT",
-        "ENOMEDIUM", "EMEDIUMTYPE", "ECANCELED", "ENOKEY", "EKEYEXPIRED", "EKEYREVOKED", "EKEYREJECTED",
-        "EOWNERDEAD", "ENOTRECOVERABLE", "ERFKILL", "EHWPOISON"};
+      "EPERM",
+      "ENOENT",
+      "ESRCH",
+      "EINTR",
+      "EIO",
+      "ENXIO",
+      "E2BIG",
+      "ENOEXEC",
+      "EBADF",
+      "ECHILD",
+      "EAGAIN",
+      "ENOMEM",
+      "EACCES",
+      "EFAULT",
+      "ENOTBLK",
+      "EBUSY",
+      "EEXIST",
+      "EXDEV",
+      "ENODEV",
+      "ENOTDIR",
+      "EISDIR",
+      "EINVAL",
+      "ENFILE",
+      "EMFILE",
+      "ENOTTY",
+      "ETXTBSY",
+      "EFBIG",
+      "ENOSPC",
+      "ESPIPE",
+      "EROFS",
+      "EMLINK",
+      "EPIPE",
+      "EDOM",
+      "ERANGE",
+      "EDEADLK",
+      "ENAMETOOLONG",
+      "ENOLCK",
+      "ENOSYS",
+      "ENOTEMPTY",
+      "ELOOP",
+      null,
+      "ENOMSG",
+      "EIDRM",
+      "ECHRNG",
+      "EL2NSYNC",
+      "EL3HLT",
+      "EL3RST",
+      "ELNRNG",
+      "EUNATCH",
+      "ENOCSI",
+      "EL2HLT",
+      "EBADE",
+      "EBADR",
+      "EXFULL",
+      "ENOANO",
+      "EBADRQC",
+      "EBADSLT",
+      null,
+      "EBFONT",
+      "ENOSTR",
+      "ENODATA",
+      "ETIME",
+      "ENOSR",
+      "ENONET",
+      "ENOPKG",
+      "EREMOTE",
+      "ENOLINK",
+      "EADV",
+      "ESRMNT",
+      "ECOMM",
+      "EPROTO",
+      "EMULTIHOP",
+      "EDOTDOT",
+      "EBADMSG",
+      "EOVERFLOW",
+      "ENOTUNIQ",
+      "EBADFD",
+      "EREMCHG",
+      "ELIBACC",
+      "ELIBBAD",
+      "ELIBSCN",
+      "ELIBMAX",
+      "ELIBEXEC",
+      "EILSEQ",
+      "ERESTART",
+      "ESTRPIPE",
+      "EUSERS",
+      "ENOTSOCK",
+      "EDESTADDRREQ",
+      "EMSGSIZE",
+      "EPROTOTYPE",
+      "ENOPROTOOPT",
+      "EPROTONOSUPPORT",
+      "ESOCKTNOSUPPORT",
+      "EOPNOTSUPP",
+      "EPFNOSUPPORT",
+      "EAFNOSUPPORT",
+      "EADDRINUSE",
+      "EADDRNOTAVAIL",
+      "ENETDOWN",
+      "ENETUNREACH",
+      "ENETRESET",
+      "ECONNABORTED",
+      "ECONNRESET",
+      "ENOBUFS",
+      "EISCONN",
+      "ENOTCONN",
+      "ESHUTDOWN",
+      "ETOOMANYREFS",
+      "ETIMEDOUT",
+      "ECONNREFUSED",
+      "EHOSTDOWN",
+      "EHOSTUNREACH",
+      "EALREADY",
+      "EINPROGRESS",
+      "ESTALE",
+      "EUCLEAN",
+      "ENOTNAM",
+      "ENAVAIL",
+      "EISNAM",
+      "EREMOTEIO",
+      "EDQUOT",
+      "ENOMEDIUM",
+      "EMEDIUMTYPE",
+      "ECANCELED",
+      "ENOKEY",
+      "EKEYEXPIRED",
+      "EKEYREVOKED",
+      "EKEYREJECTED",
+      "EOWNERDEAD",
+      "ENOTRECOVERABLE",
+      "ERFKILL",
+      "EHWPOISON"
+    };
     Map<String, Long> m = new HashMap<>();
     for (int i = 0; i < names.length; i++) {
       if (names[i] != null) m.put(names[i], (long) i + 1);

@@ -16,8 +16,9 @@ import java.util.Set;
 
 /**
  * Resolves a docker "user" string against the image's /etc/passwd and /etc/group, with runc's
- * (libcontainer user.GetExecUser) semantics: "" means uid 0; a known user brings its primary group and,
- * when no group is given, its supplementary groups from /etc/group; a numeric uid need not exist.
+ * (libcontainer user.GetExecUser) semantics: "" means uid 0; a known user brings its primary group
+ * and, when no group is given, its supplementary groups from /etc/group; a numeric uid need not
+ * exist.
  */
 public final class Users {
   private static final long MAX_FILE = 4L << 20;
@@ -58,7 +59,9 @@ public final class Users {
       for (String[] p : passwd) {
         if (p[0].equals(userArg)) {
           Integer pu = number(p[2]);
-          if (pu == null) throw new ImageException("invalid uid for user " + userArg + " in passwd file: " + p[2]);
+          if (pu == null)
+            throw new ImageException(
+                "invalid uid for user " + userArg + " in passwd file: " + p[2]);
           uid = pu;
           gid = orDefault(number(p[3]), 0);
           matchedName = userArg;
@@ -66,7 +69,8 @@ public final class Users {
         }
       }
       if (matchedName == null) {
-        throw new ImageException("unable to find user " + userArg + ": no matching entries in passwd file");
+        throw new ImageException(
+            "unable to find user " + userArg + ": no matching entries in passwd file");
       }
     }
     Set<Integer> extra = new LinkedHashSet<>();
@@ -82,7 +86,9 @@ public final class Users {
             if (found != null) break;
           }
         }
-        if (found == null) throw new ImageException("unable to find group " + groupArg + ": no matching entries in group file");
+        if (found == null)
+          throw new ImageException(
+              "unable to find group " + groupArg + ": no matching entries in group file");
         gid = found;
       }
     } else if (matchedName != null) {
@@ -106,7 +112,8 @@ public final class Users {
   }
 
   private static Integer number(String s) {
-    if (s == null || s.isEmpty() || s.length() > 10 || !s.chars().allMatch(Character::isDigit)) return null;
+    if (s == null || s.isEmpty() || s.length() > 10 || !s.chars().allMatch(Character::isDigit))
+      return null;
     long v = Long.parseLong(s);
     return v > Integer.MAX_VALUE ? null : (int) v;
   }
@@ -115,14 +122,19 @@ public final class Users {
     return v == null ? d : v;
   }
 
-  /** The colon-separated records of etc/NAME as the merged rootfs would show it; empty when absent. */
-  private static List<String[]> read(List<Path> layers, String name, int minFields) throws ImageException {
+  /**
+   * The colon-separated records of etc/NAME as the merged rootfs would show it; empty when absent.
+   */
+  private static List<String[]> read(List<Path> layers, String name, int minFields)
+      throws ImageException {
     Optional<Path> file = find(layers, name);
     List<String[]> out = new ArrayList<>();
     if (file.isEmpty()) return out;
     try {
-      if (Files.size(file.get()) > MAX_FILE) throw new ImageException("/etc/" + name + " of the image is too large");
-      for (String line : new String(Files.readAllBytes(file.get()), StandardCharsets.UTF_8).split("\n")) {
+      if (Files.size(file.get()) > MAX_FILE)
+        throw new ImageException("/etc/" + name + " of the image is too large");
+      for (String line :
+          new String(Files.readAllBytes(file.get()), StandardCharsets.UTF_8).split("\n")) {
         if (line.isBlank() || line.startsWith("#")) continue;
         String[] f = line.split(":", -1);
         if (f.length >= minFields) out.add(f);
@@ -134,15 +146,17 @@ public final class Users {
   }
 
   /**
-   * Finds etc/NAME in the topmost layer that decides it, honouring whiteouts and opaque dirs. Symlinks
-   * (of etc or the file) are not followed: on the host they would resolve outside the image.
+   * Finds etc/NAME in the topmost layer that decides it, honouring whiteouts and opaque dirs.
+   * Symlinks (of etc or the file) are not followed: on the host they would resolve outside the
+   * image.
    */
   private static Optional<Path> find(List<Path> layers, String name) throws ImageException {
     for (int i = layers.size() - 1; i >= 0; i--) {
       Path etc = layers.get(i).resolve("etc");
       BasicFileAttributes ea = attrs(etc);
       if (ea == null) continue;
-      if (!ea.isDirectory()) return Optional.empty(); // a whiteout, a file or a symlink hides lower /etc
+      if (!ea.isDirectory())
+        return Optional.empty(); // a whiteout, a file or a symlink hides lower /etc
       Path f = etc.resolve(name);
       BasicFileAttributes fa = attrs(f);
       if (fa != null) return fa.isRegularFile() ? Optional.of(f) : Optional.empty();

@@ -32,14 +32,21 @@ class ImageStoreTest {
 
   @BeforeEach
   void open() throws IOException {
-    assumeTrue("root".equals(System.getProperty("user.name")), "the layer store needs root (chown, mknod, trusted xattrs)");
+    assumeTrue(
+        "root".equals(System.getProperty("user.name")),
+        "the layer store needs root (chown, mknod, trusted xattrs)");
     root = tmp.resolve("store");
     store = new ImageStore(root);
   }
 
   static byte[] baseLayer() {
-    return new Layer().dir("etc", 0755).file("etc/hostname", "base\n").file("etc/gone", "old\n")
-        .dir("opq", 0755).file("opq/old", "lower\n").dir("bin", 0755)
+    return new Layer()
+        .dir("etc", 0755)
+        .file("etc/hostname", "base\n")
+        .file("etc/gone", "old\n")
+        .dir("opq", 0755)
+        .file("opq/old", "lower\n")
+        .dir("bin", 0755)
         .file("bin/tool", "#!/bin/sh\n".getBytes(StandardCharsets.UTF_8), 04755, 0, 0)
         .file("owned", "x".getBytes(StandardCharsets.UTF_8), 0600, 1234, 5678)
         .symlink("etc/link", "/etc/hostname")
@@ -49,8 +56,14 @@ class ImageStoreTest {
   }
 
   static byte[] topLayer() {
-    return new Layer().dir("etc", 0755).file("etc/.wh.gone", "").dir("opq", 0755).file("opq/.wh..wh..opq", "")
-        .file("opq/new", "upper\n").file("etc/hostname", "top\n").tar();
+    return new Layer()
+        .dir("etc", 0755)
+        .file("etc/.wh.gone", "")
+        .dir("opq", 0755)
+        .file("opq/.wh..wh..opq", "")
+        .file("opq/new", "upper\n")
+        .file("etc/hostname", "top\n")
+        .tar();
   }
 
   private long count(Path dir) throws IOException {
@@ -66,13 +79,19 @@ class ImageStoreTest {
     assertTrue(store.list().isEmpty());
   }
 
-  // ------------------------------------------------------------------------------------------ import
+  // ------------------------------------------------------------------------------------------
+  // import
 
   @Test
   void savedImagesImportAgainAsOciLayoutAndAsDockerArchive() throws Exception {
     Path archive = tmp.resolve("app.tar");
-    String id = TestImages.dockerArchive(archive, new Spec().layer(baseLayer(), false).layer(topLayer(), true),
-        List.of("team/app:1", "team/app:latest"), false, false);
+    String id =
+        TestImages.dockerArchive(
+            archive,
+            new Spec().layer(baseLayer(), false).layer(topLayer(), true),
+            List.of("team/app:1", "team/app:latest"),
+            false,
+            false);
     store.importImage(archive, null);
     Path saved = tmp.resolve("saved.tar");
     assertEquals(id, store.save("team/app:1", saved).id());
@@ -83,14 +102,15 @@ class ImageStoreTest {
     List<ImageRecord> back = other.importImage(saved, null);
     assertEquals(1, back.size());
     assertEquals(id, back.get(0).id());
-    assertEquals(List.of("team/app:1", "team/app:latest"), back.get(0).names().stream().sorted().toList());
+    assertEquals(
+        List.of("team/app:1", "team/app:latest"), back.get(0).names().stream().sorted().toList());
     assertTrue(Whiteouts.isWhiteout(other.layerDirs(back.get(0)).get(1).resolve("etc/gone")));
 
     // the same tar read as a docker-archive (manifest.json with RepoTags) gives the same image
     Path dockerOnly = tmp.resolve("docker-only");
     Files.createDirectories(dockerOnly);
     try (var in = Files.newInputStream(saved);
-         var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(in)) {
+        var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(in)) {
       org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
       while ((e = tar.getNextEntry()) != null) {
         if (e.getName().equals("oci-layout") || e.getName().equals("index.json")) continue;
@@ -102,9 +122,11 @@ class ImageStoreTest {
     ImageStore third = new ImageStore(tmp.resolve("third"));
     assertEquals(id, third.importImage(dockerOnly, null).get(0).id());
 
-    ImageException e = assertThrows(ImageException.class, () -> store.save("nothing", tmp.resolve("x.tar")));
+    ImageException e =
+        assertThrows(ImageException.class, () -> store.save("nothing", tmp.resolve("x.tar")));
     assertTrue(e.getMessage().contains("no such image"));
-    assertThrows(ImageException.class, () -> store.save("team/app:1", tmp.resolve("no/such/dir/x.tar")));
+    assertThrows(
+        ImageException.class, () -> store.save("team/app:1", tmp.resolve("no/such/dir/x.tar")));
   }
 
   @Test
@@ -118,14 +140,26 @@ class ImageStoreTest {
     assertEquals(List.of("busybox:latest"), r.names());
     assertEquals(Instant.parse("2024-01-02T03:04:05Z"), r.createdAt());
     assertEquals(baseLayer().length, r.size());
-    assertTrue(Files.isRegularFile(root.resolve("blobs/sha256").resolve(Digests.hex(r.manifestDigest()))));
+    assertTrue(
+        Files.isRegularFile(root.resolve("blobs/sha256").resolve(Digests.hex(r.manifestDigest()))));
     assertEquals(List.of(r), store.list());
 
-    for (String ref : List.of("busybox", "busybox:latest", "docker.io/library/busybox:latest", "library/busybox",
-        id, Digests.hex(id), id.substring(0, 7 + 4), Digests.hex(id).substring(0, 4), Digests.hex(id).substring(0, 12))) {
+    for (String ref :
+        List.of(
+            "busybox",
+            "busybox:latest",
+            "docker.io/library/busybox:latest",
+            "library/busybox",
+            id,
+            Digests.hex(id),
+            id.substring(0, 7 + 4),
+            Digests.hex(id).substring(0, 4),
+            Digests.hex(id).substring(0, 12))) {
       assertEquals(Optional.of(r), store.resolve(ref), ref);
     }
-    for (String ref : List.of("busybox:1.36", "other", "abc", "sha256:" + "0".repeat(64), "", "UPPER", "sha256:zz")) {
+    for (String ref :
+        List.of(
+            "busybox:1.36", "other", "abc", "sha256:" + "0".repeat(64), "", "UPPER", "sha256:zz")) {
       assertEquals(Optional.empty(), store.resolve(ref), ref);
     }
 
@@ -141,9 +175,15 @@ class ImageStoreTest {
     assertEquals(root.resolve("layers").resolve(Digests.hex(r.diffIds().get(0))), l);
     assertEquals("base\n", Files.readString(l.resolve("etc/hostname")));
     assertEquals(Path.of("/etc/hostname"), Files.readSymbolicLink(l.resolve("etc/link")));
-    assertEquals(Files.getAttribute(l.resolve("etc/hostname"), "unix:ino"), Files.getAttribute(l.resolve("etc/hostname2"), "unix:ino"));
-    assertEquals(04755, (int) Files.getAttribute(l.resolve("bin/tool"), "unix:mode") & 07777, "setuid bit kept");
-    assertEquals(01777, (int) Files.getAttribute(l.resolve("tmp"), "unix:mode") & 07777, "sticky bit kept");
+    assertEquals(
+        Files.getAttribute(l.resolve("etc/hostname"), "unix:ino"),
+        Files.getAttribute(l.resolve("etc/hostname2"), "unix:ino"));
+    assertEquals(
+        04755,
+        (int) Files.getAttribute(l.resolve("bin/tool"), "unix:mode") & 07777,
+        "setuid bit kept");
+    assertEquals(
+        01777, (int) Files.getAttribute(l.resolve("tmp"), "unix:mode") & 07777, "sticky bit kept");
     assertEquals(1234, Files.getAttribute(l.resolve("owned"), "unix:uid"));
     assertEquals(5678, Files.getAttribute(l.resolve("owned"), "unix:gid"));
     assertEquals(0600, (int) Files.getAttribute(l.resolve("owned"), "unix:mode") & 07777);
@@ -154,7 +194,9 @@ class ImageStoreTest {
     for (boolean skopeo : List.of(false, true)) {
       Path archive = tmp.resolve("img-" + skopeo + ".tar.gz");
       Spec spec = new Spec().layer(baseLayer(), false).layer(topLayer(), true);
-      String id = TestImages.dockerArchive(archive, spec, List.of("team/app:1.0", "docker.io/library/app:2"), true, skopeo);
+      String id =
+          TestImages.dockerArchive(
+              archive, spec, List.of("team/app:1.0", "docker.io/library/app:2"), true, skopeo);
       List<ImageRecord> got = store.importImage(archive, null);
       assertEquals(1, got.size());
       ImageRecord r = got.get(0);
@@ -175,19 +217,39 @@ class ImageStoreTest {
   @Test
   void overlayOfImportedLayersAppliesWhiteouts() throws Exception {
     Path archive = tmp.resolve("img.tar");
-    TestImages.dockerArchive(archive, new Spec().layer(baseLayer(), true).layer(topLayer(), false), List.of("wo:1"), false, false);
+    TestImages.dockerArchive(
+        archive,
+        new Spec().layer(baseLayer(), true).layer(topLayer(), false),
+        List.of("wo:1"),
+        false,
+        false);
     ImageRecord r = store.importImage(archive, null).get(0);
-    var mount = dev.berth.images.rootfs.Rootfs.overlay(store.layerDirs(r), tmp.resolve("c/upper"), tmp.resolve("c/work"));
+    var mount =
+        dev.berth.images.rootfs.Rootfs.overlay(
+            store.layerDirs(r), tmp.resolve("c/upper"), tmp.resolve("c/work"));
     Path merged = Files.createDirectories(tmp.resolve("c/merged"));
-    Process p = new ProcessBuilder("mount", "-t", mount.type(), mount.source(), "-o", String.join(",", mount.options()), merged.toString())
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                "mount",
+                "-t",
+                mount.type(),
+                mount.source(),
+                "-o",
+                String.join(",", mount.options()),
+                merged.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assumeTrue(p.waitFor() == 0, "overlay mount not possible here: " + out);
     try {
       assertEquals("top\n", Files.readString(merged.resolve("etc/hostname")));
-      assertFalse(Files.exists(merged.resolve("etc/gone"), LinkOption.NOFOLLOW_LINKS), "whited out");
+      assertFalse(
+          Files.exists(merged.resolve("etc/gone"), LinkOption.NOFOLLOW_LINKS), "whited out");
       try (Stream<Path> s = Files.list(merged.resolve("opq"))) {
-        assertEquals(List.of("new"), s.map(x -> x.getFileName().toString()).toList(), "opaque dir hides the lower content");
+        assertEquals(
+            List.of("new"),
+            s.map(x -> x.getFileName().toString()).toList(),
+            "opaque dir hides the lower content");
       }
       assertTrue(Files.exists(merged.resolve("bin/tool")));
     } finally {
@@ -200,11 +262,15 @@ class ImageStoreTest {
     Path layout = tmp.resolve("My_App");
     String id = TestImages.ociLayout(layout, new Spec().layer(baseLayer(), false), "1.0");
     assertEquals(List.of("my_app:1.0"), store.importImage(layout, null).get(0).names());
-    assertEquals(List.of("my_app:1.0", "repo:1.0"), store.importImage(layout, "repo").get(0).names());
-    assertEquals(List.of("my_app:1.0", "repo:1.0", "localhost:5000/x/y:v2"), store.importImage(layout, "localhost:5000/x/y:v2").get(0).names());
+    assertEquals(
+        List.of("my_app:1.0", "repo:1.0"), store.importImage(layout, "repo").get(0).names());
+    assertEquals(
+        List.of("my_app:1.0", "repo:1.0", "localhost:5000/x/y:v2"),
+        store.importImage(layout, "localhost:5000/x/y:v2").get(0).names());
     assertEquals(1, store.list().size());
     assertEquals(id, store.resolve("localhost:5000/x/y:v2").orElseThrow().id());
-    ImageException e = assertThrows(ImageException.class, () -> store.importImage(layout, "Bad Name"));
+    ImageException e =
+        assertThrows(ImageException.class, () -> store.importImage(layout, "Bad Name"));
     assertEquals("invalid reference format: Bad Name", e.getMessage());
 
     // an untagged OCI layout imported without a name is dangling, reachable by id
@@ -218,8 +284,10 @@ class ImageStoreTest {
   void aNameMovesToTheNewestImage() throws Exception {
     Path a = tmp.resolve("a.tar");
     Path b = tmp.resolve("b.tar");
-    TestImages.dockerArchive(a, new Spec().layer(baseLayer(), false), List.of("app:latest"), false, false);
-    TestImages.dockerArchive(b, new Spec().layer(topLayer(), false), List.of("app:latest"), false, false);
+    TestImages.dockerArchive(
+        a, new Spec().layer(baseLayer(), false), List.of("app:latest"), false, false);
+    TestImages.dockerArchive(
+        b, new Spec().layer(topLayer(), false), List.of("app:latest"), false, false);
     ImageRecord ra = store.importImage(a, null).get(0);
     ImageRecord rb = store.importImage(b, null).get(0);
     assertEquals(rb.id(), store.resolve("app").orElseThrow().id());
@@ -231,15 +299,22 @@ class ImageStoreTest {
     byte[] empty = new Layer().tar();
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b.tar");
-    TestImages.ociLayout(a, new Spec().layer(baseLayer(), true).layer(empty, false).layer(empty, false), "1");
-    TestImages.dockerArchive(b, new Spec().layer(baseLayer(), false).layer(topLayer(), true), List.of("b:1"), false, false);
+    TestImages.ociLayout(
+        a, new Spec().layer(baseLayer(), true).layer(empty, false).layer(empty, false), "1");
+    TestImages.dockerArchive(
+        b,
+        new Spec().layer(baseLayer(), false).layer(topLayer(), true),
+        List.of("b:1"),
+        false,
+        false);
     ImageRecord ra = store.importImage(a, "a").get(0);
     Path base = store.layerDirs(ra).get(0);
     Object inode = Files.getAttribute(base, "unix:ino");
     assertEquals(2, count(root.resolve("layers")), "two identical empty layers are unpacked once");
     ImageRecord rb = store.importImage(b, null).get(0);
     assertEquals(base, store.layerDirs(rb).get(0));
-    assertEquals(inode, Files.getAttribute(base, "unix:ino"), "the shared layer was not unpacked again");
+    assertEquals(
+        inode, Files.getAttribute(base, "unix:ino"), "the shared layer was not unpacked again");
     assertEquals(3, count(root.resolve("layers")));
   }
 
@@ -251,8 +326,12 @@ class ImageStoreTest {
     Spec second = null;
     for (int i = 0; second == null; i++) {
       int n = i;
-      Spec s = new Spec().layer(layer, false).config(c -> c.with("config").with("Labels").put("n", Integer.toString(n)));
-      if (Digests.hex(s.configDigest()).startsWith(prefix) && !s.configDigest().equals(first.configDigest())) second = s;
+      Spec s =
+          new Spec()
+              .layer(layer, false)
+              .config(c -> c.with("config").with("Labels").put("n", Integer.toString(n)));
+      if (Digests.hex(s.configDigest()).startsWith(prefix)
+          && !s.configDigest().equals(first.configDigest())) second = s;
     }
     TestImages.ociLayout(tmp.resolve("one"), first, "1");
     TestImages.ociLayout(tmp.resolve("two"), second, "2");
@@ -266,13 +345,15 @@ class ImageStoreTest {
     assertEquals(1, store.config(two).labels().size());
   }
 
-  // ------------------------------------------------------------------------------------------ remove
+  // ------------------------------------------------------------------------------------------
+  // remove
 
   @Test
   void removeUntagsThenDeletesAndRespectsUse() throws Exception {
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b");
-    String idA = TestImages.ociLayout(a, new Spec().layer(baseLayer(), true).layer(topLayer(), false), "1");
+    String idA =
+        TestImages.ociLayout(a, new Spec().layer(baseLayer(), true).layer(topLayer(), false), "1");
     String idB = TestImages.ociLayout(b, new Spec().layer(baseLayer(), true), "1");
     store.importImage(a, "app:1");
     store.importImage(a, "app:2");
@@ -286,7 +367,8 @@ class ImageStoreTest {
     assertThrows(ImageException.class, () -> store.remove("app:1", false, id -> false));
 
     // in use: refused; forced: untagged but kept (its layers are mounted)
-    ImageException inUse = assertThrows(ImageException.class, () -> store.remove("app:2", false, idA::equals));
+    ImageException inUse =
+        assertThrows(ImageException.class, () -> store.remove("app:2", false, idA::equals));
     assertTrue(inUse.getMessage().contains("used by a container"), inUse.getMessage());
     assertEquals(List.of("app:2"), store.remove("app:2", true, idA::equals));
     ImageRecord dangling = store.resolve(idA).orElseThrow();
@@ -300,7 +382,8 @@ class ImageStoreTest {
     assertTrue(Files.isDirectory(dirsA.get(0)), "shared layer kept");
     assertFalse(Files.exists(dirsA.get(1)), "unshared layer deleted");
     assertFalse(Files.exists(root.resolve("blobs/sha256").resolve(Digests.hex(idA))));
-    assertFalse(Files.exists(root.resolve("blobs/sha256").resolve(Digests.hex(ra.manifestDigest()))));
+    assertFalse(
+        Files.exists(root.resolve("blobs/sha256").resolve(Digests.hex(ra.manifestDigest()))));
     assertTrue(Files.exists(root.resolve("blobs/sha256").resolve(Digests.hex(idB))));
 
     // state survives a restart
@@ -310,7 +393,8 @@ class ImageStoreTest {
     assertEquals(Optional.empty(), reopened.resolve("other"));
 
     assertEquals(List.of("other:1", idB), reopened.remove("other:1", false, id -> false));
-    ImageException missing = assertThrows(ImageException.class, () -> reopened.remove("other:1", false, id -> false));
+    ImageException missing =
+        assertThrows(ImageException.class, () -> reopened.remove("other:1", false, id -> false));
     assertEquals("no such image: other:1", missing.getMessage());
     store = reopened;
     assertStoreEmpty();
@@ -322,7 +406,8 @@ class ImageStoreTest {
     String id = TestImages.ociLayout(a, new Spec().layer(baseLayer(), false), "1");
     store.importImage(a, "x");
     store.importImage(a, "y");
-    ImageException e = assertThrows(ImageException.class, () -> store.remove(id, false, i -> false));
+    ImageException e =
+        assertThrows(ImageException.class, () -> store.remove(id, false, i -> false));
     assertTrue(e.getMessage().contains("must be forced"), e.getMessage());
     assertEquals(List.of("x:1", "y:1", id), store.remove(id, true, i -> false));
     assertStoreEmpty();
@@ -353,7 +438,8 @@ class ImageStoreTest {
     Path junk = tmp.resolve("junk.tar");
     Files.writeString(junk, "hello, this is not a tar file at all".repeat(20));
     e = assertThrows(ImageException.class, () -> store.importImage(junk, null));
-    assertTrue(e.getMessage().startsWith("not an OCI layout or docker archive: " + junk), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("not an OCI layout or docker archive: " + junk), e.getMessage());
     e = assertThrows(ImageException.class, () -> store.importImage(tmp.resolve("nope"), null));
     assertEquals("no such file or directory: " + tmp.resolve("nope"), e.getMessage());
     assertStoreEmpty();
@@ -376,10 +462,16 @@ class ImageStoreTest {
     assertTrue(e.getMessage().contains("missing blob"), e.getMessage());
     assertStoreEmpty();
 
-    // wrong diff ids in the config (the second layer; the first one unpacks fine and must be undone)
+    // wrong diff ids in the config (the second layer; the first one unpacks fine and must be
+    // undone)
     Path wrongDiff = tmp.resolve("wrongdiff");
-    TestImages.ociLayout(wrongDiff, new Spec().layer(baseLayer(), false).layer(topLayer(), true)
-        .diffIds(List.of(Digests.of(baseLayer()), Digests.of(new byte[] {1}))), "1");
+    TestImages.ociLayout(
+        wrongDiff,
+        new Spec()
+            .layer(baseLayer(), false)
+            .layer(topLayer(), true)
+            .diffIds(List.of(Digests.of(baseLayer()), Digests.of(new byte[] {1}))),
+        "1");
     e = assertThrows(ImageException.class, () -> store.importImage(wrongDiff, null));
     assertTrue(e.getMessage().contains("diff id mismatch"), e.getMessage());
     assertStoreEmpty();
@@ -395,9 +487,13 @@ class ImageStoreTest {
 
     // a docker archive whose manifest names a missing layer
     Path archive = tmp.resolve("arch.tar");
-    TestImages.dockerArchive(archive, new Spec().layer(baseLayer(), false), List.of("x:1"), false, false);
+    TestImages.dockerArchive(
+        archive, new Spec().layer(baseLayer(), false), List.of("x:1"), false, false);
     Path unpacked = Files.createDirectories(tmp.resolve("unpacked"));
-    new ProcessBuilder("tar", "-xf", archive.toString(), "-C", unpacked.toString()).inheritIO().start().waitFor();
+    new ProcessBuilder("tar", "-xf", archive.toString(), "-C", unpacked.toString())
+        .inheritIO()
+        .start()
+        .waitFor();
     Files.delete(unpacked.resolve("layer0/layer.tar"));
     e = assertThrows(ImageException.class, () -> store.importImage(unpacked, null));
     assertTrue(e.getMessage().contains("missing \"layer0/layer.tar\""), e.getMessage());
@@ -421,51 +517,89 @@ class ImageStoreTest {
   void hostileLayersAreRefusedAndWriteNothingOutside() throws Exception {
     Path canary = Files.createDirectories(tmp.resolve("canary"));
     Files.writeString(canary.resolve("keep"), "original");
-    long passwdLinks = ((Number) Files.getAttribute(Path.of("/etc/passwd"), "unix:nlink")).longValue();
+    long passwdLinks =
+        ((Number) Files.getAttribute(Path.of("/etc/passwd"), "unix:nlink")).longValue();
     // each hostile layer with the reason it must be refused for
-    List<Map.Entry<byte[], String>> hostile = List.of(
-        Map.entry(new Layer().rawFile(canary.resolve("abs").toString(), "pwned").tar(), "unsafe absolute path"),
-        Map.entry(new Layer().file("../../canary/dotdot", "pwned").tar(), "escapes the layer"),
-        Map.entry(new Layer().dir("a", 0755).file("a/../../canary/dotdot2", "pwned").tar(), "escapes the layer"),
-        Map.entry(new Layer().symlink("evil", canary.toString()).file("evil/through", "pwned").tar(), "goes through the symlink \"evil\""),
-        Map.entry(new Layer().symlink("etc", "/etc").file("etc/berth-pwned", "pwned").tar(), "goes through the symlink \"etc\""),
-        Map.entry(new Layer().symlink("rel", "../../../../../../../..").file("rel/tmp/berth-pwned", "pwned").tar(), "goes through the symlink"),
-        Map.entry(new Layer().hardlink("passwd", "/etc/passwd").tar(), "unsafe absolute path \"/etc/passwd\""),
-        Map.entry(new Layer().hardlink("keep", "../../canary/keep").tar(), "escapes the layer"),
-        Map.entry(new Layer().symlink("d", canary.toString()).hardlink("x", "d/keep").tar(), "not an earlier file in the layer"),
-        Map.entry(new Layer().symlink("d", canary.toString()).dir("d/sub", 0755).tar(), "goes through the symlink"),
-        Map.entry(new Layer().symlink("w", canary.toString()).file("w/.wh.keep", "").tar(), "goes through the symlink"));
+    List<Map.Entry<byte[], String>> hostile =
+        List.of(
+            Map.entry(
+                new Layer().rawFile(canary.resolve("abs").toString(), "pwned").tar(),
+                "unsafe absolute path"),
+            Map.entry(new Layer().file("../../canary/dotdot", "pwned").tar(), "escapes the layer"),
+            Map.entry(
+                new Layer().dir("a", 0755).file("a/../../canary/dotdot2", "pwned").tar(),
+                "escapes the layer"),
+            Map.entry(
+                new Layer().symlink("evil", canary.toString()).file("evil/through", "pwned").tar(),
+                "goes through the symlink \"evil\""),
+            Map.entry(
+                new Layer().symlink("etc", "/etc").file("etc/berth-pwned", "pwned").tar(),
+                "goes through the symlink \"etc\""),
+            Map.entry(
+                new Layer()
+                    .symlink("rel", "../../../../../../../..")
+                    .file("rel/tmp/berth-pwned", "pwned")
+                    .tar(),
+                "goes through the symlink"),
+            Map.entry(
+                new Layer().hardlink("passwd", "/etc/passwd").tar(),
+                "unsafe absolute path \"/etc/passwd\""),
+            Map.entry(new Layer().hardlink("keep", "../../canary/keep").tar(), "escapes the layer"),
+            Map.entry(
+                new Layer().symlink("d", canary.toString()).hardlink("x", "d/keep").tar(),
+                "not an earlier file in the layer"),
+            Map.entry(
+                new Layer().symlink("d", canary.toString()).dir("d/sub", 0755).tar(),
+                "goes through the symlink"),
+            Map.entry(
+                new Layer().symlink("w", canary.toString()).file("w/.wh.keep", "").tar(),
+                "goes through the symlink"));
     int i = 0;
     for (Map.Entry<byte[], String> h : hostile) {
       Path layout = tmp.resolve("hostile" + i);
       TestImages.ociLayout(layout, new Spec().layer(h.getKey(), i % 2 == 0), "1");
       int n = i++;
-      ImageException e = assertThrows(ImageException.class, () -> store.importImage(layout, null), "hostile layer " + n);
-      assertTrue(e.getMessage().contains(h.getValue()), "hostile layer " + n + ": " + e.getMessage());
+      ImageException e =
+          assertThrows(
+              ImageException.class, () -> store.importImage(layout, null), "hostile layer " + n);
+      assertTrue(
+          e.getMessage().contains(h.getValue()), "hostile layer " + n + ": " + e.getMessage());
       assertFalse(e.getMessage().contains("\n"));
       assertStoreEmpty();
       try (Stream<Path> s = Files.list(canary)) {
-        assertEquals(List.of(canary.resolve("keep")), s.toList(), "hostile layer " + n + " wrote into the canary dir");
+        assertEquals(
+            List.of(canary.resolve("keep")),
+            s.toList(),
+            "hostile layer " + n + " wrote into the canary dir");
       }
       assertEquals("original", Files.readString(canary.resolve("keep")));
-      assertEquals(1, ((Number) Files.getAttribute(canary.resolve("keep"), "unix:nlink")).longValue());
+      assertEquals(
+          1, ((Number) Files.getAttribute(canary.resolve("keep"), "unix:nlink")).longValue());
     }
     assertFalse(Files.exists(Path.of("/etc/berth-pwned")));
     assertFalse(Files.exists(Path.of("/tmp/berth-pwned")));
-    assertEquals(passwdLinks, ((Number) Files.getAttribute(Path.of("/etc/passwd"), "unix:nlink")).longValue());
+    assertEquals(
+        passwdLinks,
+        ((Number) Files.getAttribute(Path.of("/etc/passwd"), "unix:nlink")).longValue());
   }
 
   @Test
   void duplicateEntriesLastOneWinsWithoutFollowingLinks() throws Exception {
     Path canary = Files.createDirectories(tmp.resolve("canary"));
     Files.writeString(canary.resolve("keep"), "original");
-    byte[] layer = new Layer()
-        .file("dup", "one").file("dup", "two")
-        .file("x", "file").dir("x", 0700)
-        .symlink("s", canary.resolve("keep").toString()).file("s", "replaced")
-        .dir("d", 0755).file("d/child", "c").symlink("d", "/")
-        .file("a/../b", "normalised")
-        .tar();
+    byte[] layer =
+        new Layer()
+            .file("dup", "one")
+            .file("dup", "two")
+            .file("x", "file")
+            .dir("x", 0700)
+            .symlink("s", canary.resolve("keep").toString())
+            .file("s", "replaced")
+            .dir("d", 0755)
+            .file("d/child", "c")
+            .symlink("d", "/")
+            .file("a/../b", "normalised")
+            .tar();
     Path layout = tmp.resolve("dups");
     TestImages.ociLayout(layout, new Spec().layer(layer, false), "1");
     ImageRecord r = store.importImage(layout, null).get(0);
@@ -487,7 +621,8 @@ class ImageStoreTest {
     Path images = Path.of(System.getProperty("user.dir")).resolve("../build/images").normalize();
     Path layout = images.resolve("busybox");
     Path archive = images.resolve("busybox-docker.tar");
-    assumeTrue(Files.isRegularFile(layout.resolve("index.json")) && Files.isRegularFile(archive),
+    assumeTrue(
+        Files.isRegularFile(layout.resolve("index.json")) && Files.isRegularFile(archive),
         "ops/setup.sh has not built build/images/busybox");
     ImageRecord fromLayout = store.importImage(layout, null).get(0);
     assertEquals(List.of("busybox:latest"), fromLayout.names());
@@ -495,7 +630,8 @@ class ImageStoreTest {
     assertEquals(fromLayout.id(), fromArchive.id());
     assertEquals(1, store.list().size());
     Path l = store.layerDirs(fromArchive).get(0);
-    assertArrayEquals(Files.readAllBytes(Path.of("/bin/busybox")), Files.readAllBytes(l.resolve("bin/busybox")));
+    assertArrayEquals(
+        Files.readAllBytes(Path.of("/bin/busybox")), Files.readAllBytes(l.resolve("bin/busybox")));
     assertEquals(List.of("sh"), store.config(fromArchive).cmd());
     assertNotEquals(0, fromArchive.size());
   }

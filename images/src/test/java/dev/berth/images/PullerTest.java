@@ -32,7 +32,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Pulls against an in-test registry: formats, auth, dedup, leases vs GC, and hostile registries. */
+/**
+ * Pulls against an in-test registry: formats, auth, dedup, leases vs GC, and hostile registries.
+ */
 class PullerTest {
   @TempDir Path tmp;
   Path root;
@@ -44,7 +46,9 @@ class PullerTest {
 
   @BeforeEach
   void setUp() throws IOException {
-    assumeTrue("root".equals(System.getProperty("user.name")), "the layer store needs root (chown, mknod, trusted xattrs)");
+    assumeTrue(
+        "root".equals(System.getProperty("user.name")),
+        "the layer store needs root (chown, mknod, trusted xattrs)");
     root = tmp.resolve("store");
     outside = Files.createDirectory(tmp.resolve("outside"));
     store = new ImageStore(root);
@@ -53,7 +57,15 @@ class PullerTest {
   }
 
   Puller puller(Map<String, List<URI>> mirrors) {
-    RegistryConfig c = new RegistryConfig(registry.host(), "library", Set.of(), mirrors, Duration.ofSeconds(2), Duration.ofSeconds(1), 3);
+    RegistryConfig c =
+        new RegistryConfig(
+            registry.host(),
+            "library",
+            Set.of(),
+            mirrors,
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(1),
+            3);
     return new Puller(store, c, new RegistryCredentials(tmp.resolve("auth.json")));
   }
 
@@ -73,13 +85,23 @@ class PullerTest {
   }
 
   static byte[] base() {
-    return new Layer().dir("etc", 0755).file("etc/hostname", "base\n").file("etc/gone", "old\n")
-        .dir("opq", 0755).file("opq/old", "lower\n").tar();
+    return new Layer()
+        .dir("etc", 0755)
+        .file("etc/hostname", "base\n")
+        .file("etc/gone", "old\n")
+        .dir("opq", 0755)
+        .file("opq/old", "lower\n")
+        .tar();
   }
 
   static byte[] top() {
-    return new Layer().dir("etc", 0755).file("etc/.wh.gone", "").dir("opq", 0755).file("opq/.wh..wh..opq", "")
-        .file("opq/new", "upper\n").tar();
+    return new Layer()
+        .dir("etc", 0755)
+        .file("etc/.wh.gone", "")
+        .dir("opq", 0755)
+        .file("opq/.wh..wh..opq", "")
+        .file("opq/new", "upper\n")
+        .tar();
   }
 
   static byte[] third() {
@@ -111,11 +133,20 @@ class PullerTest {
   @Test
   void pullsAnOciIndexWithGzipUncompressedAndZstdLayersWhiteoutsAndOpaqueDirs() throws Exception {
     Spec spec = threeLayers();
-    String amd = registry.putImage("library/app", null, spec, List.of("gzip", "none", "zstd"), ImageSources.OCI_MANIFEST);
+    String amd =
+        registry.putImage(
+            "library/app", null, spec, List.of("gzip", "none", "zstd"), ImageSources.OCI_MANIFEST);
     Spec other = new Spec().layer(base(), true).config(c -> c.put("architecture", "s390x"));
-    String s390 = registry.putImage("library/app", null, other, List.of("gzip"), ImageSources.OCI_MANIFEST);
-    String index = registry.putIndex("library/app", "1.0", List.of(new String[] {s390, "linux", "s390x"},
-        new String[] {amd, "linux", ImageSources.hostArch()}), ImageSources.OCI_INDEX);
+    String s390 =
+        registry.putImage("library/app", null, other, List.of("gzip"), ImageSources.OCI_MANIFEST);
+    String index =
+        registry.putIndex(
+            "library/app",
+            "1.0",
+            List.of(
+                new String[] {s390, "linux", "s390x"},
+                new String[] {amd, "linux", ImageSources.hostArch()}),
+            ImageSources.OCI_INDEX);
 
     ImageRecord img = pull("app:1.0");
     assertEquals(List.of("app:1.0"), img.names());
@@ -133,7 +164,10 @@ class PullerTest {
     assertEquals(img.id(), store.resolve("app@" + index).orElseThrow().id());
     assertEquals(img.id(), store.resolve("app:1.0").orElseThrow().id());
     assertTrue(lines.contains(" Status: Downloaded newer image for app:1.0"), lines.toString());
-    assertEquals(0, registry.gets("/blobs/" + other.configDigest()), "the other platform's image was not fetched");
+    assertEquals(
+        0,
+        registry.gets("/blobs/" + other.configDigest()),
+        "the other platform's image was not fetched");
     lines.clear();
     assertEquals(img.id(), pull("app:1.0").id());
     assertTrue(lines.contains(" Status: Image is up to date for app:1.0"), lines.toString());
@@ -142,9 +176,14 @@ class PullerTest {
   @Test
   void pullsADockerSchema2ManifestListByDigestAndAnExplicitRegistryHost() throws Exception {
     Spec spec = new Spec().layer(base(), false);
-    String m = registry.putImage("team/tool", null, spec, List.of("gzip"), ImageSources.DOCKER_MANIFEST);
-    String list = registry.putIndex("team/tool", "v2", List.<String[]>of(new String[] {m, "linux", ImageSources.hostArch()}),
-        ImageSources.DOCKER_LIST);
+    String m =
+        registry.putImage("team/tool", null, spec, List.of("gzip"), ImageSources.DOCKER_MANIFEST);
+    String list =
+        registry.putIndex(
+            "team/tool",
+            "v2",
+            List.<String[]>of(new String[] {m, "linux", ImageSources.hostArch()}),
+            ImageSources.DOCKER_LIST);
     ImageRecord byDigest = pull(registry.host() + "/team/tool@" + list);
     assertTrue(byDigest.names().isEmpty(), "pulled by digest: no tag");
     assertEquals(List.of(registry.host() + "/team/tool@" + list), byDigest.repoDigests());
@@ -158,8 +197,18 @@ class PullerTest {
   void unknownTagAndUnknownPlatformAreClearErrors() throws Exception {
     ImageException e = assertThrows(ImageException.class, () -> pull("nothing:here"));
     assertTrue(e.getMessage().contains("not found: manifest unknown"), e.getMessage());
-    String m = registry.putImage("library/arm", null, new Spec().layer(base(), false), List.of("gzip"), ImageSources.OCI_MANIFEST);
-    registry.putIndex("library/arm", "latest", List.<String[]>of(new String[] {m, "linux", "riscv64"}), ImageSources.OCI_INDEX);
+    String m =
+        registry.putImage(
+            "library/arm",
+            null,
+            new Spec().layer(base(), false),
+            List.of("gzip"),
+            ImageSources.OCI_MANIFEST);
+    registry.putIndex(
+        "library/arm",
+        "latest",
+        List.<String[]>of(new String[] {m, "linux", "riscv64"}),
+        ImageSources.OCI_INDEX);
     e = assertThrows(ImageException.class, () -> pull("arm"));
     assertTrue(e.getMessage().contains("no matching manifest for linux/"), e.getMessage());
     assertThrows(ImageException.class, () -> pull("UPPER/case"));
@@ -170,15 +219,29 @@ class PullerTest {
 
   @Test
   void bearerTokenAuthWithStoredLoginAndBasicAuth() throws Exception {
-    registry.putImage("library/private", "latest", new Spec().layer(base(), false), List.of("gzip"), ImageSources.OCI_MANIFEST);
+    registry.putImage(
+        "library/private",
+        "latest",
+        new Spec().layer(base(), false),
+        List.of("gzip"),
+        ImageSources.OCI_MANIFEST);
     registry.auth = TestRegistry.Auth.BEARER;
     ImageException e = assertThrows(ImageException.class, () -> pull("private"));
     assertTrue(e.getMessage().contains("authentication required"), e.getMessage());
-    e = assertThrows(ImageException.class, () -> puller.login(registry.host(), new RegistryCredentials.Credentials("alice", "wrong")));
+    e =
+        assertThrows(
+            ImageException.class,
+            () ->
+                puller.login(
+                    registry.host(), new RegistryCredentials.Credentials("alice", "wrong")));
     assertTrue(e.getMessage().contains("incorrect username or password"), e.getMessage());
-    assertEquals(registry.host(), puller.login(registry.host(), new RegistryCredentials.Credentials("alice", "s3cret")));
+    assertEquals(
+        registry.host(),
+        puller.login(registry.host(), new RegistryCredentials.Credentials("alice", "s3cret")));
     Path auth = tmp.resolve("auth.json");
-    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(auth)));
+    assertEquals(
+        "rw-------",
+        java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(auth)));
     assertFalse(Files.readString(auth).contains("s3cret"), "stored base64-encoded, like docker");
     assertEquals("private:latest", pull("private").names().get(0));
     assertTrue(registry.authorizations.contains("Bearer tok-alice"));
@@ -199,24 +262,34 @@ class PullerTest {
     registry.auth = TestRegistry.Auth.BASIC;
     try (TestRegistry storage = new TestRegistry()) {
       storage.blobs.putAll(registry.blobs);
-      registry.hook = (ex, path) -> {
-        if (!path.contains("/blobs/")) return false;
-        ex.getResponseHeaders().add("Location", "http://" + storage.host() + "/v2/storage/blobs/" + path.substring(path.lastIndexOf('/') + 1));
-        ex.sendResponseHeaders(307, -1);
-        return true;
-      };
+      registry.hook =
+          (ex, path) -> {
+            if (!path.contains("/blobs/")) return false;
+            ex.getResponseHeaders()
+                .add(
+                    "Location",
+                    "http://"
+                        + storage.host()
+                        + "/v2/storage/blobs/"
+                        + path.substring(path.lastIndexOf('/') + 1));
+            ex.sendResponseHeaders(307, -1);
+            return true;
+          };
       puller.login(registry.host(), new RegistryCredentials.Credentials("alice", "s3cret"));
       assertEquals(spec.configDigest(), pull("redir").id());
       assertTrue(storage.gets("/blobs/" + spec.configDigest()) >= 1);
-      assertTrue(storage.authorizations.isEmpty(), "credentials leaked to the redirect target: " + storage.authorizations);
+      assertTrue(
+          storage.authorizations.isEmpty(),
+          "credentials leaked to the redirect target: " + storage.authorizations);
     }
     store.remove("redir", false, id -> false);
-    registry.hook = (ex, path) -> {
-      if (!path.contains("/blobs/")) return false;
-      ex.getResponseHeaders().add("Location", path); // to itself, forever
-      ex.sendResponseHeaders(302, -1);
-      return true;
-    };
+    registry.hook =
+        (ex, path) -> {
+          if (!path.contains("/blobs/")) return false;
+          ex.getResponseHeaders().add("Location", path); // to itself, forever
+          ex.sendResponseHeaders(302, -1);
+          return true;
+        };
     ImageException e = assertThrows(ImageException.class, () -> pull("redir"));
     assertTrue(e.getMessage().contains("too many redirects"), e.getMessage());
     assertUntouched();
@@ -227,29 +300,38 @@ class PullerTest {
   @Test
   void twoConcurrentPullsOfOneImageFetchEachBlobOnce() throws Exception {
     Spec spec = threeLayers();
-    registry.putImage("library/shared", "latest", spec, List.of("gzip", "gzip", "gzip"), ImageSources.OCI_MANIFEST);
+    registry.putImage(
+        "library/shared",
+        "latest",
+        spec,
+        List.of("gzip", "gzip", "gzip"),
+        ImageSources.OCI_MANIFEST);
     CountDownLatch both = new CountDownLatch(2);
-    registry.hook = (ex, path) -> {
-      if (path.contains("/blobs/")) {
-        try {
-          Thread.sleep(300); // keep the first download in flight while the second pull arrives
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      return false;
-    };
+    registry.hook =
+        (ex, path) -> {
+          if (path.contains("/blobs/")) {
+            try {
+              Thread.sleep(300); // keep the first download in flight while the second pull arrives
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          return false;
+        };
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       List<Future<ImageRecord>> fs = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
-        fs.add(pool.submit(() -> {
-          both.countDown();
-          both.await();
-          return pull("shared");
-        }));
+        fs.add(
+            pool.submit(
+                () -> {
+                  both.countDown();
+                  both.await();
+                  return pull("shared");
+                }));
       }
-      assertEquals(fs.get(0).get(60, TimeUnit.SECONDS).id(), fs.get(1).get(60, TimeUnit.SECONDS).id());
+      assertEquals(
+          fs.get(0).get(60, TimeUnit.SECONDS).id(), fs.get(1).get(60, TimeUnit.SECONDS).id());
     } finally {
       pool.shutdownNow();
     }
@@ -261,22 +343,25 @@ class PullerTest {
   @Test
   void garbageCollectionDuringAPullLeavesItsContentAlone() throws Exception {
     Spec spec = threeLayers();
-    registry.putImage("library/slow", "latest", spec, List.of("gzip", "gzip", "gzip"), ImageSources.OCI_MANIFEST);
+    registry.putImage(
+        "library/slow", "latest", spec, List.of("gzip", "gzip", "gzip"), ImageSources.OCI_MANIFEST);
     CountDownLatch lastBlobRequested = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    String lastLayer = new ArrayList<>(registry.blobs.keySet()).stream()
-        .filter(d -> !d.equals(spec.configDigest())).reduce((a, b) -> b).orElseThrow();
-    registry.hook = (ex, path) -> {
-      if (path.endsWith(lastLayer)) {
-        lastBlobRequested.countDown();
-        try {
-          release.await(20, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      return false;
-    };
+    String lastLayer =
+        new ArrayList<>(registry.blobs.keySet())
+            .stream().filter(d -> !d.equals(spec.configDigest())).reduce((a, b) -> b).orElseThrow();
+    registry.hook =
+        (ex, path) -> {
+          if (path.endsWith(lastLayer)) {
+            lastBlobRequested.countDown();
+            try {
+              release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          return false;
+        };
     ExecutorService pool = Executors.newSingleThreadExecutor();
     try {
       Future<ImageRecord> f = pool.submit(() -> pull("slow"));
@@ -287,7 +372,8 @@ class PullerTest {
       store.prune(true, id -> false);
       release.countDown();
       ImageRecord img = f.get(30, TimeUnit.SECONDS);
-      for (Path d : store.layerDirs(img)) assertTrue(Files.isDirectory(d), d + " collected mid-pull");
+      for (Path d : store.layerDirs(img))
+        assertTrue(Files.isDirectory(d), d + " collected mid-pull");
     } finally {
       release.countDown();
       pool.shutdownNow();
@@ -302,13 +388,20 @@ class PullerTest {
   @Test
   void mirrorsAreTriedInOrderAndTheRegistryLast() throws Exception {
     Spec spec = new Spec().layer(base(), false);
-    try (TestRegistry empty = new TestRegistry(); TestRegistry full = new TestRegistry()) {
+    try (TestRegistry empty = new TestRegistry();
+        TestRegistry full = new TestRegistry()) {
       full.putImage("library/mirrored", "latest", spec, List.of("gzip"), ImageSources.OCI_MANIFEST);
       puller.close();
-      puller = puller(Map.of(registry.host(), List.of(URI.create("http://" + empty.host()), URI.create("http://" + full.host()))));
+      puller =
+          puller(
+              Map.of(
+                  registry.host(),
+                  List.of(
+                      URI.create("http://" + empty.host()), URI.create("http://" + full.host()))));
       assertEquals(spec.configDigest(), pull("mirrored").id());
       assertTrue(empty.gets("/manifests/latest") >= 1, "first mirror asked");
-      assertEquals(0, registry.gets("/manifests/latest"), "the registry is not asked when a mirror has it");
+      assertEquals(
+          0, registry.gets("/manifests/latest"), "the registry is not asked when a mirror has it");
     }
   }
 
@@ -317,8 +410,13 @@ class PullerTest {
   @Test
   void layerDigestOrSizeMismatchKeepsNothing() throws Exception {
     Spec spec = new Spec().layer(base(), false).layer(top(), false);
-    registry.putImage("library/bad", "latest", spec, List.of("gzip", "gzip"), ImageSources.OCI_MANIFEST);
-    String layer = registry.blobs.keySet().stream().filter(d -> !d.equals(spec.configDigest())).findFirst().orElseThrow();
+    registry.putImage(
+        "library/bad", "latest", spec, List.of("gzip", "gzip"), ImageSources.OCI_MANIFEST);
+    String layer =
+        registry.blobs.keySet().stream()
+            .filter(d -> !d.equals(spec.configDigest()))
+            .findFirst()
+            .orElseThrow();
     byte[] good = registry.blobs.get(layer);
     byte[] tampered = good.clone();
     tampered[tampered.length / 2] ^= 0x55;
@@ -330,51 +428,105 @@ class PullerTest {
     byte[] longer = java.util.Arrays.copyOf(good, good.length + 10);
     registry.blobs.put(layer, longer);
     e = assertThrows(ImageException.class, () -> pull("bad"));
-    assertTrue(e.getMessage().contains("more than the " + good.length + " bytes expected"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("more than the " + good.length + " bytes expected"),
+        e.getMessage());
     assertUntouched();
   }
 
   @Test
   void wrongMediaTypesAndHugeSizesAreRefusedBeforeDownloading() throws Exception {
-    registry.putManifest("library/v1", "latest", "{\"schemaVersion\":1,\"name\":\"x\"}".getBytes(StandardCharsets.UTF_8),
+    registry.putManifest(
+        "library/v1",
+        "latest",
+        "{\"schemaVersion\":1,\"name\":\"x\"}".getBytes(StandardCharsets.UTF_8),
         "application/vnd.docker.distribution.manifest.v1+prettyjws");
-    assertTrue(assertThrows(ImageException.class, () -> pull("v1")).getMessage().contains("schema 1"));
-    registry.putManifest("library/html", "latest", "<html></html>".getBytes(StandardCharsets.UTF_8), "text/html");
-    assertTrue(assertThrows(ImageException.class, () -> pull("html")).getMessage().contains("unsupported media type"));
+    assertTrue(
+        assertThrows(ImageException.class, () -> pull("v1")).getMessage().contains("schema 1"));
+    registry.putManifest(
+        "library/html", "latest", "<html></html>".getBytes(StandardCharsets.UTF_8), "text/html");
+    assertTrue(
+        assertThrows(ImageException.class, () -> pull("html"))
+            .getMessage()
+            .contains("unsupported media type"));
 
     String cfg = registry.putBlob("{}".getBytes(StandardCharsets.UTF_8));
-    String helm = "{\"schemaVersion\":2,\"mediaType\":\"" + ImageSources.OCI_MANIFEST + "\",\"config\":{\"mediaType\":"
-        + "\"application/vnd.cncf.helm.config.v1+json\",\"digest\":\"" + cfg + "\",\"size\":2},\"layers\":[]}";
-    registry.putManifest("library/chart", "latest", helm.getBytes(StandardCharsets.UTF_8), ImageSources.OCI_MANIFEST);
-    assertTrue(assertThrows(ImageException.class, () -> pull("chart")).getMessage().contains("is not a container image"));
+    String helm =
+        "{\"schemaVersion\":2,\"mediaType\":\""
+            + ImageSources.OCI_MANIFEST
+            + "\",\"config\":{\"mediaType\":"
+            + "\"application/vnd.cncf.helm.config.v1+json\",\"digest\":\""
+            + cfg
+            + "\",\"size\":2},\"layers\":[]}";
+    registry.putManifest(
+        "library/chart",
+        "latest",
+        helm.getBytes(StandardCharsets.UTF_8),
+        ImageSources.OCI_MANIFEST);
+    assertTrue(
+        assertThrows(ImageException.class, () -> pull("chart"))
+            .getMessage()
+            .contains("is not a container image"));
 
-    String layerType = "{\"schemaVersion\":2,\"mediaType\":\"" + ImageSources.OCI_MANIFEST + "\",\"config\":{\"mediaType\":\""
-        + ImageSources.OCI_CONFIG + "\",\"digest\":\"" + cfg + "\",\"size\":2},\"layers\":[{\"mediaType\":\"application/x-evil\","
-        + "\"digest\":\"" + cfg + "\",\"size\":2}]}";
-    registry.putManifest("library/weird", "latest", layerType.getBytes(StandardCharsets.UTF_8), ImageSources.OCI_MANIFEST);
-    assertTrue(assertThrows(ImageException.class, () -> pull("weird")).getMessage().contains("unsupported media type \"application/x-evil\""));
+    String layerType =
+        "{\"schemaVersion\":2,\"mediaType\":\""
+            + ImageSources.OCI_MANIFEST
+            + "\",\"config\":{\"mediaType\":\""
+            + ImageSources.OCI_CONFIG
+            + "\",\"digest\":\""
+            + cfg
+            + "\",\"size\":2},\"layers\":[{\"mediaType\":\"application/x-evil\","
+            + "\"digest\":\""
+            + cfg
+            + "\",\"size\":2}]}";
+    registry.putManifest(
+        "library/weird",
+        "latest",
+        layerType.getBytes(StandardCharsets.UTF_8),
+        ImageSources.OCI_MANIFEST);
+    assertTrue(
+        assertThrows(ImageException.class, () -> pull("weird"))
+            .getMessage()
+            .contains("unsupported media type \"application/x-evil\""));
 
-    String huge = "{\"schemaVersion\":2,\"mediaType\":\"" + ImageSources.OCI_MANIFEST + "\",\"config\":{\"mediaType\":\""
-        + ImageSources.OCI_CONFIG + "\",\"digest\":\"" + cfg + "\",\"size\":2},\"layers\":[{\"mediaType\":\"" + ImageSources.OCI_LAYER_GZIP
-        + "\",\"digest\":\"" + cfg + "\",\"size\":9223372036854775000}]}";
-    registry.putManifest("library/huge", "latest", huge.getBytes(StandardCharsets.UTF_8), ImageSources.OCI_MANIFEST);
-    assertTrue(assertThrows(ImageException.class, () -> pull("huge")).getMessage().contains("exceeds the limit"));
+    String huge =
+        "{\"schemaVersion\":2,\"mediaType\":\""
+            + ImageSources.OCI_MANIFEST
+            + "\",\"config\":{\"mediaType\":\""
+            + ImageSources.OCI_CONFIG
+            + "\",\"digest\":\""
+            + cfg
+            + "\",\"size\":2},\"layers\":[{\"mediaType\":\""
+            + ImageSources.OCI_LAYER_GZIP
+            + "\",\"digest\":\""
+            + cfg
+            + "\",\"size\":9223372036854775000}]}";
+    registry.putManifest(
+        "library/huge", "latest", huge.getBytes(StandardCharsets.UTF_8), ImageSources.OCI_MANIFEST);
+    assertTrue(
+        assertThrows(ImageException.class, () -> pull("huge"))
+            .getMessage()
+            .contains("exceeds the limit"));
     assertEquals(0, registry.gets("/blobs/" + cfg), "nothing fetched for refused manifests");
 
-    registry.hook = (ex, path) -> {
-      if (!path.contains("/manifests/")) return false;
-      ex.getResponseHeaders().set("Content-Type", ImageSources.OCI_MANIFEST);
-      ex.sendResponseHeaders(200, 0); // chunked, endless
-      byte[] junk = new byte[1 << 16];
-      java.util.Arrays.fill(junk, (byte) ' ');
-      try {
-        for (int i = 0; i < 200; i++) ex.getResponseBody().write(junk);
-      } catch (IOException closedByClient) {
-        // expected: the client stops reading at its limit
-      }
-      return true;
-    };
-    assertTrue(assertThrows(ImageException.class, () -> pull("endless")).getMessage().contains("more than the"));
+    registry.hook =
+        (ex, path) -> {
+          if (!path.contains("/manifests/")) return false;
+          ex.getResponseHeaders().set("Content-Type", ImageSources.OCI_MANIFEST);
+          ex.sendResponseHeaders(200, 0); // chunked, endless
+          byte[] junk = new byte[1 << 16];
+          java.util.Arrays.fill(junk, (byte) ' ');
+          try {
+            for (int i = 0; i < 200; i++) ex.getResponseBody().write(junk);
+          } catch (IOException closedByClient) {
+            // expected: the client stops reading at its limit
+          }
+          return true;
+        };
+    assertTrue(
+        assertThrows(ImageException.class, () -> pull("endless"))
+            .getMessage()
+            .contains("more than the"));
     assertUntouched();
   }
 
@@ -383,46 +535,54 @@ class PullerTest {
     Spec spec = new Spec().layer(base(), false);
     registry.putImage("library/hang", "latest", spec, List.of("gzip"), ImageSources.OCI_MANIFEST);
     CountDownLatch never = new CountDownLatch(1);
-    registry.hook = (ex, path) -> {
-      if (!path.contains("/manifests/")) return false;
-      try {
-        never.await(30, TimeUnit.SECONDS); // never answers
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return true;
-    };
+    registry.hook =
+        (ex, path) -> {
+          if (!path.contains("/manifests/")) return false;
+          try {
+            never.await(30, TimeUnit.SECONDS); // never answers
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return true;
+        };
     long t0 = System.nanoTime();
     ImageException e = assertThrows(ImageException.class, () -> pull("hang"));
     assertTrue(e.getMessage().contains("did not answer within 1 s"), e.getMessage());
     assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15), "gave up in time");
 
     // a body that stops half-way
-    String layer = registry.blobs.keySet().stream().filter(d -> !d.equals(spec.configDigest())).findFirst().orElseThrow();
-    registry.hook = (ex, path) -> {
-      if (!path.endsWith(layer)) return false;
-      byte[] b = registry.blobs.get(layer);
-      ex.sendResponseHeaders(200, b.length);
-      ex.getResponseBody().write(b, 0, b.length / 2);
-      ex.getResponseBody().flush();
-      try {
-        never.await(30, TimeUnit.SECONDS);
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-      }
-      return true;
-    };
+    String layer =
+        registry.blobs.keySet().stream()
+            .filter(d -> !d.equals(spec.configDigest()))
+            .findFirst()
+            .orElseThrow();
+    registry.hook =
+        (ex, path) -> {
+          if (!path.endsWith(layer)) return false;
+          byte[] b = registry.blobs.get(layer);
+          ex.sendResponseHeaders(200, b.length);
+          ex.getResponseBody().write(b, 0, b.length / 2);
+          ex.getResponseBody().flush();
+          try {
+            never.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+          }
+          return true;
+        };
     e = assertThrows(ImageException.class, () -> pull("hang"));
     assertTrue(e.getMessage().contains("stopped sending"), e.getMessage());
 
     // connection reset: the server closes the socket without an answer
-    registry.hook = (ex, path) -> {
-      if (!path.endsWith(layer)) return false;
-      ex.getHttpContext().getServer(); // no response at all
-      throw new IOException("drop");
-    };
+    registry.hook =
+        (ex, path) -> {
+          if (!path.endsWith(layer)) return false;
+          ex.getHttpContext().getServer(); // no response at all
+          throw new IOException("drop");
+        };
     e = assertThrows(ImageException.class, () -> pull("hang"));
-    assertTrue(e.getMessage().contains("connection to " + registry.host() + " failed"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("connection to " + registry.host() + " failed"), e.getMessage());
     never.countDown();
     assertUntouched();
   }
@@ -430,15 +590,17 @@ class PullerTest {
   @Test
   void hostileLayerTarsWriteNothingOutsideTheStore() throws Exception {
     String out = outside.toString();
-    List<byte[]> evil = List.of(
-        new Layer().file("../../../../../../.." + out + "/dotdot", "x").tar(),
-        new Layer().symlink("link", out).file("link/through", "x").tar(),
-        new Layer().symlink("link", out).hardlink("hard", "link/x").tar(),
-        new Layer().file("a", "1").symlink("a", out + "/dup").file("a", "2").tar());
+    List<byte[]> evil =
+        List.of(
+            new Layer().file("../../../../../../.." + out + "/dotdot", "x").tar(),
+            new Layer().symlink("link", out).file("link/through", "x").tar(),
+            new Layer().symlink("link", out).hardlink("hard", "link/x").tar(),
+            new Layer().file("a", "1").symlink("a", out + "/dup").file("a", "2").tar());
     int i = 0;
     for (byte[] tar : evil) {
       String repo = "library/evil" + i++;
-      registry.putImage(repo, "latest", new Spec().layer(tar, false), List.of("gzip"), ImageSources.OCI_MANIFEST);
+      registry.putImage(
+          repo, "latest", new Spec().layer(tar, false), List.of("gzip"), ImageSources.OCI_MANIFEST);
       try {
         pull(repo.substring("library/".length()));
       } catch (ImageException expected) {

@@ -147,7 +147,9 @@ public final class TestImages {
       c.put("os", "linux");
       c.put("created", "2024-01-02T03:04:05Z");
       ObjectNode cfg = c.putObject("config");
-      cfg.putArray("Env").add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").add("FOO=bar");
+      cfg.putArray("Env")
+          .add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+          .add("FOO=bar");
       cfg.putArray("Cmd").add("sh");
       cfg.put("WorkingDir", "/");
       ObjectNode rootfs = c.putObject("rootfs");
@@ -167,7 +169,10 @@ public final class TestImages {
     }
   }
 
-  /** Writes an OCI image layout; refName null means no ref annotation. Returns the config digest (image id). */
+  /**
+   * Writes an OCI image layout; refName null means no ref annotation. Returns the config digest
+   * (image id).
+   */
   public static String ociLayout(Path dir, Spec spec, String refName) throws IOException {
     Path blobs = dir.resolve("blobs").resolve("sha256");
     Files.createDirectories(blobs);
@@ -185,7 +190,8 @@ public final class TestImages {
     for (int i = 0; i < spec.layers.size(); i++) {
       byte[] b = spec.blob(i);
       ObjectNode l = ls.addObject();
-      l.put("mediaType", spec.gzipped.get(i) ? ImageSources.OCI_LAYER_GZIP : ImageSources.OCI_LAYER);
+      l.put(
+          "mediaType", spec.gzipped.get(i) ? ImageSources.OCI_LAYER_GZIP : ImageSources.OCI_LAYER);
       l.put("digest", putBlob(blobs, b));
       l.put("size", b.length);
     }
@@ -197,7 +203,8 @@ public final class TestImages {
     d.put("mediaType", ImageSources.OCI_MANIFEST);
     d.put("digest", manifestDigest);
     d.put("size", manifest.length);
-    if (refName != null) d.putObject("annotations").put("org.opencontainers.image.ref.name", refName);
+    if (refName != null)
+      d.putObject("annotations").put("org.opencontainers.image.ref.name", refName);
     Files.write(dir.resolve("index.json"), JSON.writeValueAsBytes(index));
     return configDigest;
   }
@@ -209,10 +216,12 @@ public final class TestImages {
   }
 
   /**
-   * Writes a docker-archive (docker save format). With {@code skopeoStyle}, {@code <n>/layer.tar} is a
-   * symlink to {@code ../<hex>.tar} like skopeo writes it. Returns the config digest (image id).
+   * Writes a docker-archive (docker save format). With {@code skopeoStyle}, {@code <n>/layer.tar}
+   * is a symlink to {@code ../<hex>.tar} like skopeo writes it. Returns the config digest (image
+   * id).
    */
-  public static String dockerArchive(Path file, Spec spec, List<String> repoTags, boolean gzipOuter, boolean skopeoStyle)
+  public static String dockerArchive(
+      Path file, Spec spec, List<String> repoTags, boolean gzipOuter, boolean skopeoStyle)
       throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     byte[] config = spec.configBytes();
@@ -225,14 +234,16 @@ public final class TestImages {
         String hex = Digests.hex(Digests.of(b));
         if (skopeoStyle) {
           add(tar, hex + ".tar", b);
-          TarArchiveEntry link = new TarArchiveEntry("layer" + i + "/layer.tar", TarConstants.LF_SYMLINK);
+          TarArchiveEntry link =
+              new TarArchiveEntry("layer" + i + "/layer.tar", TarConstants.LF_SYMLINK);
           link.setLinkName("../" + hex + ".tar");
           tar.putArchiveEntry(link);
           tar.closeArchiveEntry();
         } else {
           add(tar, "layer" + i + "/layer.tar" + (spec.gzipped.get(i) ? ".gz" : ""), b);
         }
-        layerNames.add("layer" + i + "/layer.tar" + (!skopeoStyle && spec.gzipped.get(i) ? ".gz" : ""));
+        layerNames.add(
+            "layer" + i + "/layer.tar" + (!skopeoStyle && spec.gzipped.get(i) ? ".gz" : ""));
       }
       add(tar, Digests.hex(configDigest) + ".json", config);
       ArrayNode manifest = JSON.createArrayNode();
@@ -262,10 +273,14 @@ public final class TestImages {
   public static byte[] busyboxLayer() throws IOException {
     byte[] busybox = Files.readAllBytes(Path.of("/bin/busybox"));
     Layer l = new Layer();
-    for (String d : List.of("bin", "dev", "etc", "proc", "sys", "tmp", "root")) l.dir(d, d.equals("tmp") ? 01777 : 0755);
+    for (String d : List.of("bin", "dev", "etc", "proc", "sys", "tmp", "root"))
+      l.dir(d, d.equals("tmp") ? 01777 : 0755);
     l.file("bin/busybox", busybox, 0755, 0, 0);
-    for (String applet : List.of("sh", "echo", "id", "cat", "ls", "test")) l.symlink("bin/" + applet, "busybox");
-    l.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n");
+    for (String applet : List.of("sh", "echo", "id", "cat", "ls", "test"))
+      l.symlink("bin/" + applet, "busybox");
+    l.file(
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n");
     l.file("etc/group", "root:x:0:\nnogroup:x:65534:\n");
     return l.tar();
   }

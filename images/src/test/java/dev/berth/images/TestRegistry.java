@@ -22,11 +22,15 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStr
 /**
  * An OCI distribution endpoint (pull side) in the test JVM, for what a real registry would never
  * send: wrong digests, wrong media types, huge sizes, hangs, resets, redirect loops, hostile layer
- * tars. Serves /v2/, manifests by tag or digest, blobs, and (in bearer mode) a token endpoint.
- * The happy paths are tested against Debian's docker-registry in the cross-process tests.
+ * tars. Serves /v2/, manifests by tag or digest, blobs, and (in bearer mode) a token endpoint. The
+ * happy paths are tested against Debian's docker-registry in the cross-process tests.
  */
 final class TestRegistry implements AutoCloseable {
-  enum Auth { NONE, BASIC, BEARER }
+  enum Auth {
+    NONE,
+    BASIC,
+    BEARER
+  }
 
   /** Takes over a request when it returns true (hostile behaviour per test). */
   interface Hook {
@@ -57,7 +61,10 @@ final class TestRegistry implements AutoCloseable {
   }
 
   int gets(String pathSuffix) {
-    return gets.entrySet().stream().filter(e -> e.getKey().endsWith(pathSuffix)).mapToInt(e -> e.getValue().get()).sum();
+    return gets.entrySet().stream()
+        .filter(e -> e.getKey().endsWith(pathSuffix))
+        .mapToInt(e -> e.getValue().get())
+        .sum();
   }
 
   @Override
@@ -83,8 +90,13 @@ final class TestRegistry implements AutoCloseable {
     return d;
   }
 
-  /** Publishes an image manifest for {@code spec}; layer i is compressed as {@code compression[i]} ("gzip", "zstd", "none"). */
-  String putImage(String repo, String tag, TestImages.Spec spec, List<String> compression, String manifestType) throws IOException {
+  /**
+   * Publishes an image manifest for {@code spec}; layer i is compressed as {@code compression[i]}
+   * ("gzip", "zstd", "none").
+   */
+  String putImage(
+      String repo, String tag, TestImages.Spec spec, List<String> compression, String manifestType)
+      throws IOException {
     byte[] config = spec.configBytes();
     ObjectNode m = TestImages.JSON.createObjectNode();
     m.put("schemaVersion", 2);
@@ -98,17 +110,20 @@ final class TestRegistry implements AutoCloseable {
     for (int i = 0; i < spec.layers.size(); i++) {
       String how = compression.get(i);
       byte[] raw = spec.layers.get(i);
-      byte[] b = switch (how) {
-        case "gzip" -> TestImages.gzip(raw);
-        case "zstd" -> zstd(raw);
-        default -> raw;
-      };
+      byte[] b =
+          switch (how) {
+            case "gzip" -> TestImages.gzip(raw);
+            case "zstd" -> zstd(raw);
+            default -> raw;
+          };
       ObjectNode l = ls.addObject();
-      l.put("mediaType", switch (how) {
-        case "gzip" -> docker ? Puller.DOCKER_LAYER_GZIP : ImageSources.OCI_LAYER_GZIP;
-        case "zstd" -> Puller.OCI_LAYER_ZSTD;
-        default -> ImageSources.OCI_LAYER;
-      });
+      l.put(
+          "mediaType",
+          switch (how) {
+            case "gzip" -> docker ? Puller.DOCKER_LAYER_GZIP : ImageSources.OCI_LAYER_GZIP;
+            case "zstd" -> Puller.OCI_LAYER_ZSTD;
+            default -> ImageSources.OCI_LAYER;
+          });
       l.put("digest", putBlob(b));
       l.put("size", b.length);
     }
@@ -123,7 +138,8 @@ final class TestRegistry implements AutoCloseable {
   }
 
   /** An index over existing manifests: entries are {digest, os, arch}. */
-  String putIndex(String repo, String tag, List<String[]> entries, String mediaType) throws IOException {
+  String putIndex(String repo, String tag, List<String[]> entries, String mediaType)
+      throws IOException {
     ObjectNode idx = TestImages.JSON.createObjectNode();
     idx.put("schemaVersion", 2);
     idx.put("mediaType", mediaType);
@@ -166,7 +182,9 @@ final class TestRegistry implements AutoCloseable {
       int mi = rest.lastIndexOf("/manifests/");
       int bi = rest.lastIndexOf("/blobs/");
       if (mi > 0) {
-        Doc d = manifests.get(rest.substring(0, mi) + ":" + rest.substring(mi + "/manifests/".length()));
+        Doc d =
+            manifests.get(
+                rest.substring(0, mi) + ":" + rest.substring(mi + "/manifests/".length()));
         if (d == null) {
           error(ex, 404, "MANIFEST_UNKNOWN", "manifest unknown");
         } else {
@@ -195,17 +213,27 @@ final class TestRegistry implements AutoCloseable {
         return false;
       default:
         if (("Bearer tok-" + user).equals(a)) return true;
-        String repo = rest.contains("/manifests/") ? rest.substring(0, rest.lastIndexOf("/manifests/"))
-            : rest.contains("/blobs/") ? rest.substring(0, rest.lastIndexOf("/blobs/")) : null;
-        ex.getResponseHeaders().add("WWW-Authenticate", "Bearer realm=\"http://" + host() + "/token\",service=\"test-registry\""
-            + (repo == null ? "" : ",scope=\"repository:" + repo + ":pull\""));
+        String repo =
+            rest.contains("/manifests/")
+                ? rest.substring(0, rest.lastIndexOf("/manifests/"))
+                : rest.contains("/blobs/") ? rest.substring(0, rest.lastIndexOf("/blobs/")) : null;
+        ex.getResponseHeaders()
+            .add(
+                "WWW-Authenticate",
+                "Bearer realm=\"http://"
+                    + host()
+                    + "/token\",service=\"test-registry\""
+                    + (repo == null ? "" : ",scope=\"repository:" + repo + ":pull\""));
         error(ex, 401, "UNAUTHORIZED", "authentication required");
         return false;
     }
   }
 
   private boolean basicOk(String a) {
-    return ("Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8))).equals(a);
+    return ("Basic "
+            + Base64.getEncoder()
+                .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)))
+        .equals(a);
   }
 
   private void token(HttpExchange ex) throws IOException {
@@ -213,12 +241,20 @@ final class TestRegistry implements AutoCloseable {
       error(ex, 401, "UNAUTHORIZED", "bad credentials");
       return;
     }
-    send(ex, 200, "application/json", ("{\"token\":\"tok-" + user + "\"}").getBytes(StandardCharsets.UTF_8));
+    send(
+        ex,
+        200,
+        "application/json",
+        ("{\"token\":\"tok-" + user + "\"}").getBytes(StandardCharsets.UTF_8));
   }
 
   static void error(HttpExchange ex, int status, String code, String message) throws IOException {
-    send(ex, status, "application/json",
-        ("{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}]}").getBytes(StandardCharsets.UTF_8));
+    send(
+        ex,
+        status,
+        "application/json",
+        ("{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}]}")
+            .getBytes(StandardCharsets.UTF_8));
   }
 
   static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {

@@ -23,13 +23,17 @@ class UsersTest {
   @BeforeEach
   void layers() throws IOException {
     lower = Files.createDirectories(tmp.resolve("lower/etc"));
-    Files.writeString(lower.resolve("passwd"), """
+    Files.writeString(
+        lower.resolve("passwd"),
+        """
         root:x:0:0:root:/root:/bin/sh
         # a comment
         daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
         nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
         """);
-    Files.writeString(lower.resolve("group"), """
+    Files.writeString(
+        lower.resolve("group"),
+        """
         root:x:0:
         bin:x:1:root,daemon
         wheel:x:10:root
@@ -50,10 +54,12 @@ class UsersTest {
     assertArrayEquals(new int[] {0, 0, 1, 10}, resolve("0"));
     assertArrayEquals(new int[] {0, 0, 1, 10}, resolve("root"));
     assertArrayEquals(new int[] {1000, 1000}, resolve("1000:1000"));
-    assertArrayEquals(new int[] {1000, 0}, resolve("1000"), "an unknown numeric uid is fine, gid 0");
+    assertArrayEquals(
+        new int[] {1000, 0}, resolve("1000"), "an unknown numeric uid is fine, gid 0");
     assertArrayEquals(new int[] {65534, 65534}, resolve("nobody"));
     assertArrayEquals(new int[] {65534, 65534}, resolve("nobody:nogroup"));
-    assertArrayEquals(new int[] {1, 10}, resolve("daemon:wheel"), "an explicit group: no supplementary groups");
+    assertArrayEquals(
+        new int[] {1, 10}, resolve("daemon:wheel"), "an explicit group: no supplementary groups");
     assertArrayEquals(new int[] {1, 1}, resolve("daemon"));
     ImageException e = assertThrows(ImageException.class, () -> resolve("ghost"));
     assertEquals("unable to find user ghost: no matching entries in passwd file", e.getMessage());
@@ -64,8 +70,11 @@ class UsersTest {
   @Test
   void theTopmostLayerWithTheFileDecides() throws Exception {
     Files.createDirectories(upper.resolve("etc"));
-    Files.writeString(upper.resolve("etc/passwd"), "root:x:0:0::/root:/bin/sh\napp:x:1000:50::/home/app:/bin/sh\n");
-    assertArrayEquals(new int[] {1000, 50}, resolve("app"), "group file still from the lower layer");
+    Files.writeString(
+        upper.resolve("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\napp:x:1000:50::/home/app:/bin/sh\n");
+    assertArrayEquals(
+        new int[] {1000, 50}, resolve("app"), "group file still from the lower layer");
     assertThrows(ImageException.class, () -> resolve("nobody"));
   }
 

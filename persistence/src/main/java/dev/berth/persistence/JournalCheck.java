@@ -17,14 +17,17 @@ import org.iq80.leveldb.ReadOptions;
 import org.iq80.leveldb.impl.Iq80DBFactory;
 
 /**
- * Reads the whole journal once at start-up, before Pekko opens it: LevelDB with paranoid checks
- * and every block's checksum verified. LevelDB on its own skips a damaged log record silently,
- * and a damaged table makes every later read (recovery, the event feed) fail again and again; a
- * journal that does not read back cleanly is instead moved aside (kept for inspection) so the
- * daemon can start on a fresh one and rebuild its containers from what is on disk.
+ * Reads the whole journal once at start-up, before Pekko opens it: LevelDB with paranoid checks and
+ * every block's checksum verified. LevelDB on its own skips a damaged log record silently, and a
+ * damaged table makes every later read (recovery, the event feed) fail again and again; a journal
+ * that does not read back cleanly is instead moved aside (kept for inspection) so the daemon can
+ * start on a fresh one and rebuild its containers from what is on disk.
  */
 public final class JournalCheck {
-  /** What the check found. {@code setAside} is where a damaged journal was moved (null when healthy). */
+  /**
+   * What the check found. {@code setAside} is where a damaged journal was moved (null when
+   * healthy).
+   */
   public record Outcome(boolean damaged, String reason, Path setAside) {
     public static final Outcome HEALTHY = new Outcome(false, null, null);
   }
@@ -34,22 +37,31 @@ public final class JournalCheck {
 
   private JournalCheck() {}
 
-  /** Checks {@code root/journal}; a damaged one is moved, with the snapshots, to {@code root/damaged/<time>/}. */
+  /**
+   * Checks {@code root/journal}; a damaged one is moved, with the snapshots, to {@code
+   * root/damaged/<time>/}.
+   */
   public static Outcome checkAndSetAside(Path root) throws IOException {
     Path journal = root.resolve("journal");
-    if (!Files.isDirectory(journal) || !Files.exists(journal.resolve("CURRENT"))) return Outcome.HEALTHY;
+    if (!Files.isDirectory(journal) || !Files.exists(journal.resolve("CURRENT")))
+      return Outcome.HEALTHY;
     String problem = readAll(journal.toFile());
     if (problem == null) return Outcome.HEALTHY;
     Path aside = root.resolve("damaged").resolve(STAMP.format(Instant.now()));
-    Files.createDirectories(aside, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Files.createDirectories(
+        aside, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     Files.move(journal, aside.resolve("journal"), StandardCopyOption.ATOMIC_MOVE);
     // Snapshots of the old journal's entities would be replayed against the new, empty one.
     Path snapshots = root.resolve("snapshots");
-    if (Files.isDirectory(snapshots)) Files.move(snapshots, aside.resolve("snapshots"), StandardCopyOption.ATOMIC_MOVE);
+    if (Files.isDirectory(snapshots))
+      Files.move(snapshots, aside.resolve("snapshots"), StandardCopyOption.ATOMIC_MOVE);
     return new Outcome(true, problem, aside);
   }
 
-  /** Null when every entry reads back with valid checksums, else a one-line description of the damage. */
+  /**
+   * Null when every entry reads back with valid checksums, else a one-line description of the
+   * damage.
+   */
   static String readAll(File dir) {
     // First the checksums, before LevelDB's own recovery rewrites anything.
     try {
@@ -58,7 +70,8 @@ public final class JournalCheck {
     } catch (Exception e) {
       return describe(e);
     }
-    Options options = new Options().createIfMissing(false).paranoidChecks(true).verifyChecksums(true);
+    Options options =
+        new Options().createIfMissing(false).paranoidChecks(true).verifyChecksums(true);
     try (DB db = Iq80DBFactory.factory.open(dir, options)) {
       ReadOptions read = new ReadOptions().verifyChecksums(true).fillCache(false);
       try (DBIterator it = db.iterator(read)) {

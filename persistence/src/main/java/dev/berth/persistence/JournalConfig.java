@@ -12,9 +12,11 @@ public final class JournalConfig {
   /** Config overrides for a daemon whose persistent state lives under {@code root}. */
   public static Config forRoot(Path root) {
     return ConfigFactory.empty()
-        .withValue("pekko.persistence.journal.leveldb.dir",
+        .withValue(
+            "pekko.persistence.journal.leveldb.dir",
             ConfigValueFactory.fromAnyRef(root.resolve("journal").toString()))
-        .withValue("pekko.persistence.snapshot-store.local.dir",
+        .withValue(
+            "pekko.persistence.snapshot-store.local.dir",
             ConfigValueFactory.fromAnyRef(root.resolve("snapshots").toString()));
   }
 }

@@ -34,8 +34,10 @@ final class LevelDbChecksums {
       for (Path f : files) {
         String name = f.getFileName().toString();
         String problem = null;
-        if (name.endsWith(".log") || name.startsWith("MANIFEST-")) problem = verifyLog(Files.readAllBytes(f));
-        else if (name.endsWith(".sst") || name.endsWith(".ldb")) problem = verifyTable(Files.readAllBytes(f));
+        if (name.endsWith(".log") || name.startsWith("MANIFEST-"))
+          problem = verifyLog(Files.readAllBytes(f));
+        else if (name.endsWith(".sst") || name.endsWith(".ldb"))
+          problem = verifyTable(Files.readAllBytes(f));
         if (problem != null) return name + ": " + problem;
       }
     }
@@ -61,10 +63,12 @@ final class LevelDbChecksums {
         continue;
       }
       if (pos + LOG_HEADER + length > data.length) return null; // a torn record at the end
-      if (length + LOG_HEADER > leftInBlock) return "a log record at offset " + pos + " crosses its block";
+      if (length + LOG_HEADER > leftInBlock)
+        return "a log record at offset " + pos + " crosses its block";
       CRC32C c = new CRC32C();
       c.update(data, pos + 6, 1 + length);
-      if (unmask(crc) != (int) c.getValue()) return "checksum mismatch in the log record at offset " + pos;
+      if (unmask(crc) != (int) c.getValue())
+        return "checksum mismatch in the log record at offset " + pos;
       pos += LOG_HEADER + length;
     }
     return null;

@@ -35,7 +35,8 @@ class JournalCheckTest {
     Path dir = root.resolve("journal");
     Files.createDirectories(dir);
     try (DB db = Iq80DBFactory.factory.open(dir.toFile(), new Options().createIfMissing(true))) {
-      for (int i = 0; i < 500; i++) db.put(bytes("key-" + i), bytes("value-" + i + "-".repeat(i % 50)));
+      for (int i = 0; i < 500; i++)
+        db.put(bytes("key-" + i), bytes("value-" + i + "-".repeat(i % 50)));
     }
     // Reopening recovers the log into a level-0 table; the next writes go to a new log.
     try (DB db = Iq80DBFactory.factory.open(dir.toFile(), new Options())) {
@@ -79,7 +80,8 @@ class JournalCheckTest {
   }
 
   @Test
-  void a_flipped_byte_in_a_table_is_found_and_the_journal_set_aside_with_its_snapshots() throws IOException {
+  void a_flipped_byte_in_a_table_is_found_and_the_journal_set_aside_with_its_snapshots()
+      throws IOException {
     Path root = journal();
     Path table = first(root.resolve("journal"), ".sst");
     flipByte(table, Files.size(table) / 3);
@@ -88,7 +90,9 @@ class JournalCheckTest {
     assertTrue(o.reason().contains("checksum mismatch"), o.reason());
     assertEquals(1, o.reason().lines().count(), "one line");
     assertFalse(Files.exists(root.resolve("journal")), "moved away");
-    assertTrue(Files.exists(o.setAside().resolve("journal").resolve(table.getFileName())), "kept for inspection");
+    assertTrue(
+        Files.exists(o.setAside().resolve("journal").resolve(table.getFileName())),
+        "kept for inspection");
     assertTrue(Files.isDirectory(o.setAside().resolve("snapshots")));
   }
 
@@ -104,7 +108,8 @@ class JournalCheckTest {
   }
 
   @Test
-  void a_log_cut_in_the_middle_of_its_last_record_is_what_a_crash_leaves_not_damage() throws IOException {
+  void a_log_cut_in_the_middle_of_its_last_record_is_what_a_crash_leaves_not_damage()
+      throws IOException {
     Path root = journal();
     Path log = first(root.resolve("journal"), ".log");
     try (RandomAccessFile r = new RandomAccessFile(log.toFile(), "rw")) {

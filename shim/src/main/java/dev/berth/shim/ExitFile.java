@@ -10,26 +10,25 @@ import java.time.Instant;
  * exit even when the daemon is down at that moment.
  */
 final class ExitFile {
-    static final String NAME = "exit.json";
+  static final String NAME = "exit.json";
 
-    /** One exit of the init process. */
-    record ExitRecord(int pid, int exitCode, Instant exitedAt) {
-        String exitedAtText() {
-            return Timestamps.format(exitedAt);
-        }
-
-        String toJson() {
-            StringBuilder sb = new StringBuilder(96);
-            sb.append("{\"exitCode\":").append(exitCode).append(",\"exitedAt\":");
-            Json.quote(sb, exitedAtText());
-            return sb.append(",\"pid\":").append(pid).append("}\n").toString();
-        }
+  /** One exit of the init process. */
+  record ExitRecord(int pid, int exitCode, Instant exitedAt) {
+    String exitedAtText() {
+      return Timestamps.format(exitedAt);
     }
 
-    private ExitFile() {
+    String toJson() {
+      StringBuilder sb = new StringBuilder(96);
+      sb.append("{\"exitCode\":").append(exitCode).append(",\"exitedAt\":");
+      Json.quote(sb, exitedAtText());
+      return sb.append(",\"pid\":").append(pid).append("}\n").toString();
     }
+  }
 
-    static void write(Path stateDir, ExitRecord record) throws IOException {
-        AtomicFiles.write(stateDir.resolve(NAME), record.toJson());
-    }
+  private ExitFile() {}
+
+  static void write(Path stateDir, ExitRecord record) throws IOException {
+    AtomicFiles.write(stateDir.resolve(NAME), record.toJson());
+  }
 }

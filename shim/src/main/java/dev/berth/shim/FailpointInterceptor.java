@@ -52,7 +52,8 @@ final class FailpointInterceptor implements ServerInterceptor {
   }
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String rpc = call.getMethodDescriptor().getBareMethodName();
     ServerCall.Listener<Q> delegate = next.startCall(call, headers);
     return new SimpleForwardingServerCallListener<>(delegate) {
@@ -60,7 +61,8 @@ final class FailpointInterceptor implements ServerInterceptor {
 
       @Override
       public void onMessage(Q message) {
-        if (message instanceof CreateTaskRequest create && !create.getBundle().isEmpty()) load(Path.of(create.getBundle()));
+        if (message instanceof CreateTaskRequest create && !create.getBundle().isEmpty())
+          load(Path.of(create.getBundle()));
         if (!inject(rpc, call)) {
           failed = true;
           return;
@@ -75,7 +77,9 @@ final class FailpointInterceptor implements ServerInterceptor {
     };
   }
 
-  /** Applies a triggered failpoint; false when the call was failed (the service must not see it). */
+  /**
+   * Applies a triggered failpoint; false when the call was failed (the service must not see it).
+   */
   private boolean inject(String rpc, ServerCall<?, ?> call) {
     Armed a = armed.get(rpc);
     if (a == null || !a.trigger()) return true;

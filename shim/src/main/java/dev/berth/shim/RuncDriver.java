@@ -24,245 +24,272 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Runs the OCI runtime binary (runc or crun, same CLI) for one container. Every invocation gets
- * {@code --root R --log STATE/runc.log --log-format json}; children are spawned through the
- * {@link Reaper} (posix_spawn, no java.lang.Process).
+ * {@code --root R --log STATE/runc.log --log-format json}; children are spawned through the {@link
+ * Reaper} (posix_spawn, no java.lang.Process).
  */
 final class RuncDriver {
-    private static final long COMMAND_TIMEOUT_SECONDS = 60;
+  private static final long COMMAND_TIMEOUT_SECONDS = 60;
 
-    private final String runtime;
-    private final Path root;
-    /** Moves with the state dir when a spare shim is adopted. */
-    private volatile Path logFile;
-    private final Reaper reaper;
-    private final Executor io;
+  private final String runtime;
+  private final Path root;
 
-    /** Thrown when the runtime exits non-zero; the message is one line. */
-    static final class RuncException extends Exception {
-        RuncException(String message) {
-            super(message);
+  /** Moves with the state dir when a spare shim is adopted. */
+  private volatile Path logFile;
+
+  private final Reaper reaper;
+  private final Executor io;
+
+  /** Thrown when the runtime exits non-zero; the message is one line. */
+  static final class RuncException extends Exception {
+    RuncException(String message) {
+      super(message);
+    }
+  }
+
+  RuncDriver(String runtime, Path root, Path logFile, Reaper reaper, Executor io) {
+    this.runtime = runtime;
+    this.root = root;
+    this.logFile = logFile;
+    this.reaper = reaper;
+    this.io = io;
+  }
+
+  private List<String> argv(String... command) {
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                runtime,
+                "--root",
+                root.toString(),
+                "--log",
+                logFile.toString(),
+                "--log-format",
+                "json"));
+    argv.addAll(List.of(command));
+    return argv;
+  }
+
+  /** The first line of {@code runc --version}, e.g. "runc version 1.1.5+ds1". */
+  String version() throws RuncException {
+    String out = run("--version").strip();
+    int nl = out.indexOf('\n');
+    return nl < 0 ? out : out.substring(0, nl);
+  }
+
+  /** Points runc's log at the adopted state dir (before any runc command has run). */
+  void useLogFile(Path file) {
+    this.logFile = file;
+  }
+
+  /** Byte offset of the end of runc.log, to find the lines a later command adds. */
+  long logOffset() {
+    try {
+      return Files.exists(logFile) ? Files.size(logFile) : 0;
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * Spawns {@code runc create}; the caller owns the fds (they are the container's stdout and
+   * stderr, which runc hands down to the init process) and waits for the returned exit.
+   */
+  Reaper.Child spawnCreate(String id, Path bundle, Path pidFile, int stdoutFd, int stderrFd) {
+    return reaper.spawn(
+        SpawnSpec.of(
+                argv("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), id))
+            .stdin(Redirect.DEV_NULL)
+            .stdout(Redirect.fd(stdoutFd))
+            .stderr(Redirect.fd(stderrFd)));
+  }
+
+  /**
+   * Spawns {@code runc exec --process FILE ID}, which stays attached and exits with the process.
+   */
+  Reaper.Child spawnExec(String id, Path processJson, int stdoutFd, int stderrFd) {
+    return reaper.spawn(
+        SpawnSpec.of(argv("exec", "--process", processJson.toString(), id))
+            .stdin(Redirect.DEV_NULL)
+            .stdout(Redirect.fd(stdoutFd))
+            .stderr(Redirect.fd(stderrFd)));
+  }
+
+  void start(String id) throws RuncException {
+    run("start", id);
+  }
+
+  void kill(String id, int signal, boolean all) throws RuncException {
+    if (all) {
+      run("kill", "--all", id, Integer.toString(signal));
+    } else {
+      run("kill", id, Integer.toString(signal));
+    }
+  }
+
+  void delete(String id, boolean force) throws RuncException {
+    if (force) {
+      run("delete", "--force", id);
+    } else {
+      run("delete", id);
+    }
+  }
+
+  /** Pids of every process in the container ({@code runc ps --format json} prints a JSON array). */
+  List<Integer> ps(String id) throws RuncException {
+    String out = run("ps", "--format", "json", id).trim();
+    List<Integer> pids = new ArrayList<>();
+    if (out.isEmpty() || out.equals("null")) {
+      return pids;
+    }
+    for (JsonElement e : JsonParser.parseString(out).getAsJsonArray()) {
+      pids.add(e.getAsInt());
+    }
+    return pids;
+  }
+
+  /** Whether the runtime still keeps state for the container (runc: ROOT/ID/state.json). */
+  boolean exists(String id) {
+    return Files.exists(root.resolve(id));
+  }
+
+  /** Runs one short command and returns its stdout; a non-zero exit is a RuncException. */
+  private String run(String... command) throws RuncException {
+    long offset = logOffset();
+    Posix.Pipe out = Posix.pipe();
+    Posix.Pipe err = null;
+    Reaper.Child child;
+    try {
+      err = Posix.pipe();
+      child =
+          reaper.spawn(
+              SpawnSpec.of(argv(command))
+                  .stdin(Redirect.DEV_NULL)
+                  .stdout(Redirect.fd(out.writeFd()))
+                  .stderr(Redirect.fd(err.writeFd())));
+    } catch (RuntimeException e) {
+      out.close();
+      if (err != null) {
+        err.close();
+      }
+      throw new RuncException(runtime + " " + command[0] + ": " + e.getMessage());
+    }
+    // Only the child may hold the write ends now, so the reads below end when it exits.
+    out.closeWrite();
+    err.closeWrite();
+    int errFd = err.detachRead();
+    int outFd = out.detachRead();
+    CompletableFuture<byte[]> stderr = CompletableFuture.supplyAsync(() -> drain(errFd), io);
+    byte[] stdout = drain(outFd);
+    WaitStatus status = await(child, command[0]);
+    if (status.exitCode() != 0) {
+      String message = lastLine(stderr.getNow(null));
+      if (message == null) {
+        message = waitQuietly(stderr);
+      }
+      if (message == null) {
+        message = lastError(offset);
+      }
+      throw new RuncException(
+          runtime
+              + " "
+              + command[0]
+              + " failed: "
+              + (message != null ? message : "exit status " + status.exitCode()));
+    }
+    return new String(stdout, StandardCharsets.UTF_8);
+  }
+
+  private String waitQuietly(CompletableFuture<byte[]> stderr) {
+    try {
+      return lastLine(stderr.get(1, TimeUnit.SECONDS));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (ExecutionException | TimeoutException e) {
+      return null;
+    }
+  }
+
+  WaitStatus await(Reaper.Child child, String what) throws RuncException {
+    try {
+      return child.exit().get(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      Posix.kill(child.pid(), 9);
+      throw new RuncException(
+          runtime + " " + what + " timed out after " + COMMAND_TIMEOUT_SECONDS + "s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RuncException(runtime + " " + what + " interrupted");
+    } catch (ExecutionException e) {
+      throw new RuncException(runtime + " " + what + ": " + e.getCause());
+    }
+  }
+
+  private static byte[] drain(int fd) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[8192];
+    try {
+      int n;
+      while ((n = Posix.read(fd, buf, buf.length)) > 0) {
+        out.write(buf, 0, n);
+      }
+    } finally {
+      Posix.close(fd);
+    }
+    return out.toByteArray();
+  }
+
+  /** The last non-empty line of the output, as one line; null when there is none. */
+  private static String lastLine(byte[] output) {
+    if (output == null) {
+      return null;
+    }
+    String[] lines = new String(output, StandardCharsets.UTF_8).split("\n");
+    for (int i = lines.length - 1; i >= 0; i--) {
+      String line = lines[i].strip();
+      if (!line.isEmpty()) {
+        return line;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The "msg" of the last error-level entry runc appended to runc.log after the offset (any level
+   * when there is no error), flattened to one line; null when there is none.
+   */
+  String lastError(long offset) {
+    if (!Files.exists(logFile)) {
+      return null;
+    }
+    String error = null;
+    String any = null;
+    try (RandomAccessFile file = new RandomAccessFile(logFile.toFile(), "r")) {
+      file.seek(Math.min(offset, file.length()));
+      byte[] rest = new byte[(int) Math.min(file.length() - file.getFilePointer(), 1 << 20)];
+      file.readFully(rest);
+      for (String line : new String(rest, StandardCharsets.UTF_8).split("\n")) {
+        if (line.isBlank()) {
+          continue;
         }
-    }
-
-    RuncDriver(String runtime, Path root, Path logFile, Reaper reaper, Executor io) {
-        this.runtime = runtime;
-        this.root = root;
-        this.logFile = logFile;
-        this.reaper = reaper;
-        this.io = io;
-    }
-
-    private List<String> argv(String... command) {
-        List<String> argv = new ArrayList<>(List.of(runtime, "--root", root.toString(),
-                "--log", logFile.toString(), "--log-format", "json"));
-        argv.addAll(List.of(command));
-        return argv;
-    }
-
-    /** The first line of {@code runc --version}, e.g. "runc version 1.1.5+ds1". */
-    String version() throws RuncException {
-        String out = run("--version").strip();
-        int nl = out.indexOf('\n');
-        return nl < 0 ? out : out.substring(0, nl);
-    }
-
-    /** Points runc's log at the adopted state dir (before any runc command has run). */
-    void useLogFile(Path file) {
-        this.logFile = file;
-    }
-
-    /** Byte offset of the end of runc.log, to find the lines a later command adds. */
-    long logOffset() {
         try {
-            return Files.exists(logFile) ? Files.size(logFile) : 0;
-        } catch (IOException e) {
-            return 0;
+          JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
+          if (!entry.has("msg")) {
+            continue;
+          }
+          String msg = entry.get("msg").getAsString();
+          any = msg;
+          if (entry.has("level") && "error".equals(entry.get("level").getAsString())) {
+            error = msg;
+          }
+        } catch (RuntimeException notJson) {
+          any = line;
         }
+      }
+    } catch (IOException e) {
+      return null;
     }
-
-    /**
-     * Spawns {@code runc create}; the caller owns the fds (they are the container's stdout and
-     * stderr, which runc hands down to the init process) and waits for the returned exit.
-     */
-    Reaper.Child spawnCreate(String id, Path bundle, Path pidFile, int stdoutFd, int stderrFd) {
-        return reaper.spawn(SpawnSpec.of(argv("create", "--bundle", bundle.toString(),
-                        "--pid-file", pidFile.toString(), id))
-                .stdin(Redirect.DEV_NULL).stdout(Redirect.fd(stdoutFd)).stderr(Redirect.fd(stderrFd)));
-    }
-
-    /** Spawns {@code runc exec --process FILE ID}, which stays attached and exits with the process. */
-    Reaper.Child spawnExec(String id, Path processJson, int stdoutFd, int stderrFd) {
-        return reaper.spawn(SpawnSpec.of(argv("exec", "--process", processJson.toString(), id))
-                .stdin(Redirect.DEV_NULL).stdout(Redirect.fd(stdoutFd)).stderr(Redirect.fd(stderrFd)));
-    }
-
-    void start(String id) throws RuncException {
-        run("start", id);
-    }
-
-    void kill(String id, int signal, boolean all) throws RuncException {
-        if (all) {
-            run("kill", "--all", id, Integer.toString(signal));
-        } else {
-            run("kill", id, Integer.toString(signal));
-        }
-    }
-
-    void delete(String id, boolean force) throws RuncException {
-        if (force) {
-            run("delete", "--force", id);
-        } else {
-            run("delete", id);
-        }
-    }
-
-    /** Pids of every process in the container ({@code runc ps --format json} prints a JSON array). */
-    List<Integer> ps(String id) throws RuncException {
-        String out = run("ps", "--format", "json", id).trim();
-        List<Integer> pids = new ArrayList<>();
-        if (out.isEmpty() || out.equals("null")) {
-            return pids;
-        }
-        for (JsonElement e : JsonParser.parseString(out).getAsJsonArray()) {
-            pids.add(e.getAsInt());
-        }
-        return pids;
-    }
-
-    /** Whether the runtime still keeps state for the container (runc: ROOT/ID/state.json). */
-    boolean exists(String id) {
-        return Files.exists(root.resolve(id));
-    }
-
-    /** Runs one short command and returns its stdout; a non-zero exit is a RuncException. */
-    private String run(String... command) throws RuncException {
-        long offset = logOffset();
-        Posix.Pipe out = Posix.pipe();
-        Posix.Pipe err = null;
-        Reaper.Child child;
-        try {
-            err = Posix.pipe();
-            child = reaper.spawn(SpawnSpec.of(argv(command)).stdin(Redirect.DEV_NULL)
-                    .stdout(Redirect.fd(out.writeFd())).stderr(Redirect.fd(err.writeFd())));
-        } catch (RuntimeException e) {
-            out.close();
-            if (err != null) {
-                err.close();
-            }
-            throw new RuncException(runtime + " " + command[0] + ": " + e.getMessage());
-        }
-        // Only the child may hold the write ends now, so the reads below end when it exits.
-        out.closeWrite();
-        err.closeWrite();
-        int errFd = err.detachRead();
-        int outFd = out.detachRead();
-        CompletableFuture<byte[]> stderr = CompletableFuture.supplyAsync(() -> drain(errFd), io);
-        byte[] stdout = drain(outFd);
-        WaitStatus status = await(child, command[0]);
-        if (status.exitCode() != 0) {
-            String message = lastLine(stderr.getNow(null));
-            if (message == null) {
-                message = waitQuietly(stderr);
-            }
-            if (message == null) {
-                message = lastError(offset);
-            }
-            throw new RuncException(runtime + " " + command[0] + " failed: "
-                    + (message != null ? message : "exit status " + status.exitCode()));
-        }
-        return new String(stdout, StandardCharsets.UTF_8);
-    }
-
-    private String waitQuietly(CompletableFuture<byte[]> stderr) {
-        try {
-            return lastLine(stderr.get(1, TimeUnit.SECONDS));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } catch (ExecutionException | TimeoutException e) {
-            return null;
-        }
-    }
-
-    WaitStatus await(Reaper.Child child, String what) throws RuncException {
-        try {
-            return child.exit().get(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            Posix.kill(child.pid(), 9);
-            throw new RuncException(runtime + " " + what + " timed out after " + COMMAND_TIMEOUT_SECONDS + "s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RuncException(runtime + " " + what + " interrupted");
-        } catch (ExecutionException e) {
-            throw new RuncException(runtime + " " + what + ": " + e.getCause());
-        }
-    }
-
-    private static byte[] drain(int fd) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[8192];
-        try {
-            int n;
-            while ((n = Posix.read(fd, buf, buf.length)) > 0) {
-                out.write(buf, 0, n);
-            }
-        } finally {
-            Posix.close(fd);
-        }
-        return out.toByteArray();
-    }
-
-    /** The last non-empty line of the output, as one line; null when there is none. */
-    private static String lastLine(byte[] output) {
-        if (output == null) {
-            return null;
-        }
-        String[] lines = new String(output, StandardCharsets.UTF_8).split("\n");
-        for (int i = lines.length - 1; i >= 0; i--) {
-            String line = lines[i].strip();
-            if (!line.isEmpty()) {
-                return line;
-            }
-        }
-        return null;
-    }
-
-    /**
-     * The "msg" of the last error-level entry runc appended to runc.log after the offset (any
-     * level when there is no error), flattened to one line; null when there is none.
-     */
-    String lastError(long offset) {
-        if (!Files.exists(logFile)) {
-            return null;
-        }
-        String error = null;
-        String any = null;
-        try (RandomAccessFile file = new RandomAccessFile(logFile.toFile(), "r")) {
-            file.seek(Math.min(offset, file.length()));
-            byte[] rest = new byte[(int) Math.min(file.length() - file.getFilePointer(), 1 << 20)];
-            file.readFully(rest);
-            for (String line : new String(rest, StandardCharsets.UTF_8).split("\n")) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                try {
-                    JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
-                    if (!entry.has("msg")) {
-                        continue;
-                    }
-                    String msg = entry.get("msg").getAsString();
-                    any = msg;
-                    if (entry.has("level") && "error".equals(entry.get("level").getAsString())) {
-                        error = msg;
-                    }
-                } catch (RuntimeException notJson) {
-                    any = line;
-                }
-            }
-        } catch (IOException e) {
-            return null;
-        }
-        String message = error != null ? error : any;
-        return message == null ? null : message.replaceAll("\\s*\\n\\s*", " ").strip();
-    }
+    String message = error != null ? error : any;
+    return message == null ? null : message.replaceAll("\\s*\\n\\s*", " ").strip();
+  }
 }

@@ -7,20 +7,19 @@ import java.time.Instant;
  * Deliberately not java.util.logging or slf4j: nothing to configure and fewer classes to load.
  */
 final class ShimLog {
-    private static volatile String prefix = "berth-shim";
+  private static volatile String prefix = "berth-shim";
 
-    private ShimLog() {
-    }
+  private ShimLog() {}
 
-    static void setId(String id) {
-        prefix = "berth-shim[" + id + "]";
-    }
+  static void setId(String id) {
+    prefix = "berth-shim[" + id + "]";
+  }
 
-    static void info(String message) {
-        System.err.println(Timestamps.format(Instant.now()) + " " + prefix + " " + message);
-    }
+  static void info(String message) {
+    System.err.println(Timestamps.format(Instant.now()) + " " + prefix + " " + message);
+  }
 
-    static void warn(String message) {
-        info("WARN " + message);
-    }
+  static void warn(String message) {
+    info("WARN " + message);
+  }
 }

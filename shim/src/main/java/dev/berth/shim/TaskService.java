@@ -35,270 +35,299 @@ import java.util.concurrent.Executor;
  * no task; afterwards every operation goes through the {@link InitProcess} state machine.
  */
 final class TaskService extends TaskGrpc.TaskImplBase {
-    private final ShimOptions options;
-    private final RuncDriver runc;
-    private final Reaper reaper;
-    private final Executor io;
-    private final Executor exitHandling;
-    private final Runnable exitShim;
-    private final int shimPid = Posix.getpid();
-    private InitProcess init; // guarded by this
-    /** This shim's container id and state dir: a spare's change once, when it is adopted. */
-    private volatile String id;
-    private volatile Path stateDir;
-    private volatile boolean adopted;
-    /** A spare whose daemon died: it must never take a container on (nobody would clean it up). */
-    private boolean abandoned;
+  private final ShimOptions options;
+  private final RuncDriver runc;
+  private final Reaper reaper;
+  private final Executor io;
+  private final Executor exitHandling;
+  private final Runnable exitShim;
+  private final int shimPid = Posix.getpid();
+  private InitProcess init; // guarded by this
 
-    TaskService(ShimOptions options, RuncDriver runc, Reaper reaper, Executor io, Executor exitHandling,
-                Runnable exitShim) {
-        this.options = options;
-        this.runc = runc;
-        this.reaper = reaper;
-        this.io = io;
-        this.exitHandling = exitHandling;
-        this.exitShim = exitShim;
-        this.id = options.id();
-        this.stateDir = options.stateDir();
+  /** This shim's container id and state dir: a spare's change once, when it is adopted. */
+  private volatile String id;
+
+  private volatile Path stateDir;
+  private volatile boolean adopted;
+
+  /** A spare whose daemon died: it must never take a container on (nobody would clean it up). */
+  private boolean abandoned;
+
+  TaskService(
+      ShimOptions options,
+      RuncDriver runc,
+      Reaper reaper,
+      Executor io,
+      Executor exitHandling,
+      Runnable exitShim) {
+    this.options = options;
+    this.runc = runc;
+    this.reaper = reaper;
+    this.io = io;
+    this.exitHandling = exitHandling;
+    this.exitShim = exitShim;
+    this.id = options.id();
+    this.stateDir = options.stateDir();
+  }
+
+  /** True once a spare shim has taken on a container (or for a shim started for one). */
+  /**
+   * Marks an unadopted spare as abandoned; false if a Create took it on first. Shares the monitor
+   * with Create, so a Create held up (e.g. by a failpoint) cannot adopt afterwards.
+   */
+  synchronized boolean abandon() {
+    if (adopted()) {
+      return false;
     }
+    abandoned = true;
+    return true;
+  }
 
-    /** True once a spare shim has taken on a container (or for a shim started for one). */
-    /**
-     * Marks an unadopted spare as abandoned; false if a Create took it on first. Shares the
-     * monitor with Create, so a Create held up (e.g. by a failpoint) cannot adopt afterwards.
-     */
-    synchronized boolean abandon() {
-        if (adopted()) {
-            return false;
-        }
-        abandoned = true;
-        return true;
+  boolean adopted() {
+    return adopted || !options.spare();
+  }
+
+  /**
+   * A spare shim becomes the shim of container {@code newId}: its state dir is renamed to the
+   * container's (address and shim.pid move along, so the daemon finds it where it looks), and
+   * runc's log follows. The socket keeps its (hashed, short) path, which the address file records.
+   */
+  private void adopt(String newId) throws TaskException {
+    if (!newId.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+      throw new TaskException(Status.Code.INVALID_ARGUMENT, "invalid container id " + newId);
     }
-
-    boolean adopted() {
-        return adopted || !options.spare();
+    Path target = stateDir.resolveSibling(newId);
+    try {
+      Files.move(stateDir, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw TaskException.precondition("cannot take on " + newId + ": " + e.getMessage());
     }
-
-    /**
-     * A spare shim becomes the shim of container {@code newId}: its state dir is renamed to the
-     * container's (address and shim.pid move along, so the daemon finds it where it looks), and
-     * runc's log follows. The socket keeps its (hashed, short) path, which the address file records.
-     */
-    private void adopt(String newId) throws TaskException {
-        if (!newId.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
-            throw new TaskException(Status.Code.INVALID_ARGUMENT, "invalid container id " + newId);
-        }
-        Path target = stateDir.resolveSibling(newId);
-        try {
-            Files.move(stateDir, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw TaskException.precondition("cannot take on " + newId + ": " + e.getMessage());
-        }
-        ShimLog.info("spare adopted by " + newId);
-        // A spare starts at a low priority so that warming it up never slows a running start;
-        // as a container's shim (and the parent of its processes) it runs at normal priority.
-        try {
-            Posix.setNiceAllThreads(0);
-        } catch (IOException | RuntimeException e) {
-            ShimLog.warn("cannot reset the spare's priority: " + e.getMessage());
-        }
-        stateDir = target;
-        id = newId;
-        runc.useLogFile(target.resolve("runc.log"));
-        ShimLog.setId(newId);
-        adopted = true;
+    ShimLog.info("spare adopted by " + newId);
+    // A spare starts at a low priority so that warming it up never slows a running start;
+    // as a container's shim (and the parent of its processes) it runs at normal priority.
+    try {
+      Posix.setNiceAllThreads(0);
+    } catch (IOException | RuntimeException e) {
+      ShimLog.warn("cannot reset the spare's priority: " + e.getMessage());
     }
+    stateDir = target;
+    id = newId;
+    runc.useLogFile(target.resolve("runc.log"));
+    ShimLog.setId(newId);
+    adopted = true;
+  }
 
-    private synchronized InitProcess init() throws TaskException {
-        if (init == null) {
-            throw TaskException.precondition("no task: Create first");
-        }
-        return init;
+  private synchronized InitProcess init() throws TaskException {
+    if (init == null) {
+      throw TaskException.precondition("no task: Create first");
     }
+    return init;
+  }
 
-    private synchronized InitProcess initOrNull() {
-        return init;
-    }
+  private synchronized InitProcess initOrNull() {
+    return init;
+  }
 
-    @Override
-    public void create(CreateTaskRequest req, StreamObserver<CreateTaskReply> reply) {
-        call(reply, () -> {
-            // Holding the monitor serialises two concurrent Creates; nothing else waits on it long.
-            synchronized (this) {
-                if (abandoned) {
-                    throw TaskException.precondition("this spare shim lost its daemon and takes no container");
-                }
-                if (init != null) {
-                    throw TaskException.precondition("task already created (" + init.status() + ")");
-                }
-                if (!req.getId().isEmpty() && !req.getId().equals(id)) {
-                    if (adopted()) {
-                        throw new TaskException(Status.Code.INVALID_ARGUMENT,
-                                "this shim serves " + id + ", not " + req.getId());
-                    }
-                    adopt(req.getId());
-                }
-                init = InitProcess.create(id, req, stateDir, runc, reaper, io, exitHandling);
-                ShimLog.info("created " + id + " init pid " + init.pid);
-                return CreateTaskReply.newBuilder().setPid(init.pid).build();
+  @Override
+  public void create(CreateTaskRequest req, StreamObserver<CreateTaskReply> reply) {
+    call(
+        reply,
+        () -> {
+          // Holding the monitor serialises two concurrent Creates; nothing else waits on it long.
+          synchronized (this) {
+            if (abandoned) {
+              throw TaskException.precondition(
+                  "this spare shim lost its daemon and takes no container");
             }
+            if (init != null) {
+              throw TaskException.precondition("task already created (" + init.status() + ")");
+            }
+            if (!req.getId().isEmpty() && !req.getId().equals(id)) {
+              if (adopted()) {
+                throw new TaskException(
+                    Status.Code.INVALID_ARGUMENT,
+                    "this shim serves " + id + ", not " + req.getId());
+              }
+              adopt(req.getId());
+            }
+            init = InitProcess.create(id, req, stateDir, runc, reaper, io, exitHandling);
+            ShimLog.info("created " + id + " init pid " + init.pid);
+            return CreateTaskReply.newBuilder().setPid(init.pid).build();
+          }
         });
-    }
+  }
 
-    @Override
-    public void start(StartTaskRequest req, StreamObserver<TaskStateReply> reply) {
-        call(reply, () -> {
-            init().start();
-            return state();
+  @Override
+  public void start(StartTaskRequest req, StreamObserver<TaskStateReply> reply) {
+    call(
+        reply,
+        () -> {
+          init().start();
+          return state();
         });
-    }
+  }
 
-    @Override
-    public void kill(KillTaskRequest req, StreamObserver<Empty> reply) {
-        call(reply, () -> {
-            init().kill(req.getSignal(), req.getAll());
-            return Empty.getDefaultInstance();
+  @Override
+  public void kill(KillTaskRequest req, StreamObserver<Empty> reply) {
+    call(
+        reply,
+        () -> {
+          init().kill(req.getSignal(), req.getAll());
+          return Empty.getDefaultInstance();
         });
-    }
+  }
 
-    @Override
-    public void waitExit(WaitTaskRequest req, StreamObserver<ExitStatus> reply) {
-        InitProcess task;
-        try {
-            task = init();
-        } catch (TaskException e) {
-            reply.onError(e.toStatus().asRuntimeException());
-            return;
-        }
-        // No thread is parked for a waiter: the reply goes out when the exit is recorded.
-        task.exited().thenAccept(exit -> {
-            try {
+  @Override
+  public void waitExit(WaitTaskRequest req, StreamObserver<ExitStatus> reply) {
+    InitProcess task;
+    try {
+      task = init();
+    } catch (TaskException e) {
+      reply.onError(e.toStatus().asRuntimeException());
+      return;
+    }
+    // No thread is parked for a waiter: the reply goes out when the exit is recorded.
+    task.exited()
+        .thenAccept(
+            exit -> {
+              try {
                 reply.onNext(toProto(exit));
                 reply.onCompleted();
-            } catch (RuntimeException cancelled) {
+              } catch (RuntimeException cancelled) {
                 // the caller went away
-            }
-        });
-    }
+              }
+            });
+  }
 
-    @Override
-    public void state(StateTaskRequest req, StreamObserver<TaskStateReply> reply) {
-        call(reply, this::state);
-    }
+  @Override
+  public void state(StateTaskRequest req, StreamObserver<TaskStateReply> reply) {
+    call(reply, this::state);
+  }
 
-    private TaskStateReply state() {
-        TaskStateReply.Builder b = TaskStateReply.newBuilder().setId(id).setShimPid(shimPid);
-        InitProcess task = initOrNull();
-        if (task == null) {
-            return b.setStatus("unknown").build();
-        }
-        String status = task.status();
-        b.setStatus(status.equals("deleted") ? "unknown" : status).setPid(task.pid);
-        ExitRecord exit = task.exitRecord();
-        if (exit != null) {
-            b.setExitCode(exit.exitCode()).setExitedAt(exit.exitedAtText());
-        }
-        return b.build();
+  private TaskStateReply state() {
+    TaskStateReply.Builder b = TaskStateReply.newBuilder().setId(id).setShimPid(shimPid);
+    InitProcess task = initOrNull();
+    if (task == null) {
+      return b.setStatus("unknown").build();
     }
-
-    @Override
-    public void pids(PidsRequest req, StreamObserver<PidsReply> reply) {
-        call(reply, () -> PidsReply.newBuilder().addAllPids(init().pids()).build());
+    String status = task.status();
+    b.setStatus(status.equals("deleted") ? "unknown" : status).setPid(task.pid);
+    ExitRecord exit = task.exitRecord();
+    if (exit != null) {
+      b.setExitCode(exit.exitCode()).setExitedAt(exit.exitedAtText());
     }
+    return b.build();
+  }
 
-    @Override
-    public void exec(ExecTaskRequest req, StreamObserver<ExecChunk> reply) {
-        ServerCallStreamObserver<ExecChunk> observer = (ServerCallStreamObserver<ExecChunk>) reply;
-        try {
-            InitProcess task = init();
-            task.checkExec();
-            ExecProcess.run(id, task.bundle(), stateDir, req, runc, io, observer);
-        } catch (TaskException e) {
-            reply.onError(e.toStatus().asRuntimeException());
-        }
+  @Override
+  public void pids(PidsRequest req, StreamObserver<PidsReply> reply) {
+    call(reply, () -> PidsReply.newBuilder().addAllPids(init().pids()).build());
+  }
+
+  @Override
+  public void exec(ExecTaskRequest req, StreamObserver<ExecChunk> reply) {
+    ServerCallStreamObserver<ExecChunk> observer = (ServerCallStreamObserver<ExecChunk>) reply;
+    try {
+      InitProcess task = init();
+      task.checkExec();
+      ExecProcess.run(id, task.bundle(), stateDir, req, runc, io, observer);
+    } catch (TaskException e) {
+      reply.onError(e.toStatus().asRuntimeException());
     }
+  }
 
-    @Override
-    public void delete(DeleteTaskRequest req, StreamObserver<ExitStatus> reply) {
-        ExitStatus exit;
-        try {
-            ExitRecord record = init().delete();
-            removeStateDirAndSocket();
-            exit = toProto(record);
-        } catch (TaskException e) {
-            reply.onError(e.toStatus().asRuntimeException());
-            return;
-        }
-        ShimLog.info("deleted " + id + "; exiting");
-        reply.onNext(exit);
-        reply.onCompleted();
-        exitShim.run();
+  @Override
+  public void delete(DeleteTaskRequest req, StreamObserver<ExitStatus> reply) {
+    ExitStatus exit;
+    try {
+      ExitRecord record = init().delete();
+      removeStateDirAndSocket();
+      exit = toProto(record);
+    } catch (TaskException e) {
+      reply.onError(e.toStatus().asRuntimeException());
+      return;
     }
+    ShimLog.info("deleted " + id + "; exiting");
+    reply.onNext(exit);
+    reply.onCompleted();
+    exitShim.run();
+  }
 
-    @Override
-    public void shutdown(ShutdownRequest req, StreamObserver<Empty> reply) {
-        InitProcess task = initOrNull();
-        if (task != null && task.isAlive() && !req.getNow()) {
-            reply.onError(TaskException.precondition("cannot shut down: task is " + task.status())
-                    .toStatus().asRuntimeException());
-            return;
-        }
-        if (task != null && task.isAlive()) {
-            ShimLog.warn("shutdown now with task " + task.status() + "; its exit will not be recorded");
-        }
-        reply.onNext(Empty.getDefaultInstance());
-        reply.onCompleted();
-        exitShim.run();
+  @Override
+  public void shutdown(ShutdownRequest req, StreamObserver<Empty> reply) {
+    InitProcess task = initOrNull();
+    if (task != null && task.isAlive() && !req.getNow()) {
+      reply.onError(
+          TaskException.precondition("cannot shut down: task is " + task.status())
+              .toStatus()
+              .asRuntimeException());
+      return;
     }
-
-    /** Removes what this shim owns on disk (used on delete, and when an unneeded spare ends). */
-    void removeStateDirAndSocket() {
-        try {
-            Files.deleteIfExists(options.socket());
-            if (Files.exists(stateDir)) {
-                Files.walkFileTree(stateDir, new SimpleFileVisitor<>() {
-                    @Override
-                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                        Files.delete(file);
-                        return FileVisitResult.CONTINUE;
-                    }
-
-                    @Override
-                    public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                        Files.delete(dir);
-                        return FileVisitResult.CONTINUE;
-                    }
-                });
-            }
-        } catch (IOException e) {
-            ShimLog.warn("cleanup after delete: " + e.getMessage());
-        }
+    if (task != null && task.isAlive()) {
+      ShimLog.warn("shutdown now with task " + task.status() + "; its exit will not be recorded");
     }
+    reply.onNext(Empty.getDefaultInstance());
+    reply.onCompleted();
+    exitShim.run();
+  }
 
-    private static ExitStatus toProto(ExitRecord exit) {
-        return ExitStatus.newBuilder().setExitCode(exit.exitCode()).setExitedAt(exit.exitedAtText())
-                .setPid(exit.pid()).build();
-    }
+  /** Removes what this shim owns on disk (used on delete, and when an unneeded spare ends). */
+  void removeStateDirAndSocket() {
+    try {
+      Files.deleteIfExists(options.socket());
+      if (Files.exists(stateDir)) {
+        Files.walkFileTree(
+            stateDir,
+            new SimpleFileVisitor<>() {
+              @Override
+              public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                  throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+              }
 
-    /** A unary RPC body: its result is the reply, a TaskException becomes the status. */
-    private interface Body<T> {
-        T run() throws TaskException;
+              @Override
+              public FileVisitResult postVisitDirectory(Path dir, IOException e)
+                  throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+              }
+            });
+      }
+    } catch (IOException e) {
+      ShimLog.warn("cleanup after delete: " + e.getMessage());
     }
+  }
 
-    private static <T> void call(StreamObserver<T> reply, Body<T> body) {
-        T result;
-        try {
-            result = body.run();
-        } catch (TaskException e) {
-            reply.onError(e.toStatus().asRuntimeException());
-            return;
-        } catch (RuntimeException e) {
-            ShimLog.warn("unexpected: " + e);
-            reply.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage()).replace('\n', ' '))
-                    .asRuntimeException());
-            return;
-        }
-        reply.onNext(result);
-        reply.onCompleted();
+  private static ExitStatus toProto(ExitRecord exit) {
+    return ExitStatus.newBuilder()
+        .setExitCode(exit.exitCode())
+        .setExitedAt(exit.exitedAtText())
+        .setPid(exit.pid())
+        .build();
+  }
+
+  /** A unary RPC body: its result is the reply, a TaskException becomes the status. */
+  private interface Body<T> {
+    T run() throws TaskException;
+  }
+
+  private static <T> void call(StreamObserver<T> reply, Body<T> body) {
+    T result;
+    try {
+      result = body.run();
+    } catch (TaskException e) {
+      reply.onError(e.toStatus().asRuntimeException());
+      return;
+    } catch (RuntimeException e) {
+      ShimLog.warn("unexpected: " + e);
+      reply.onError(
+          Status.INTERNAL
+              .withDescription(String.valueOf(e.getMessage()).replace('\n', ' '))
+              .asRuntimeException());
+      return;
     }
+    reply.onNext(result);
+    reply.onCompleted();
+  }
 }

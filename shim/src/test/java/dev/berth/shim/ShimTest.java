@@ -34,470 +34,549 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Assumptions;
 
 /** Real shim process + real runc containers on a busybox rootfs. Needs root and /usr/sbin/runc. */
 class ShimTest {
-    private static final String RFC3339_NANO = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z";
-    private ShimHarness harness;
+  private static final String RFC3339_NANO = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z";
+  private ShimHarness harness;
 
-    @BeforeAll
-    static void requireRootAndRunc() {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/runc")) || Files.isExecutable(Path.of("/usr/bin/runc")),
-                "needs runc");
+  @BeforeAll
+  static void requireRootAndRunc() {
+    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+    Assumptions.assumeTrue(
+        Files.isExecutable(Path.of("/usr/sbin/runc"))
+            || Files.isExecutable(Path.of("/usr/bin/runc")),
+        "needs runc");
+  }
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    if (harness != null) {
+      harness.close();
     }
+  }
 
-    @AfterEach
-    void cleanUp() throws Exception {
-        if (harness != null) {
-            harness.close();
-        }
+  private ShimHarness shim(String id) throws Exception {
+    harness = new ShimHarness(id);
+    return harness;
+  }
+
+  private CreateTaskRequest bindCreate(ShimHarness h, Path bundle) {
+    return CreateTaskRequest.newBuilder()
+        .setId(h.id)
+        .setBundle(bundle.toString())
+        .addRootfs(
+            Mount.newBuilder()
+                .setType("bind")
+                .setSource(h.rootfsSource.toString())
+                .addOptions("rbind"))
+        .setLogPath(h.logPath.toString())
+        .build();
+  }
+
+  @Test
+  void lifecycleLogsExitFileAndDeleteEndsTheShim() throws Exception {
+    ShimHarness h = shim("life");
+    Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo hi; echo oops >&2; exit 3"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+
+    CreateTaskReply created = shim.create(bindCreate(h, bundle));
+    assertTrue(created.getPid() > 0);
+    assertTrue(ShimHarness.isMounted(bundle.resolve("rootfs")));
+    TaskStateReply state = shim.state(StateTaskRequest.getDefaultInstance());
+    assertEquals("created", state.getStatus());
+    assertEquals(created.getPid(), state.getPid());
+    assertEquals(h.process.pid(), state.getShimPid());
+
+    assertEquals("running", shim.start(StartTaskRequest.getDefaultInstance()).getStatus());
+    ExitStatus exit = shim.waitExit(WaitTaskRequest.getDefaultInstance());
+    assertEquals(3, exit.getExitCode());
+    assertEquals(created.getPid(), exit.getPid());
+    assertTrue(exit.getExitedAt().matches(RFC3339_NANO), exit.getExitedAt());
+
+    // exit.json is written before any waiter is answered.
+    JsonObject exitFile =
+        JsonParser.parseString(Files.readString(h.stateDir.resolve("exit.json"))).getAsJsonObject();
+    assertEquals(3, exitFile.get("exitCode").getAsInt());
+    assertEquals(created.getPid(), exitFile.get("pid").getAsInt());
+    assertEquals(exit.getExitedAt(), exitFile.get("exitedAt").getAsString());
+
+    List<String> lines = Files.readAllLines(h.logPath);
+    assertEquals(2, lines.size(), lines.toString());
+    List<String> seen = new ArrayList<>();
+    for (String line : lines) {
+      JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
+      assertTrue(entry.get("time").getAsString().matches(RFC3339_NANO), line);
+      seen.add(entry.get("stream").getAsString() + ":" + entry.get("log").getAsString());
     }
+    assertTrue(seen.contains("stdout:hi\n"), seen.toString());
+    assertTrue(seen.contains("stderr:oops\n"), seen.toString());
 
-    private ShimHarness shim(String id) throws Exception {
-        harness = new ShimHarness(id);
-        return harness;
+    TaskStateReply stopped = shim.state(StateTaskRequest.getDefaultInstance());
+    assertEquals("stopped", stopped.getStatus());
+    assertEquals(3, stopped.getExitCode());
+    // And WaitExit after the fact answers at once.
+    assertEquals(3, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+
+    StatusRuntimeException again =
+        assertThrows(
+            StatusRuntimeException.class, () -> shim.start(StartTaskRequest.getDefaultInstance()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, again.getStatus().getCode());
+    assertEquals("cannot start: task is stopped", again.getStatus().getDescription());
+
+    assertEquals(3, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "shim exits after Delete");
+    assertEquals(0, h.process.exitValue());
+    assertFalse(Files.exists(h.socket), "socket removed");
+    assertFalse(Files.exists(h.stateDir), "state dir removed");
+    assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs unmounted");
+    assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state removed");
+  }
+
+  /** Field 19 of /proc/PID/stat: the nice value (of the main thread). */
+  private static int nice(long pid) throws java.io.IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+    return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
+  }
+
+  @Test
+  void spareShimIsAdoptedByTheFirstCreateAndMovesItsStateDir() throws Exception {
+    harness = new ShimHarness("spare-1", true);
+    ShimHarness h = harness;
+    h.alsoDelete.add("adopted");
+    Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo adopted; exit 4"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    int pid =
+        shim.create(CreateTaskRequest.newBuilder(bindCreate(h, bundle)).setId("adopted").build())
+            .getPid();
+    Path adoptedDir = h.stateDir.resolveSibling("adopted");
+    assertFalse(Files.exists(h.stateDir), "the spare's state dir was renamed");
+    assertEquals(h.socket.toString(), Files.readString(adoptedDir.resolve("address")));
+    assertEquals(Long.toString(h.process.pid()), Files.readString(adoptedDir.resolve("shim.pid")));
+    assertEquals("adopted", shim.state(StateTaskRequest.getDefaultInstance()).getId());
+    // the spare ran niced; the adopted shim and the container it starts run at priority 0
+    assertEquals(0, nice(h.process.pid()));
+    assertEquals(0, nice(pid));
+    // adopted once: a second identity is refused
+    shim.start(StartTaskRequest.getDefaultInstance());
+    assertEquals(4, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    assertTrue(Files.exists(adoptedDir.resolve("exit.json")));
+    assertTrue(Files.readString(h.logPath).contains("adopted"));
+    assertEquals(pid, shim.state(StateTaskRequest.getDefaultInstance()).getPid());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+    assertFalse(Files.exists(adoptedDir));
+  }
+
+  /**
+   * The daemon is SIGKILLed while its spare's JVM is still starting: by the time the spare looks at
+   * getppid() it has already been reparented. Told the daemon's pid, it still notices, removes its
+   * state dir and socket, and exits.
+   */
+  @Test
+  void spareWhoseDaemonDiedWhileItStartedRemovesItselfAndExits() throws Exception {
+    Path dir = Files.createTempDirectory(Path.of("/tmp"), "bs-");
+    Path stateDir = dir.resolve("state");
+    Path socket = dir.resolve("s/orphan.sock");
+    Path log = dir.resolve("shim.log");
+    long shimPid = -1;
+    try {
+      // The "daemon": a shell that starts the spare with its own pid and exits at once.
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
+                  "sh",
+                  "-c",
+                  "\"$@\" --spare --parent-pid $$ </dev/null >>'" + log + "' 2>&1 & echo $!",
+                  "sh"));
+      cmd.addAll(ShimHarness.command("orphan", stateDir, socket, dir.resolve("runc")));
+      Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      shimPid = Long.parseLong(new String(daemon.getInputStream().readAllBytes()).strip());
+      assertTrue(daemon.waitFor(10, TimeUnit.SECONDS));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (ShimHarness.isRunning(shimPid) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String shimLog = Files.readString(log);
+      assertFalse(ShimHarness.isRunning(shimPid), "the orphaned spare still runs: " + shimLog);
+      assertTrue(shimLog.contains("is gone"), shimLog);
+      assertFalse(Files.exists(stateDir), "state dir removed");
+      assertFalse(Files.exists(socket), "socket removed");
+    } finally {
+      if (shimPid > 0 && ShimHarness.isRunning(shimPid)) {
+        ProcessHandle.of(shimPid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+      try (var paths = Files.walk(dir)) {
+        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
+  }
 
-    private CreateTaskRequest bindCreate(ShimHarness h, Path bundle) {
-        return CreateTaskRequest.newBuilder().setId(h.id).setBundle(bundle.toString())
-                .addRootfs(Mount.newBuilder().setType("bind").setSource(h.rootfsSource.toString()).addOptions("rbind"))
-                .setLogPath(h.logPath.toString()).build();
-    }
+  @Test
+  void killWithSigkillGives137AndWaitersAreAnsweredOnExit() throws Exception {
+    ShimHarness h = shim("kill");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    int pid = shim.create(bindCreate(h, bundle)).getPid();
+    shim.start(StartTaskRequest.getDefaultInstance());
+    assertTrue(shim.pids(PidsRequest.getDefaultInstance()).getPidsList().contains(pid));
 
-    @Test
-    void lifecycleLogsExitFileAndDeleteEndsTheShim() throws Exception {
-        ShimHarness h = shim("life");
-        Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo hi; echo oops >&2; exit 3"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
+    CompletableFuture<ExitStatus> waiter =
+        CompletableFuture.supplyAsync(
+            () -> h.shim().waitExit(WaitTaskRequest.getDefaultInstance()));
+    Thread.sleep(300);
+    assertFalse(waiter.isDone(), "WaitExit blocks while init runs");
 
-        CreateTaskReply created = shim.create(bindCreate(h, bundle));
-        assertTrue(created.getPid() > 0);
-        assertTrue(ShimHarness.isMounted(bundle.resolve("rootfs")));
-        TaskStateReply state = shim.state(StateTaskRequest.getDefaultInstance());
-        assertEquals("created", state.getStatus());
-        assertEquals(created.getPid(), state.getPid());
-        assertEquals(h.process.pid(), state.getShimPid());
+    StatusRuntimeException busy =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> shim.delete(DeleteTaskRequest.getDefaultInstance()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, busy.getStatus().getCode());
+    StatusRuntimeException refuse =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> shim.shutdown(ShutdownRequest.getDefaultInstance()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, refuse.getStatus().getCode());
 
-        assertEquals("running", shim.start(StartTaskRequest.getDefaultInstance()).getStatus());
-        ExitStatus exit = shim.waitExit(WaitTaskRequest.getDefaultInstance());
-        assertEquals(3, exit.getExitCode());
-        assertEquals(created.getPid(), exit.getPid());
-        assertTrue(exit.getExitedAt().matches(RFC3339_NANO), exit.getExitedAt());
+    shim.kill(KillTaskRequest.newBuilder().setSignal(9).build());
+    assertEquals(137, waiter.get(10, TimeUnit.SECONDS).getExitCode());
+    assertTrue(Files.exists(h.stateDir.resolve("exit.json")));
+    assertEquals(137, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+  }
 
-        // exit.json is written before any waiter is answered.
-        JsonObject exitFile = JsonParser.parseString(Files.readString(h.stateDir.resolve("exit.json"))).getAsJsonObject();
-        assertEquals(3, exitFile.get("exitCode").getAsInt());
-        assertEquals(created.getPid(), exitFile.get("pid").getAsInt());
-        assertEquals(exit.getExitedAt(), exitFile.get("exitedAt").getAsString());
+  @Test
+  void execStreamsOutputAndExitCode() throws Exception {
+    ShimHarness h = shim("exec");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    shim.start(StartTaskRequest.getDefaultInstance());
 
-        List<String> lines = Files.readAllLines(h.logPath);
-        assertEquals(2, lines.size(), lines.toString());
-        List<String> seen = new ArrayList<>();
-        for (String line : lines) {
-            JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
-            assertTrue(entry.get("time").getAsString().matches(RFC3339_NANO), line);
-            seen.add(entry.get("stream").getAsString() + ":" + entry.get("log").getAsString());
-        }
-        assertTrue(seen.contains("stdout:hi\n"), seen.toString());
-        assertTrue(seen.contains("stderr:oops\n"), seen.toString());
+    Exec x =
+        exec(
+            shim,
+            ExecTaskRequest.newBuilder().setExecId("e1").addArgs("echo").addArgs("x").build());
+    assertEquals("x\n", x.stdout);
+    assertEquals("", x.stderr);
+    assertEquals(0, x.exitCode);
 
-        TaskStateReply stopped = shim.state(StateTaskRequest.getDefaultInstance());
-        assertEquals("stopped", stopped.getStatus());
-        assertEquals(3, stopped.getExitCode());
-        // And WaitExit after the fact answers at once.
-        assertEquals(3, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-
-        StatusRuntimeException again = assertThrows(StatusRuntimeException.class,
-                () -> shim.start(StartTaskRequest.getDefaultInstance()));
-        assertEquals(Status.Code.FAILED_PRECONDITION, again.getStatus().getCode());
-        assertEquals("cannot start: task is stopped", again.getStatus().getDescription());
-
-        assertEquals(3, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "shim exits after Delete");
-        assertEquals(0, h.process.exitValue());
-        assertFalse(Files.exists(h.socket), "socket removed");
-        assertFalse(Files.exists(h.stateDir), "state dir removed");
-        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs unmounted");
-        assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state removed");
-    }
-
-    /** Field 19 of /proc/PID/stat: the nice value (of the main thread). */
-    private static int nice(long pid) throws java.io.IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
-    }
-
-    @Test
-    void spareShimIsAdoptedByTheFirstCreateAndMovesItsStateDir() throws Exception {
-        harness = new ShimHarness("spare-1", true);
-        ShimHarness h = harness;
-        h.alsoDelete.add("adopted");
-        Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo adopted; exit 4"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        int pid = shim.create(CreateTaskRequest.newBuilder(bindCreate(h, bundle)).setId("adopted").build()).getPid();
-        Path adoptedDir = h.stateDir.resolveSibling("adopted");
-        assertFalse(Files.exists(h.stateDir), "the spare's state dir was renamed");
-        assertEquals(h.socket.toString(), Files.readString(adoptedDir.resolve("address")));
-        assertEquals(Long.toString(h.process.pid()), Files.readString(adoptedDir.resolve("shim.pid")));
-        assertEquals("adopted", shim.state(StateTaskRequest.getDefaultInstance()).getId());
-        // the spare ran niced; the adopted shim and the container it starts run at priority 0
-        assertEquals(0, nice(h.process.pid()));
-        assertEquals(0, nice(pid));
-        // adopted once: a second identity is refused
-        shim.start(StartTaskRequest.getDefaultInstance());
-        assertEquals(4, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-        assertTrue(Files.exists(adoptedDir.resolve("exit.json")));
-        assertTrue(Files.readString(h.logPath).contains("adopted"));
-        assertEquals(pid, shim.state(StateTaskRequest.getDefaultInstance()).getPid());
-        shim.delete(DeleteTaskRequest.getDefaultInstance());
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
-        assertFalse(Files.exists(adoptedDir));
-    }
-
-    /**
-     * The daemon is SIGKILLed while its spare's JVM is still starting: by the time the spare looks
-     * at getppid() it has already been reparented. Told the daemon's pid, it still notices, removes
-     * its state dir and socket, and exits.
-     */
-    @Test
-    void spareWhoseDaemonDiedWhileItStartedRemovesItselfAndExits() throws Exception {
-        Path dir = Files.createTempDirectory(Path.of("/tmp"), "bs-");
-        Path stateDir = dir.resolve("state");
-        Path socket = dir.resolve("s/orphan.sock");
-        Path log = dir.resolve("shim.log");
-        long shimPid = -1;
-        try {
-            // The "daemon": a shell that starts the spare with its own pid and exits at once.
-            List<String> cmd = new ArrayList<>(List.of("sh", "-c",
-                    "\"$@\" --spare --parent-pid $$ </dev/null >>'" + log + "' 2>&1 & echo $!", "sh"));
-            cmd.addAll(ShimHarness.command("orphan", stateDir, socket, dir.resolve("runc")));
-            Process daemon = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            shimPid = Long.parseLong(new String(daemon.getInputStream().readAllBytes()).strip());
-            assertTrue(daemon.waitFor(10, TimeUnit.SECONDS));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ShimHarness.isRunning(shimPid) && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            String shimLog = Files.readString(log);
-            assertFalse(ShimHarness.isRunning(shimPid), "the orphaned spare still runs: " + shimLog);
-            assertTrue(shimLog.contains("is gone"), shimLog);
-            assertFalse(Files.exists(stateDir), "state dir removed");
-            assertFalse(Files.exists(socket), "socket removed");
-        } finally {
-            if (shimPid > 0 && ShimHarness.isRunning(shimPid)) {
-                ProcessHandle.of(shimPid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-            try (var paths = Files.walk(dir)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    @Test
-    void killWithSigkillGives137AndWaitersAreAnsweredOnExit() throws Exception {
-        ShimHarness h = shim("kill");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        int pid = shim.create(bindCreate(h, bundle)).getPid();
-        shim.start(StartTaskRequest.getDefaultInstance());
-        assertTrue(shim.pids(PidsRequest.getDefaultInstance()).getPidsList().contains(pid));
-
-        CompletableFuture<ExitStatus> waiter = CompletableFuture.supplyAsync(
-                () -> h.shim().waitExit(WaitTaskRequest.getDefaultInstance()));
-        Thread.sleep(300);
-        assertFalse(waiter.isDone(), "WaitExit blocks while init runs");
-
-        StatusRuntimeException busy = assertThrows(StatusRuntimeException.class,
-                () -> shim.delete(DeleteTaskRequest.getDefaultInstance()));
-        assertEquals(Status.Code.FAILED_PRECONDITION, busy.getStatus().getCode());
-        StatusRuntimeException refuse = assertThrows(StatusRuntimeException.class,
-                () -> shim.shutdown(ShutdownRequest.getDefaultInstance()));
-        assertEquals(Status.Code.FAILED_PRECONDITION, refuse.getStatus().getCode());
-
-        shim.kill(KillTaskRequest.newBuilder().setSignal(9).build());
-        assertEquals(137, waiter.get(10, TimeUnit.SECONDS).getExitCode());
-        assertTrue(Files.exists(h.stateDir.resolve("exit.json")));
-        assertEquals(137, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
-    }
-
-    @Test
-    void execStreamsOutputAndExitCode() throws Exception {
-        ShimHarness h = shim("exec");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(bindCreate(h, bundle));
-        shim.start(StartTaskRequest.getDefaultInstance());
-
-        Exec x = exec(shim, ExecTaskRequest.newBuilder().setExecId("e1").addArgs("echo").addArgs("x").build());
-        assertEquals("x\n", x.stdout);
-        assertEquals("", x.stderr);
-        assertEquals(0, x.exitCode);
-
-        Exec fail = exec(shim, ExecTaskRequest.newBuilder().setExecId("e2").addArgs("sh").addArgs("-c")
-                .addArgs("echo $GREETING $HOME; echo e >&2; exit 5").addEnv("GREETING=hello").setCwd("/tmp").build());
-        assertEquals("hello /\n", fail.stdout); // request env over config env
-        assertEquals("e\n", fail.stderr);
-        assertEquals(5, fail.exitCode);
-
-        StatusRuntimeException badUser = assertThrows(StatusRuntimeException.class,
-                () -> exec(shim, ExecTaskRequest.newBuilder().addArgs("true").setUser("nobody").build()));
-        assertEquals(Status.Code.INVALID_ARGUMENT, badUser.getStatus().getCode());
-
-        // SIGKILL: sleep is pid 1 of its namespace, and pid 1 ignores signals it has no handler for.
-        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-        shim.delete(DeleteTaskRequest.getDefaultInstance());
-    }
-
-    @Test
-    void execThatPrintsNothingIsStoppedWhenItsCallerCancels() throws Exception {
-        ShimHarness h = shim("execcancel");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(bindCreate(h, bundle));
-        shim.start(StartTaskRequest.getDefaultInstance());
-
-        // the daemon cancels the shim's Exec call when its own client cancels (berth exec killed)
-        Context.CancellableContext caller = Context.current().withCancellation();
-        Iterator<ExecChunk> output = caller.call(() -> shim.exec(
-                ExecTaskRequest.newBuilder().setExecId("quiet").addArgs("sleep").addArgs("227").build()));
-        assertTrue(eventually(() -> !processesRunning("sleep", "227").isEmpty()), "the exec never started");
-        caller.cancel(null);
-        assertThrows(StatusRuntimeException.class, output::hasNext);
-        assertTrue(eventually(() -> processesRunning("sleep", "227").isEmpty()),
-                "the exec still runs after its caller cancelled: " + processesRunning("sleep", "227"));
-
-        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-        shim.delete(DeleteTaskRequest.getDefaultInstance());
-    }
-
-    @Test
-    void execOutputWaitsForACallerThatDoesNotReadInsteadOfFillingTheShim() throws Exception {
-        ShimHarness h = shim("execslow");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(bindCreate(h, bundle));
-        shim.start(StartTaskRequest.getDefaultInstance());
-
-        // `yes` writes as fast as it can; the shim runs with -Xmx24m, as launched
-        Context.CancellableContext caller = Context.current().withCancellation();
-        Iterator<ExecChunk> output = caller.call(() -> shim.exec(
-                ExecTaskRequest.newBuilder().setExecId("flood").addArgs("busybox").addArgs("yes").build()));
-        assertTrue(output.next().getStdout().size() > 0);
-        Thread.sleep(3000); // the caller takes nothing
-        assertTrue(h.process.isAlive(), "the shim died");
-        assertFalse(h.shimLog().contains("OutOfMemoryError"), h.shimLog());
-        assertEquals("running", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
-        long bytes = 0;
-        for (int i = 0; i < 100; i++) {
-            bytes += output.next().getStdout().size(); // and the output goes on when it reads again
-        }
-        assertTrue(bytes > 0);
-        caller.cancel(null);
-        assertTrue(eventually(() -> processesRunning("busybox", "yes").isEmpty()), "yes survived the cancel");
-
-        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-        shim.delete(DeleteTaskRequest.getDefaultInstance());
-    }
-
-    @Test
-    void execOutputReachesASlowCallerInFullAfterTheProcessExited() throws Exception {
-        ShimHarness h = shim("execdrain");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(bindCreate(h, bundle));
-        shim.start(StartTaskRequest.getDefaultInstance());
-
-        // 150 KiB: more than the call lets through to a caller that does not read (64 KiB window,
-        // 32 KiB more queued), less than that plus what the shim's pump and the pipe hold, so the
-        // process is done at once and the rest waits in the shim for longer than the 1 s the
-        // shim gives a pipe to end after the exit.
-        Iterator<ExecChunk> output = shim.exec(ExecTaskRequest.newBuilder().setExecId("slow").addArgs("sh")
-                .addArgs("-c").addArgs("busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null").build());
-        long bytes = output.next().getStdout().size();
-        Thread.sleep(2500);
-        int exitCode = -1;
-        while (output.hasNext()) {
-            ExecChunk chunk = output.next();
-            if (chunk.getPayloadCase() == ExecChunk.PayloadCase.EXIT_CODE) {
-                exitCode = chunk.getExitCode();
-            }
-            bytes += chunk.getStdout().size();
-        }
-        assertEquals(150 * 1024, bytes);
-        assertEquals(0, exitCode);
-
-        shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-        assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-        shim.delete(DeleteTaskRequest.getDefaultInstance());
-    }
-
-    /** Live processes whose command line is exactly {@code args}. */
-    private static List<Long> processesRunning(String... args) {
-        String wanted = String.join("\0", args) + "\0";
-        List<Long> found = new ArrayList<>();
-        try (var entries = Files.list(Path.of("/proc"))) {
-            for (Path p : (Iterable<Path>) entries::iterator) {
-                String name = p.getFileName().toString();
-                if (!name.chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                try {
-                    if (new String(Files.readAllBytes(p.resolve("cmdline"))).equals(wanted)
-                            && ShimHarness.isRunning(Long.parseLong(name))) {
-                        found.add(Long.parseLong(name));
-                    }
-                } catch (java.io.IOException gone) {
-                    // exited while listing
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return found;
-    }
-
-    private static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(50);
-        }
-        return true;
-    }
-
-    @Test
-    void orphansOfTheContainerAreReapedOnOverlayRootfs() throws Exception {
-        ShimHarness h = shim("orphans");
-        Path bundle = h.bundle("bundle", List.of("sh", "-c", "sleep 100 & sleep 100 & (sleep 100 &) ; echo started; exit 0"));
-        Path upper = Files.createDirectories(h.dir.resolve("upper"));
-        Path work = Files.createDirectories(h.dir.resolve("work"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(CreateTaskRequest.newBuilder().setBundle(bundle.toString()).setLogPath(h.logPath.toString())
-                .addRootfs(Mount.newBuilder().setType("overlay").setSource("overlay")
-                        .addOptions("lowerdir=" + h.rootfsSource).addOptions("upperdir=" + upper)
-                        .addOptions("workdir=" + work))
+    Exec fail =
+        exec(
+            shim,
+            ExecTaskRequest.newBuilder()
+                .setExecId("e2")
+                .addArgs("sh")
+                .addArgs("-c")
+                .addArgs("echo $GREETING $HOME; echo e >&2; exit 5")
+                .addEnv("GREETING=hello")
+                .setCwd("/tmp")
                 .build());
-        shim.start(StartTaskRequest.getDefaultInstance());
-        assertEquals(0, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-        // When init (sh) exits the kernel kills the rest of the pid namespace; those processes
-        // are re-parented to the shim, its subreaper, which must reap every one of them.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        List<String> children = h.childrenOfShim();
-        while (!children.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-            children = h.childrenOfShim();
+    assertEquals("hello /\n", fail.stdout); // request env over config env
+    assertEquals("e\n", fail.stderr);
+    assertEquals(5, fail.exitCode);
+
+    StatusRuntimeException badUser =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                exec(shim, ExecTaskRequest.newBuilder().addArgs("true").setUser("nobody").build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, badUser.getStatus().getCode());
+
+    // SIGKILL: sleep is pid 1 of its namespace, and pid 1 ignores signals it has no handler for.
+    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+  }
+
+  @Test
+  void execThatPrintsNothingIsStoppedWhenItsCallerCancels() throws Exception {
+    ShimHarness h = shim("execcancel");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    shim.start(StartTaskRequest.getDefaultInstance());
+
+    // the daemon cancels the shim's Exec call when its own client cancels (berth exec killed)
+    Context.CancellableContext caller = Context.current().withCancellation();
+    Iterator<ExecChunk> output =
+        caller.call(
+            () ->
+                shim.exec(
+                    ExecTaskRequest.newBuilder()
+                        .setExecId("quiet")
+                        .addArgs("sleep")
+                        .addArgs("227")
+                        .build()));
+    assertTrue(
+        eventually(() -> !processesRunning("sleep", "227").isEmpty()), "the exec never started");
+    caller.cancel(null);
+    assertThrows(StatusRuntimeException.class, output::hasNext);
+    assertTrue(
+        eventually(() -> processesRunning("sleep", "227").isEmpty()),
+        "the exec still runs after its caller cancelled: " + processesRunning("sleep", "227"));
+
+    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+  }
+
+  @Test
+  void execOutputWaitsForACallerThatDoesNotReadInsteadOfFillingTheShim() throws Exception {
+    ShimHarness h = shim("execslow");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    shim.start(StartTaskRequest.getDefaultInstance());
+
+    // `yes` writes as fast as it can; the shim runs with -Xmx24m, as launched
+    Context.CancellableContext caller = Context.current().withCancellation();
+    Iterator<ExecChunk> output =
+        caller.call(
+            () ->
+                shim.exec(
+                    ExecTaskRequest.newBuilder()
+                        .setExecId("flood")
+                        .addArgs("busybox")
+                        .addArgs("yes")
+                        .build()));
+    assertTrue(output.next().getStdout().size() > 0);
+    Thread.sleep(3000); // the caller takes nothing
+    assertTrue(h.process.isAlive(), "the shim died");
+    assertFalse(h.shimLog().contains("OutOfMemoryError"), h.shimLog());
+    assertEquals("running", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
+    long bytes = 0;
+    for (int i = 0; i < 100; i++) {
+      bytes += output.next().getStdout().size(); // and the output goes on when it reads again
+    }
+    assertTrue(bytes > 0);
+    caller.cancel(null);
+    assertTrue(
+        eventually(() -> processesRunning("busybox", "yes").isEmpty()), "yes survived the cancel");
+
+    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+  }
+
+  @Test
+  void execOutputReachesASlowCallerInFullAfterTheProcessExited() throws Exception {
+    ShimHarness h = shim("execdrain");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    shim.start(StartTaskRequest.getDefaultInstance());
+
+    // 150 KiB: more than the call lets through to a caller that does not read (64 KiB window,
+    // 32 KiB more queued), less than that plus what the shim's pump and the pipe hold, so the
+    // process is done at once and the rest waits in the shim for longer than the 1 s the
+    // shim gives a pipe to end after the exit.
+    Iterator<ExecChunk> output =
+        shim.exec(
+            ExecTaskRequest.newBuilder()
+                .setExecId("slow")
+                .addArgs("sh")
+                .addArgs("-c")
+                .addArgs("busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null")
+                .build());
+    long bytes = output.next().getStdout().size();
+    Thread.sleep(2500);
+    int exitCode = -1;
+    while (output.hasNext()) {
+      ExecChunk chunk = output.next();
+      if (chunk.getPayloadCase() == ExecChunk.PayloadCase.EXIT_CODE) {
+        exitCode = chunk.getExitCode();
+      }
+      bytes += chunk.getStdout().size();
+    }
+    assertEquals(150 * 1024, bytes);
+    assertEquals(0, exitCode);
+
+    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
+    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+  }
+
+  /** Live processes whose command line is exactly {@code args}. */
+  private static List<Long> processesRunning(String... args) {
+    String wanted = String.join("\0", args) + "\0";
+    List<Long> found = new ArrayList<>();
+    try (var entries = Files.list(Path.of("/proc"))) {
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        String name = p.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit)) {
+          continue;
         }
-        assertEquals(List.of(), children, "processes left under the shim");
-        assertTrue(Files.readString(h.logPath).contains("started"));
-        shim.delete(DeleteTaskRequest.getDefaultInstance());
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
-        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")));
-    }
-
-    @Test
-    void createWithBadBundleFailsInOneLineAndLeavesNothingMounted() throws Exception {
-        ShimHarness h = shim("bad");
-        Path bundle = h.bundle("bundle", List.of("true"));
-        Files.writeString(bundle.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ");
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> shim.create(bindCreate(h, bundle)));
-        String message = e.getStatus().getDescription();
-        assertTrue(message != null && message.startsWith("runc create failed: "), message);
-        assertFalse(message.contains("\n"), message);
-        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs left mounted");
-        assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state left behind");
-
-        // A missing bundle is refused before anything is mounted.
-        StatusRuntimeException missing = assertThrows(StatusRuntimeException.class,
-                () -> shim.create(bindCreate(h, h.dir.resolve("nope"))));
-        assertEquals(Status.Code.INVALID_ARGUMENT, missing.getStatus().getCode());
-
-        // The shim is still healthy, has no task, and shuts down when asked.
-        assertEquals("unknown", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
-        shim.shutdown(ShutdownRequest.getDefaultInstance());
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
-        assertEquals(0, h.process.exitValue());
-    }
-
-    @Test
-    void deleteOfACreatedTaskKillsItsInit() throws Exception {
-        ShimHarness h = shim("created");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(bindCreate(h, bundle));
-        ExitStatus exit = shim.delete(DeleteTaskRequest.getDefaultInstance());
-        assertEquals(137, exit.getExitCode());
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
-        assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")));
-        assertFalse(Files.exists(h.runcRoot.resolve(h.id)));
-    }
-
-    @Test
-    void sigtermEndsTheShimCleanlyAndLeavesTheContainerRunning() throws Exception {
-        ShimHarness h = shim("term");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        int pid = shim.create(bindCreate(h, bundle)).getPid();
-        shim.start(StartTaskRequest.getDefaultInstance());
-        new ProcessBuilder("kill", "-TERM", Long.toString(h.process.pid())).start().waitFor();
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
-        assertEquals(0, h.process.exitValue());
-        assertTrue(Files.exists(Path.of("/proc/" + pid)), "the container outlives its shim");
-        // @AfterEach deletes it with runc delete --force.
-    }
-
-    private record Exec(String stdout, String stderr, int exitCode) {
-    }
-
-    private static Exec exec(TaskGrpc.TaskBlockingStub shim, ExecTaskRequest req) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = -1;
-        for (Iterator<ExecChunk> it = shim.exec(req); it.hasNext(); ) {
-            ExecChunk chunk = it.next();
-            switch (chunk.getPayloadCase()) {
-                case STDOUT -> out.writeBytes(chunk.getStdout().toByteArray());
-                case STDERR -> err.writeBytes(chunk.getStderr().toByteArray());
-                case EXIT_CODE -> code = chunk.getExitCode();
-                default -> {
-                }
-            }
+        try {
+          if (new String(Files.readAllBytes(p.resolve("cmdline"))).equals(wanted)
+              && ShimHarness.isRunning(Long.parseLong(name))) {
+            found.add(Long.parseLong(name));
+          }
+        } catch (java.io.IOException gone) {
+          // exited while listing
         }
-        return new Exec(out.toString(), err.toString(), code);
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
+    return found;
+  }
 
-    @Test
-    void failpointsFromTheBundleFailDelayAndCrashTheirRpcs() throws Exception {
-        ShimHarness h = shim("faults");
-        Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-        dev.berth.api.failpoint.Failpoints.write(bundle.resolve(dev.berth.api.failpoint.Failpoints.FILE_NAME),
-                java.util.Map.of("State", "1*error", "Start", "delay(400)", "Kill", "crash"));
-        TaskGrpc.TaskBlockingStub shim = h.shim();
-        shim.create(bindCreate(h, bundle));
-
-        io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
-                () -> shim.state(StateTaskRequest.getDefaultInstance()));
-        assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode());
-        assertEquals("failpoint State=1*error", e.getStatus().getDescription());
-        assertEquals("created", shim.state(StateTaskRequest.getDefaultInstance()).getStatus(), "spent after one call");
-
-        long t0 = System.nanoTime();
-        shim.start(StartTaskRequest.getDefaultInstance());
-        assertTrue(System.nanoTime() - t0 >= 400_000_000L, "Start was delayed");
-
-        org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
-                () -> shim.kill(dev.berth.api.shim.v1.KillTaskRequest.newBuilder().setSignal(9).build()));
-        assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "Kill=crash ended the shim");
-        assertEquals(137, h.process.exitValue(), "killed by SIGKILL, not an orderly exit");
+  private static boolean eventually(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      Thread.sleep(50);
     }
+    return true;
+  }
+
+  @Test
+  void orphansOfTheContainerAreReapedOnOverlayRootfs() throws Exception {
+    ShimHarness h = shim("orphans");
+    Path bundle =
+        h.bundle(
+            "bundle",
+            List.of("sh", "-c", "sleep 100 & sleep 100 & (sleep 100 &) ; echo started; exit 0"));
+    Path upper = Files.createDirectories(h.dir.resolve("upper"));
+    Path work = Files.createDirectories(h.dir.resolve("work"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(
+        CreateTaskRequest.newBuilder()
+            .setBundle(bundle.toString())
+            .setLogPath(h.logPath.toString())
+            .addRootfs(
+                Mount.newBuilder()
+                    .setType("overlay")
+                    .setSource("overlay")
+                    .addOptions("lowerdir=" + h.rootfsSource)
+                    .addOptions("upperdir=" + upper)
+                    .addOptions("workdir=" + work))
+            .build());
+    shim.start(StartTaskRequest.getDefaultInstance());
+    assertEquals(0, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    // When init (sh) exits the kernel kills the rest of the pid namespace; those processes
+    // are re-parented to the shim, its subreaper, which must reap every one of them.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    List<String> children = h.childrenOfShim();
+    while (!children.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      children = h.childrenOfShim();
+    }
+    assertEquals(List.of(), children, "processes left under the shim");
+    assertTrue(Files.readString(h.logPath).contains("started"));
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+    assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")));
+  }
+
+  @Test
+  void createWithBadBundleFailsInOneLineAndLeavesNothingMounted() throws Exception {
+    ShimHarness h = shim("bad");
+    Path bundle = h.bundle("bundle", List.of("true"));
+    Files.writeString(bundle.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ");
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    StatusRuntimeException e =
+        assertThrows(StatusRuntimeException.class, () -> shim.create(bindCreate(h, bundle)));
+    String message = e.getStatus().getDescription();
+    assertTrue(message != null && message.startsWith("runc create failed: "), message);
+    assertFalse(message.contains("\n"), message);
+    assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs left mounted");
+    assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state left behind");
+
+    // A missing bundle is refused before anything is mounted.
+    StatusRuntimeException missing =
+        assertThrows(
+            StatusRuntimeException.class, () -> shim.create(bindCreate(h, h.dir.resolve("nope"))));
+    assertEquals(Status.Code.INVALID_ARGUMENT, missing.getStatus().getCode());
+
+    // The shim is still healthy, has no task, and shuts down when asked.
+    assertEquals("unknown", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
+    shim.shutdown(ShutdownRequest.getDefaultInstance());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+    assertEquals(0, h.process.exitValue());
+  }
+
+  @Test
+  void deleteOfACreatedTaskKillsItsInit() throws Exception {
+    ShimHarness h = shim("created");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    ExitStatus exit = shim.delete(DeleteTaskRequest.getDefaultInstance());
+    assertEquals(137, exit.getExitCode());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+    assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")));
+    assertFalse(Files.exists(h.runcRoot.resolve(h.id)));
+  }
+
+  @Test
+  void sigtermEndsTheShimCleanlyAndLeavesTheContainerRunning() throws Exception {
+    ShimHarness h = shim("term");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    int pid = shim.create(bindCreate(h, bundle)).getPid();
+    shim.start(StartTaskRequest.getDefaultInstance());
+    new ProcessBuilder("kill", "-TERM", Long.toString(h.process.pid())).start().waitFor();
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+    assertEquals(0, h.process.exitValue());
+    assertTrue(Files.exists(Path.of("/proc/" + pid)), "the container outlives its shim");
+    // @AfterEach deletes it with runc delete --force.
+  }
+
+  private record Exec(String stdout, String stderr, int exitCode) {}
+
+  private static Exec exec(TaskGrpc.TaskBlockingStub shim, ExecTaskRequest req) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = -1;
+    for (Iterator<ExecChunk> it = shim.exec(req); it.hasNext(); ) {
+      ExecChunk chunk = it.next();
+      switch (chunk.getPayloadCase()) {
+        case STDOUT -> out.writeBytes(chunk.getStdout().toByteArray());
+        case STDERR -> err.writeBytes(chunk.getStderr().toByteArray());
+        case EXIT_CODE -> code = chunk.getExitCode();
+        default -> {}
+      }
+    }
+    return new Exec(out.toString(), err.toString(), code);
+  }
+
+  @Test
+  void failpointsFromTheBundleFailDelayAndCrashTheirRpcs() throws Exception {
+    ShimHarness h = shim("faults");
+    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+    dev.berth.api.failpoint.Failpoints.write(
+        bundle.resolve(dev.berth.api.failpoint.Failpoints.FILE_NAME),
+        java.util.Map.of("State", "1*error", "Start", "delay(400)", "Kill", "crash"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+
+    io.grpc.StatusRuntimeException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.grpc.StatusRuntimeException.class,
+            () -> shim.state(StateTaskRequest.getDefaultInstance()));
+    assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    assertEquals("failpoint State=1*error", e.getStatus().getDescription());
+    assertEquals(
+        "created",
+        shim.state(StateTaskRequest.getDefaultInstance()).getStatus(),
+        "spent after one call");
+
+    long t0 = System.nanoTime();
+    shim.start(StartTaskRequest.getDefaultInstance());
+    assertTrue(System.nanoTime() - t0 >= 400_000_000L, "Start was delayed");
+
+    org.junit.jupiter.api.Assertions.assertThrows(
+        io.grpc.StatusRuntimeException.class,
+        () -> shim.kill(dev.berth.api.shim.v1.KillTaskRequest.newBuilder().setSignal(9).build()));
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "Kill=crash ended the shim");
+    assertEquals(137, h.process.exitValue(), "killed by SIGKILL, not an orderly exit");
+  }
 }

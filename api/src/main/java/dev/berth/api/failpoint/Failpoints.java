@@ -14,20 +14,22 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Fault injection on a shim's Task RPCs, set per container at create time
- * ({@code berth run --failpoint Start=delay(2000)}). The daemon validates them and writes them to
- * {@value #FILE_NAME} in the bundle (one {@code RPC=ACTION} per line); the shim loads that file
- * when it takes the container on (Create) and applies it to every later call.
+ * Fault injection on a shim's Task RPCs, set per container at create time ({@code berth run
+ * --failpoint Start=delay(2000)}). The daemon validates them and writes them to {@value #FILE_NAME}
+ * in the bundle (one {@code RPC=ACTION} per line); the shim loads that file when it takes the
+ * container on (Create) and applies it to every later call.
  *
- * <p>ACTION is {@code [N*]delay(MS)}, {@code [N*]error}, {@code [N*]error(MESSAGE)} or
- * {@code [N*]crash}; with {@code N*} only the first N calls trigger. Shared by the daemon (so a
- * typo is a one-line error at create) and the shim (which has no other dependency to share).
+ * <p>ACTION is {@code [N*]delay(MS)}, {@code [N*]error}, {@code [N*]error(MESSAGE)} or {@code
+ * [N*]crash}; with {@code N*} only the first N calls trigger. Shared by the daemon (so a typo is a
+ * one-line error at create) and the shim (which has no other dependency to share).
  */
 public final class Failpoints {
   public static final String FILE_NAME = "failpoints";
+
   /** The shim's Task RPCs, as named in berth/shim/v1/task.proto. */
   public static final List<String> RPCS =
       List.of("Create", "Start", "Kill", "Delete", "WaitExit", "State", "Pids", "Exec", "Shutdown");
+
   static final long MAX_DELAY_MS = 10 * 60 * 1000;
   static final int MAX_COUNT = 1_000_000;
   static final int MAX_MESSAGE = 200;
@@ -35,7 +37,11 @@ public final class Failpoints {
       Pattern.compile("(?:(\\d{1,7})\\*)?(delay|error|crash)(?:\\((.*)\\))?", Pattern.DOTALL);
 
   /** What a triggered failpoint does. */
-  public enum Kind { DELAY, ERROR, CRASH }
+  public enum Kind {
+    DELAY,
+    ERROR,
+    CRASH
+  }
 
   /**
    * One failpoint. {@code times} = 0 means every call; {@code millis} for delay; {@code message}
@@ -44,11 +50,12 @@ public final class Failpoints {
   public record Failpoint(String rpc, int times, Kind kind, long millis, String message) {
     @Override
     public String toString() {
-      String action = switch (kind) {
-        case DELAY -> "delay(" + millis + ")";
-        case ERROR -> message == null ? "error" : "error(" + message + ")";
-        case CRASH -> "crash";
-      };
+      String action =
+          switch (kind) {
+            case DELAY -> "delay(" + millis + ")";
+            case ERROR -> message == null ? "error" : "error(" + message + ")";
+            case CRASH -> "crash";
+          };
       return rpc + "=" + (times > 0 ? times + "*" : "") + action;
     }
 
@@ -60,10 +67,14 @@ public final class Failpoints {
 
   private Failpoints() {}
 
-  /** Validates RPC → ACTION pairs; throws IllegalArgumentException with one line on the first bad one. */
+  /**
+   * Validates RPC → ACTION pairs; throws IllegalArgumentException with one line on the first bad
+   * one.
+   */
   public static Map<String, Failpoint> parse(Map<String, String> entries) {
     Map<String, Failpoint> out = new TreeMap<>();
-    for (Map.Entry<String, String> e : entries.entrySet()) out.put(e.getKey(), parse(e.getKey(), e.getValue()));
+    for (Map.Entry<String, String> e : entries.entrySet())
+      out.put(e.getKey(), parse(e.getKey(), e.getValue()));
     return out;
   }
 
@@ -76,13 +87,16 @@ public final class Failpoints {
 
   public static Failpoint parse(String rpc, String action) {
     String text = rpc + "=" + action;
-    if (!RPCS.contains(rpc)) throw invalid(text, "unknown RPC " + rpc + " (one of " + String.join(", ", RPCS) + ")");
+    if (!RPCS.contains(rpc))
+      throw invalid(text, "unknown RPC " + rpc + " (one of " + String.join(", ", RPCS) + ")");
     Matcher m = ACTION.matcher(action == null ? "" : action.strip());
-    if (!m.matches()) throw invalid(text, "the action must be [N*]delay(MS), [N*]error[(MESSAGE)] or [N*]crash");
+    if (!m.matches())
+      throw invalid(text, "the action must be [N*]delay(MS), [N*]error[(MESSAGE)] or [N*]crash");
     int times = 0;
     if (m.group(1) != null) {
       times = Integer.parseInt(m.group(1));
-      if (times < 1 || times > MAX_COUNT) throw invalid(text, "the count N in N* must be between 1 and " + MAX_COUNT);
+      if (times < 1 || times > MAX_COUNT)
+        throw invalid(text, "the count N in N* must be between 1 and " + MAX_COUNT);
     }
     String arg = m.group(3);
     return switch (m.group(2)) {
@@ -93,12 +107,14 @@ public final class Failpoints {
         } catch (NumberFormatException e) {
           throw invalid(text, "delay needs milliseconds, e.g. delay(2000)");
         }
-        if (ms < 0 || ms > MAX_DELAY_MS) throw invalid(text, "the delay must be between 0 and " + MAX_DELAY_MS + " ms");
+        if (ms < 0 || ms > MAX_DELAY_MS)
+          throw invalid(text, "the delay must be between 0 and " + MAX_DELAY_MS + " ms");
         yield new Failpoint(rpc, times, Kind.DELAY, ms, null);
       }
       case "error" -> {
         if (arg != null && (arg.isBlank() || arg.length() > MAX_MESSAGE || arg.contains("\n"))) {
-          throw invalid(text, "the error message must be one line of 1 to " + MAX_MESSAGE + " characters");
+          throw invalid(
+              text, "the error message must be one line of 1 to " + MAX_MESSAGE + " characters");
         }
         yield new Failpoint(rpc, times, Kind.ERROR, 0, arg);
       }
@@ -130,7 +146,8 @@ public final class Failpoints {
     for (String line : lines) {
       if (line.isBlank()) continue;
       Failpoint f = parseEntry(line);
-      if (out.putIfAbsent(f.rpc(), f) != null) throw invalid(line, f.rpc() + " has a failpoint already");
+      if (out.putIfAbsent(f.rpc(), f) != null)
+        throw invalid(line, f.rpc() + " has a failpoint already");
     }
     return out;
   }

@@ -23,25 +23,25 @@ import javax.net.ServerSocketFactory;
 import javax.net.SocketFactory;
 
 /**
- * gRPC over unix sockets without netty: JDK unix-domain {@link SocketChannel}s dressed as
- * {@link Socket}s and {@link ServerSocket}s, so grpc-java's OkHttp transport (which takes socket
+ * gRPC over unix sockets without netty: JDK unix-domain {@link SocketChannel}s dressed as {@link
+ * Socket}s and {@link ServerSocket}s, so grpc-java's OkHttp transport (which takes socket
  * factories) serves and calls on a socket path. Used where a JVM's start-up and footprint count:
- * the CLI (a fresh JVM per command) and the shim (one JVM per container). Netty's epoll
- * transport costs such a JVM its native-library load, event loops and pipelines (~100 ms of a
- * CLI command, measured); this path is pure Java with one blocking reader thread per connection.
- * berthd itself keeps netty (many connections, long-lived).
+ * the CLI (a fresh JVM per command) and the shim (one JVM per container). Netty's epoll transport
+ * costs such a JVM its native-library load, event loops and pipelines (~100 ms of a CLI command,
+ * measured); this path is pure Java with one blocking reader thread per connection. berthd itself
+ * keeps netty (many connections, long-lived).
  *
- * <p>The TCP addresses grpc hands to the factories are ignored: channels and servers are built
- * for a placeholder address and every connection goes to the one socket path.
+ * <p>The TCP addresses grpc hands to the factories are ignored: channels and servers are built for
+ * a placeholder address and every connection goes to the one socket path.
  */
 public final class UnixSockets {
   private UnixSockets() {}
 
   /**
    * A plaintext channel to the gRPC server on {@code path}. No retries: on a connection that ends
-   * mid-call the OkHttp transport reports the call as never processed, and grpc would
-   * transparently send it again (a Create or a Start, perhaps to a server restarted meanwhile);
-   * the caller decides what a lost call means.
+   * mid-call the OkHttp transport reports the call as never processed, and grpc would transparently
+   * send it again (a Create or a Start, perhaps to a server restarted meanwhile); the caller
+   * decides what a lost call means.
    */
   public static ManagedChannel channel(Path path) {
     // The address is a placeholder: the socket factory connects every transport to the path.
@@ -54,9 +54,12 @@ public final class UnixSockets {
         .build();
   }
 
-  /** A plaintext gRPC server builder that listens on {@code path} (services and executors to add). */
+  /**
+   * A plaintext gRPC server builder that listens on {@code path} (services and executors to add).
+   */
   public static OkHttpServerBuilder server(Path path) {
-    return OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create()).socketFactory(serverFactory(path));
+    return OkHttpServerBuilder.forPort(0, InsecureServerCredentials.create())
+        .socketFactory(serverFactory(path));
   }
 
   /** Connects every socket it makes to {@code path}. */
@@ -74,7 +77,8 @@ public final class UnixSockets {
       }
 
       @Override
-      public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+      public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
+          throws IOException {
         return connect();
       }
 
@@ -84,7 +88,8 @@ public final class UnixSockets {
       }
 
       @Override
-      public Socket createSocket(InetAddress address0, int port, InetAddress localAddress, int localPort)
+      public Socket createSocket(
+          InetAddress address0, int port, InetAddress localAddress, int localPort)
           throws IOException {
         return connect();
       }
@@ -126,7 +131,8 @@ public final class UnixSockets {
       }
 
       @Override
-      public ServerSocket createServerSocket(int port, int backlog, InetAddress ifAddress) throws IOException {
+      public ServerSocket createServerSocket(int port, int backlog, InetAddress ifAddress)
+          throws IOException {
         return new ChannelServerSocket(path);
       }
     };
@@ -134,9 +140,9 @@ public final class UnixSockets {
 
   /**
    * A connected unix-domain channel as a {@link Socket}. Reads and writes go straight to the
-   * channel, which allows one reader and one writer at once (the streams of
-   * {@code Channels.newInputStream} would serialise them on the channel's blocking lock, and
-   * HTTP/2 reads and writes concurrently). TCP options are no-ops.
+   * channel, which allows one reader and one writer at once (the streams of {@code
+   * Channels.newInputStream} would serialise them on the channel's blocking lock, and HTTP/2 reads
+   * and writes concurrently). TCP options are no-ops.
    */
   static final class ChannelSocket extends Socket {
     private final SocketChannel channel;

@@ -16,20 +16,40 @@ import org.junit.jupiter.api.io.TempDir;
 class FailpointsTest {
   @Test
   void parsesEveryActionWithAndWithoutACount() {
-    assertEquals(new Failpoint("Start", 0, Kind.DELAY, 2000, null), Failpoints.parse("Start", "delay(2000)"));
+    assertEquals(
+        new Failpoint("Start", 0, Kind.DELAY, 2000, null),
+        Failpoints.parse("Start", "delay(2000)"));
     assertEquals(new Failpoint("Kill", 0, Kind.ERROR, 0, null), Failpoints.parse("Kill", "error"));
-    assertEquals(new Failpoint("State", 2, Kind.ERROR, 0, "boom"), Failpoints.parse("State", "2*error(boom)"));
-    assertEquals(new Failpoint("Delete", 1, Kind.CRASH, 0, null), Failpoints.parseEntry("Delete=1*crash"));
+    assertEquals(
+        new Failpoint("State", 2, Kind.ERROR, 0, "boom"),
+        Failpoints.parse("State", "2*error(boom)"));
+    assertEquals(
+        new Failpoint("Delete", 1, Kind.CRASH, 0, null), Failpoints.parseEntry("Delete=1*crash"));
     assertEquals("failpoint Kill=error", Failpoints.parse("Kill", "error").errorText());
     assertEquals("boom", Failpoints.parse("Kill", "error(boom)").errorText());
   }
 
   @Test
   void badInputIsOneLineNamingTheProblem() {
-    assertEquals("invalid failpoint \"Kil=error\": unknown RPC Kil (one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown)",
-        assertThrows(IllegalArgumentException.class, () -> Failpoints.parse("Kil", "error")).getMessage());
-    for (String bad : new String[] {"delay(x)", "delay()", "delay(-1)", "delay(999999999)", "0*error", "explode", "crash(1)", "error()", "error(a\nb)", ""}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Failpoints.parse("Start", bad), bad);
+    assertEquals(
+        "invalid failpoint \"Kil=error\": unknown RPC Kil (one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown)",
+        assertThrows(IllegalArgumentException.class, () -> Failpoints.parse("Kil", "error"))
+            .getMessage());
+    for (String bad :
+        new String[] {
+          "delay(x)",
+          "delay()",
+          "delay(-1)",
+          "delay(999999999)",
+          "0*error",
+          "explode",
+          "crash(1)",
+          "error()",
+          "error(a\nb)",
+          ""
+        }) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Failpoints.parse("Start", bad), bad);
       assertTrue(e.getMessage().startsWith("invalid failpoint \"Start="), e.getMessage());
       assertFalse(e.getMessage().contains("\n") && !bad.contains("\n"), e.getMessage());
     }
@@ -42,7 +62,9 @@ class FailpointsTest {
     assertEquals(Map.of(), Failpoints.read(file));
     Failpoints.write(file, Map.of("Start", "delay(5)", "State", "3*error(x y)", "Delete", "crash"));
     Map<String, Failpoint> read = Failpoints.read(file);
-    assertEquals(Failpoints.parse(Map.of("Start", "delay(5)", "State", "3*error(x y)", "Delete", "crash")), Map.copyOf(read));
+    assertEquals(
+        Failpoints.parse(Map.of("Start", "delay(5)", "State", "3*error(x y)", "Delete", "crash")),
+        Map.copyOf(read));
     assertNull(read.get("Kill"));
   }
 }

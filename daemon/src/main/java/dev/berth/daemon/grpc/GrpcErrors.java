@@ -13,18 +13,21 @@ public final class GrpcErrors {
     Throwable c = BerthException.unwrap(t);
     if (c instanceof StatusRuntimeException s) return s;
     if (c instanceof TimeoutException) {
-      return Status.UNAVAILABLE.withDescription("berthd did not answer in time").asRuntimeException();
+      return Status.UNAVAILABLE
+          .withDescription("berthd did not answer in time")
+          .asRuntimeException();
     }
     BerthException e = BerthException.from(c);
-    Status status = switch (e.code()) {
-      case NOT_FOUND -> Status.NOT_FOUND;
-      case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
-      case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
-      case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
-      case UNAVAILABLE -> Status.UNAVAILABLE;
-      case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
-      case INTERNAL -> Status.INTERNAL;
-    };
+    Status status =
+        switch (e.code()) {
+          case NOT_FOUND -> Status.NOT_FOUND;
+          case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
+          case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+          case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+          case UNAVAILABLE -> Status.UNAVAILABLE;
+          case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+          case INTERNAL -> Status.INTERNAL;
+        };
     return status.withDescription(e.getMessage()).asRuntimeException();
   }
 }

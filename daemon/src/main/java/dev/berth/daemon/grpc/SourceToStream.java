@@ -14,25 +14,25 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SinkQueueWithCancel;
+import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Serves a Pekko {@link Source} as a grpc-java server stream, with grpc's flow control as the
  * Source's back-pressure: the next element is pulled only while the call {@code isReady()} (the
- * transport holds less than grpc's on-ready threshold, 32 KiB, unsent), so a slow or stalled
- * client holds at most {@link #PREFETCH} elements plus what the HTTP/2 windows let through, and
- * the producer behind the Source waits (a file is not read further, a shim call is not asked for
- * more). A client that cancels, hangs up or passes its deadline cancels the Source (the log file
- * is closed, the shim's exec call cancelled, the journal query stopped); a Source that fails ends
- * the call with the failure's status and its one-line message ({@link GrpcErrors}); one that
- * completes completes the call.
+ * transport holds less than grpc's on-ready threshold, 32 KiB, unsent), so a slow or stalled client
+ * holds at most {@link #PREFETCH} elements plus what the HTTP/2 windows let through, and the
+ * producer behind the Source waits (a file is not read further, a shim call is not asked for more).
+ * A client that cancels, hangs up or passes its deadline cancels the Source (the log file is
+ * closed, the shim's exec call cancelled, the journal query stopped); a Source that fails ends the
+ * call with the failure's status and its one-line message ({@link GrpcErrors}); one that completes
+ * completes the call.
  *
  * <p>Call {@link #serve} from the service method itself, never from a callback: grpc accepts the
- * cancel and ready handlers only before the method returns. Work that must happen first (an ask
- * to an actor) goes into the Source, e.g. {@code Source.completionStageSource(ask…)}.
+ * cancel and ready handlers only before the method returns. Work that must happen first (an ask to
+ * an actor) goes into the Source, e.g. {@code Source.completionStageSource(ask…)}.
  */
 public final class SourceToStream {
   /** Elements pulled ahead of the transport: enough to keep it busy, few enough to stay small. */
@@ -47,7 +47,9 @@ public final class SourceToStream {
     this.materializer = Materializer.matFromSystem(system);
   }
 
-  /** Sources materialized by this bridge that have not terminated yet (for tests and diagnostics). */
+  /**
+   * Sources materialized by this bridge that have not terminated yet (for tests and diagnostics).
+   */
   public int running() {
     return running.get();
   }
@@ -60,15 +62,19 @@ public final class SourceToStream {
     call.setOnReadyHandler(pump::pull);
     Pair<UniqueKillSwitch, SinkQueueWithCancel<T>> handles;
     try {
-      handles = source
-          .watchTermination((mat, terminated) -> {
-            running.incrementAndGet();
-            terminated.whenComplete((done, failure) -> running.decrementAndGet());
-            return NotUsed.getInstance();
-          })
-          .viaMat(KillSwitches.single(), Keep.right())
-          .toMat(Sink.<T>queue().withAttributes(Attributes.inputBuffer(PREFETCH, PREFETCH)), Keep.both())
-          .run(materializer);
+      handles =
+          source
+              .watchTermination(
+                  (mat, terminated) -> {
+                    running.incrementAndGet();
+                    terminated.whenComplete((done, failure) -> running.decrementAndGet());
+                    return NotUsed.getInstance();
+                  })
+              .viaMat(KillSwitches.single(), Keep.right())
+              .toMat(
+                  Sink.<T>queue().withAttributes(Attributes.inputBuffer(PREFETCH, PREFETCH)),
+                  Keep.both())
+              .run(materializer);
     } catch (RuntimeException e) { // the materializer is shut down: the daemon is stopping
       pump.fail(e);
       return;
@@ -85,8 +91,12 @@ public final class SourceToStream {
     private final ServerCallStreamObserver<T> call;
     private UniqueKillSwitch killSwitch;
     private SinkQueueWithCancel<T> queue;
-    /** A pull is outstanding: the next one waits for its element (the queue allows one at a time). */
+
+    /**
+     * A pull is outstanding: the next one waits for its element (the queue allows one at a time).
+     */
     private boolean pulling;
+
     /** The call is over (completed, failed or cancelled): nothing more is sent. */
     private boolean finished;
 

@@ -55,7 +55,9 @@ import org.junit.jupiter.api.io.TempDir;
 class SourceToStreamTest {
   /** Each message is 16 KiB: the client's 64 KiB window holds four, grpc's ready threshold two. */
   private static final int MESSAGE_BYTES = 16 * 1024;
+
   private static final int CLIENT_WINDOW = 64 * 1024;
+
   /**
    * Elements the Source may be ahead of what the client asked for: the client's window (4 + a
    * partial one), grpc's unsent bytes below its 32 KiB ready threshold (2 + 1), the bridge's
@@ -64,7 +66,8 @@ class SourceToStreamTest {
   private static final int AHEAD_BOUND = 16;
 
   /** grpc-netty reports the client's reset of a stream it is writing to as a warning. */
-  private static final java.util.logging.Logger NETTY_LOG = java.util.logging.Logger.getLogger("io.grpc.netty.shaded");
+  private static final java.util.logging.Logger NETTY_LOG =
+      java.util.logging.Logger.getLogger("io.grpc.netty.shaded");
 
   static ActorSystem system;
   static EventLoopGroup loops;
@@ -74,6 +77,7 @@ class SourceToStreamTest {
   SourceToStream bridge;
   Server server;
   ManagedChannel channel;
+
   /** What the Logs method of the test server serves. */
   volatile Source<LogEntry, ?> served;
 
@@ -97,25 +101,28 @@ class SourceToStreamTest {
   void startServer() throws Exception {
     bridge = new SourceToStream(system);
     Path socket = dir.resolve("s.sock");
-    server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(loops)
-        .workerEventLoopGroup(loops)
-        .executor(executor)
-        .addService(new ContainersGrpc.ContainersImplBase() {
-          @Override
-          public void logs(LogsRequest request, StreamObserver<LogEntry> out) {
-            bridge.serve(served, out);
-          }
-        })
-        .build()
-        .start();
-    channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollDomainSocketChannel.class)
-        .eventLoopGroup(loops)
-        .usePlaintext()
-        .flowControlWindow(CLIENT_WINDOW) // also turns off grpc's window auto-tuning
-        .build();
+    server =
+        NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollServerDomainSocketChannel.class)
+            .bossEventLoopGroup(loops)
+            .workerEventLoopGroup(loops)
+            .executor(executor)
+            .addService(
+                new ContainersGrpc.ContainersImplBase() {
+                  @Override
+                  public void logs(LogsRequest request, StreamObserver<LogEntry> out) {
+                    bridge.serve(served, out);
+                  }
+                })
+            .build()
+            .start();
+    channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollDomainSocketChannel.class)
+            .eventLoopGroup(loops)
+            .usePlaintext()
+            .flowControlWindow(CLIENT_WINDOW) // also turns off grpc's window auto-tuning
+            .build();
   }
 
   @AfterEach
@@ -128,7 +135,8 @@ class SourceToStreamTest {
   final class SlowClient extends ClientCall.Listener<LogEntry> {
     final LinkedBlockingQueue<LogEntry> received = new LinkedBlockingQueue<>();
     final CompletableFuture<Status> closed = new CompletableFuture<>();
-    final ClientCall<LogsRequest, LogEntry> call = channel.newCall(ContainersGrpc.getLogsMethod(), CallOptions.DEFAULT);
+    final ClientCall<LogsRequest, LogEntry> call =
+        channel.newCall(ContainersGrpc.getLogsMethod(), CallOptions.DEFAULT);
 
     SlowClient() {
       call.start(this, new Metadata());
@@ -150,31 +158,38 @@ class SourceToStreamTest {
     void take(int n) throws InterruptedException {
       call.request(n);
       for (int i = 0; i < n; i++) {
-        if (received.poll(10, TimeUnit.SECONDS) == null) fail("message " + (i + 1) + " of " + n + " did not arrive");
+        if (received.poll(10, TimeUnit.SECONDS) == null)
+          fail("message " + (i + 1) + " of " + n + " did not arrive");
       }
     }
   }
 
-  /** An endless Source of 16 KiB messages that counts what was pulled from it and reports its end. */
+  /**
+   * An endless Source of 16 KiB messages that counts what was pulled from it and reports its end.
+   */
   static Source<LogEntry, ?> endless(AtomicInteger produced, CompletableFuture<Done> terminated) {
     ByteString data = ByteString.copyFrom(new byte[MESSAGE_BYTES]);
     return Source.fromIterator(() -> Stream.iterate(0, i -> i + 1).iterator())
-        .map(i -> {
-          produced.incrementAndGet();
-          return LogEntry.newBuilder().setStream("stdout").setData(data).build();
-        })
-        .watchTermination((mat, done) -> {
-          done.whenComplete((d, e) -> {
-            if (e != null) terminated.completeExceptionally(e);
-            else terminated.complete(d);
-          });
-          return mat;
-        });
+        .map(
+            i -> {
+              produced.incrementAndGet();
+              return LogEntry.newBuilder().setStream("stdout").setData(data).build();
+            })
+        .watchTermination(
+            (mat, done) -> {
+              done.whenComplete(
+                  (d, e) -> {
+                    if (e != null) terminated.completeExceptionally(e);
+                    else terminated.complete(d);
+                  });
+              return mat;
+            });
   }
 
   @Test
-  void a_slow_client_gets_the_source_pulled_only_as_far_as_it_reads_and_its_cancel_cancels_the_source()
-      throws Exception {
+  void
+      a_slow_client_gets_the_source_pulled_only_as_far_as_it_reads_and_its_cancel_cancels_the_source()
+          throws Exception {
     AtomicInteger produced = new AtomicInteger();
     CompletableFuture<Done> terminated = new CompletableFuture<>();
     served = endless(produced, terminated);
@@ -186,7 +201,8 @@ class SourceToStreamTest {
       requested += batch;
       Thread.sleep(300); // room for a runaway producer to show itself
       int ahead = produced.get() - requested;
-      assertTrue(ahead <= AHEAD_BOUND,
+      assertTrue(
+          ahead <= AHEAD_BOUND,
           "the source ran " + ahead + " elements ahead of a client that asked for " + requested);
       assertTrue(client.received.isEmpty(), "the client got messages it did not ask for");
     }
@@ -194,7 +210,8 @@ class SourceToStreamTest {
 
     client.call.cancel("the reader went away", null);
     assertCancelled(terminated);
-    assertTrue(eventually(() -> bridge.running() == 0), "the bridge still counts the source as running");
+    assertTrue(
+        eventually(() -> bridge.running() == 0), "the bridge still counts the source as running");
   }
 
   @Test
@@ -206,13 +223,16 @@ class SourceToStreamTest {
     CompletableFuture<Source<LogEntry, ?>> later = new CompletableFuture<>();
     CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)
         .execute(() -> later.complete(endless(produced, terminated)));
-    served = Source.completionStageSource(later.thenApply(s -> s.mapMaterializedValue(m -> Done.getInstance())));
+    served =
+        Source.completionStageSource(
+            later.thenApply(s -> s.mapMaterializedValue(m -> Done.getInstance())));
     SlowClient client = new SlowClient();
     client.take(2);
 
     client.call.cancel("the reader went away", null);
     assertCancelled(terminated);
-    assertTrue(eventually(() -> bridge.running() == 0), "the bridge still counts the source as running");
+    assertTrue(
+        eventually(() -> bridge.running() == 0), "the bridge still counts the source as running");
   }
 
   @Test
@@ -220,12 +240,15 @@ class SourceToStreamTest {
     AtomicInteger produced = new AtomicInteger();
     CompletableFuture<Done> terminated = new CompletableFuture<>();
     CompletableFuture<Source<LogEntry, ?>> later = new CompletableFuture<>();
-    served = Source.completionStageSource(later.thenApply(s -> s.mapMaterializedValue(m -> Done.getInstance())));
+    served =
+        Source.completionStageSource(
+            later.thenApply(s -> s.mapMaterializedValue(m -> Done.getInstance())));
     SlowClient client = new SlowClient();
     client.call.request(1);
     assertTrue(eventually(() -> bridge.running() == 1), "the call never reached the bridge");
     client.call.cancel("changed my mind", null);
-    assertTrue(eventually(() -> bridge.running() == 0), "the bridge still counts the source as running");
+    assertTrue(
+        eventually(() -> bridge.running() == 0), "the bridge still counts the source as running");
     later.complete(endless(produced, terminated)); // the ask answers after the client left
     Thread.sleep(200);
     assertEquals(0, produced.get(), "a source that became available after the cancel was run");
@@ -233,8 +256,14 @@ class SourceToStreamTest {
 
   @Test
   void a_completed_source_completes_the_call() throws Exception {
-    served = Source.range(1, 5).map(i -> LogEntry.newBuilder().setStream("stdout")
-        .setData(ByteString.copyFromUtf8("line " + i + "\n")).build());
+    served =
+        Source.range(1, 5)
+            .map(
+                i ->
+                    LogEntry.newBuilder()
+                        .setStream("stdout")
+                        .setData(ByteString.copyFromUtf8("line " + i + "\n"))
+                        .build());
     SlowClient client = new SlowClient();
     client.take(5);
     client.call.request(1); // the end of the stream needs no request, but one more changes nothing
@@ -244,17 +273,22 @@ class SourceToStreamTest {
 
   @Test
   void a_failed_source_ends_the_call_with_its_status_and_a_one_line_message() throws Exception {
-    served = Source.range(1, 2).map(i -> {
-      if (i == 2) throw BerthException.notFound("no such container: x");
-      return LogEntry.newBuilder().setStream("stdout").build();
-    });
+    served =
+        Source.range(1, 2)
+            .map(
+                i -> {
+                  if (i == 2) throw BerthException.notFound("no such container: x");
+                  return LogEntry.newBuilder().setStream("stdout").build();
+                });
     SlowClient client = new SlowClient();
     client.take(1);
     Status status = client.closed.get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.NOT_FOUND, status.getCode());
     assertEquals("no such container: x", status.getDescription());
 
-    served = Source.failed(new java.io.IOException("cannot read container.log\n\tat some.Frame(Frame.java:1)"));
+    served =
+        Source.failed(
+            new java.io.IOException("cannot read container.log\n\tat some.Frame(Frame.java:1)"));
     SlowClient another = new SlowClient();
     another.call.request(1);
     Status internal = another.closed.get(5, TimeUnit.SECONDS);

@@ -15,12 +15,13 @@ public final class Rootfs {
   private Rootfs() {}
 
   /**
-   * An overlay of the image's layers (read-only lowers) with the container's own upper and work dirs.
-   * overlayfs wants lowerdir top-first, so the list is reversed. {@code upper} and {@code work} are
-   * created (they must be on the same filesystem, e.g. both under the container dir).
+   * An overlay of the image's layers (read-only lowers) with the container's own upper and work
+   * dirs. overlayfs wants lowerdir top-first, so the list is reversed. {@code upper} and {@code
+   * work} are created (they must be on the same filesystem, e.g. both under the container dir).
    *
-   * @throws IllegalArgumentException when there are no layers (overlayfs needs at least one lowerdir), a
-   *         path contains ':' or ',' (the option syntax cannot escape them here) or the options exceed a page
+   * @throws IllegalArgumentException when there are no layers (overlayfs needs at least one
+   *     lowerdir), a path contains ':' or ',' (the option syntax cannot escape them here) or the
+   *     options exceed a page
    * @throws UncheckedIOException when upper or work cannot be created
    */
   public static MountSpec overlay(List<Path> layerDirsLowestFirst, Path upper, Path work) {
@@ -28,20 +29,28 @@ public final class Rootfs {
       throw new IllegalArgumentException("an overlay rootfs needs at least one image layer");
     }
     List<String> lowers = new ArrayList<>();
-    for (int i = layerDirsLowestFirst.size() - 1; i >= 0; i--) lowers.add(checked(layerDirsLowestFirst.get(i)));
+    for (int i = layerDirsLowestFirst.size() - 1; i >= 0; i--)
+      lowers.add(checked(layerDirsLowestFirst.get(i)));
     String up = checked(upper);
     String wk = checked(work);
     try {
       Files.createDirectories(upper);
       Files.createDirectories(work);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the overlay upper/work dirs: " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot create the overlay upper/work dirs: " + e.getMessage(), e);
     }
-    List<String> options = List.of("lowerdir=" + String.join(":", lowers), "upperdir=" + up, "workdir=" + wk);
+    List<String> options =
+        List.of("lowerdir=" + String.join(":", lowers), "upperdir=" + up, "workdir=" + wk);
     int length = String.join(",", options).length();
     if (length > MAX_OPTIONS) {
-      throw new IllegalArgumentException("overlay mount options are " + length + " bytes (" + lowers.size()
-          + " layers); the kernel accepts at most " + MAX_OPTIONS);
+      throw new IllegalArgumentException(
+          "overlay mount options are "
+              + length
+              + " bytes ("
+              + lowers.size()
+              + " layers); the kernel accepts at most "
+              + MAX_OPTIONS);
     }
     return new MountSpec("overlay", "overlay", options);
   }

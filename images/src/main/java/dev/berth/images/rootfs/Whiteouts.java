@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * overlayfs' native whiteout format, which is what unpacked layers are stored in so they can be used
- * directly as lowerdirs: a deleted entry is a character device 0/0, an opaque directory carries the
- * xattr {@code trusted.overlay.opaque=y}.
+ * overlayfs' native whiteout format, which is what unpacked layers are stored in so they can be
+ * used directly as lowerdirs: a deleted entry is a character device 0/0, an opaque directory
+ * carries the xattr {@code trusted.overlay.opaque=y}.
  *
  * <p>The JDK can neither mknod nor touch the trusted.* xattr namespace, so this runs {@code mknod}
  * (coreutils) and {@code setfattr}/{@code getfattr} (Debian package {@code attr}). Paths handed to
@@ -27,11 +27,14 @@ public final class Whiteouts {
 
   private Whiteouts() {}
 
-  /** True when {@code p} itself (not following symlinks) is an overlay whiteout (char device 0/0). */
+  /**
+   * True when {@code p} itself (not following symlinks) is an overlay whiteout (char device 0/0).
+   */
   public static boolean isWhiteout(Path p) {
     try {
       int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-      return (mode & S_IFMT) == S_IFCHR && ((Long) Files.getAttribute(p, "unix:rdev", LinkOption.NOFOLLOW_LINKS)) == 0L;
+      return (mode & S_IFMT) == S_IFCHR
+          && ((Long) Files.getAttribute(p, "unix:rdev", LinkOption.NOFOLLOW_LINKS)) == 0L;
     } catch (IOException | UnsupportedOperationException e) {
       // Gone meanwhile, or a file system without unix attributes: either way not a whiteout.
       return false;
@@ -61,7 +64,16 @@ public final class Whiteouts {
   /** True when the directory {@code dir} is marked opaque. */
   public static boolean isOpaque(Path dir) throws IOException {
     if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return false;
-    Result r = exec(List.of("getfattr", "-h", "--absolute-names", "--only-values", "-n", OPAQUE_XATTR, dir.toAbsolutePath().toString()));
+    Result r =
+        exec(
+            List.of(
+                "getfattr",
+                "-h",
+                "--absolute-names",
+                "--only-values",
+                "-n",
+                OPAQUE_XATTR,
+                dir.toAbsolutePath().toString()));
     // getfattr exits 1 with "No such attribute" when the xattr is absent
     return r.code == 0 && r.out.strip().equals("y");
   }
@@ -69,7 +81,8 @@ public final class Whiteouts {
   private static void run(List<String> cmd) throws IOException {
     Result r = exec(cmd);
     if (r.code != 0) {
-      throw new IOException(cmd.get(0) + " failed (exit " + r.code + "): " + r.out.strip().replace('\n', ' '));
+      throw new IOException(
+          cmd.get(0) + " failed (exit " + r.code + "): " + r.out.strip().replace('\n', ' '));
     }
   }
 
@@ -78,7 +91,11 @@ public final class Whiteouts {
   private static Result exec(List<String> cmd) throws IOException {
     Process p;
     try {
-      p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      p =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+              .start();
     } catch (IOException e) {
       String pkg = cmd.get(0).equals("mknod") ? "coreutils" : "attr";
       throw new IOException(cmd.get(0) + " is not installed (Debian package " + pkg + ")", e);

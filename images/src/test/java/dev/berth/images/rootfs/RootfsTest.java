@@ -18,10 +18,15 @@ class RootfsTest {
     Path l1 = tmp.resolve("layers/a");
     Path l2 = tmp.resolve("layers/b");
     Path l3 = tmp.resolve("layers/c");
-    MountSpec m = Rootfs.overlay(List.of(l1, l2, l3), tmp.resolve("c/upper"), tmp.resolve("c/work"));
+    MountSpec m =
+        Rootfs.overlay(List.of(l1, l2, l3), tmp.resolve("c/upper"), tmp.resolve("c/work"));
     assertEquals("overlay", m.type());
     assertEquals("overlay", m.source());
-    assertEquals(List.of("lowerdir=" + l3 + ":" + l2 + ":" + l1, "upperdir=" + tmp.resolve("c/upper"), "workdir=" + tmp.resolve("c/work")),
+    assertEquals(
+        List.of(
+            "lowerdir=" + l3 + ":" + l2 + ":" + l1,
+            "upperdir=" + tmp.resolve("c/upper"),
+            "workdir=" + tmp.resolve("c/work")),
         m.options());
     assertTrue(Files.isDirectory(tmp.resolve("c/upper")));
     assertTrue(Files.isDirectory(tmp.resolve("c/work")));
@@ -29,8 +34,14 @@ class RootfsTest {
 
   @Test
   void refusesWhatOverlayCannotExpress() {
-    assertThrows(IllegalArgumentException.class, () -> Rootfs.overlay(List.of(), tmp.resolve("u"), tmp.resolve("w")));
-    assertThrows(IllegalArgumentException.class, () -> Rootfs.overlay(List.of(tmp.resolve("a:b")), tmp.resolve("u"), tmp.resolve("w")));
-    assertThrows(IllegalArgumentException.class, () -> Rootfs.overlay(List.of(tmp.resolve("a,b")), tmp.resolve("u"), tmp.resolve("w")));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Rootfs.overlay(List.of(), tmp.resolve("u"), tmp.resolve("w")));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Rootfs.overlay(List.of(tmp.resolve("a:b")), tmp.resolve("u"), tmp.resolve("w")));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Rootfs.overlay(List.of(tmp.resolve("a,b")), tmp.resolve("u"), tmp.resolve("w")));
   }
 }

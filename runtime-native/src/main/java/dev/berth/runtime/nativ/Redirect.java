@@ -2,35 +2,32 @@ package dev.berth.runtime.nativ;
 
 /** Where one of a spawned process's standard fds (0, 1, 2) comes from. */
 public sealed interface Redirect {
-    /** Keep the parent's fd as is. */
-    Redirect INHERIT = new Inherit();
-    /** /dev/null, opened read-write so it serves as stdin and as a sink. */
-    Redirect DEV_NULL = new DevNull();
+  /** Keep the parent's fd as is. */
+  Redirect INHERIT = new Inherit();
 
-    /** dup2 this fd of ours into place (e.g. a pipe's write end); it stays open in the parent. */
-    static Redirect fd(int fd) {
-        return new ToFd(fd);
-    }
+  /** /dev/null, opened read-write so it serves as stdin and as a sink. */
+  Redirect DEV_NULL = new DevNull();
 
-    /** open(path, O_WRONLY|O_CREAT|O_APPEND, 0644) in the child. */
-    static Redirect appendTo(String path) {
-        return new ToFile(path, true);
-    }
+  /** dup2 this fd of ours into place (e.g. a pipe's write end); it stays open in the parent. */
+  static Redirect fd(int fd) {
+    return new ToFd(fd);
+  }
 
-    /** open(path, O_WRONLY|O_CREAT|O_TRUNC, 0644) in the child. */
-    static Redirect truncate(String path) {
-        return new ToFile(path, false);
-    }
+  /** open(path, O_WRONLY|O_CREAT|O_APPEND, 0644) in the child. */
+  static Redirect appendTo(String path) {
+    return new ToFile(path, true);
+  }
 
-    record Inherit() implements Redirect {
-    }
+  /** open(path, O_WRONLY|O_CREAT|O_TRUNC, 0644) in the child. */
+  static Redirect truncate(String path) {
+    return new ToFile(path, false);
+  }
 
-    record DevNull() implements Redirect {
-    }
+  record Inherit() implements Redirect {}
 
-    record ToFd(int fd) implements Redirect {
-    }
+  record DevNull() implements Redirect {}
 
-    record ToFile(String path, boolean append) implements Redirect {
-    }
+  record ToFd(int fd) implements Redirect {}
+
+  record ToFile(String path, boolean append) implements Redirect {}
 }

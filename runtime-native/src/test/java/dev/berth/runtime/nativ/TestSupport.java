@@ -7,21 +7,20 @@ import java.nio.charset.StandardCharsets;
 
 /** One Reaper for the whole test JVM: a second wait4(-1) loop would steal exits. */
 final class TestSupport {
-    static final Reaper REAPER;
+  static final Reaper REAPER;
 
-    static {
-        Posix.setChildSubreaper();
-        REAPER = new Reaper().start();
-    }
+  static {
+    Posix.setChildSubreaper();
+    REAPER = new Reaper().start();
+  }
 
-    private TestSupport() {
-    }
+  private TestSupport() {}
 
-    static String readAll(int fd) throws IOException {
-        try (InputStream in = new FdInputStream(fd)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            return out.toString(StandardCharsets.UTF_8);
-        }
+  static String readAll(int fd) throws IOException {
+    try (InputStream in = new FdInputStream(fd)) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      in.transferTo(out);
+      return out.toString(StandardCharsets.UTF_8);
     }
+  }
 }

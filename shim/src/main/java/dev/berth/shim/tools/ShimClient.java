@@ -8,28 +8,28 @@ import java.util.concurrent.TimeUnit;
 
 /** A grpc-java client of one shim's unix socket (for tests, the training run and benchmarks). */
 public final class ShimClient implements AutoCloseable {
-    private final ManagedChannel channel;
+  private final ManagedChannel channel;
 
-    public ShimClient(Path socket) {
-        // As the CLI: a call cut by a dying shim fails; grpc never sends it again.
-        channel = UnixSockets.channel(socket);
-    }
+  public ShimClient(Path socket) {
+    // As the CLI: a call cut by a dying shim fails; grpc never sends it again.
+    channel = UnixSockets.channel(socket);
+  }
 
-    public TaskGrpc.TaskBlockingStub blocking() {
-        return TaskGrpc.newBlockingStub(channel);
-    }
+  public TaskGrpc.TaskBlockingStub blocking() {
+    return TaskGrpc.newBlockingStub(channel);
+  }
 
-    public TaskGrpc.TaskBlockingStub blocking(long timeout, TimeUnit unit) {
-        return TaskGrpc.newBlockingStub(channel).withDeadlineAfter(timeout, unit);
-    }
+  public TaskGrpc.TaskBlockingStub blocking(long timeout, TimeUnit unit) {
+    return TaskGrpc.newBlockingStub(channel).withDeadlineAfter(timeout, unit);
+  }
 
-    @Override
-    public void close() {
-        channel.shutdownNow();
-        try {
-            channel.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
+  }
 }
