@@ -8,7 +8,7 @@ import dev.berth.core.BerthException;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.RestartPolicy;
-import dev.berth.core.TaskRuntime.Observed;
+import dev.berth.task.TaskRuntime.Observed;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

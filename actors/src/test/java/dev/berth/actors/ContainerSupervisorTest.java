@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.core.BerthException;
-import dev.berth.core.ContainerSpecs.CreateParams;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
+import dev.berth.task.ContainerSpecs.CreateParams;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -111,9 +111,9 @@ class ContainerSupervisorTest {
         gone, FakeTaskRuntime.spec(gone, "web", false)); // a name clash among the rebuilt
     var task = runtime.new FakeTask();
     runtime.observations.add(
-        new dev.berth.core.TaskRuntime.Observed.Running(task.pid, 42, "/tmp/s.sock", task));
-    runtime.observations.add(new dev.berth.core.TaskRuntime.Observed.Lost("no shim"));
-    dev.berth.core.JournalHealth health = dev.berth.core.JournalHealth.healthy();
+        new dev.berth.task.TaskRuntime.Observed.Running(task.pid, 42, "/tmp/s.sock", task));
+    runtime.observations.add(new dev.berth.task.TaskRuntime.Observed.Lost("no shim"));
+    dev.berth.actors.JournalHealth health = dev.berth.actors.JournalHealth.healthy();
     supervisor =
         kit.spawn(
             ContainerSupervisor.create(

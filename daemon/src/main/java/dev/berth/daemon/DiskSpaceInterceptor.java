@@ -1,6 +1,6 @@
 package dev.berth.daemon;
 
-import dev.berth.core.DiskSpace;
+import dev.berth.host.DiskSpace;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;

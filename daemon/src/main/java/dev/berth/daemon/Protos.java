@@ -9,8 +9,8 @@ import dev.berth.api.v1.ExecOutput;
 import dev.berth.api.v1.Image;
 import dev.berth.api.v1.LogEntry;
 import dev.berth.core.ContainerView;
-import dev.berth.core.LogFollower;
 import dev.berth.images.ImageRecord;
+import dev.berth.task.LogFollower;
 import java.time.Instant;
 
 /** Domain records and shim messages → API messages. */

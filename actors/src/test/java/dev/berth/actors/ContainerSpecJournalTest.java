@@ -1,0 +1,72 @@
+package dev.berth.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import com.typesafe.config.ConfigFactory;
+import dev.berth.core.ContainerSpec;
+import dev.berth.core.RestartPolicy;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** ContainerSpec through the journal's serializer (jackson-cbor), old entries included. */
+class ContainerSpecJournalTest {
+  static final ActorTestKit kit = ActorTestKit.create(ConfigFactory.load());
+
+  @AfterAll
+  static void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  void specsJournaledBeforeSeccompReadAsTheDaemonDefault() throws Exception {
+    ContainerSpec spec =
+        new ContainerSpec(
+            "id",
+            "n",
+            "busybox",
+            "sha256:x",
+            List.of("true"),
+            List.of("PATH=/bin"),
+            "/",
+            0,
+            0,
+            List.of(),
+            "h",
+            false,
+            Map.of(),
+            Instant.parse("2026-01-01T00:00:00Z"),
+            RestartPolicy.NO,
+            Map.of(),
+            "unconfined");
+    // A spec is journaled inside ContainerCreated (and ContainerAdopted), never on its own.
+    ContainerActor.ContainerCreated event = new ContainerActor.ContainerCreated(spec);
+    SerializerWithStringManifest serializer =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(Adapter.toClassic(kit.system())).findSerializerFor(event);
+    byte[] bytes = serializer.toBinary(event);
+    String manifest = serializer.manifest(event);
+    assertEquals(event, serializer.fromBinary(bytes, manifest));
+
+    ObjectMapper cbor = new ObjectMapper(new CBORFactory());
+    ObjectNode written = (ObjectNode) cbor.readTree(bytes);
+    assertEquals("unconfined", written.path("spec").path("seccompProfile").asText());
+    ((ObjectNode) written.get("spec")).remove("seccompProfile");
+    ContainerSpec old =
+        ((ContainerActor.ContainerCreated)
+                serializer.fromBinary(cbor.writeValueAsBytes(written), manifest))
+            .spec();
+    assertNull(old.seccompProfile());
+    assertEquals("default", old.seccompMode());
+  }
+}

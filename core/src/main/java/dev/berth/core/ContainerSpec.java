@@ -1,0 +1,55 @@
+package dev.berth.core;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the user asked for, resolved against the image at create time (so a later change of the
+ * image name does not change an existing container). Journaled in ContainerCreated.
+ */
+public record ContainerSpec(
+    String id,
+    String name,
+    String image,
+    String imageId,
+    List<String> args,
+    List<String> env,
+    String cwd,
+    int uid,
+    int gid,
+    List<Integer> additionalGids,
+    String hostname,
+    boolean autoRemove,
+    Map<String, String> labels,
+    Instant createdAt,
+    /** Null in journals written before restart policies; use {@link #restartPolicy()}. */
+    RestartPolicy restart,
+    /** Shim RPC name -> failpoint action (fault injection); null or empty for none. */
+    Map<String, String> failpoints,
+    /**
+     * The seccomp choice (--security-opt seccomp=...): null for the daemon's default (also in
+     * journals written before seccomp), {@value SecurityDefaults#UNCONFINED} for no filter, else
+     * the JSON of the container's own profile, checked at create. Either is resolved into
+     * config.json when the bundle is written (at create), so a container keeps the filter it was
+     * created with, whatever --seccomp-profile a later daemon has.
+     */
+    String seccompProfile) {
+
+  /** The seccomp profile value that turns filtering off. */
+  public static final String SECCOMP_UNCONFINED = "unconfined";
+
+  public RestartPolicy restartPolicy() {
+    return RestartPolicy.of(restart);
+  }
+
+  public Map<String, String> failpointsOrEmpty() {
+    return failpoints == null ? Map.of() : failpoints;
+  }
+
+  /** What inspect shows: "default", "unconfined" or "custom". */
+  public String seccompMode() {
+    if (seccompProfile == null) return "default";
+    return seccompProfile.equals(SECCOMP_UNCONFINED) ? "unconfined" : "custom";
+  }
+}

@@ -1,0 +1,520 @@
+package dev.berth.task;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.api.failpoint.Failpoints;
+import dev.berth.api.shim.v1.CreateTaskRequest;
+import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.api.shim.v1.Mount;
+import dev.berth.api.shim.v1.TaskStateReply;
+import dev.berth.core.BerthException;
+import dev.berth.core.ContainerSpec;
+import dev.berth.core.ExitInfo;
+import dev.berth.host.BerthPaths;
+import dev.berth.host.PrivateTree;
+import dev.berth.images.ImageRecord;
+import dev.berth.images.ImageStore;
+import dev.berth.images.rootfs.MountSpec;
+import dev.berth.images.rootfs.Rootfs;
+import dev.berth.oci.ProcessConfig;
+import dev.berth.oci.RuntimeSpec;
+import dev.berth.oci.SeccompProfile;
+import dev.berth.oci.SecurityDefaults;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The blocking side of a container's lifecycle (files, mounts, shim processes), run on a dedicated
+ * executor so actors only ever see CompletionStages.
+ */
+public final class ContainerRuntime implements TaskRuntime {
+  private static final Logger log = LoggerFactory.getLogger(ContainerRuntime.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration RPC_TIMEOUT = Duration.ofSeconds(30);
+
+  private final BerthPaths paths;
+  private final ImageStore images;
+  private final ActorSystem<?> system;
+  private final EventLoopGroup group;
+  private final Executor blocking;
+  private final ShimLauncher launcher;
+  private final ShimPool spares;
+  private final SecurityDefaults security;
+
+  public ContainerRuntime(
+      BerthPaths paths,
+      ImageStore images,
+      SecurityDefaults security,
+      ActorSystem<?> system,
+      EventLoopGroup group,
+      Executor blocking,
+      int spareShims) {
+    this.paths = paths;
+    this.security = security;
+    this.images = images;
+    this.system = system;
+    this.group = group;
+    this.blocking = blocking;
+    this.launcher = new ShimLauncher(paths);
+    this.spares =
+        new ShimPool(
+            launcher,
+            paths,
+            blocking,
+            spareShims,
+            shim -> ShimClient.connect(system, shim.socket(), group));
+  }
+
+  /** At daemon start: clear spares of an earlier daemon, start ours. */
+  public void open() {
+    spares.removeLeftovers();
+    spares.replenish();
+  }
+
+  /** At daemon stop: containers' shims stay; the spare goes. */
+  public void close() {
+    spares.close();
+  }
+
+  @Override
+  public BerthPaths paths() {
+    return paths;
+  }
+
+  /** Writes the OCI bundle (config.json) and the overlay dirs; no process, no mount yet. */
+  @Override
+  public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
+    return run(
+        () -> {
+          Path bundle = paths.bundle(spec.id());
+          try {
+            PrivateTree.privateDir(bundle);
+            Files.createDirectories(paths.rootfs(spec.id()));
+            Files.createDirectories(paths.work(spec.id()));
+            // The upper dir becomes the container's "/": it needs the modes a root dir has, while
+            // the
+            // 0700 bundle above it keeps host users out.
+            Files.createDirectories(paths.upper(spec.id()));
+            Files.setPosixFilePermissions(paths.upper(spec.id()), PrivateTree.CONTAINER_ROOT);
+            byte[] config =
+                RuntimeSpec.generate(
+                    spec.id(),
+                    new ProcessConfig(
+                        spec.args(),
+                        spec.env(),
+                        spec.cwd(),
+                        spec.uid(),
+                        spec.gid(),
+                        spec.additionalGids()),
+                    spec.hostname(),
+                    paths.rootfs(spec.id()),
+                    List.of(),
+                    seccomp(spec));
+            writeAtomically(bundle.resolve("config.json"), config);
+            writeAtomically(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
+            // The shim reads its failpoints from the bundle when it takes the container on
+            // (Create).
+            Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
+            if (spec.failpointsOrEmpty().isEmpty()) Files.deleteIfExists(failpoints);
+            else Failpoints.write(failpoints, spec.failpointsOrEmpty());
+            // The log exists from creation on, so a follower can hold it open from the start and
+            // still read it to the end after a --rm removal unlinks it.
+            if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));
+            return null;
+          } catch (Exception e) {
+            deleteTree(bundle);
+            throw e;
+          }
+        });
+  }
+
+  private JsonNode seccomp(ContainerSpec spec) {
+    try {
+      return security.seccompFor(spec.seccompProfile());
+    } catch (SeccompProfile.InvalidProfileException e) {
+      // checked at create; only a journal from a daemon with other rules could get here
+      throw BerthException.invalid(e.getMessage());
+    }
+  }
+
+  /**
+   * Launches a shim and runs create + start in it. On failure nothing is left running or mounted.
+   */
+  @Override
+  public CompletionStage<RunningTask> start(ContainerSpec spec) {
+    return run(
+        () -> {
+          String id = spec.id();
+          ImageRecord image =
+              images
+                  .resolve(spec.imageId())
+                  .orElseThrow(
+                      () ->
+                          BerthException.precondition(
+                              "image "
+                                  + spec.imageId()
+                                  + " of container "
+                                  + spec.name()
+                                  + " no longer exists"));
+          MountSpec rootfs =
+              Rootfs.overlay(images.layerDirs(image), paths.upper(id), paths.work(id));
+          long t0 = System.nanoTime();
+          forceCleanup(id); // a previous run's shim must not linger
+          ShimPool.Spare spare = spares.take();
+          ShimLauncher.Launched shim = spare != null ? spare.shim() : launcher.launch(id);
+          long t1 = System.nanoTime();
+          ShimClient client =
+              spare != null ? spare.client() : ShimClient.connect(system, shim.socket(), group);
+          try {
+            int pid =
+                client
+                    .create(
+                        CreateTaskRequest.newBuilder()
+                            .setId(id)
+                            .setBundle(paths.bundle(id).toString())
+                            .addRootfs(
+                                Mount.newBuilder()
+                                    .setType(rootfs.type())
+                                    .setSource(rootfs.source())
+                                    .addAllOptions(rootfs.options()))
+                            .setLogPath(paths.log(id).toString())
+                            .build())
+                    .toCompletableFuture()
+                    .get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
+                    .getPid();
+            long t2 = System.nanoTime();
+            client.start().toCompletableFuture().get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            long t3 = System.nanoTime();
+            log.debug(
+                "started {}: shim {} ms ({}), create {} ms, start {} ms",
+                id,
+                (t1 - t0) / 1_000_000,
+                spare != null ? "spare" : "launched",
+                (t2 - t1) / 1_000_000,
+                (t3 - t2) / 1_000_000);
+            spares.replenish();
+            return new RunningTask(
+                pid, shim.pid(), shim.socket().toString(), Instant.now(), client);
+          } catch (Exception e) {
+            spares.replenish();
+            BerthException failure = BerthException.from(e);
+            log.warn("start of {} failed: {}", id, failure.getMessage());
+            try {
+              client.delete().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+              // the shim could not clean up after itself; forceCleanup below does it from outside
+            }
+            client.close();
+            // A shim that could not even take the container on (e.g. a spare that failed adoption)
+            // is not found by forceCleanup under the container's dir: end it here.
+            if (shim.process().isAlive()) {
+              shim.process().destroyForcibly();
+              shim.process().waitFor(5, TimeUnit.SECONDS);
+            }
+            deleteTree(shim.dir());
+            Files.deleteIfExists(shim.socket());
+            forceCleanup(id);
+            throw failure;
+          }
+        });
+  }
+
+  /** Reconnects to the shim of a container the journal says is running (daemon restart). */
+  @Override
+  public CompletionStage<Observed> observe(String id) {
+    return run(
+        () -> {
+          Path dir = paths.shimDir(id);
+          Optional<ExitInfo> exitFile = readExitFile(id);
+          Path address = dir.resolve("address");
+          if (!Files.exists(address)) {
+            return exitFile
+                .<Observed>map(x -> new Observed.Exited(x.exitCode(), x.finishedAt(), null))
+                .orElseGet(() -> new Observed.Lost("shim state is gone"));
+          }
+          Path socket = Path.of(Files.readString(address, StandardCharsets.UTF_8).strip());
+          long shimPid = readPid(dir.resolve("shim.pid"));
+          if (shimPid <= 0 || !isBerthShim(shimPid)) {
+            // Fail fast on a stale socket whose shim is gone, instead of waiting for a timeout.
+            return exitFile
+                .<Observed>map(x -> new Observed.Exited(x.exitCode(), x.finishedAt(), null))
+                .orElseGet(() -> new Observed.Lost("shim " + shimPid + " is gone"));
+          }
+          ShimClient client = ShimClient.connect(system, socket, group);
+          try {
+            TaskStateReply st =
+                client.state(Duration.ofSeconds(5)).toCompletableFuture().get(6, TimeUnit.SECONDS);
+            if ("running".equals(st.getStatus()) || "created".equals(st.getStatus())) {
+              return new Observed.Running(st.getPid(), shimPid, socket.toString(), client);
+            }
+            return new Observed.Exited(st.getExitCode(), parseTime(st.getExitedAt()), client);
+          } catch (Exception e) {
+            client.close();
+            if (exitFile.isPresent())
+              return new Observed.Exited(
+                  exitFile.get().exitCode(), exitFile.get().finishedAt(), null);
+            // It may have died while we asked: only a gone process is a lost shim.
+            if (!isBerthShim(shimPid)) return new Observed.Lost("shim " + shimPid + " is gone");
+            return new Observed.Unresponsive(
+                "shim " + shimPid + " does not answer: " + BerthException.from(e).getMessage());
+          }
+        });
+  }
+
+  /**
+   * After an exit: let the shim delete the task (runc delete, unmount) and end; clean up from
+   * outside if it can't.
+   */
+  @Override
+  public CompletionStage<Void> deleteTask(String id, TaskHandle clientOrNull) {
+    return run(
+        () -> {
+          if (clientOrNull != null) {
+            try {
+              ExitStatus ignored =
+                  clientOrNull
+                      .delete()
+                      .toCompletableFuture()
+                      .get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (Exception e) {
+              log.warn(
+                  "shim delete of {} failed, cleaning up from outside: {}",
+                  id,
+                  BerthException.from(e).getMessage());
+            } finally {
+              clientOrNull.close();
+            }
+          }
+          forceCleanup(id);
+          return null;
+        });
+  }
+
+  /** Removes everything the container owns on disk. */
+  @Override
+  public CompletionStage<Void> removeBundle(String id) {
+    return run(
+        () -> {
+          forceCleanup(id);
+          deleteTree(paths.bundle(id));
+          return null;
+        });
+  }
+
+  /**
+   * Ids of the container bundles under {@code --root} (the journal's view is checked against it).
+   */
+  @Override
+  public CompletionStage<List<String>> bundlesOnDisk() {
+    return run(
+        () -> {
+          List<String> ids = new java.util.ArrayList<>();
+          try (var dirs = Files.newDirectoryStream(paths.containers())) {
+            for (Path d : dirs) {
+              String name = d.getFileName().toString();
+              if (name.matches("[0-9a-f]{64}")
+                  && Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) ids.add(name);
+            }
+          } catch (NoSuchFileException none) {
+            // no container was ever made
+          }
+          return ids;
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<ContainerSpec>> readBundleRecord(String id) {
+    return run(() -> BundleRecord.read(id, paths.bundle(id)));
+  }
+
+  /** When the shim started the container's process: runc writes init.pid as it creates it. */
+  @Override
+  public Optional<Instant> startedAt(String id) {
+    try {
+      return Optional.of(
+          Files.getLastModifiedTime(paths.shimDir(id).resolve("init.pid")).toInstant());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  public Optional<ExitInfo> readExitFile(String id) {
+    Path f = paths.shimDir(id).resolve("exit.json");
+    try {
+      JsonNode n = JSON.readTree(Files.readAllBytes(f));
+      return Optional.of(
+          new ExitInfo(id, n.path("exitCode").asInt(-1), parseTime(n.path("exitedAt").asText(""))));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      log.warn("unreadable exit file {}: {}", f, e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Makes sure nothing of a task is left: the shim process, the runc container, the rootfs mount,
+   * the shim's state dir and socket. Idempotent; used when the shim could not do it itself.
+   */
+  void forceCleanup(String id) throws IOException, InterruptedException {
+    Path dir = paths.shimDir(id);
+    long shimPid = readPid(dir.resolve("shim.pid"));
+    if (shimPid > 0 && isBerthShim(shimPid)) {
+      // Only ever kill a berth shim (a recycled pid could be anything).
+      ProcessHandle.of(shimPid)
+          .ifPresent(
+              ph -> {
+                ph.destroyForcibly();
+                try {
+                  ph.onExit().get(5, TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                  // still going: runc delete --force below kills the container regardless
+                }
+              });
+    }
+    if (Files.exists(paths.runtimeRoot().resolve(id))) {
+      exec(
+          List.of(
+              paths.runtime(), "--root", paths.runtimeRoot().toString(), "delete", "--force", id));
+    }
+    Path rootfs = paths.rootfs(id);
+    if (isMounted(rootfs)) {
+      exec(List.of("umount", "-l", rootfs.toString()));
+    }
+    // An adopted spare keeps its own socket path: the address file says which it is.
+    try {
+      Files.deleteIfExists(
+          Path.of(Files.readString(dir.resolve("address"), StandardCharsets.UTF_8).strip()));
+    } catch (NoSuchFileException ignored) {
+      // no address written: the socket below is the only candidate
+    }
+    deleteTree(dir);
+    Files.deleteIfExists(paths.shimSocket(id));
+  }
+
+  static boolean isMounted(Path p) throws IOException {
+    return mountPoints().contains(p.toAbsolutePath().normalize().toString());
+  }
+
+  static java.util.Set<String> mountPoints() throws IOException {
+    java.util.Set<String> points = new java.util.HashSet<>();
+    for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+      String[] f = line.split(" ");
+      if (f.length > 4) points.add(f[4]);
+    }
+    return points;
+  }
+
+  private static void exec(List<String> cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
+    else if (p.exitValue() != 0)
+      log.warn(
+          "{} exited {}: {}",
+          cmd,
+          p.exitValue(),
+          BerthException.oneLine(out.isBlank() ? "-" : out));
+  }
+
+  /** Alive and a berth shim: a recycled pid is some other process, and the shim counts as gone. */
+  static boolean isBerthShim(long pid) {
+    return ProcessHandle.of(pid)
+        .filter(ProcessHandle::isAlive)
+        .flatMap(ph -> ph.info().commandLine())
+        .map(c -> c.contains("dev.berth.shim.ShimMain"))
+        .orElse(false);
+  }
+
+  private static long readPid(Path f) {
+    try {
+      return Long.parseLong(Files.readString(f).strip());
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  public static Instant parseTime(String s) {
+    if (s == null || s.isEmpty()) return Instant.now();
+    try {
+      return Instant.parse(s);
+    } catch (Exception e) {
+      return Instant.now();
+    }
+  }
+
+  static void writeAtomically(Path target, byte[] data) throws IOException {
+    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+    Files.write(tmp, data);
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+    java.util.Set<String> mounts = mountPoints();
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs)
+              throws IOException {
+            // never descend into a mount (a still-mounted rootfs must not be emptied through the
+            // overlay)
+            return mounts.contains(dir.toAbsolutePath().normalize().toString())
+                ? FileVisitResult.SKIP_SUBTREE
+                : FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.deleteIfExists(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+            Files.deleteIfExists(dir);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  @FunctionalInterface
+  private interface Blocking<T> {
+    T call() throws Exception;
+  }
+
+  private <T> CompletionStage<T> run(Blocking<T> body) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return body.call();
+          } catch (BerthException e) {
+            throw e;
+          } catch (Exception e) {
+            throw BerthException.from(e);
+          }
+        },
+        blocking);
+  }
+}

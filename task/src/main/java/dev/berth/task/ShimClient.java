@@ -1,0 +1,152 @@
+package dev.berth.task;
+
+import dev.berth.api.shim.v1.CreateTaskReply;
+import dev.berth.api.shim.v1.CreateTaskRequest;
+import dev.berth.api.shim.v1.DeleteTaskRequest;
+import dev.berth.api.shim.v1.ExecChunk;
+import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.api.shim.v1.KillTaskRequest;
+import dev.berth.api.shim.v1.StartTaskRequest;
+import dev.berth.api.shim.v1.StateTaskRequest;
+import dev.berth.api.shim.v1.TaskClient;
+import dev.berth.api.shim.v1.TaskStateReply;
+import dev.berth.api.shim.v1.WaitTaskRequest;
+import io.grpc.EquivalentAddressGroup;
+import io.grpc.NameResolver;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * The daemon's connection to one berth-shim: the Pekko gRPC client (netty backend) pointed at the
+ * shim's unix socket, so replies and streams arrive as CompletionStage/Source in the actors.
+ */
+public final class ShimClient implements TaskHandle {
+  private final TaskClient client;
+  private final Path socket;
+
+  private ShimClient(TaskClient client, Path socket) {
+    this.client = client;
+    this.socket = socket;
+  }
+
+  /** Connects lazily; the first RPC fails fast if nothing listens on the socket. */
+  public static ShimClient connect(ActorSystem<?> system, Path socket, EventLoopGroup group) {
+    GrpcClientSettings settings =
+        GrpcClientSettings.connectToServiceAt("localhost", 0, system)
+            .withBackend("netty")
+            .withTls(false)
+            // A shim that is gone must surface as an error, not as endless reconnects.
+            .withConnectionAttempts(2)
+            .withChannelBuilderOverrides(b -> overrides(b, socket, group));
+    return new ShimClient(TaskClient.create(settings, system), socket);
+  }
+
+  @SuppressWarnings(
+      "deprecation") // nameResolverFactory is the only way to aim this builder at a unix socket
+  private static NettyChannelBuilder overrides(
+      NettyChannelBuilder b, Path socket, EventLoopGroup group) {
+    return b.nameResolverFactory(new UdsResolverFactory(socket))
+        .channelType(EpollDomainSocketChannel.class)
+        .eventLoopGroup(group)
+        .overrideAuthority("localhost")
+        .usePlaintext();
+  }
+
+  public Path socket() {
+    return socket;
+  }
+
+  public CompletionStage<CreateTaskReply> create(CreateTaskRequest r) {
+    return ShimFailures.translated(client.create(r));
+  }
+
+  public CompletionStage<TaskStateReply> start() {
+    return ShimFailures.translated(client.start(StartTaskRequest.getDefaultInstance()));
+  }
+
+  public CompletionStage<TaskStateReply> state(Duration timeout) {
+    return ShimFailures.translated(client.state(StateTaskRequest.getDefaultInstance()))
+        .toCompletableFuture()
+        .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public CompletionStage<?> kill(int signal, boolean all) {
+    return ShimFailures.translated(
+        client.kill(KillTaskRequest.newBuilder().setSignal(signal).setAll(all).build()));
+  }
+
+  @Override
+  public CompletionStage<ExitStatus> waitExit() {
+    return ShimFailures.translated(client.waitExit(WaitTaskRequest.getDefaultInstance()));
+  }
+
+  @Override
+  public CompletionStage<ExitStatus> delete() {
+    return ShimFailures.translated(client.delete(DeleteTaskRequest.getDefaultInstance()));
+  }
+
+  @Override
+  public Source<ExecChunk, NotUsed> exec(ExecTaskRequest r) {
+    return client.exec(r).mapError(Throwable.class, ShimFailures::translate);
+  }
+
+  public CompletionStage<Done> closeAsync() {
+    return client.close();
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+
+  /** Resolves every target to the one unix socket address. */
+  private static final class UdsResolverFactory extends NameResolver.Factory {
+    private final Path socket;
+
+    UdsResolverFactory(Path socket) {
+      this.socket = socket;
+    }
+
+    @Override
+    public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
+      return new NameResolver() {
+        @Override
+        public String getServiceAuthority() {
+          return "localhost";
+        }
+
+        @Override
+        public void start(Listener2 listener) {
+          listener.onResult(
+              ResolutionResult.newBuilder()
+                  .setAddresses(
+                      List.of(
+                          new EquivalentAddressGroup(new DomainSocketAddress(socket.toString()))))
+                  .build());
+        }
+
+        @Override
+        public void shutdown() {}
+      };
+    }
+
+    @Override
+    public String getDefaultScheme() {
+      return "unix";
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package dev.berth.task;
+
+import dev.berth.core.BerthException;
+import io.grpc.StatusRuntimeException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The edge where a shim's gRPC failures become domain failures: above the task module nobody sees a
+ * gRPC status, only a {@link BerthException} with the shim's one-line description.
+ */
+final class ShimFailures {
+  private ShimFailures() {}
+
+  static Throwable translate(Throwable t) {
+    Throwable c = BerthException.unwrap(t);
+    if (!(c instanceof StatusRuntimeException s)) return c;
+    String d = s.getStatus().getDescription();
+    String line = BerthException.oneLine(d != null ? d : s.getStatus().getCode().toString());
+    BerthException.Code code =
+        switch (s.getStatus().getCode()) {
+          case NOT_FOUND -> BerthException.Code.NOT_FOUND;
+          case ALREADY_EXISTS -> BerthException.Code.ALREADY_EXISTS;
+          case FAILED_PRECONDITION -> BerthException.Code.FAILED_PRECONDITION;
+          case INVALID_ARGUMENT -> BerthException.Code.INVALID_ARGUMENT;
+          case UNAVAILABLE -> BerthException.Code.UNAVAILABLE;
+          case PERMISSION_DENIED -> BerthException.Code.PERMISSION_DENIED;
+          default -> BerthException.Code.INTERNAL;
+        };
+    return new BerthException(code, line);
+  }
+
+  static <T> CompletionStage<T> translated(CompletionStage<T> stage) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    stage.whenComplete(
+        (v, e) -> {
+          if (e != null) out.completeExceptionally(translate(e));
+          else out.complete(v);
+        });
+    return out;
+  }
+}

@@ -1,0 +1,140 @@
+package dev.berth.task;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LogFollowerTest {
+  @TempDir Path dir;
+
+  static ActorSystem system;
+  static ExecutorService io;
+
+  @BeforeAll
+  static void start() {
+    system = ActorSystem.create("LogFollowerTest");
+    io = Executors.newCachedThreadPool();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    io.shutdownNow();
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static String line(String stream, String text) {
+    return "{\"log\":\""
+        + text
+        + "\\n\",\"stream\":\""
+        + stream
+        + "\",\"time\":\"2026-01-01T00:00:00.000000001Z\"}\n";
+  }
+
+  private static String text(LogFollower.LogLine l) {
+    return new String(l.data(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void follow_reads_to_the_end_even_when_the_log_is_removed_after_the_exit() throws Exception {
+    Path log = Files.createFile(dir.resolve("container.log"));
+    CompletableFuture<Done> exited = new CompletableFuture<>();
+    CompletableFuture<List<String>> got =
+        LogFollower.source(new LogHandle(log, exited), true, io)
+            .map(l -> l.stream() + ":" + text(l))
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture();
+    Thread.sleep(120); // the follower has the file open
+    Files.writeString(
+        log, line("stdout", "hello") + line("stderr", "oops"), StandardOpenOption.APPEND);
+    // what --rm does right after the exit: unlink the log
+    Files.delete(log);
+    exited.complete(Done.getInstance());
+    assertEquals(List.of("stdout:hello\n", "stderr:oops\n"), got.get(5, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void without_follow_reads_what_is_there_and_skips_a_torn_line() throws Exception {
+    Path log = dir.resolve("container.log");
+    Files.writeString(log, line("stdout", "a") + "{\"log\":\"to" + "\n" + line("stdout", "b"));
+    List<String> got =
+        LogFollower.source(new LogHandle(log, new CompletableFuture<>()), false, io)
+            .map(LogFollowerTest::text)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertEquals(List.of("a\n", "b\n"), got);
+  }
+
+  @Test
+  void cancelling_a_follow_closes_the_file() throws Exception {
+    Path log = dir.resolve("container.log");
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 10_000; i++) many.append(line("stdout", "line " + i));
+    Files.writeString(log, many);
+    // a follow of a run that never ends: only a cancel stops it
+    List<String> first =
+        LogFollower.source(new LogHandle(log, new CompletableFuture<>()), true, io)
+            .take(3)
+            .map(LogFollowerTest::text)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertEquals(List.of("line 0\n", "line 1\n", "line 2\n"), first);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (openDescriptors(log) > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+    assertEquals(0, openDescriptors(log), "the cancelled follower still holds " + log + " open");
+  }
+
+  @Test
+  void a_follow_waits_for_output_and_ends_after_the_exit() throws Exception {
+    Path log = Files.createFile(dir.resolve("container.log"));
+    CompletableFuture<Done> exited = new CompletableFuture<>();
+    CompletableFuture<List<String>> got =
+        LogFollower.source(new LogHandle(log, exited), true, io)
+            .map(LogFollowerTest::text)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture();
+    for (int i = 0; i < 3; i++) {
+      Thread.sleep(80); // several empty polls between lines
+      Files.writeString(log, line("stdout", "tick " + i), StandardOpenOption.APPEND);
+    }
+    Thread.sleep(80);
+    assertTrue(!got.isDone(), "a follow must not end before the run exits");
+    exited.complete(Done.getInstance());
+    assertEquals(List.of("tick 0\n", "tick 1\n", "tick 2\n"), got.get(5, TimeUnit.SECONDS));
+  }
+
+  /** Descriptors of this JVM open on {@code file}. */
+  private static long openDescriptors(Path file) throws IOException {
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.filter(
+              fd -> {
+                try {
+                  return Files.readSymbolicLink(fd).equals(file);
+                } catch (IOException e) {
+                  return false; // closed while listing
+                }
+              })
+          .count();
+    }
+  }
+}
