@@ -21,8 +21,11 @@ public record BerthPaths(Path root, Path state, Path socket, Path home, String r
     return containers().resolve(id);
   }
 
+  /** The rootfs's name inside a bundle (config.json names it relative to the bundle). */
+  public static final String ROOTFS = "rootfs";
+
   public Path rootfs(String id) {
-    return bundle(id).resolve("rootfs");
+    return bundle(id).resolve(ROOTFS);
   }
 
   public Path upper(String id) {

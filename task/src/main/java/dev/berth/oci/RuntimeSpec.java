@@ -65,7 +65,8 @@ public final class RuntimeSpec {
   /**
    * @param containerId used for the cgroup path ({@code /berth/<id>})
    * @param hostname the UTS hostname; the first 12 characters of the id when null or blank
-   * @param rootfs the (mounted) root filesystem; made absolute
+   * @param rootfs the (mounted) root filesystem; a relative path stays relative (runc resolves it
+   *     against the bundle, so a bundle moved with its --root still runs)
    * @param extraMounts OCI mount objects ({@code destination}, {@code type}, {@code source}, {@code
    *     options}); one with the destination of a default mount replaces that default
    * @param seccomp the {@code linux.seccomp} object (see {@link SeccompProfile#toRuntimeSpec});
@@ -89,7 +90,7 @@ public final class RuntimeSpec {
     spec.put("ociVersion", OCI_VERSION);
     spec.set("process", process(process));
     ObjectNode root = spec.putObject("root");
-    root.put("path", rootfs.toAbsolutePath().normalize().toString());
+    root.put("path", rootfs.normalize().toString());
     root.put("readonly", false);
     String host =
         hostname == null || hostname.isBlank()

@@ -2,6 +2,7 @@ package dev.berth.task;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.api.failpoint.Failpoints;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.ExitStatus;
@@ -126,7 +127,7 @@ public final class ContainerRuntime implements TaskRuntime {
                         spec.gid(),
                         spec.additionalGids()),
                     spec.hostname(),
-                    paths.rootfs(spec.id()),
+                    Path.of(BerthPaths.ROOTFS),
                     List.of(),
                     seccomp(spec));
             writeAtomically(bundle.resolve("config.json"), config);
@@ -157,6 +158,26 @@ public final class ContainerRuntime implements TaskRuntime {
   }
 
   /**
+   * Bundles written before the root path became relative name the rootfs by its absolute path,
+   * which is wrong once --root has moved (an operator moving /var/lib/berth to another disk): such
+   * a path is rewritten to the bundle-relative one before the bundle runs again.
+   */
+  private void rebaseRoot(String id) throws IOException {
+    Path config = paths.bundle(id).resolve("config.json");
+    ObjectNode tree = (ObjectNode) CONFIG_JSON.readTree(config.toFile());
+    JsonNode path = tree.path("root").path("path");
+    if (!path.isTextual() || !path.asText().startsWith("/")) return;
+    if (Path.of(path.asText()).equals(paths.rootfs(id))) return;
+    ((ObjectNode) tree.get("root")).put("path", BerthPaths.ROOTFS);
+    writeAtomically(config, CONFIG_JSON.writeValueAsBytes(tree));
+    log.info(
+        "container {}: rootfs path {} (an older bundle location) now bundle-relative", id, path);
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper CONFIG_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /**
    * Launches a shim and runs create + start in it. On failure nothing is left running or mounted.
    */
   @Override
@@ -179,6 +200,7 @@ public final class ContainerRuntime implements TaskRuntime {
               Rootfs.overlay(images.layerDirs(image), paths.upper(id), paths.work(id));
           long t0 = System.nanoTime();
           forceCleanup(id); // a previous run's shim must not linger
+          rebaseRoot(id);
           ShimPool.Spare spare = spares.take();
           ShimLauncher.Launched shim = spare != null ? spare.shim() : launcher.launch(id);
           long t1 = System.nanoTime();

@@ -57,9 +57,7 @@ class RuntimeSpecTest {
     assertTrue(p.path("capabilities").path("ambient").isEmpty());
     assertTrue(p.path("rlimits").isMissingNode(), "no rlimits");
 
-    assertEquals(
-        Path.of("relative/rootfs").toAbsolutePath().toString(),
-        s.path("root").path("path").asText());
+    assertEquals("relative/rootfs", s.path("root").path("path").asText());
     assertFalse(s.path("root").path("readonly").asBoolean(true));
     assertEquals("box", s.path("hostname").asText());
 
