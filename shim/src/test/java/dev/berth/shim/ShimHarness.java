@@ -1,8 +1,8 @@
 package dev.berth.shim;
 
 import dev.berth.api.shim.v1.TaskGrpc;
-import dev.berth.shim.tools.BusyboxBundle;
-import dev.berth.shim.tools.ShimClient;
+import dev.berth.tools.shim.BusyboxBundle;
+import dev.berth.tools.shim.ShimClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
