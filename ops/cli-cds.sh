@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the AppCDS archive of the berth CLI (cli/target/berth-cli.jsa), which bin/berth uses
-# when it is newer than the jars. Run it after each `mvn -pl cli install`; no daemon is needed:
-# the training run (dev.berth.cli.CdsTraining) renders help, fails a usage check, fails to
+# when it is newer than the jars. Run it after each `mvn -pl cli,build-tools -am install`; no daemon
+# is needed: the training run (dev.berth.tools.cli.CliTraining, in the build-only
+# build-tools/target/berth-build-tools.jar) renders help, fails a usage check, fails to
 # connect to a missing socket (loading the gRPC/netty client) and renders table/JSON output,
 # through bin/berth itself so the classpath and JVM flags are exactly those of real calls.
 set -euo pipefail
@@ -11,6 +12,11 @@ home="${home%/*/*}"
 jsa="$home/cli/target/berth-cli.jsa"
 tmp="$jsa.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
+export BERTH_TRAINING_JAR="$home/build-tools/target/berth-build-tools.jar"
+if [[ ! -f "$BERTH_TRAINING_JAR" ]]; then
+  echo "Error: $BERTH_TRAINING_JAR is missing: build it with 'mvn -pl build-tools -am install'" >&2
+  exit 1
+fi
 
 BERTH_CDS_DUMP="$tmp" "$home/bin/berth"
 if [[ ! -s "$tmp" ]]; then

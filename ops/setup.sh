@@ -98,7 +98,7 @@ else
 fi
 
 # ------------------------------------------------------------------ 3. build
-modules=(api runtime-native shim persistence images actors daemon cli)
+modules=(api core runtime-native shim persistence images task actors daemon cli build-tools)
 stamp=build/setup/mvn-install.stamp
 build_reason=""
 if [[ "${BERTH_SETUP_FORCE_BUILD:-0}" == 1 ]]; then

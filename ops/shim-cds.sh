@@ -2,7 +2,7 @@
 # Builds the shim's AppCDS archive, shim/target/berth-shim.jsa (bin/berth-shim uses it when present).
 #
 # Training run: start a shim through bin/berth-shim with -XX:ArchiveClassesAtExit, drive the common
-# path over gRPC (dev.berth.shim.tools.ShimProbe train: State, and as root with /bin/busybox also
+# path over gRPC (dev.berth.tools.shim.ShimProbe train, from the build-only build-tools jar: State, and as root with /bin/busybox also
 # Create/Start/Exec/Pids/Kill/WaitExit/Delete on a busybox bundle), and let the shim exit normally
 # (it exits by itself after Delete; otherwise SIGTERM, which the shim handles with exit 0) so the
 # JVM writes the archive. Rerun after rebuilding the shim jars: a stale archive is ignored.
@@ -14,12 +14,15 @@ jsa="$target/berth-shim.jsa"
 java="java"
 [ -n "${JAVA_HOME:-}" ] && java="$JAVA_HOME/bin/java"
 
-if [ ! -f "$target/berth-shim-0.1.0-SNAPSHOT.jar" ]; then
-  echo "shim-cds: shim not built (mvn -pl runtime-native,shim -am install)" >&2
+tools="$BERTH_HOME/build-tools/target/berth-build-tools.jar"
+if [ ! -f "$target/berth-shim.jar" ] || [ ! -f "$tools" ]; then
+  echo "shim-cds: shim or build-tools not built (mvn -pl shim,build-tools -am install)" >&2
   exit 1
 fi
-cp="$target/berth-shim-0.1.0-SNAPSHOT.jar"
+# The probe is a client in a JVM of its own: the shim's jars plus the build-only tools jar.
+cp="$target/berth-shim.jar"
 for lib in "$target"/lib/*.jar; do cp="$cp:$lib"; done
+cp="$cp:$tools"
 
 work="$(mktemp -d /tmp/bs-cds-XXXX)"
 pid=""
@@ -48,7 +51,7 @@ train() {
   done
   [ -f "$work/state/address" ] || { echo "shim-cds: training shim did not come up" >&2; return 1; }
 
-  "$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$cp" dev.berth.shim.tools.ShimProbe train \
+  "$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$cp" dev.berth.tools.shim.ShimProbe train \
     "$work/s.sock" "$work/work"
 
   # After a full cycle the shim exits by itself after Delete; otherwise ask it to.

@@ -96,7 +96,8 @@ public final class BerthCli implements Callable<Integer> {
     return run(args, out, err, env, false);
   }
 
-  static int run(
+  /** As {@link #run(String[], PrintStream, PrintStream, Map)}; quietLogging as {@link #main}. */
+  public static int run(
       String[] args,
       PrintStream out,
       PrintStream err,

@@ -1,19 +1,16 @@
 package dev.berth.images;
 
 import dev.berth.images.rootfs.Whiteouts;
+import dev.berth.runtime.files.FileTrees;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -331,34 +328,7 @@ final class LayerUnpacker {
 
   /** Deletes a tree without following symlinks; missing is fine. */
   static void deleteTree(Path dir) throws IOException {
-    if (attrs(dir) == null) return;
-    Files.walkFileTree(
-        dir,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            Files.deleteIfExists(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-            if (exc instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
-            throw exc;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-            if (exc != null && !(exc instanceof NoSuchFileException)) throw exc;
-            try {
-              Files.deleteIfExists(d);
-            } catch (DirectoryNotEmptyException race) {
-              deleteTree(d);
-            }
-            return FileVisitResult.CONTINUE;
-          }
-        });
+    FileTrees.deleteRecursively(dir);
   }
 
   private void owner(Path p, TarArchiveEntry e) throws ImageException, IOException {

@@ -2,12 +2,11 @@ package dev.berth.images;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.runtime.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.Optional;
@@ -100,12 +99,10 @@ public final class RegistryCredentials {
 
   private void write(ObjectNode doc) throws IOException {
     Files.createDirectories(file.getParent());
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
     // created 0600 from the start: the password never sits in a readable file, not even briefly
-    Files.createFile(
-        tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.write(tmp, ImageSources.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    AtomicFiles.write(
+        file,
+        ImageSources.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc),
+        "rw-------");
   }
 }

@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import com.google.protobuf.ByteString;
 import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.runtime.files.AtomicFiles;
 import dev.berth.runtime.nativ.Posix;
 import dev.berth.runtime.nativ.Reaper;
 import io.grpc.Status;

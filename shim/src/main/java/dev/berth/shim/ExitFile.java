@@ -1,5 +1,6 @@
 package dev.berth.shim;
 
+import dev.berth.runtime.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;

@@ -14,12 +14,20 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The container's init process and its life cycle, after runc shim's process/init_state.go: one
  * {@link State} object per state (created → running → stopped → deleted); each state allows some
- * operations and refuses the rest with FAILED_PRECONDITION. All transitions happen under the
- * monitor of this object.
+ * operations and refuses the rest with FAILED_PRECONDITION.
+ *
+ * <p>Locks: the current state is an immutable object in a volatile field, so {@link #status()} (the
+ * State RPC) reads it without any lock and answers while a runtime command hangs. Transitions
+ * happen under this object's monitor, which is never held while the runtime runs (so the exit of
+ * init is recorded, exit.json written and waiters answered even then). Start and Delete, which run
+ * the runtime and then change the state, are serialised by {@link #runtimeOps}; Kill and Pids only
+ * read the state and run the runtime without any lock. Every runtime command has a deadline ({@link
+ * RuncDriver}), so none of them waits forever either.
  */
 final class InitProcess {
   /** How long the exit handling waits for the output pipes to reach end of file. */
@@ -35,7 +43,10 @@ final class InitProcess {
   private final boolean mountedRootfs;
   final int pid;
   private final CompletableFuture<ExitRecord> exited = new CompletableFuture<>();
-  private State state = new Created();
+  private volatile State state = new Created();
+
+  /** Serialises Start and Delete (runtime command, then transition); never taken by State. */
+  private final ReentrantLock runtimeOps = new ReentrantLock();
 
   private InitProcess(
       String id,
@@ -118,7 +129,7 @@ final class InitProcess {
       InitProcess init = new InitProcess(id, bundle, stateDir, runc, log, pumps, mounted, pid);
       // runc create has exited, so init is already re-parented to us; watch() also covers
       // an init that died and was reaped before we read its pid.
-      reaper.watch(pid, before).whenCompleteAsync((ws, err) -> init.onExit(ws), exitHandling);
+      reaper.watch(pid, before).whenCompleteAsync((ws, err) -> init.onExit(ws, err), exitHandling);
       return init;
     } catch (TaskException | IOException | RuntimeException | RuncDriver.RuncException e) {
       if (stdout != null) {
@@ -149,27 +160,45 @@ final class InitProcess {
 
   // ---- operations (the RPCs) -------------------------------------------------------------
 
-  synchronized void start() throws TaskException {
-    state.start();
+  void start() throws TaskException {
+    runtimeOps.lock();
+    try {
+      state.checkStart();
+      try {
+        runc.start(id);
+      } catch (RuncDriver.RuncException e) {
+        throw TaskException.internal(e.getMessage());
+      }
+      synchronized (this) {
+        // init may have exited meanwhile (then it is stopped already, and stays so)
+        if (state instanceof Created) {
+          transition(new Running());
+        }
+      }
+    } finally {
+      runtimeOps.unlock();
+    }
   }
 
-  synchronized void kill(int signal, boolean all) throws TaskException {
+  void kill(int signal, boolean all) throws TaskException {
     if (signal <= 0 || signal > 64) {
       throw new TaskException(Status.Code.INVALID_ARGUMENT, "invalid signal " + signal);
     }
-    state.kill(signal, all);
+    state.checkKill();
+    runcKill(signal, all);
   }
 
-  /** Checks that an exec may run now; the exec itself runs outside the lock. */
-  synchronized void checkExec() throws TaskException {
+  /** Checks that an exec may run now; the exec itself runs outside any lock. */
+  void checkExec() throws TaskException {
     state.checkExec();
   }
 
-  synchronized List<Integer> pids() throws TaskException {
+  List<Integer> pids() throws TaskException {
     return state.pids();
   }
 
-  synchronized String status() {
+  /** The state's name; never waits (see the class comment). */
+  String status() {
     return state.name();
   }
 
@@ -197,13 +226,27 @@ final class InitProcess {
    * when deleted while created, the SIGKILL that {@code runc delete --force} sent.
    */
   ExitRecord delete() throws TaskException {
-    synchronized (this) {
-      state.delete();
+    runtimeOps.lock();
+    try {
+      runcDelete(state.checkDelete());
+      synchronized (this) {
+        transition(new Deleted());
+      }
+    } finally {
+      runtimeOps.unlock();
     }
     ExitRecord exit;
     try {
       exit = exited.get(2, TimeUnit.SECONDS);
     } catch (Exception notReaped) {
+      ShimLog.warn(
+          "init "
+              + pid
+              + " of "
+              + id
+              + " not reaped 2s after delete ("
+              + ShimLog.describe(notReaped)
+              + "); reporting exit 255");
       exit = new ExitRecord(pid, 255, Instant.now());
     }
     for (StreamPump pump : pumps) {
@@ -222,7 +265,17 @@ final class InitProcess {
 
   // ---- exit of init (reaper → exit-handling thread) ----------------------------------------
 
-  private void onExit(WaitStatus status) {
+  private void onExit(WaitStatus status, Throwable error) {
+    if (status == null) {
+      ShimLog.warn(
+          "cannot learn the exit of init "
+              + pid
+              + " of "
+              + id
+              + ": "
+              + (error == null ? "no exit status" : ShimLog.describe(error))
+              + "; recording exit 255");
+    }
     long deadline = System.nanoTime() + LOG_DRAIN_NANOS;
     for (StreamPump pump : pumps) {
       try {
@@ -288,15 +341,18 @@ final class InitProcess {
 
   // ---- states ------------------------------------------------------------------------------
 
-  /** One state of init; every method is called with the InitProcess monitor held. */
+  /**
+   * One state of init, immutable: what it allows. {@link #exited} is called with the InitProcess
+   * monitor held; the checks read a state without any lock.
+   */
   private abstract class State {
     abstract String name();
 
-    void start() throws TaskException {
+    void checkStart() throws TaskException {
       throw invalid("start", name());
     }
 
-    void kill(int signal, boolean all) throws TaskException {
+    void checkKill() throws TaskException {
       throw invalid("kill", name());
     }
 
@@ -308,7 +364,8 @@ final class InitProcess {
       throw invalid("list pids", name());
     }
 
-    void delete() throws TaskException {
+    /** Whether Delete may run now; returns whether runc delete needs --force. */
+    boolean checkDelete() throws TaskException {
       throw invalid("delete", name());
     }
 
@@ -327,19 +384,10 @@ final class InitProcess {
     }
 
     @Override
-    void start() throws TaskException {
-      try {
-        runc.start(id);
-      } catch (RuncDriver.RuncException e) {
-        throw TaskException.internal(e.getMessage());
-      }
-      transition(new Running());
-    }
+    void checkStart() {}
 
     @Override
-    void kill(int signal, boolean all) throws TaskException {
-      runcKill(signal, all);
-    }
+    void checkKill() {}
 
     @Override
     void checkExec() {}
@@ -350,9 +398,8 @@ final class InitProcess {
     }
 
     @Override
-    void delete() throws TaskException {
-      runcDelete(true);
-      transition(new Deleted());
+    boolean checkDelete() {
+      return true;
     }
   }
 
@@ -363,9 +410,7 @@ final class InitProcess {
     }
 
     @Override
-    void kill(int signal, boolean all) throws TaskException {
-      runcKill(signal, all);
-    }
+    void checkKill() {}
 
     @Override
     void checkExec() {}
@@ -388,9 +433,8 @@ final class InitProcess {
     }
 
     @Override
-    void delete() throws TaskException {
-      runcDelete(false);
-      transition(new Deleted());
+    boolean checkDelete() {
+      return false;
     }
 
     @Override

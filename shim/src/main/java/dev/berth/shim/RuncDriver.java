@@ -14,6 +14,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -25,12 +26,21 @@ import java.util.concurrent.TimeoutException;
 /**
  * Runs the OCI runtime binary (runc or crun, same CLI) for one container. Every invocation gets
  * {@code --root R --log STATE/runc.log --log-format json}; children are spawned through the {@link
- * Reaper} (posix_spawn, no java.lang.Process).
+ * Reaper} (posix_spawn, no java.lang.Process), each in a process group of its own.
+ *
+ * <p>Every command has a deadline ({@code --runtime-timeout}, default 60 s): a runtime that has not
+ * exited by then is killed with its whole process group (whatever it started dies too, so nothing
+ * keeps its output pipes open) and the command fails with one line, "runc kill timed out after
+ * 60s". Output is read on pooled threads while the deadline runs, never before it starts.
  */
 final class RuncDriver {
-  private static final long COMMAND_TIMEOUT_SECONDS = 60;
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+
+  /** How long output may stay open after the runtime exited (a process it left behind). */
+  private static final long OUTPUT_GRACE_MILLIS = 1000;
 
   private final String runtime;
+  private final Duration timeout;
   private final Path root;
 
   /** Moves with the state dir when a spare shim is adopted. */
@@ -47,7 +57,13 @@ final class RuncDriver {
   }
 
   RuncDriver(String runtime, Path root, Path logFile, Reaper reaper, Executor io) {
+    this(runtime, DEFAULT_TIMEOUT, root, logFile, reaper, io);
+  }
+
+  RuncDriver(
+      String runtime, Duration timeout, Path root, Path logFile, Reaper reaper, Executor io) {
     this.runtime = runtime;
+    this.timeout = timeout;
     this.root = root;
     this.logFile = logFile;
     this.reaper = reaper;
@@ -98,6 +114,7 @@ final class RuncDriver {
     return reaper.spawn(
         SpawnSpec.of(
                 argv("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), id))
+            .newProcessGroup(true)
             .stdin(Redirect.DEV_NULL)
             .stdout(Redirect.fd(stdoutFd))
             .stderr(Redirect.fd(stderrFd)));
@@ -152,7 +169,10 @@ final class RuncDriver {
     return Files.exists(root.resolve(id));
   }
 
-  /** Runs one short command and returns its stdout; a non-zero exit is a RuncException. */
+  /**
+   * Runs one short command and returns its stdout; a non-zero exit, or no exit before the deadline,
+   * is a RuncException.
+   */
   private String run(String... command) throws RuncException {
     long offset = logOffset();
     Posix.Pipe out = Posix.pipe();
@@ -163,6 +183,7 @@ final class RuncDriver {
       child =
           reaper.spawn(
               SpawnSpec.of(argv(command))
+                  .newProcessGroup(true)
                   .stdin(Redirect.DEV_NULL)
                   .stdout(Redirect.fd(out.writeFd()))
                   .stderr(Redirect.fd(err.writeFd())));
@@ -173,19 +194,23 @@ final class RuncDriver {
       }
       throw new RuncException(runtime + " " + command[0] + ": " + e.getMessage());
     }
-    // Only the child may hold the write ends now, so the reads below end when it exits.
+    // Only the child may hold the write ends now, so the reads below end when it exits (or,
+    // at a timeout, when its process group is killed).
     out.closeWrite();
     err.closeWrite();
     int errFd = err.detachRead();
     int outFd = out.detachRead();
+    CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> drain(outFd), io);
     CompletableFuture<byte[]> stderr = CompletableFuture.supplyAsync(() -> drain(errFd), io);
-    byte[] stdout = drain(outFd);
     WaitStatus status = await(child, command[0]);
+    byte[] output = afterExit(stdout);
+    if (output == null) {
+      // Something the runtime started still holds stdout: end it with the runtime's group.
+      killGroup(child.pid());
+      output = afterExit(stdout);
+    }
     if (status.exitCode() != 0) {
-      String message = lastLine(stderr.getNow(null));
-      if (message == null) {
-        message = waitQuietly(stderr);
-      }
+      String message = lastLine(afterExit(stderr));
       if (message == null) {
         message = lastError(offset);
       }
@@ -196,12 +221,22 @@ final class RuncDriver {
               + " failed: "
               + (message != null ? message : "exit status " + status.exitCode()));
     }
-    return new String(stdout, StandardCharsets.UTF_8);
+    if (output == null) {
+      throw new RuncException(
+          runtime
+              + " "
+              + command[0]
+              + ": its output was still open "
+              + OUTPUT_GRACE_MILLIS
+              + " ms after it exited");
+    }
+    return new String(output, StandardCharsets.UTF_8);
   }
 
-  private String waitQuietly(CompletableFuture<byte[]> stderr) {
+  /** The whole output once it ends, waiting at most the grace period; null if it does not. */
+  private static byte[] afterExit(CompletableFuture<byte[]> output) {
     try {
-      return lastLine(stderr.get(1, TimeUnit.SECONDS));
+      return output.get(OUTPUT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
@@ -210,19 +245,38 @@ final class RuncDriver {
     }
   }
 
+  /**
+   * Waits for a runtime command to exit. At the deadline the command and its process group (it
+   * leads one: {@link SpawnSpec#newProcessGroup}) are SIGKILLed and the wait fails in one line.
+   */
   WaitStatus await(Reaper.Child child, String what) throws RuncException {
     try {
-      return child.exit().get(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      return child.exit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      Posix.kill(child.pid(), 9);
-      throw new RuncException(
-          runtime + " " + what + " timed out after " + COMMAND_TIMEOUT_SECONDS + "s");
+      killGroup(child.pid());
+      String message = runtime + " " + what + " timed out after " + format(timeout) + " (killed)";
+      ShimLog.warn(message);
+      throw new RuncException(message);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RuncException(runtime + " " + what + " interrupted");
     } catch (ExecutionException e) {
       throw new RuncException(runtime + " " + what + ": " + e.getCause());
     }
+  }
+
+  /** SIGKILL to the process group {@code pid} leads, and to {@code pid} itself. */
+  private static void killGroup(int pid) {
+    try {
+      Posix.kill(-pid, 9);
+      Posix.kill(pid, 9);
+    } catch (RuntimeException e) {
+      ShimLog.warn("cannot kill " + pid + ": " + e.getMessage());
+    }
+  }
+
+  static String format(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
   }
 
   private static byte[] drain(int fd) {

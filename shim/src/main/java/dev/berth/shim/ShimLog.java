@@ -22,4 +22,15 @@ final class ShimLog {
   static void warn(String message) {
     info("WARN " + message);
   }
+
+  /** A failure as one line: its type and message, with the wrappers of futures taken off. */
+  static String describe(Throwable t) {
+    while ((t instanceof java.util.concurrent.CompletionException
+            || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    String message = t.getMessage() == null ? "" : ": " + t.getMessage();
+    return (t.getClass().getSimpleName() + message).replaceAll("\\s*\\n\\s*", " ");
+  }
 }

@@ -1,6 +1,7 @@
 package dev.berth.shim;
 
 import dev.berth.api.transport.UnixSockets;
+import dev.berth.runtime.files.AtomicFiles;
 import dev.berth.runtime.nativ.Posix;
 import dev.berth.runtime.nativ.Reaper;
 import io.grpc.Server;
@@ -70,6 +71,7 @@ public final class ShimMain {
     RuncDriver runc =
         new RuncDriver(
             options.runtime(),
+            options.runtimeTimeout(),
             options.runtimeRoot(),
             options.stateDir().resolve("runc.log"),
             reaper,

@@ -1,13 +1,16 @@
 package dev.berth.shim;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * The command line: {@code --id ID --state-dir DIR --socket PATH --runtime runc|crun --runtime-root
- * DIR [--spare [--parent-pid PID]]}. The runtime binary is looked up on PATH. A spare shim is
- * started ahead of need and takes on the identity of the first container it is asked to create.
- * {@code --parent-pid} is the pid of the daemon that starts a spare (0: not given): the spare ends
- * itself, unadopted, as soon as that process is no longer its parent.
+ * DIR [--runtime-timeout SECONDS] [--spare [--parent-pid PID]]}. The runtime binary is looked up on
+ * PATH; a runtime command that has not exited after {@code --runtime-timeout} seconds (default 60,
+ * fractions allowed) is killed and fails. A spare shim is started ahead of need and takes on the
+ * identity of the first container it is asked to create. {@code --parent-pid} is the pid of the
+ * daemon that starts a spare (0: not given): the spare ends itself, unadopted, as soon as that
+ * process is no longer its parent.
  */
 record ShimOptions(
     String id,
@@ -15,11 +18,13 @@ record ShimOptions(
     Path socket,
     String runtime,
     Path runtimeRoot,
+    Duration runtimeTimeout,
     boolean spare,
     int parentPid) {
   static final String USAGE =
       "usage: berth-shim --id ID --state-dir DIR --socket PATH"
-          + " [--runtime runc|crun] --runtime-root DIR [--spare [--parent-pid PID]]";
+          + " [--runtime runc|crun] --runtime-root DIR [--runtime-timeout SECONDS]"
+          + " [--spare [--parent-pid PID]]";
 
   /** Thrown for a bad command line; the message is one line. */
   static final class UsageException extends Exception {
@@ -36,6 +41,7 @@ record ShimOptions(
     String runtimeRoot = null;
     boolean spare = false;
     int parentPid = 0;
+    Duration runtimeTimeout = RuncDriver.DEFAULT_TIMEOUT;
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--spare")) {
@@ -53,6 +59,7 @@ record ShimOptions(
         case "--runtime" -> runtime = value;
         case "--runtime-root" -> runtimeRoot = value;
         case "--parent-pid" -> parentPid = parsePid(value);
+        case "--runtime-timeout" -> runtimeTimeout = parseTimeout(value);
         default -> throw new UsageException("unknown flag " + flag);
       }
     }
@@ -75,8 +82,21 @@ record ShimOptions(
         Path.of(socket).toAbsolutePath(),
         runtime,
         Path.of(runtimeRoot).toAbsolutePath(),
+        runtimeTimeout,
         spare,
         parentPid);
+  }
+
+  private static Duration parseTimeout(String value) throws UsageException {
+    try {
+      double seconds = Double.parseDouble(value);
+      if (seconds > 0 && seconds <= 3600) {
+        return Duration.ofMillis(Math.round(seconds * 1000));
+      }
+    } catch (NumberFormatException ignored) {
+      // the message below says what is expected
+    }
+    throw new UsageException("--runtime-timeout must be seconds in (0, 3600], not " + value);
   }
 
   private static int parsePid(String value) throws UsageException {

@@ -16,6 +16,7 @@ import dev.berth.api.shim.v1.StateTaskRequest;
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.shim.v1.TaskStateReply;
 import dev.berth.api.shim.v1.WaitTaskRequest;
+import dev.berth.runtime.files.FileTrees;
 import dev.berth.runtime.nativ.Posix;
 import dev.berth.runtime.nativ.Reaper;
 import dev.berth.shim.ExitFile.ExitRecord;
@@ -23,11 +24,8 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.Executor;
 
 /**
@@ -42,7 +40,12 @@ final class TaskService extends TaskGrpc.TaskImplBase {
   private final Executor exitHandling;
   private final Runnable exitShim;
   private final int shimPid = Posix.getpid();
-  private InitProcess init; // guarded by this
+
+  /**
+   * Set once, by Create (which holds this object's monitor while it runs runc create); read without
+   * the monitor, so State and the other RPCs never wait for a Create in progress.
+   */
+  private volatile InitProcess init;
 
   /** This shim's container id and state dir: a spare's change once, when it is adopted. */
   private volatile String id;
@@ -70,7 +73,6 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     this.stateDir = options.stateDir();
   }
 
-  /** True once a spare shim has taken on a container (or for a shim started for one). */
   /**
    * Marks an unadopted spare as abandoned; false if a Create took it on first. Shares the monitor
    * with Create, so a Create held up (e.g. by a failpoint) cannot adopt afterwards.
@@ -83,6 +85,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     return true;
   }
 
+  /** True once a spare shim has taken on a container (or for a shim started for one). */
   boolean adopted() {
     return adopted || !options.spare();
   }
@@ -117,14 +120,15 @@ final class TaskService extends TaskGrpc.TaskImplBase {
     adopted = true;
   }
 
-  private synchronized InitProcess init() throws TaskException {
-    if (init == null) {
+  private InitProcess init() throws TaskException {
+    InitProcess task = init;
+    if (task == null) {
       throw TaskException.precondition("no task: Create first");
     }
-    return init;
+    return task;
   }
 
-  private synchronized InitProcess initOrNull() {
+  private InitProcess initOrNull() {
     return init;
   }
 
@@ -275,25 +279,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
   void removeStateDirAndSocket() {
     try {
       Files.deleteIfExists(options.socket());
-      if (Files.exists(stateDir)) {
-        Files.walkFileTree(
-            stateDir,
-            new SimpleFileVisitor<>() {
-              @Override
-              public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-                  throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-              }
-
-              @Override
-              public FileVisitResult postVisitDirectory(Path dir, IOException e)
-                  throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-              }
-            });
-      }
+      FileTrees.deleteRecursively(stateDir);
     } catch (IOException e) {
       ShimLog.warn("cleanup after delete: " + e.getMessage());
     }

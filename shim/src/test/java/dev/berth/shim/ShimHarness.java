@@ -1,14 +1,15 @@
 package dev.berth.shim;
 
 import dev.berth.api.shim.v1.TaskGrpc;
-import dev.berth.shim.tools.BusyboxBundle;
-import dev.berth.shim.tools.ShimClient;
+import dev.berth.tools.shim.BusyboxBundle;
+import dev.berth.tools.shim.ShimClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -37,6 +38,15 @@ final class ShimHarness implements AutoCloseable {
   }
 
   ShimHarness(String id, boolean spare) throws Exception {
+    this(id, spare, Map.of(), List.of());
+  }
+
+  /**
+   * @param env added to the shim's environment (e.g. a PATH that finds a fake runc first)
+   * @param extraArgs appended to the shim's command line (e.g. a shorter --runtime-timeout)
+   */
+  ShimHarness(String id, boolean spare, Map<String, String> env, List<String> extraArgs)
+      throws Exception {
     this.id = id;
     this.dir = Files.createTempDirectory(Path.of("/tmp"), "bs-");
     this.stateDir = dir.resolve("state");
@@ -46,15 +56,17 @@ final class ShimHarness implements AutoCloseable {
     this.rootfsSource = BusyboxBundle.rootfsSource(dir);
     List<String> cmd = new ArrayList<>(spare ? List.of("nice", "-n", "10") : List.of());
     cmd.addAll(command(id, stateDir, socket, runcRoot));
+    cmd.addAll(extraArgs);
     if (spare) {
       // like the daemon: the spare's parent is this JVM (nice execs the shim's java)
       cmd.addAll(List.of("--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid())));
     }
-    this.process =
+    ProcessBuilder builder =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("shim.log").toFile()))
-            .start();
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("shim.log").toFile()));
+    builder.environment().putAll(env);
+    this.process = builder.start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!Files.exists(stateDir.resolve("address"))) {
       if (!process.isAlive() || System.nanoTime() > deadline) {

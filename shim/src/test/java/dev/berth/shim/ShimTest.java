@@ -224,11 +224,15 @@ class ShimTest {
     shim.start(StartTaskRequest.getDefaultInstance());
     assertTrue(shim.pids(PidsRequest.getDefaultInstance()).getPidsList().contains(pid));
 
+    // The waiter notes when its answer came: only after the kill was sent (a clock, not a sleep).
+    CompletableFuture<Long> answeredAt = new CompletableFuture<>();
     CompletableFuture<ExitStatus> waiter =
         CompletableFuture.supplyAsync(
-            () -> h.shim().waitExit(WaitTaskRequest.getDefaultInstance()));
-    Thread.sleep(300);
-    assertFalse(waiter.isDone(), "WaitExit blocks while init runs");
+            () -> {
+              ExitStatus exit = h.shim().waitExit(WaitTaskRequest.getDefaultInstance());
+              answeredAt.complete(System.nanoTime());
+              return exit;
+            });
 
     StatusRuntimeException busy =
         assertThrows(
@@ -241,11 +245,97 @@ class ShimTest {
             () -> shim.shutdown(ShutdownRequest.getDefaultInstance()));
     assertEquals(Status.Code.FAILED_PRECONDITION, refuse.getStatus().getCode());
 
+    assertFalse(waiter.isDone(), "WaitExit answered while init runs");
+    long killedAt = System.nanoTime();
     shim.kill(KillTaskRequest.newBuilder().setSignal(9).build());
     assertEquals(137, waiter.get(10, TimeUnit.SECONDS).getExitCode());
+    assertTrue(answeredAt.get() - killedAt > 0, "WaitExit answered before the kill");
     assertTrue(Files.exists(h.stateDir.resolve("exit.json")));
     assertEquals(137, shim.delete(DeleteTaskRequest.getDefaultInstance()).getExitCode());
     assertTrue(h.process.waitFor(10, TimeUnit.SECONDS));
+  }
+
+  /**
+   * A runc that hangs on kill (and leaves a child holding its stdout, so its output never ends):
+   * the Kill RPC fails in one line after the shim's --runtime-timeout, the hung runc's whole
+   * process group is killed, and State answers all the while.
+   */
+  @Test
+  void aHungRuncKillTimesOutIsKilledWithItsGroupAndStateAnswersMeanwhile() throws Exception {
+    Path fake = Files.createTempDirectory(Path.of("/tmp"), "bs-runc-");
+    try {
+      Path hang = fake.resolve("hang-on-kill");
+      Path hanging = fake.resolve("hanging");
+      String realRunc =
+          Files.isExecutable(Path.of("/usr/sbin/runc")) ? "/usr/sbin/runc" : "/usr/bin/runc";
+      Path script = fake.resolve("runc");
+      Files.writeString(
+          script,
+          "#!/bin/sh\n"
+              + "for a in \"$@\"; do\n"
+              + "  if [ \"$a\" = kill ] && [ -e "
+              + hang
+              + " ]; then touch "
+              + hanging
+              + "; sleep 301; exit 0; fi\n"
+              + "done\n"
+              + "exec "
+              + realRunc
+              + " \"$@\"\n");
+      Files.setPosixFilePermissions(
+          script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      harness =
+          new ShimHarness(
+              "hung",
+              false,
+              java.util.Map.of("PATH", fake + ":" + System.getenv("PATH")),
+              List.of("--runtime-timeout", "2"));
+      ShimHarness h = harness;
+      Path bundle = h.bundle("bundle", List.of("sleep", "100"));
+      TaskGrpc.TaskBlockingStub shim = h.shim();
+      shim.create(bindCreate(h, bundle));
+      shim.start(StartTaskRequest.getDefaultInstance());
+
+      Files.createFile(hang);
+      long t0 = System.nanoTime();
+      CompletableFuture<StatusRuntimeException> kill =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  h.shim().kill(KillTaskRequest.newBuilder().setSignal(9).build());
+                  return null;
+                } catch (StatusRuntimeException e) {
+                  return e;
+                }
+              });
+      assertTrue(eventually(() -> Files.exists(hanging)), "the fake runc kill never ran");
+      // runc kill hangs now: State still answers, at once
+      TaskStateReply state =
+          h.client.blocking(1, TimeUnit.SECONDS).state(StateTaskRequest.getDefaultInstance());
+      assertEquals("running", state.getStatus());
+
+      StatusRuntimeException failed = kill.get(20, TimeUnit.SECONDS);
+      long took = System.nanoTime() - t0;
+      assertTrue(failed != null, "Kill succeeded with a hung runc");
+      assertEquals(Status.Code.INTERNAL, failed.getStatus().getCode());
+      assertEquals("runc kill timed out after 2s (killed)", failed.getStatus().getDescription());
+      assertTrue(took >= TimeUnit.SECONDS.toNanos(2), "failed before the timeout");
+      assertTrue(
+          eventually(() -> processesRunning("sleep", "301").isEmpty()),
+          "the hung runc's child survived: its process group was not killed");
+      assertTrue(h.shimLog().contains("runc kill timed out after 2s"), h.shimLog());
+
+      // With runc well again, the shim goes on as before.
+      Files.delete(hang);
+      assertEquals("running", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
+      shim.kill(KillTaskRequest.newBuilder().setSignal(9).build());
+      assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+      shim.delete(DeleteTaskRequest.getDefaultInstance());
+    } finally {
+      try (var paths = Files.walk(fake)) {
+        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
   }
 
   @Test
@@ -344,7 +434,13 @@ class ShimTest {
                         .addArgs("yes")
                         .build()));
     assertTrue(output.next().getStdout().size() > 0);
-    Thread.sleep(3000); // the caller takes nothing
+    // The caller takes nothing more: the shim must stop reading, so that yes blocks on its full
+    // pipe (instead of the shim buffering its output until it runs out of heap).
+    List<Long> yes = processesRunning("busybox", "yes");
+    assertEquals(1, yes.size(), yes.toString());
+    assertTrue(
+        eventually(() -> blockedWritingToAPipe(yes.get(0))),
+        "yes never blocked on its pipe: the shim keeps reading for a caller that does not");
     assertTrue(h.process.isAlive(), "the shim died");
     assertFalse(h.shimLog().contains("OutOfMemoryError"), h.shimLog());
     assertEquals("running", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
@@ -383,7 +479,20 @@ class ShimTest {
                 .addArgs("busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null")
                 .build());
     long bytes = output.next().getStdout().size();
-    Thread.sleep(2500);
+    // The caller reads again only once the process is gone and more than the 1 s the shim
+    // gives a pipe after the exit has passed.
+    assertTrue(
+        eventually(
+            () ->
+                processesRunning("busybox", "dd", "if=/dev/zero", "bs=1024", "count=150").isEmpty()
+                    && processesRunning(
+                            "sh", "-c", "busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null")
+                        .isEmpty()),
+        "dd did not finish");
+    long readAgainAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+    while (System.nanoTime() < readAgainAt) {
+      Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(readAgainAt - System.nanoTime())));
+    }
     int exitCode = -1;
     while (output.hasNext()) {
       ExecChunk chunk = output.next();
@@ -398,6 +507,15 @@ class ShimTest {
     shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
     assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
     shim.delete(DeleteTaskRequest.getDefaultInstance());
+  }
+
+  /** Whether the process sleeps in a write to a full pipe (its kernel wait channel). */
+  private static boolean blockedWritingToAPipe(long pid) {
+    try {
+      return Files.readString(Path.of("/proc/" + pid + "/wchan")).contains("pipe_write");
+    } catch (java.io.IOException gone) {
+      return false;
+    }
   }
 
   /** Live processes whose command line is exactly {@code args}. */

@@ -21,16 +21,14 @@ import dev.berth.oci.ProcessConfig;
 import dev.berth.oci.RuntimeSpec;
 import dev.berth.oci.SeccompProfile;
 import dev.berth.oci.SecurityDefaults;
+import dev.berth.runtime.files.AtomicFiles;
+import dev.berth.runtime.files.FileTrees;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -130,8 +128,8 @@ public final class ContainerRuntime implements TaskRuntime {
                     Path.of(BerthPaths.ROOTFS),
                     List.of(),
                     seccomp(spec));
-            writeAtomically(bundle.resolve("config.json"), config);
-            writeAtomically(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
+            AtomicFiles.write(bundle.resolve("config.json"), config);
+            AtomicFiles.write(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
             // The shim reads its failpoints from the bundle when it takes the container on
             // (Create).
             Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
@@ -142,7 +140,7 @@ public final class ContainerRuntime implements TaskRuntime {
             if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));
             return null;
           } catch (Exception e) {
-            deleteTree(bundle);
+            FileTrees.deleteRecursively(bundle);
             throw e;
           }
         });
@@ -252,7 +250,7 @@ public final class ContainerRuntime implements TaskRuntime {
               shim.process().destroyForcibly();
               shim.process().waitFor(5, TimeUnit.SECONDS);
             }
-            deleteTree(shim.dir());
+            FileTrees.deleteRecursively(shim.dir());
             Files.deleteIfExists(shim.socket());
             forceCleanup(id);
             throw failure;
@@ -337,7 +335,7 @@ public final class ContainerRuntime implements TaskRuntime {
     return run(
         () -> {
           forceCleanup(id);
-          deleteTree(paths.bundle(id));
+          FileTrees.deleteRecursively(paths.bundle(id));
           return null;
         });
   }
@@ -429,21 +427,12 @@ public final class ContainerRuntime implements TaskRuntime {
     } catch (NoSuchFileException ignored) {
       // no address written: the socket below is the only candidate
     }
-    deleteTree(dir);
+    FileTrees.deleteRecursively(dir);
     Files.deleteIfExists(paths.shimSocket(id));
   }
 
   static boolean isMounted(Path p) throws IOException {
-    return mountPoints().contains(p.toAbsolutePath().normalize().toString());
-  }
-
-  static java.util.Set<String> mountPoints() throws IOException {
-    java.util.Set<String> points = new java.util.HashSet<>();
-    for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-      String[] f = line.split(" ");
-      if (f.length > 4) points.add(f[4]);
-    }
-    return points;
+    return FileTrees.mountPoints().contains(p.toAbsolutePath().normalize().toString());
   }
 
   private static void exec(List<String> cmd) throws IOException, InterruptedException {
@@ -482,43 +471,6 @@ public final class ContainerRuntime implements TaskRuntime {
     } catch (Exception e) {
       return Instant.now();
     }
-  }
-
-  static void writeAtomically(Path target, byte[] data) throws IOException {
-    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    Files.write(tmp, data);
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-  }
-
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
-    java.util.Set<String> mounts = mountPoints();
-    Files.walkFileTree(
-        root,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs)
-              throws IOException {
-            // never descend into a mount (a still-mounted rootfs must not be emptied through the
-            // overlay)
-            return mounts.contains(dir.toAbsolutePath().normalize().toString())
-                ? FileVisitResult.SKIP_SUBTREE
-                : FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            Files.deleteIfExists(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-            Files.deleteIfExists(dir);
-            return FileVisitResult.CONTINUE;
-          }
-        });
   }
 
   @FunctionalInterface

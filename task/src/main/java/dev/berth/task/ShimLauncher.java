@@ -43,7 +43,7 @@ final class ShimLauncher {
     } catch (IOException | RuntimeException e) {
       // nobody else knows this spare's name: what it left goes now (its process is gone: launch
       // only gives up on a shim that exited or that it killed)
-      ContainerRuntime.deleteTree(dir);
+      dev.berth.runtime.files.FileTrees.deleteRecursively(dir);
       Files.deleteIfExists(socket);
       throw e;
     }

@@ -170,7 +170,7 @@ final class ShimPool {
 
   private static void removeState(ShimLauncher.Launched shim) {
     try {
-      ContainerRuntime.deleteTree(shim.dir());
+      dev.berth.runtime.files.FileTrees.deleteRecursively(shim.dir());
       Files.deleteIfExists(shim.socket());
     } catch (IOException e) {
       log.warn("cannot remove spare shim {}'s state: {}", shim.pid(), e.getMessage());
@@ -226,7 +226,7 @@ final class ShimPool {
       for (ProcessHandle ph : killed) awaitGone(ph.pid(), 5_000);
       try {
         for (Path socket : sockets) Files.deleteIfExists(socket);
-        ContainerRuntime.deleteTree(dir);
+        dev.berth.runtime.files.FileTrees.deleteRecursively(dir);
       } catch (IOException e) {
         log.warn("cannot remove leftover spare {}: {}", dir, e.getMessage());
       }

@@ -15,6 +15,7 @@ public final class SpawnSpec {
   Redirect stdout = Redirect.INHERIT;
   Redirect stderr = Redirect.INHERIT;
   boolean newSession;
+  boolean newProcessGroup;
 
   private SpawnSpec(List<String> argv) {
     if (argv.isEmpty()) {
@@ -59,6 +60,15 @@ public final class SpawnSpec {
   /** POSIX_SPAWN_SETSID: the child leads a new session (it survives our process group). */
   public SpawnSpec newSession(boolean on) {
     this.newSession = on;
+    return this;
+  }
+
+  /**
+   * POSIX_SPAWN_SETPGROUP with group 0: the child leads a new process group (whose id is its pid),
+   * so that it and everything it starts can be killed at once with {@code kill(-pid, sig)}.
+   */
+  public SpawnSpec newProcessGroup(boolean on) {
+    this.newProcessGroup = on;
     return this;
   }
 

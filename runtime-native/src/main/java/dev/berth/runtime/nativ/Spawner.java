@@ -29,6 +29,7 @@ public final class Spawner {
   private static final int FILE_ACTIONS_SIZE = 256;
   private static final int ATTR_SIZE = 1024;
   private static final int SIGSET_SIZE = 256;
+  private static final short POSIX_SPAWN_SETPGROUP = 0x02;
   private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
   private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
   private static final short POSIX_SPAWN_SETSID = 0x80;
@@ -59,7 +60,8 @@ public final class Spawner {
             (short)
                 (POSIX_SPAWN_SETSIGMASK
                     | POSIX_SPAWN_SETSIGDEF
-                    | (spec.newSession ? POSIX_SPAWN_SETSID : 0));
+                    | (spec.newSession ? POSIX_SPAWN_SETSID : 0)
+                    | (spec.newProcessGroup ? POSIX_SPAWN_SETPGROUP : 0));
         checkRc("posix_spawnattr_setflags", libc.posix_spawnattr_setflags(attr, flags));
         checkRc("posix_spawnattr_setsigmask", libc.posix_spawnattr_setsigmask(attr, emptyMask));
         checkRc(

@@ -49,6 +49,26 @@ class SpawnerTest {
   }
 
   @Test
+  void aNewProcessGroupIsKilledWithEverythingItStarted() throws Exception {
+    // Like a hung runc: a child that started another process holding the output pipe.
+    try (Posix.Pipe out = Posix.pipe()) {
+      Reaper.Child child =
+          reaper.spawn(
+              SpawnSpec.of("sh", "-c", "sleep 300 & wait")
+                  .newProcessGroup(true)
+                  .stdout(Redirect.fd(out.writeFd())));
+      out.closeWrite();
+      String stat = Files.readString(Path.of("/proc/" + child.pid() + "/stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      assertEquals(Integer.toString(child.pid()), fields[2], "leads its own process group");
+      assertTrue(Posix.kill(-child.pid(), 9));
+      assertEquals(137, child.exit().get(5, TimeUnit.SECONDS).exitCode());
+      // the pipe ends: the grandchild that held it died with the group
+      assertEquals("", TestSupport.readAll(out.detachRead()));
+    }
+  }
+
+  @Test
   void redirectsToFilesAndEnvironment(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("out.log");
     Files.writeString(log, "first\n");

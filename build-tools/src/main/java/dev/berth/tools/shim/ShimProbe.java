@@ -1,4 +1,4 @@
-package dev.berth.shim.tools;
+package dev.berth.tools.shim;
 
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.DeleteTaskRequest;
@@ -12,6 +12,7 @@ import dev.berth.api.shim.v1.StartTaskRequest;
 import dev.berth.api.shim.v1.StateTaskRequest;
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.shim.v1.WaitTaskRequest;
+import dev.berth.runtime.files.FileTrees;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -132,7 +133,7 @@ public final class ShimProbe {
         if (!shim.waitFor(5, TimeUnit.SECONDS)) {
           shim.destroyForcibly();
         }
-        deleteTree(dir);
+        FileTrees.deleteRecursively(dir);
       }
     }
     System.out.printf(
@@ -162,11 +163,5 @@ public final class ShimProbe {
     List<Long> sorted = new ArrayList<>(values);
     sorted.sort(null);
     return sorted.isEmpty() ? -1 : sorted.get(sorted.size() / 2);
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (var paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
   }
 }

@@ -1,4 +1,4 @@
-package dev.berth.shim.tools;
+package dev.berth.tools.shim;
 
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.transport.UnixSockets;

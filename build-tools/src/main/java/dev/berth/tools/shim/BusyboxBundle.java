@@ -1,4 +1,4 @@
-package dev.berth.shim.tools;
+package dev.berth.tools.shim;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;

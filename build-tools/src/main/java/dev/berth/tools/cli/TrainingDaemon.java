@@ -1,4 +1,4 @@
-package dev.berth.cli;
+package dev.berth.tools.cli;
 
 import com.google.protobuf.ByteString;
 import dev.berth.api.transport.UnixSockets;
@@ -7,7 +7,9 @@ import dev.berth.api.v1.ContainerReply;
 import dev.berth.api.v1.ContainersGrpc;
 import dev.berth.api.v1.CreateReply;
 import dev.berth.api.v1.CreateRequest;
+import dev.berth.api.v1.Image;
 import dev.berth.api.v1.ImagesGrpc;
+import dev.berth.api.v1.InspectRequest;
 import dev.berth.api.v1.ListImagesReply;
 import dev.berth.api.v1.ListImagesRequest;
 import dev.berth.api.v1.ListReply;
@@ -19,6 +21,7 @@ import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitReply;
 import dev.berth.api.v1.WaitRequest;
+import dev.berth.cli.BerthCli;
 import io.grpc.Server;
 import io.grpc.stub.StreamObserver;
 import java.io.PrintStream;
@@ -52,7 +55,10 @@ final class TrainingDaemon {
       BerthCli.run(new String[] {"--socket", s, "version"}, sink, sink, env, true);
       BerthCli.run(new String[] {"--socket", s, "ps", "-a"}, sink, sink, env, true);
       BerthCli.run(new String[] {"--socket", s, "ps", "--format", "json"}, sink, sink, env, true);
+      BerthCli.run(new String[] {"--socket", s, "inspect", "training"}, sink, sink, env, true);
       BerthCli.run(new String[] {"--socket", s, "images"}, sink, sink, env, true);
+      BerthCli.run(
+          new String[] {"--socket", s, "images", "--format", "json"}, sink, sink, env, true);
       BerthCli.run(
           new String[] {"--socket", s, "run", "-d", "busybox", "true"}, sink, sink, env, true);
       BerthCli.run(
@@ -97,6 +103,12 @@ final class TrainingDaemon {
     }
 
     @Override
+    public void inspect(InspectRequest r, StreamObserver<ContainerReply> o) {
+      o.onNext(ContainerReply.newBuilder().setContainer(container()).build());
+      o.onCompleted();
+    }
+
+    @Override
     public void create(CreateRequest r, StreamObserver<CreateReply> o) {
       o.onNext(CreateReply.newBuilder().setContainer(container()).build());
       o.onCompleted();
@@ -134,7 +146,15 @@ final class TrainingDaemon {
   private static final class Images extends ImagesGrpc.ImagesImplBase {
     @Override
     public void list(ListImagesRequest r, StreamObserver<ListImagesReply> o) {
-      o.onNext(ListImagesReply.getDefaultInstance());
+      o.onNext(
+          ListImagesReply.newBuilder()
+              .addImages(
+                  Image.newBuilder()
+                      .setId("sha256:" + ID)
+                      .addNames("busybox:latest")
+                      .setSize(4_261_000)
+                      .setCreatedAt(Instant.now().toString()))
+              .build());
       o.onCompleted();
     }
   }
