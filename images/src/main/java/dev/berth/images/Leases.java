@@ -94,13 +94,21 @@ final class Leases {
   }
 
   void close(Lease l) {
+    close(l, true);
+  }
+
+  /**
+   * Ends {@code l}. A release is remembered for marks; an expiry is not: its create died or took
+   * longer than any in-use check waits, so no check taken since can be missing its container.
+   */
+  private void close(Lease l, boolean remember) {
     synchronized (lock) {
       if (l.closed) return;
       l.closed = true;
       active.remove(l);
       if (l.id != null) {
         byId.remove(l.id, l);
-        released.addLast(new Released(++seq, l.image, nanoClock.getAsLong()));
+        if (remember) released.addLast(new Released(++seq, l.image, nanoClock.getAsLong()));
         forget();
       }
       collector.collect(l.blobs, l.layers);
@@ -118,7 +126,7 @@ final class Leases {
   void expire() {
     long now = nanoClock.getAsLong();
     for (Lease l : List.copyOf(active)) {
-      if (l.expiresAt != Long.MAX_VALUE && now - l.expiresAt >= 0) close(l);
+      if (l.expiresAt != Long.MAX_VALUE && now - l.expiresAt >= 0) close(l, false);
     }
   }
 
