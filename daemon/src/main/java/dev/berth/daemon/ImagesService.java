@@ -115,6 +115,9 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
 
   @Override
   public void prune(PruneImagesRequest r, StreamObserver<PruneImagesReply> out) {
+    // Before the in-use check: a container recorded after the check is still seen (its create's
+    // lease on the image was held until it was recorded; ImageStore#usageMark).
+    long mark = images.usageMark();
     AskPattern.ask(
             supervisor,
             (ActorRef<Set<String>> to) -> new ContainerSupervisor.ImagesInUse(to),
@@ -123,7 +126,7 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
         .thenApplyAsync(
             inUse -> {
               try {
-                ImageStore.Pruned p = images.prune(r.getAll(), inUse::contains);
+                ImageStore.Pruned p = images.prune(r.getAll(), inUse::contains, mark);
                 return PruneImagesReply.newBuilder()
                     .addAllUntagged(p.untagged())
                     .addAllDeleted(p.deleted())
@@ -187,6 +190,7 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
 
   @Override
   public void remove(RemoveImageRequest r, StreamObserver<RemoveImageReply> out) {
+    long mark = images.usageMark(); // before the in-use check, as for prune
     AskPattern.ask(
             supervisor,
             (ActorRef<Set<String>> to) -> new ContainerSupervisor.ImagesInUse(to),
@@ -196,7 +200,7 @@ final class ImagesService extends ImagesGrpc.ImagesImplBase {
             inUse -> {
               try {
                 return RemoveImageReply.newBuilder()
-                    .addAllRemoved(images.remove(r.getRef(), r.getForce(), inUse::contains))
+                    .addAllRemoved(images.remove(r.getRef(), r.getForce(), inUse::contains, mark))
                     .build();
               } catch (ImageException e) {
                 throw images.resolve(r.getRef()).isEmpty()

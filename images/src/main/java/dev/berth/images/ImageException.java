@@ -42,6 +42,22 @@ public final class ImageException extends Exception {
     return reason;
   }
 
+  /** One line for a failed file operation: the kind of failure, the file and the reason. */
+  static String describe(java.io.IOException e) {
+    String m = e.getMessage();
+    if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+      return e.getClass().getSimpleName().replace("Exception", "")
+          + ": "
+          + fse.getFile()
+          + ": "
+          + fse.getReason();
+    }
+    if (e instanceof java.nio.file.FileSystemException) {
+      return e.getClass().getSimpleName().replace("Exception", "") + ": " + m;
+    }
+    return m == null ? e.getClass().getSimpleName() : m;
+  }
+
   static String oneLine(String s) {
     if (s == null || s.isBlank()) return "image operation failed";
     return s.strip().replaceAll("\\s*[\\r\\n]+\\s*", "; ");

@@ -25,9 +25,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * and only then recorded under the name pulled.
  *
  * <p>Concurrent pulls share work: a blob or layer another pull is already fetching or unpacking is
- * waited for, not fetched again. Everything a pull gathers is held by a store {@link
- * ImageStore.Lease} until the image is recorded, so the garbage collector cannot take it away
- * mid-pull and a failed pull leaves nothing behind.
+ * waited for, not fetched again. Everything a pull gathers is held by a store {@link Lease} until
+ * the image is recorded, so the garbage collector cannot take it away mid-pull and a failed pull
+ * leaves nothing behind.
  */
 public final class Puller implements AutoCloseable {
   static final String DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
@@ -258,7 +258,7 @@ public final class Puller implements AutoCloseable {
     }
     ImageManifest m = ImageManifest.parse(manifest, refText);
 
-    try (ImageStore.Lease lease = store.lease()) {
+    try (Lease lease = store.lease()) {
       AtomicBoolean downloaded = new AtomicBoolean();
       // the config is small, but a blob like any other: shared with concurrent pulls, verified
       fetchBlobOnce(
@@ -405,7 +405,7 @@ public final class Puller implements AutoCloseable {
     }
   }
 
-  private void putDocument(ImageStore.Lease lease, String digest, byte[] bytes) throws IOException {
+  private void putDocument(Lease lease, String digest, byte[] bytes) throws IOException {
     if (store.hasBlob(lease, digest)) return;
     Path f = store.newIngestFile();
     Files.write(f, bytes);
@@ -417,7 +417,7 @@ public final class Puller implements AutoCloseable {
    * unpacked sizes.
    */
   private List<Long> fetchLayers(
-      ImageStore.Lease lease,
+      Lease lease,
       RegistryClient.Repo repo,
       ImageManifest m,
       List<String> diffIds,
@@ -482,7 +482,7 @@ public final class Puller implements AutoCloseable {
    * it.
    */
   private void fetchBlobOnce(
-      ImageStore.Lease lease,
+      Lease lease,
       RegistryClient.Repo repo,
       String digest,
       long size,
@@ -540,12 +540,7 @@ public final class Puller implements AutoCloseable {
   }
 
   private long unpackOnce(
-      ImageStore.Lease lease,
-      String diffId,
-      String blobDigest,
-      String id,
-      Listener out,
-      String what)
+      Lease lease, String diffId, String blobDigest, String id, Listener out, String what)
       throws ImageException, IOException {
     while (true) {
       CompletableFuture<Void> mine = new CompletableFuture<>();

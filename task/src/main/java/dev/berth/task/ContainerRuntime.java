@@ -99,51 +99,64 @@ public final class ContainerRuntime implements TaskRuntime {
     return paths;
   }
 
-  /** Writes the OCI bundle (config.json) and the overlay dirs; no process, no mount yet. */
+  /**
+   * Writes the OCI bundle (config.json) and the overlay dirs; no process, no mount yet. The
+   * container is recorded by now (its image is in the supervisor's in-use set): the lease its
+   * create took on the image ({@link ContainerSpecs#build}) is released once the bundle is written
+   * or has failed.
+   */
   @Override
   public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
     return run(
         () -> {
-          Path bundle = paths.bundle(spec.id());
           try {
-            PrivateTree.privateDir(bundle);
-            Files.createDirectories(paths.rootfs(spec.id()));
-            Files.createDirectories(paths.work(spec.id()));
-            // The upper dir becomes the container's "/": it needs the modes a root dir has, while
-            // the
-            // 0700 bundle above it keeps host users out.
-            Files.createDirectories(paths.upper(spec.id()));
-            Files.setPosixFilePermissions(paths.upper(spec.id()), PrivateTree.CONTAINER_ROOT);
-            byte[] config =
-                RuntimeSpec.generate(
-                    spec.id(),
-                    new ProcessConfig(
-                        spec.args(),
-                        spec.env(),
-                        spec.cwd(),
-                        spec.uid(),
-                        spec.gid(),
-                        spec.additionalGids()),
-                    spec.hostname(),
-                    Path.of(BerthPaths.ROOTFS),
-                    List.of(),
-                    seccomp(spec));
-            AtomicFiles.write(bundle.resolve("config.json"), config);
-            AtomicFiles.write(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
-            // The shim reads its failpoints from the bundle when it takes the container on
-            // (Create).
-            Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
-            if (spec.failpointsOrEmpty().isEmpty()) Files.deleteIfExists(failpoints);
-            else Failpoints.write(failpoints, spec.failpointsOrEmpty());
-            // The log exists from creation on, so a follower can hold it open from the start and
-            // still read it to the end after a --rm removal unlinks it.
-            if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));
-            return null;
-          } catch (Exception e) {
-            FileTrees.deleteRecursively(bundle);
-            throw e;
+            return writeBundle(spec);
+          } finally {
+            images.release(spec.id());
           }
         });
+  }
+
+  private Void writeBundle(ContainerSpec spec) throws Exception {
+    Path bundle = paths.bundle(spec.id());
+    try {
+      PrivateTree.privateDir(bundle);
+      Files.createDirectories(paths.rootfs(spec.id()));
+      Files.createDirectories(paths.work(spec.id()));
+      // The upper dir becomes the container's "/": it needs the modes a root dir has, while
+      // the
+      // 0700 bundle above it keeps host users out.
+      Files.createDirectories(paths.upper(spec.id()));
+      Files.setPosixFilePermissions(paths.upper(spec.id()), PrivateTree.CONTAINER_ROOT);
+      byte[] config =
+          RuntimeSpec.generate(
+              spec.id(),
+              new ProcessConfig(
+                  spec.args(),
+                  spec.env(),
+                  spec.cwd(),
+                  spec.uid(),
+                  spec.gid(),
+                  spec.additionalGids()),
+              spec.hostname(),
+              Path.of(BerthPaths.ROOTFS),
+              List.of(),
+              seccomp(spec));
+      AtomicFiles.write(bundle.resolve("config.json"), config);
+      AtomicFiles.write(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
+      // The shim reads its failpoints from the bundle when it takes the container on
+      // (Create).
+      Path failpoints = bundle.resolve(Failpoints.FILE_NAME);
+      if (spec.failpointsOrEmpty().isEmpty()) Files.deleteIfExists(failpoints);
+      else Failpoints.write(failpoints, spec.failpointsOrEmpty());
+      // The log exists from creation on, so a follower can hold it open from the start and
+      // still read it to the end after a --rm removal unlinks it.
+      if (!Files.exists(paths.log(spec.id()))) Files.createFile(paths.log(spec.id()));
+      return null;
+    } catch (Exception e) {
+      FileTrees.deleteRecursively(bundle);
+      throw e;
+    }
   }
 
   private JsonNode seccomp(ContainerSpec spec) {

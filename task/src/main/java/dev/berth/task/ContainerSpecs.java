@@ -83,13 +83,35 @@ public final class ContainerSpecs {
     return null;
   }
 
+  /**
+   * Builds the spec of container {@code id} and leases its image under that id ({@link
+   * ImageStore#leaseImage}), so that {@code image prune} and {@code image rm} cannot take the image
+   * away before the container is recorded and its in-use check sees it. The lease is released by
+   * {@link ContainerRuntime#prepareBundle} (the container is recorded by then), here when the build
+   * fails, or by itself after a few minutes when the create dies in between.
+   */
   public static ContainerSpec build(String id, String name, CreateParams p, ImageStore images) {
     if (p.image() == null || p.image().isBlank())
       throw BerthException.invalid("an image is required");
+    String ref = p.image().strip();
     ImageRecord image =
-        images
-            .resolve(p.image().strip())
-            .orElseThrow(() -> BerthException.notFound("no such image: " + p.image().strip()));
+        images.resolve(ref).orElseThrow(() -> BerthException.notFound("no such image: " + ref));
+    try {
+      images.leaseImage(id, image.id());
+    } catch (ImageException e) {
+      // removed between the lookup and the lease
+      throw BerthException.notFound("no such image: " + ref);
+    }
+    try {
+      return build(id, name, p, images, image);
+    } catch (RuntimeException | Error e) {
+      images.release(id);
+      throw e;
+    }
+  }
+
+  private static ContainerSpec build(
+      String id, String name, CreateParams p, ImageStore images, ImageRecord image) {
     ImageConfig config;
     try {
       config = images.config(image);
