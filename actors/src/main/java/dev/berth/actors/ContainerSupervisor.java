@@ -51,6 +51,9 @@ public final class ContainerSupervisor
   public static final String PERSISTENCE_ID = "berth-containers";
   private static final int TOMBSTONES = 256;
 
+  /** How long a create waits for its container actor to make the bundle. */
+  static final Duration INIT_TIMEOUT = Duration.ofSeconds(60);
+
   // ---------------------------------------------------------------- protocol
 
   public sealed interface Command {}
@@ -76,8 +79,12 @@ public final class ContainerSupervisor
       ActorRef<StatusReply<ContainerView>> replyTo)
       implements Command {}
 
+  /** {@code timedOut}: the container actor did not answer within {@link #INIT_TIMEOUT}. */
   private record InitDone(
-      String id, StatusReply<ContainerView> result, ActorRef<StatusReply<ContainerView>> replyTo)
+      String id,
+      StatusReply<ContainerView> result,
+      boolean timedOut,
+      ActorRef<StatusReply<ContainerView>> replyTo)
       implements Command {}
 
   private record ChildStopped(String id) implements Command {}
@@ -150,6 +157,13 @@ public final class ContainerSupervisor
   /** Names of creates in flight, so two concurrent creates cannot take the same name. */
   private final Set<String> reservedNames = new HashSet<>();
 
+  /**
+   * Creates whose caller was told they failed (the container actor did not answer in time) while
+   * the actor may still be making the bundle. The registry keeps them (and their names) until the
+   * actor has removed what it made or has stopped.
+   */
+  private final Set<String> abandoned = new HashSet<>();
+
   /** A removed container's name and exit, kept for a `wait` that arrives after a --rm removal. */
   private record Tombstone(String name, ExitInfo exit) {}
 
@@ -203,6 +217,7 @@ public final class ContainerSupervisor
               // children were stopped): what was transient starts again from the journal too.
               children.clear();
               reservedNames.clear();
+              abandoned.clear();
               reg.containers().keySet().forEach(id -> spawn(id, false));
               ctx.getLog().info("recovered {} container(s)", reg.containers().size());
               scanForOrphans(reg);
@@ -407,23 +422,31 @@ public final class ContainerSupervisor
               ctx.ask(
                   viewReplyClass(),
                   child,
-                  Duration.ofSeconds(60),
+                  INIT_TIMEOUT,
                   (ActorRef<StatusReply<ContainerView>> ref) -> new ContainerActor.Init(spec, ref),
                   (res, err) ->
                       new InitDone(
                           spec.id(),
                           err != null ? StatusReply.error(BerthException.from(err)) : res,
+                          err instanceof java.util.concurrent.TimeoutException,
                           b.replyTo()));
             });
   }
 
   private Effect<Event, Registry> onInitDone(Registry reg, InitDone d) {
-    if (d.result().isSuccess()) {
-      d.replyTo().tell(d.result());
+    d.replyTo().tell(d.result());
+    if (d.result().isSuccess()) return Effect().none();
+    ActorRef<ContainerActor.Command> child = children.get(d.id());
+    if (d.timedOut() && child != null) {
+      // The actor may still be making the bundle and then journal ContainerCreated: dropping the
+      // entry now would leave a container nobody knows and its bundle on disk. The caller was told
+      // the create failed, so the actor removes whatever it made (it takes the Delete once it is
+      // done with the Init); its ChildRemoved, or its stop if the bundle failed, drops the entry.
+      abandoned.add(d.id());
+      child.tell(new ContainerActor.Delete(true, ctx.getSystem().ignoreRef()));
       return Effect().none();
     }
-    // The bundle could not be made: forget the container entirely.
-    d.replyTo().tell(d.result());
+    // The bundle could not be made (the actor has stopped): forget the container entirely.
     return Effect().persist(new ContainerDropped(d.id()));
   }
 
@@ -504,6 +527,7 @@ public final class ContainerSupervisor
   }
 
   private Effect<Event, Registry> onChildRemoved(Registry reg, ChildRemoved r) {
+    abandoned.remove(r.id());
     Entry entry = reg.containers().get(r.id());
     if (entry == null) return Effect().none();
     if (r.exit() != null) tombstones.put(r.id(), new Tombstone(entry.name(), r.exit()));
@@ -518,6 +542,10 @@ public final class ContainerSupervisor
 
   private Effect<Event, Registry> onChildStopped(Registry reg, ChildStopped s) {
     children.remove(s.id());
+    if (abandoned.remove(s.id()) && reg.containers().containsKey(s.id())) {
+      // An abandoned create whose actor stopped without a removal: its bundle failed.
+      return Effect().persist(new ContainerDropped(s.id()));
+    }
     return Effect().none();
   }
 

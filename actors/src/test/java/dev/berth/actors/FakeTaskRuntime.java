@@ -105,11 +105,29 @@ final class FakeTaskRuntime implements TaskRuntime {
     return paths;
   }
 
+  /**
+   * When set, what prepareBundle returns: a bundle that is still being made until the test
+   * completes it.
+   */
+  volatile CompletableFuture<Void> bundlePreparation;
+
+  /** Completed with the container's id by the first prepareBundle call. */
+  final CompletableFuture<String> preparing = new CompletableFuture<>();
+
+  /** Per container id: completed once its bundle was removed. */
+  final Map<String, CompletableFuture<Void>> bundleRemovals = new ConcurrentHashMap<>();
+
+  CompletableFuture<Void> bundleRemoved(String id) {
+    return bundleRemovals.computeIfAbsent(id, k -> new CompletableFuture<>());
+  }
+
   @Override
   public CompletionStage<Void> prepareBundle(ContainerSpec spec) {
     calls.add("prepare " + spec.id());
     bundles.put(spec.id(), spec);
-    return CompletableFuture.completedFuture(null);
+    preparing.complete(spec.id());
+    CompletableFuture<Void> pending = bundlePreparation;
+    return pending != null ? pending : CompletableFuture.completedFuture(null);
   }
 
   @Override
@@ -143,6 +161,7 @@ final class FakeTaskRuntime implements TaskRuntime {
   public CompletionStage<Void> removeBundle(String id) {
     calls.add("removeBundle " + id);
     bundles.remove(id);
+    bundleRemoved(id).complete(null);
     return CompletableFuture.completedFuture(null);
   }
 

@@ -1,5 +1,6 @@
 package dev.berth.cli;
 
+import dev.berth.core.BerthException;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
 import java.util.List;
@@ -93,6 +94,11 @@ abstract class BaseCommand implements Callable<Integer> {
         action.apply(ref);
       } catch (StatusRuntimeException e) {
         if (Daemon.isConnectFailure(e)) throw e;
+        out().flush();
+        err().println(root().describe(e));
+        rc = BerthCli.EXIT_ERROR;
+      } catch (BerthException e) {
+        // What the daemon would refuse for this container (the same check, made here first).
         out().flush();
         err().println(root().describe(e));
         rc = BerthCli.EXIT_ERROR;

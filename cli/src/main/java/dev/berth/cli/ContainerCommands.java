@@ -11,12 +11,14 @@ import dev.berth.api.v1.ListRequest;
 import dev.berth.api.v1.LogEntry;
 import dev.berth.api.v1.LogsRequest;
 import dev.berth.api.v1.ProcessSpec;
-import dev.berth.api.v1.RestartPolicy;
 import dev.berth.api.v1.StartRequest;
 import dev.berth.api.v1.StopRequest;
 import dev.berth.api.v1.VersionReply;
 import dev.berth.api.v1.VersionRequest;
 import dev.berth.api.v1.WaitRequest;
+import dev.berth.core.Defaults;
+import dev.berth.core.RestartPolicy;
+import dev.berth.core.Signals;
 import io.grpc.Context;
 import java.io.IOException;
 import java.io.InputStream;
@@ -233,20 +235,13 @@ final class ContainerCommands {
     return "seccomp=" + new String(content, StandardCharsets.UTF_8);
   }
 
-  /** docker's --restart syntax; the daemon validates the name (one place knows the policies). */
-  static RestartPolicy restartPolicy(String text) {
-    String s = text.strip();
-    int colon = s.indexOf(':');
-    if (colon < 0) return RestartPolicy.newBuilder().setName(s).build();
-    String max = s.substring(colon + 1);
-    try {
-      int n = Integer.parseInt(max);
-      if (n < 0) throw new NumberFormatException();
-      return RestartPolicy.newBuilder().setName(s.substring(0, colon)).setMaxRetries(n).build();
-    } catch (NumberFormatException e) {
-      throw new CliException(
-          "invalid restart policy \"" + s + "\": the maximum retry count must be a number >= 0");
-    }
+  /** docker's --restart syntax, parsed by the daemon's own parser (core's RestartPolicy). */
+  static dev.berth.api.v1.RestartPolicy restartPolicy(String text) {
+    RestartPolicy p = RestartPolicy.parse(text);
+    return dev.berth.api.v1.RestartPolicy.newBuilder()
+        .setName(p.name())
+        .setMaxRetries(p.maxRetries())
+        .build();
   }
 
   /**
@@ -329,7 +324,8 @@ final class ContainerCommands {
     @Option(
         names = {"-t", "--time"},
         paramLabel = "SECONDS",
-        description = "Seconds to wait before killing (default: 10).")
+        description =
+            "Seconds to wait before killing (default: " + Defaults.STOP_TIMEOUT_SECONDS + ").")
     int timeout = -1;
 
     @Option(
@@ -345,11 +341,12 @@ final class ContainerCommands {
     public Integer call() {
       // Stop replies only once the container is down, so the deadline follows the kill timeout.
       long deadline =
-          (timeout < 0 ? Daemon.DEFAULT_STOP_TIMEOUT_SECONDS : timeout)
+          (timeout < 0 ? Defaults.STOP_TIMEOUT_SECONDS : timeout)
               + Daemon.STOP_DEADLINE_MARGIN_SECONDS;
       return eachRef(
           refs,
           ref -> {
+            Signals.parse(signal, Defaults.STOP_SIGNAL); // the daemon's check, without a call
             StopRequest.Builder req =
                 StopRequest.newBuilder().setRef(ref).setTimeoutSeconds(timeout);
             if (signal != null) req.setSignal(signal);
@@ -375,6 +372,7 @@ final class ContainerCommands {
       return eachRef(
           refs,
           ref -> {
+            Signals.parse(signal, Defaults.KILL_SIGNAL); // the daemon's check, without a call
             daemon()
                 .containers()
                 .kill(KillRequest.newBuilder().setRef(ref).setSignal(signal).build());

@@ -23,9 +23,6 @@ final class Daemon implements AutoCloseable {
   /** Stop replies only once the container is down: allow the kill timeout plus this margin. */
   static final long STOP_DEADLINE_MARGIN_SECONDS = 30;
 
-  /** The daemon's stop timeout when the request says "default" (negative). */
-  static final int DEFAULT_STOP_TIMEOUT_SECONDS = 10;
-
   /**
    * Importing unpacks every layer of an archive; 60 s is too short for large images, so the one
    * unary call that does bulk I/O gets a longer bound.

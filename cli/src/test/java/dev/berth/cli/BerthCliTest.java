@@ -249,6 +249,28 @@ class BerthCliTest {
     assertEquals(125, f.code());
     assertEquals(List.of("Error: invalid failpoint \"Kill\": expected RPC=ACTION"), f.errLines());
     assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+    // The names too: the CLI parses with the daemon's parser (core's RestartPolicy).
+    Result n = berth("run", "--restart", "sometimes", "busybox", "true");
+    assertEquals(125, n.code());
+    assertEquals(
+        List.of(
+            "Error: invalid restart policy \"sometimes\": use no, on-failure[:MAX], always or unless-stopped"),
+        n.errLines());
+    assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+  }
+
+  @Test
+  void unknownSignalsAreRefusedPerContainerAndSendNothing() {
+    Result kill = berth("kill", "-s", "FOO", "web", "db");
+    assertEquals(125, kill.code());
+    assertEquals("", kill.out());
+    assertEquals(
+        List.of("Error: invalid signal: FOO", "Error: invalid signal: FOO"), kill.errLines());
+    assertTrue(daemon.requests(KillRequest.class).isEmpty());
+    Result stop = berth("stop", "-s", "65", "web");
+    assertEquals(125, stop.code());
+    assertEquals(List.of("Error: invalid signal: 65"), stop.errLines());
+    assertTrue(daemon.requests(StopRequest.class).isEmpty());
   }
 
   @Test

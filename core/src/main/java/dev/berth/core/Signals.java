@@ -5,6 +5,9 @@ import java.util.Map;
 
 /** Signal names and numbers as on Linux x86-64 (what `kill -l` prints). */
 public final class Signals {
+  public static final int SIGKILL = 9;
+  public static final int SIGTERM = 15;
+
   private static final Map<String, Integer> BY_NAME =
       Map.ofEntries(
           Map.entry("HUP", 1),

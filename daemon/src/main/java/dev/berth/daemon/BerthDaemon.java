@@ -7,6 +7,8 @@ import dev.berth.actors.EventFeed;
 import dev.berth.actors.JournalHealth;
 import dev.berth.api.v1.VersionReply;
 import dev.berth.daemon.grpc.SourceToStream;
+import dev.berth.engine.Containers;
+import dev.berth.engine.Images;
 import dev.berth.host.BerthPaths;
 import dev.berth.host.DiskSpace;
 import dev.berth.host.PrivateTree;
@@ -259,6 +261,7 @@ public final class BerthDaemon implements Callable<Integer> {
     EpollEventLoopGroup boss = new EpollEventLoopGroup(1, named("api-boss"));
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
     SourceToStream streams = new SourceToStream(system);
+    Containers containers = new Containers(system, supervisor, new EventFeed(system), blocking);
     Server server =
         NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
             .channelType(EpollServerDomainSocketChannel.class)
@@ -268,13 +271,12 @@ public final class BerthDaemon implements Callable<Integer> {
             .intercept(new DiskSpaceInterceptor(disk))
             .addService(
                 new ContainersService(
-                    system,
-                    supervisor,
-                    new EventFeed(system),
+                    containers,
                     streams,
-                    blocking,
                     () -> version.toBuilder().setJournal(journal.summary()).build()))
-            .addService(new ImagesService(system, supervisor, images, puller, streams, blocking))
+            .addService(
+                new ImagesService(
+                    new Images(images, puller, containers, blocking), puller, streams, blocking))
             .addService(health.getHealthService())
             .addService(ProtoReflectionService.newInstance())
             .build()

@@ -2,6 +2,7 @@ package dev.berth.daemon;
 
 import dev.berth.api.v1.PullProgress;
 import dev.berth.api.v1.PullRequest;
+import dev.berth.engine.Images;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.Puller;
@@ -60,7 +61,7 @@ final class PullProgressSource {
       backlog.add(PullProgress.newBuilder().setImage(Protos.image(img)).build());
       backlog.end(null);
     } catch (ImageException e) {
-      backlog.end(ImagesService.error(e));
+      backlog.end(Images.error(e));
     } catch (RuntimeException e) {
       backlog.end(e);
     }

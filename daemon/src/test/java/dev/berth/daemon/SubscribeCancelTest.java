@@ -13,6 +13,7 @@ import dev.berth.api.v1.Event;
 import dev.berth.api.v1.SubscribeRequest;
 import dev.berth.api.v1.VersionReply;
 import dev.berth.daemon.grpc.SourceToStream;
+import dev.berth.engine.Containers;
 import dev.berth.persistence.JournalConfig;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -143,11 +144,8 @@ class SubscribeCancelTest {
             .executor(executor)
             .addService(
                 new ContainersService(
-                    system,
-                    supervisor,
-                    new EventFeed(system),
+                    new Containers(system, supervisor, new EventFeed(system), executor),
                     streams,
-                    executor,
                     () -> VersionReply.getDefaultInstance()))
             .build()
             .start();

@@ -180,7 +180,7 @@ public final class ContainerRuntime implements TaskRuntime {
     if (!path.isTextual() || !path.asText().startsWith("/")) return;
     if (Path.of(path.asText()).equals(paths.rootfs(id))) return;
     ((ObjectNode) tree.get("root")).put("path", BerthPaths.ROOTFS);
-    writeAtomically(config, CONFIG_JSON.writeValueAsBytes(tree));
+    AtomicFiles.write(config, CONFIG_JSON.writeValueAsBytes(tree));
     log.info(
         "container {}: rootfs path {} (an older bundle location) now bundle-relative", id, path);
   }
