@@ -4,8 +4,6 @@ import dev.berth.actors.ContainerActor;
 import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
 import dev.berth.actors.EventFilter;
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.api.v1.ContainerReply;
 import dev.berth.api.v1.ContainersGrpc;
 import dev.berth.api.v1.CreateReply;
@@ -34,6 +32,7 @@ import dev.berth.core.Signals;
 import dev.berth.daemon.grpc.GrpcErrors;
 import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.task.ContainerSpecs.CreateParams;
+import dev.berth.task.ExecChunk;
 import dev.berth.task.LogFollower;
 import dev.berth.task.LogHandle;
 import io.grpc.stub.StreamObserver;
@@ -221,14 +220,13 @@ final class ContainersService extends ContainersGrpc.ContainersImplBase {
 
   @Override
   public void exec(ExecRequest r, StreamObserver<ExecOutput> out) {
-    ExecTaskRequest task =
-        ExecTaskRequest.newBuilder()
-            .setExecId(java.util.UUID.randomUUID().toString())
-            .addAllArgs(r.getArgsList())
-            .addAllEnv(r.getEnvList())
-            .setCwd(r.getWorkingDir())
-            .setUser(r.getUser())
-            .build();
+    dev.berth.task.ExecRequest task =
+        new dev.berth.task.ExecRequest(
+            java.util.UUID.randomUUID().toString(),
+            r.getArgsList(),
+            r.getEnvList(),
+            r.getWorkingDir(),
+            r.getUser());
     // The shim's call starts when the bridge runs the Source, and a cancel of this call cancels it.
     Source<ExecOutput, ?> output =
         Source.completionStageSource(

@@ -1,8 +1,8 @@
 package dev.berth.daemon;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.berth.actors.EventFeed;
-import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.Event;
 import dev.berth.api.v1.ExecOutput;
@@ -10,6 +10,7 @@ import dev.berth.api.v1.Image;
 import dev.berth.api.v1.LogEntry;
 import dev.berth.core.ContainerView;
 import dev.berth.images.ImageRecord;
+import dev.berth.task.ExecChunk;
 import dev.berth.task.LogFollower;
 import java.time.Instant;
 
@@ -27,7 +28,7 @@ final class Protos {
         .setName(v.name())
         .setImage(v.image())
         .setImageId(v.imageId())
-        .setState(v.state())
+        .setState(v.state().label())
         .setPid(v.pid())
         .setExitCode(v.exitCode())
         .setCreatedAt(time(v.createdAt()))
@@ -67,12 +68,13 @@ final class Protos {
         .build();
   }
 
+  /** The chunk's bytes are not copied: nothing writes to them after the shim's reply. */
   static ExecOutput execOutput(ExecChunk c) {
-    return switch (c.getPayloadCase()) {
-      case STDOUT -> ExecOutput.newBuilder().setStdout(c.getStdout()).build();
-      case STDERR -> ExecOutput.newBuilder().setStderr(c.getStderr()).build();
-      default -> ExecOutput.newBuilder().setExitCode(c.getExitCode()).build();
-    };
+    if (c instanceof ExecChunk.Stdout out)
+      return ExecOutput.newBuilder().setStdout(UnsafeByteOperations.unsafeWrap(out.data())).build();
+    if (c instanceof ExecChunk.Stderr err)
+      return ExecOutput.newBuilder().setStderr(UnsafeByteOperations.unsafeWrap(err.data())).build();
+    return ExecOutput.newBuilder().setExitCode(((ExecChunk.Exited) c).exitCode()).build();
   }
 
   static Image image(ImageRecord r) {
