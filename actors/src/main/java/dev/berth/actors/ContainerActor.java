@@ -2,16 +2,15 @@ package dev.berth.actors;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
-import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerSpec;
+import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.RestartPolicy;
 import dev.berth.persistence.CborSerializable;
-import dev.berth.task.ContainerRuntime;
+import dev.berth.task.ExecChunk;
+import dev.berth.task.ExecRequest;
 import dev.berth.task.LogHandle;
 import dev.berth.task.TaskHandle;
 import dev.berth.task.TaskRuntime;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -45,15 +43,23 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One container, event-sourced. The journal holds what the user asked for (created, start
- * requested, removed) and what was last observed (started with pid, exited with code); the shim and
- * its exit file remain the truth about the process, so after a daemon restart a running container
- * is reconciled against its shim before it answers as anything but "unknown".
+ * requested, stop or removal requested) and what was last observed (started with pid, exited with
+ * code); the shim and its exit file remain the truth about the process, so after a daemon restart a
+ * running container is reconciled against its shim before it answers as anything but "unknown".
  *
- * <p>Each lifecycle state has its own command handlers; a request that is invalid in the current
- * state is answered with an error and changes nothing.
+ * <p>Each lifecycle state has its own command handlers and renders its own view; a request that is
+ * invalid in the current state is answered with an error and changes nothing. Decisions are made
+ * from the state and the command, and replies are sent once the events are journaled.
+ *
+ * <p>Each run of the process is watched by a child, {@link RunMonitor}: it holds the shim
+ * connection, the WaitExit call, the backoff between looks at a shim whose wait broke, and the
+ * signals of a stop or removal with their SIGKILL follow-ups, and reports the run's end. This actor
+ * keeps the lifecycle, the journaled intents and the waiters.
  *
  * <p>The events a user can subscribe to (create, start, start-failed, exit, shim-lost, restart,
  * reconciled, delete) are tagged {@link #EVENTS_TAG}: the journal numbers them gap-free in the same
@@ -63,13 +69,13 @@ public final class ContainerActor
     extends EventSourcedBehavior<
         ContainerActor.Command, ContainerActor.Event, ContainerActor.State> {
 
-  /** Exit code recorded when a container's process was lost together with its shim. */
-  public static final int EXIT_UNKNOWN = 255;
+  private static final Logger LOG = LoggerFactory.getLogger(ContainerActor.class);
 
-  static final int SIGKILL = 9;
+  /** Exit code recorded when a container's process was lost together with its shim. */
+  public static final int EXIT_UNKNOWN = RunMonitor.EXIT_UNKNOWN;
+
   static final int SIGTERM = 15;
   static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
-  static final Duration KILL_RETRY = Duration.ofSeconds(2);
 
   /** The journal tag of the lifecycle events served by Subscribe. */
   public static final String EVENTS_TAG = "berth-events";
@@ -102,8 +108,7 @@ public final class ContainerActor
 
   public record OpenLogs(ActorRef<StatusReply<LogHandle>> replyTo) implements Request {}
 
-  public record Exec(
-      ExecTaskRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo)
+  public record Exec(ExecRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo)
       implements Request {}
 
   /**
@@ -120,34 +125,22 @@ public final class ContainerActor
 
   private record StartDone(RunningTask task, Throwable error) implements Command {}
 
-  private record ExitObserved(int exitCode, Instant at, String error, int run) implements Command {}
+  /** What the current run's monitor reports (live, in doubt, ended, a kill's outcome). */
+  private record FromRun(RunMonitor.Report report) implements Command {}
 
-  private record WaitBroken(int run) implements Command {}
-
-  private record Reobserved(Observed observed, Throwable error, boolean recovery)
-      implements Command {}
-
-  /**
-   * Time to ask the shim again (its process lives but it did not answer, or its wait keeps
-   * breaking).
-   */
-  private record ObserveAgain(int run, boolean recovery) implements Command {}
-
-  private record StopTimeout(int run) implements Command {}
-
-  private record KillDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error)
-      implements Command {}
-
-  /** A signal sent on the actor's own account (stop, removal, retries) failed. */
-  private record SignalFailed(int signal, int run, Throwable error) implements Command {}
+  /** A run monitor stopped (watchWith): unexpected unless it reported the run's end first. */
+  private record RunStopped(ActorRef<RunMonitor.Command> run) implements Command {}
 
   private record RemovalDone(ActorRef<StatusReply<ContainerView>> replyTo, Throwable error)
       implements Command {}
 
   private record StartupCleaned(Throwable error) implements Command {}
 
-  private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error)
+  /** {@code attempt}: looks in a row at a shim that did not answer. */
+  private record AdoptObserved(ContainerSpec spec, Observed observed, Throwable error, int attempt)
       implements Command {}
+
+  private record AdoptAgain(ContainerSpec spec, int attempt) implements Command {}
 
   /**
    * Recovery found no history: what the shim says, and the spec beside the bundle (null if none).
@@ -201,7 +194,8 @@ public final class ContainerActor
   public record RestartCancelled(Instant at) implements Event {}
 
   /**
-   * After a daemon restart: the shim (or its absence) was consulted; {@code state} is the outcome.
+   * After a daemon restart: the shim (or its absence) was consulted; {@code state} is the outcome,
+   * a {@link ContainerState#label()} ("running", "stopped", "created"; a String in the journal).
    */
   public record Reconciled(String state, Instant at) implements Event {}
 
@@ -231,26 +225,111 @@ public final class ContainerActor
     @JsonSubTypes.Type(value = Removing.class, name = "removing"),
     @JsonSubTypes.Type(value = Removed.class, name = "removed")
   })
-  public sealed interface State extends CborSerializable {}
+  public sealed interface State extends CborSerializable {
+    /** How this state shows in list and inspect. */
+    ContainerView view(Viewing v);
+  }
+
+  /**
+   * What a view needs beyond the journaled state (not journaled): {@code reconciled} false while
+   * the shim has not been heard from since a daemon restart or a broken wait; {@code adopting}: the
+   * spec of a container being rebuilt from disk, shown as "unknown" until its record is made.
+   */
+  public record Viewing(String id, String bundle, boolean reconciled, ContainerSpec adopting) {
+    /** The state as shown; "unknown" while not reconciled. */
+    ContainerState live(ContainerState s) {
+      return reconciled ? s : ContainerState.UNKNOWN;
+    }
+
+    /** What the spec says, the run (if any) and the bundle. */
+    ContainerView.Builder base(
+        ContainerSpec spec,
+        ContainerState state,
+        Run run,
+        int exitCode,
+        Instant finishedAt,
+        String error,
+        int restartCount) {
+      boolean running =
+          (state == ContainerState.RUNNING || state == ContainerState.UNKNOWN)
+              && run != null
+              && finishedAt == null;
+      return ContainerView.builder(spec.id())
+          .spec(spec)
+          .state(state)
+          .pid(running ? run.pid() : 0)
+          .shim(
+              run != null ? run.shimAddress() : "",
+              run != null ? (int) run.shimPid() : 0,
+              run != null ? run.startedAt() : null)
+          .exit(exitCode, finishedAt)
+          .bundle(bundle)
+          .error(error)
+          .restartCount(restartCount);
+    }
+
+    /** A container with no record (yet, or any more). */
+    ContainerView none(ContainerState state) {
+      return ContainerView.builder(id).state(state).exit(-1, null).restartPolicy("no").build();
+    }
+  }
 
   /** One run of the container process under a shim. */
   public record Run(int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount)
       implements CborSerializable {}
 
-  public record Empty(String nothing) implements State {}
+  public record Empty(String nothing) implements State {
+    @Override
+    public ContainerView view(Viewing v) {
+      if (v.adopting() != null)
+        return v.base(v.adopting(), ContainerState.UNKNOWN, null, 0, null, null, 0).build();
+      return v.none(ContainerState.UNKNOWN);
+    }
+  }
 
-  public record Created(ContainerSpec spec, String error) implements State {}
+  public record Created(ContainerSpec spec, String error) implements State {
+    @Override
+    public ContainerView view(Viewing v) {
+      return v.base(spec, ContainerState.CREATED, null, 0, null, error, 0).build();
+    }
+  }
 
   /** Start requested, not yet confirmed; {@code previous} is where a failed start returns to. */
   public record Starting(ContainerSpec spec, State previous, Instant at, int restartCount)
-      implements State {}
+      implements State {
+    @Override
+    public ContainerView view(Viewing v) {
+      Stopped prev = previous instanceof Stopped p ? p : null;
+      // A policy restart shows as docker's "restarting"; a manual start keeps the state it left
+      // until it runs.
+      ContainerState shown =
+          restartCount > 0
+              ? ContainerState.RESTARTING
+              : prev != null ? ContainerState.STOPPED : ContainerState.CREATED;
+      return v.base(
+              spec,
+              v.live(shown),
+              prev != null ? prev.run() : null,
+              prev != null ? prev.exitCode() : 0,
+              prev != null ? prev.finishedAt() : null,
+              null,
+              restartCount)
+          .build();
+    }
+  }
 
   /**
    * {@code stopRequested}/{@code removing}: the user asked for a stop or a forced removal that is
    * not done yet.
    */
   public record Running(ContainerSpec spec, Run run, boolean stopRequested, boolean removing)
-      implements State {}
+      implements State {
+    @Override
+    public ContainerView view(Viewing v) {
+      return v.base(spec, v.live(ContainerState.RUNNING), run, 0, null, null, run.restartCount())
+          .build();
+    }
+  }
 
   /** {@code restartScheduled}: the restart policy will start it again after a backoff. */
   public record Stopped(
@@ -265,14 +344,47 @@ public final class ContainerActor
     Stopped with(String newError) {
       return new Stopped(spec, run, exitCode, finishedAt, newError, manualStop, false);
     }
+
+    @Override
+    public ContainerView view(Viewing v) {
+      // docker shows a container waiting for its policy restart as "restarting".
+      return v.base(
+              spec,
+              restartScheduled ? ContainerState.RESTARTING : ContainerState.STOPPED,
+              run,
+              exitCode,
+              finishedAt,
+              error,
+              run == null ? 0 : run.restartCount())
+          .build();
+    }
   }
 
   /**
    * Removal requested and under way; {@code before} is the Created or Stopped state it came from.
    */
-  public record Removing(ContainerSpec spec, State before) implements State {}
+  public record Removing(ContainerSpec spec, State before) implements State {
+    @Override
+    public ContainerView view(Viewing v) {
+      ContainerView was = before.view(v);
+      return v.base(
+              spec,
+              ContainerState.REMOVING,
+              null,
+              was.exitCode(),
+              was.finishedAt(),
+              was.error(),
+              was.restartCount())
+          .build();
+    }
+  }
 
-  public record Removed(Instant at) implements State {}
+  public record Removed(Instant at) implements State {
+    @Override
+    public ContainerView view(Viewing v) {
+      return v.none(ContainerState.REMOVED);
+    }
+  }
 
   // ---------------------------------------------------------------- factory
 
@@ -300,24 +412,18 @@ public final class ContainerActor
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
 
-  /** False from a daemon restart until the shim has been asked what really happened. */
+  /**
+   * False from a daemon restart (or a broken wait) until the shim has been asked what really
+   * happened.
+   */
   private boolean reconciled = true;
 
   /** An async step (bundle, shim start, removal) is in flight: mutating commands wait. */
   private boolean busy;
 
-  private TaskHandle shim;
+  /** The current run's monitor (a child); null when no process runs. */
+  private ActorRef<RunMonitor.Command> monitor;
 
-  /** Counts runs, so late messages about an earlier run are recognised and ignored. */
-  private int runGeneration;
-
-  /**
-   * Consecutive broken waits / unanswered state queries on this run's live shim (for the pause
-   * between looks).
-   */
-  private int brokenWaits;
-
-  private int unansweredObservations;
   private final List<ActorRef<StatusReply<ContainerView>>> startWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ContainerView>>> stopWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ExitInfo>>> exitWaiters = new ArrayList<>();
@@ -385,7 +491,7 @@ public final class ContainerActor
   public CommandHandler<Command, Event, State> commandHandler() {
     CommandHandlerBuilder<Command, Event, State> b = newCommandHandlerBuilder();
 
-    // Queries work in every state and never wait.
+    // Queries work in every state and never wait; so do the reports of the run's monitor.
     b.forAnyState()
         .onCommand(
             GetView.class,
@@ -394,13 +500,13 @@ public final class ContainerActor
               return Effect().none();
             })
         .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()))
-        // A kill's answer, whatever the kill caused meanwhile (the exit is usually recorded first).
-        .onCommand(KillDone.class, this::onKillDone)
-        .onCommand(SignalFailed.class, this::onSignalFailed);
+        .onCommand(FromRun.class, this::onRunReport)
+        .onCommand(RunStopped.class, this::onRunStopped);
 
     b.forStateType(Empty.class)
         .onCommand(Init.class, this::onInit)
-        .onCommand(Adopt.class, this::onAdopt)
+        .onCommand(Adopt.class, (s, c) -> adopt(c.spec(), 0))
+        .onCommand(AdoptAgain.class, (s, c) -> adopt(c.spec(), c.attempt()))
         .onCommand(AdoptObserved.class, this::onAdoptObserved)
         .onCommand(EmptyFound.class, this::onEmptyFound)
         .onCommand(BundlePrepared.class, this::onBundlePrepared)
@@ -411,13 +517,8 @@ public final class ContainerActor
         .onCommand(WaitExit.class, this::registerExitWaiter)
         .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
         .onCommand(StartDone.class, this::onStartDone)
-        .onCommand(Reobserved.class, this::onReobserved)
         .onCommand(RemovalDone.class, this::onRemovalDone)
         .onCommand(StartupCleaned.class, this::onStartupCleaned)
-        .onCommand(ExitObserved.class, this::onExitObserved)
-        .onCommand(WaitBroken.class, this::onWaitBroken)
-        .onCommand(ObserveAgain.class, this::onObserveAgain)
-        .onCommand(StopTimeout.class, this::onStopTimeout)
         .onAnyCommand((s, c) -> Effect().stash());
 
     b.forStateType(Created.class)
@@ -439,14 +540,10 @@ public final class ContainerActor
                         "container " + s.spec().name() + " is already running")))
         .onCommand(Kill.class, this::onKill)
         .onCommand(Stop.class, this::onStop)
-        .onCommand(StopTimeout.class, this::onStopTimeout)
         .onCommand(Delete.class, this::onDeleteRunning)
         .onCommand(WaitExit.class, this::registerExitWaiter)
         .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
-        .onCommand(Exec.class, this::onExec)
-        .onCommand(ExitObserved.class, this::onExitObserved)
-        .onCommand(WaitBroken.class, this::onWaitBroken)
-        .onCommand(Reobserved.class, this::onReobserved);
+        .onCommand(Exec.class, this::onExec);
 
     b.forStateType(Stopped.class)
         .onCommand(
@@ -515,10 +612,12 @@ public final class ContainerActor
         .thenUnstashAll();
   }
 
-  private Effect<Event, State> onAdopt(Empty s, Adopt a) {
+  // ---------------------------------------------------------------- rebuilt from disk
+
+  private Effect<Event, State> adopt(ContainerSpec spec, int attempt) {
     busy = true;
-    adopting = a.spec();
-    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new AdoptObserved(a.spec(), o, err));
+    adopting = spec;
+    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new AdoptObserved(spec, o, err, attempt));
     return Effect().none();
   }
 
@@ -534,10 +633,10 @@ public final class ContainerActor
               "container {} (rebuilt from disk): its shim does not answer ({}); asking again",
               id,
               u.why());
-      timers.startSingleTimer("adopt", new Adopt(a.spec()), observePause(++unansweredObservations));
+      int next = a.attempt() + 1;
+      timers.startSingleTimer("adopt", new AdoptAgain(a.spec(), next), RunMonitor.lookPause(next));
       return Effect().none();
     }
-    unansweredObservations = 0;
     Instant now = Instant.now();
     ContainerAdopted event;
     if (o instanceof Observed.Running live) {
@@ -545,7 +644,7 @@ public final class ContainerActor
       event =
           new ContainerAdopted(
               a.spec(),
-              "running",
+              ContainerState.RUNNING.label(),
               new Run(live.pid(), live.shimPid(), live.shimAddress(), started, 0),
               0,
               null,
@@ -555,13 +654,13 @@ public final class ContainerActor
       event =
           new ContainerAdopted(
               a.spec(),
-              "stopped",
+              ContainerState.STOPPED.label(),
               new Run(0, 0, "", started, 0),
               ex.exitCode(),
               ex.exitedAt(),
               now);
     } else {
-      event = new ContainerAdopted(a.spec(), "created", null, 0, null, now);
+      event = new ContainerAdopted(a.spec(), ContainerState.CREATED.label(), null, 0, null, now);
     }
     ctx.getLog()
         .warn(
@@ -569,20 +668,19 @@ public final class ContainerActor
             id,
             a.spec().name(),
             event.state());
+    // A live shim is watched from now on (a failed write restarts this actor, which stops it).
+    if (o instanceof Observed.Running live)
+      watchRun(RunMonitor.watch(id, runtime, reports(), live.handle()));
     return Effect()
         .persist(event)
         .thenRun(
             st -> {
               busy = false;
-              if (o instanceof Observed.Running live) {
-                runGeneration++;
-                shim = live.handle();
-                armWait(runGeneration);
-              } else {
+              if (!(o instanceof Observed.Running)) {
                 TaskHandle handle = o instanceof Observed.Exited ex ? ex.handleOrNull() : null;
                 // Whatever task is left (an exited one, a stale runc state or mount) goes, as after
                 // an exit.
-                taskCleanup = runtime.deleteTask(id, handle);
+                deleteTask(handle);
               }
             })
         .thenUnstashAll();
@@ -595,14 +693,22 @@ public final class ContainerActor
           .warn(
               "container {}: the journal lost its history, but its shim remains; rebuilding it",
               id);
-      return onAdoptObserved(s, new AdoptObserved(f.spec(), f.observed(), null));
+      return onAdoptObserved(s, new AdoptObserved(f.spec(), f.observed(), null, 0));
     }
     if (f.observed() instanceof Observed.Running live) live.handle().close();
     if (f.observed() instanceof Observed.Exited ex && ex.handleOrNull() != null)
       ex.handleOrNull().close();
     runtime
         .removeBundle(id)
-        .whenComplete((ok, err) -> supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null)));
+        .whenComplete(
+            (ok, err) -> {
+              if (err != null)
+                LOG.warn(
+                    "container {}: removing what an unfinished create left failed: {}",
+                    id,
+                    BerthException.from(err).getMessage());
+              supervisor.tell(new ContainerSupervisor.ChildRemoved(id, null));
+            });
     return Effect().none();
   }
 
@@ -612,6 +718,8 @@ public final class ContainerActor
       return reject(r, BerthException.notFound("no such container: " + id));
     return Effect().none();
   }
+
+  // ---------------------------------------------------------------- runs
 
   /** {@code replyTo} is null for a policy restart, which nobody waits for. */
   private Effect<Event, State> requestStart(
@@ -623,7 +731,6 @@ public final class ContainerActor
     if (replyTo != null) startWaiters.add(replyTo);
     // Followers that attached before this start (docker run attaches first) keep their signal.
     if (exitSignal.isDone()) exitSignal = new CompletableFuture<>();
-    runGeneration++;
     // The previous run's cleanup works on the same shim dir, runc container and rootfs mount as
     // the new run: a start that overlapped it (a policy restart's backoff is only 100 ms) had its
     // files deleted under it or its new shim killed and its rootfs unmounted. A failed cleanup is
@@ -658,147 +765,138 @@ public final class ContainerActor
           .thenUnstashAll();
     }
     RunningTask t = d.task();
-    shim = t.handle();
+    // The run is watched from its start (a failed write restarts this actor, which stops it).
+    watchRun(RunMonitor.watch(id, runtime, reports(), t.handle()));
     return Effect()
         .persist(new ContainerStarted(t.pid(), t.shimPid(), t.shimAddress(), t.startedAt()))
         .thenRun(
             st -> {
-              armWait(runGeneration);
               startWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
               startWaiters.clear();
             })
         .thenUnstashAll();
   }
 
-  /** Asks the shim for the exit; completes whenever init exits, however long that takes. */
-  private void armWait(int run) {
-    TaskHandle client = shim;
-    ctx.pipeToSelf(
-        client.waitExit(),
-        (ExitStatus st, Throwable err) ->
-            err == null
-                ? new ExitObserved(
-                    st.getExitCode(), ContainerRuntime.parseTime(st.getExitedAt()), null, run)
-                : new WaitBroken(run));
+  /** Spawns the monitor of a run (the current one from now on), watched. */
+  private void watchRun(Behavior<RunMonitor.Command> behavior) {
+    if (monitor != null) ctx.stop(monitor);
+    monitor = ctx.spawnAnonymous(behavior);
+    ctx.watchWith(monitor, new RunStopped(monitor));
   }
 
-  private Effect<Event, State> onWaitBroken(State s, WaitBroken w) {
-    if (w.run() != runGeneration || !(s instanceof Running)) return Effect().none();
-    // A broken wait is not a death certificate: look at the shim process and exit file first.
-    // The first look is immediate (a dead shim is reported promptly); a wait that keeps breaking
-    // on a live shim is looked at again with a growing pause instead of a busy loop.
-    ctx.getLog().info("lost the wait on {}'s shim; checking whether it is still alive", id);
-    reconciled = false;
-    Duration pause = observePause(brokenWaits++);
-    if (pause.isZero())
-      ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, false));
-    else timers.startSingleTimer("observe", new ObserveAgain(runGeneration, false), pause);
-    return Effect().none();
+  private ActorRef<RunMonitor.Report> reports() {
+    return ctx.messageAdapter(RunMonitor.Report.class, FromRun::new);
   }
 
-  private Effect<Event, State> onObserveAgain(State s, ObserveAgain a) {
-    if (a.run() != runGeneration || !(s instanceof Running)) return Effect().none();
-    ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, a.recovery()));
-    return Effect().none();
+  private Effect<Event, State> onRunReport(State s, FromRun f) {
+    RunMonitor.Report r = f.report();
+    if (r instanceof RunMonitor.KillAnswered k) {
+      // The user's kill, answered whatever it caused meanwhile (the exit is usually recorded
+      // first).
+      if (k.error() != null) {
+        BerthException e = BerthException.from(k.error());
+        ctx.getLog().warn("container {}: kill failed: {}", id, e.getMessage());
+        k.replyTo().tell(StatusReply.error(e));
+      } else k.replyTo().tell(StatusReply.success(view(s)));
+      return Effect().none();
+    }
+    if (!r.run().equals(monitor)) { // (refs are compared by path and uid, not identity)
+      // A monitor replaced meanwhile: what it hands over is not needed.
+      if (r instanceof RunMonitor.Ended e && e.handle() != null) e.handle().close();
+      return Effect().none();
+    }
+    if (r instanceof RunMonitor.Uncertain) {
+      reconciled = false; // "unknown", and changes wait, until the monitor has looked
+      return Effect().none();
+    }
+    if (r instanceof RunMonitor.Live l) return onLive(s, l);
+    return onEnded(s, (RunMonitor.Ended) r);
   }
 
-  /** 0 for the first attempt, then 100 ms doubling up to 5 s. */
-  static Duration observePause(int attempt) {
-    if (attempt <= 0) return Duration.ZERO;
-    return Duration.ofMillis(Math.min(5_000, 100L << Math.min(attempt - 1, 6)));
-  }
-
-  private Effect<Event, State> onReobserved(State s, Reobserved r) {
+  private Effect<Event, State> onLive(State s, RunMonitor.Live l) {
     if (!(s instanceof Running running)) {
       reconciled = true;
       return Effect().unstashAll();
     }
-    Observed o =
-        r.error() != null
-            ? new Observed.Lost(BerthException.from(r.error()).getMessage())
-            : r.observed();
-    if (o instanceof Observed.Unresponsive u) {
-      // The shim process lives: never declare the container dead on an RPC error
-      // (containerd#13784). Stay "unknown" and ask again.
-      Duration pause = observePause(++unansweredObservations);
-      ctx.getLog()
-          .warn(
-              "container {}: its shim is alive but did not answer ({}); asking again in {} ms",
-              id,
-              u.why(),
-              pause.toMillis());
-      timers.startSingleTimer("observe", new ObserveAgain(runGeneration, r.recovery()), pause);
-      return Effect().none();
-    }
-    unansweredObservations = 0;
     // Only a daemon restart is announced as "reconciled"; a re-check after a broken wait is
     // routine.
     List<Event> after =
-        r.recovery()
-            ? List.of(
-                new Reconciled(
-                    o instanceof Observed.Running ? "running" : "stopped", Instant.now()))
+        l.recovery()
+            ? List.of(new Reconciled(ContainerState.RUNNING.label(), Instant.now()))
             : List.of();
-    if (o instanceof Observed.Running live) {
-      if (shim != null && shim != live.handle()) shim.close();
-      shim = live.handle();
-      return Effect()
-          .persist(after)
-          .thenRun(
-              st -> {
-                reconciled = true;
-                armWait(runGeneration);
-                ctx.getLog().info("container {} is running (pid {})", id, live.pid());
-                continueIntent(running);
-              })
-          .thenUnstashAll();
-    }
+    return Effect()
+        .persist(after)
+        .thenRun(
+            st -> {
+              reconciled = true;
+              if (l.recovery()) continueIntent(running);
+            })
+        .thenUnstashAll();
+  }
+
+  private Effect<Event, State> onEnded(State s, RunMonitor.Ended e) {
+    ctx.unwatch(e.run());
+    monitor = null;
     reconciled = true;
-    if (o instanceof Observed.Exited ex) {
-      if (shim != null && shim != ex.handleOrNull()) shim.close();
-      shim = ex.handleOrNull();
-      return recordExit(running, ex.exitCode(), ex.exitedAt(), null, List.of(), after);
+    if (!(s instanceof Running running)) {
+      deleteTask(e.handle());
+      return Effect().unstashAll();
     }
-    String why = ((Observed.Lost) o).why();
-    ctx.getLog()
-        .warn("container {}: {}; recording it as stopped with exit code {}", id, why, EXIT_UNKNOWN);
-    if (shim != null) shim.close();
-    shim = null;
-    Instant now = Instant.now();
-    return recordExit(
-        running, EXIT_UNKNOWN, now, "shim lost: " + why, List.of(new ShimLost(why, now)), after);
+    List<Event> after =
+        e.recovery()
+            ? List.of(new Reconciled(ContainerState.STOPPED.label(), Instant.now()))
+            : List.of();
+    if (e.lost() != null) {
+      return recordExit(
+          running,
+          EXIT_UNKNOWN,
+          e.at(),
+          "shim lost: " + e.lost(),
+          List.of(new ShimLost(e.lost(), e.at())),
+          after,
+          null);
+    }
+    return recordExit(running, e.exitCode(), e.at(), null, List.of(), after, e.handle());
+  }
+
+  /** A monitor that stops without reporting its run's end failed: the run is looked at anew. */
+  private Effect<Event, State> onRunStopped(State s, RunStopped r) {
+    if (!r.run().equals(monitor)) return Effect().none();
+    monitor = null;
+    if (!(s instanceof Running)) return Effect().none();
+    ctx.getLog().error("container {}: its run monitor stopped unexpectedly; asking the shim", id);
+    reconciled = false;
+    watchRun(RunMonitor.reconcile(id, runtime, reports(), false));
+    return Effect().none();
   }
 
   /** After a daemon restart, a stop or forced removal the user asked for is carried through. */
   private void continueIntent(Running running) {
+    if (monitor == null) return;
     if (running.removing()) {
       ctx.getLog().info("container {}: finishing the removal requested before the restart", id);
-      pendingDelete = ctx.getSystem().ignoreRef();
-      signal(SIGKILL, true);
-      timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
+      if (pendingDelete == null) pendingDelete = ctx.getSystem().ignoreRef();
+      monitor.tell(new RunMonitor.KillNow());
     } else if (running.stopRequested()) {
       // The stop's timeout died with the daemon: ask again with the default one.
       ctx.getLog().info("container {}: finishing the stop requested before the restart", id);
-      signal(SIGTERM, false);
-      timers.startSingleTimer("stop", new StopTimeout(runGeneration), DEFAULT_STOP_TIMEOUT);
+      monitor.tell(new RunMonitor.Stop(SIGTERM, DEFAULT_STOP_TIMEOUT));
     }
-  }
-
-  private Effect<Event, State> onExitObserved(State s, ExitObserved e) {
-    if (e.run() != runGeneration || !(s instanceof Running running)) return Effect().none();
-    brokenWaits = 0;
-    return recordExit(running, e.exitCode(), e.at(), e.error(), List.of(), List.of());
   }
 
   /**
    * Journals the exit (with what must precede and follow it, in one atomic write) and, when the
-   * restart policy asks for it, the scheduled restart.
+   * restart policy asks for it, the scheduled restart. {@code handle}: the exited run's shim
+   * connection (its task is deleted), or null.
    */
   private Effect<Event, State> recordExit(
-      Running running, int code, Instant at, String error, List<Event> before, List<Event> after) {
-    timers.cancel("stop");
-    TaskHandle client = shim;
-    shim = null;
+      Running running,
+      int code,
+      Instant at,
+      String error,
+      List<Event> before,
+      List<Event> after,
+      TaskHandle handle) {
     List<Event> events = new ArrayList<>(before);
     events.add(new ContainerExited(code, at, error, running.stopRequested()));
     events.addAll(after);
@@ -827,7 +925,7 @@ public final class ContainerActor
               stopWaiters.clear();
               exitSignal.complete(Done.getInstance());
               // Like docker, an exited task does not keep its shim: delete it now, keep the bundle.
-              taskCleanup = runtime.deleteTask(id, client);
+              deleteTask(handle);
               ActorRef<StatusReply<ContainerView>> del = pendingDelete;
               pendingDelete = null;
               if (del != null) ctx.getSelf().tell(new Delete(true, del));
@@ -838,24 +936,37 @@ public final class ContainerActor
   }
 
   /**
+   * Deletes the exited task (the next start and a removal wait for it); a failure is logged, and
+   * the next start or removal cleans up from outside.
+   */
+  private void deleteTask(TaskHandle handle) {
+    CompletionStage<Void> cleanup = runtime.deleteTask(id, handle);
+    taskCleanup = cleanup;
+    cleanup.whenComplete(
+        (ok, err) -> {
+          if (err != null)
+            LOG.warn(
+                "container {}: deleting its exited task failed (the next start or removal cleans"
+                    + " up): {}",
+                id,
+                BerthException.from(err).getMessage());
+        });
+  }
+
+  /**
    * docker: a kill, like a stop, is a manual stop — the restart policy leaves the container down.
    */
   private Effect<Event, State> onKill(Running s, Kill k) {
     return persistStopIntent(s)
         .thenRun(
-            st ->
-                ctx.pipeToSelf(
-                    shim.kill(k.signal(), false), (ok, err) -> new KillDone(k.replyTo(), err)));
+            st -> {
+              if (monitor != null) monitor.tell(new RunMonitor.Kill(k.signal(), k.replyTo()));
+              else k.replyTo().tell(StatusReply.success(view(st))); // the exit came first
+            });
   }
 
   private EffectBuilder<Event, State> persistStopIntent(Running s) {
     return s.stopRequested() ? Effect().none() : Effect().persist(new StopRequested(Instant.now()));
-  }
-
-  private Effect<Event, State> onKillDone(State s, KillDone d) {
-    if (d.error() != null) d.replyTo().tell(StatusReply.error(BerthException.from(d.error())));
-    else d.replyTo().tell(StatusReply.success(view(s)));
-    return Effect().none();
   }
 
   private Effect<Event, State> onStop(Running s, Stop c) {
@@ -863,39 +974,34 @@ public final class ContainerActor
     return persistStopIntent(s)
         .thenRun(
             st -> {
-              if (shim == null)
-                return; // the exit was recorded meanwhile; the waiter has its answer
-              signal(c.signal(), false);
-              timers.startSingleTimer("stop", new StopTimeout(runGeneration), c.timeout());
+              // No monitor: the exit was recorded meanwhile, and the waiter has its answer.
+              if (monitor != null) monitor.tell(new RunMonitor.Stop(c.signal(), c.timeout()));
             });
   }
 
-  /**
-   * Sends a stop or removal signal whose answer nobody waits for: a failure is logged, and a failed
-   * stop signal (not already SIGKILL) brings the SIGKILL forward instead of waiting out the whole
-   * stop timeout for a signal that never arrived.
-   */
-  private void signal(int signal, boolean all) {
-    int run = runGeneration;
-    ActorRef<Command> self = ctx.getSelf();
-    shim.kill(signal, all)
-        .whenComplete(
-            (ok, err) -> {
-              if (err != null) self.tell(new SignalFailed(signal, run, err));
-            });
-  }
-
-  private Effect<Event, State> onSignalFailed(State s, SignalFailed f) {
-    if (f.run() != runGeneration || !(s instanceof Running) || shim == null) return Effect().none();
-    ctx.getLog()
-        .warn(
-            "container {}: signal {} failed: {}",
-            id,
-            f.signal(),
-            BerthException.from(f.error()).getMessage());
-    if (f.signal() != SIGKILL) {
-      timers.startSingleTimer("stop", new StopTimeout(runGeneration), Duration.ZERO);
+  private Effect<Event, State> onDeleteRunning(Running s, Delete d) {
+    if (!d.force()) {
+      return reject(
+          d,
+          BerthException.precondition(
+              "cannot remove running container "
+                  + s.spec().name()
+                  + ": stop it first or force the removal"));
     }
+    pendingDelete = d.replyTo();
+    EffectBuilder<Event, State> intent =
+        s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
+    return intent.thenRun(
+        st -> {
+          if (monitor != null) monitor.tell(new RunMonitor.KillNow());
+        });
+  }
+
+  private Effect<Event, State> onExec(Running s, Exec e) {
+    if (e.request().args().isEmpty())
+      return reject(e, BerthException.invalid("exec needs a command"));
+    if (monitor == null) return reject(e, notRunning(s.spec()));
+    monitor.tell(new RunMonitor.Exec(e.request(), e.replyTo()));
     return Effect().none();
   }
 
@@ -923,46 +1029,6 @@ public final class ContainerActor
     return requestStart(s.spec(), s, null, count);
   }
 
-  /**
-   * SIGKILL, and again every {@link #KILL_RETRY} until the exit is seen: a kill RPC can fail (a
-   * transient shim error), and a stop or forced removal must not hang on one lost signal.
-   */
-  private Effect<Event, State> onStopTimeout(State s, StopTimeout t) {
-    if (t.run() == runGeneration && s instanceof Running && shim != null) {
-      ctx.getLog().info("container {} is still running; sending SIGKILL", id);
-      signal(SIGKILL, true);
-      timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
-    }
-    return Effect().none();
-  }
-
-  private Effect<Event, State> onDeleteRunning(Running s, Delete d) {
-    if (!d.force()) {
-      return reject(
-          d,
-          BerthException.precondition(
-              "cannot remove running container "
-                  + s.spec().name()
-                  + ": stop it first or force the removal"));
-    }
-    pendingDelete = d.replyTo();
-    EffectBuilder<Event, State> intent =
-        s.removing() ? Effect().none() : Effect().persist(new RemoveRequested(Instant.now()));
-    return intent.thenRun(
-        st -> {
-          if (shim == null) return;
-          signal(SIGKILL, true);
-          timers.startSingleTimer("stop", new StopTimeout(runGeneration), KILL_RETRY);
-        });
-  }
-
-  private Effect<Event, State> onExec(Running s, Exec e) {
-    if (e.request().getArgsCount() == 0)
-      return reject(e, BerthException.invalid("exec needs a command"));
-    e.replyTo().tell(StatusReply.success(shim.exec(e.request())));
-    return Effect().none();
-  }
-
   private Effect<Event, State> registerExitWaiter(State s, WaitExit w) {
     if (s instanceof Stopped st && reconciled) {
       w.replyTo().tell(StatusReply.success(new ExitInfo(id, st.exitCode(), st.finishedAt())));
@@ -976,6 +1042,8 @@ public final class ContainerActor
     c.replyTo().tell(StatusReply.success(new LogHandle(runtime.paths().log(id), until)));
     return Effect().none();
   }
+
+  // ---------------------------------------------------------------- removal
 
   /**
    * The intent is journaled first, so a daemon that dies mid-removal finishes it after its restart.
@@ -1012,9 +1080,8 @@ public final class ContainerActor
         .thenRun(
             st -> {
               // The supervisor first: anything the deleter sends after our reply (a late `wait` of
-              // a
-              // `run --rm`) then reaches the supervisor behind ChildRemoved and gets the tombstone,
-              // instead of being forwarded to this actor, which is stopping.
+              // a `run --rm`) then reaches the supervisor behind ChildRemoved and gets the
+              // tombstone, instead of being forwarded to this actor, which is stopping.
               supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
               r.replyTo().tell(StatusReply.success(last));
               exitWaiters.forEach(
@@ -1063,9 +1130,9 @@ public final class ContainerActor
       return;
     }
     if (s instanceof Running) {
+      // A run the journal knows but nobody has heard from since the restart: its monitor asks.
       reconciled = false;
-      runGeneration++;
-      ctx.pipeToSelf(runtime.observe(id), (o, err) -> new Reobserved(o, err, true));
+      watchRun(RunMonitor.reconcile(id, runtime, reports(), true));
     } else if (s instanceof Starting) {
       // The daemon died mid-start: nothing confirmed the process, so clean up whatever was made
       // and fall back to the state before the start (the user can start again).
@@ -1073,7 +1140,7 @@ public final class ContainerActor
       ctx.pipeToSelf(runtime.deleteTask(id, null), (ok, err) -> new StartupCleaned(err));
     } else if (s instanceof Stopped st) {
       // A shim may have outlived its exit if the daemon died before deleting the task.
-      taskCleanup = runtime.deleteTask(id, null);
+      deleteTask(null);
       if (st.spec().autoRemove()) {
         ctx.getSelf().tell(new Delete(true, ctx.getSystem().ignoreRef()));
       } else if (st.restartScheduled()
@@ -1088,19 +1155,19 @@ public final class ContainerActor
   /**
    * A failed journal write (a full disk) restarts this behaviour with the same object, so the
    * transient fields still describe the step that failed (busy = true would stash every later
-   * command for good). Recovery starts from the journal: so do they. Waiters for a start, stop or
-   * removal get an error now instead of an answer that will never come; exit waiters stay, since
-   * the exit is still reported once observed.
+   * command for good). Recovery starts from the journal: so do they. The restart stopped the run's
+   * monitor (its children), which closed its shim connection; recovery starts a new one. Waiters
+   * for a start, stop or removal get an error now instead of an answer that will never come; exit
+   * waiters stay, since the exit is still reported once observed.
    */
   private void resetAfterRestart() {
     timers.cancelAll();
     busy = false;
     reconciled = true;
-    brokenWaits = 0;
-    unansweredObservations = 0;
-    if (shim != null) {
-      shim.close();
-      shim = null;
+    if (monitor != null) {
+      ctx.unwatch(monitor);
+      ctx.stop(monitor);
+      monitor = null;
     }
     BerthException failed =
         BerthException.unavailable(
@@ -1115,8 +1182,17 @@ public final class ContainerActor
 
   private Effect<Event, State> onStartupCleaned(State s, StartupCleaned c) {
     reconciled = true;
+    if (c.error() != null)
+      ctx.getLog()
+          .warn(
+              "container {}: cleaning up its interrupted start failed (the next start cleans up):"
+                  + " {}",
+              id,
+              BerthException.from(c.error()).getMessage());
     if (!(s instanceof Starting st)) return Effect().unstashAll();
-    String back = st.previous() instanceof Stopped ? "stopped" : "created";
+    String back =
+        (st.previous() instanceof Stopped ? ContainerState.STOPPED : ContainerState.CREATED)
+            .label();
     return Effect()
         .persist(
             List.of(
@@ -1184,9 +1260,9 @@ public final class ContainerActor
         .onEvent(
             ContainerAdopted.class,
             (st, e) ->
-                switch (e.state()) {
-                  case "running" -> new Running(e.spec(), e.run(), false, false);
-                  case "stopped" ->
+                switch (ContainerState.of(e.state())) {
+                  case RUNNING -> new Running(e.spec(), e.run(), false, false);
+                  case STOPPED ->
                       new Stopped(
                           e.spec(), e.run(), e.exitCode(), e.finishedAt(), null, false, false);
                   default ->
@@ -1214,92 +1290,7 @@ public final class ContainerActor
   }
 
   private ContainerView view(State s) {
-    String live = reconciled ? null : "unknown";
-    if (s instanceof Created c) return base(c.spec(), "created", null, 0, null, c.error(), 0);
-    if (s instanceof Starting st) {
-      Stopped prev = st.previous() instanceof Stopped p ? p : null;
-      // A policy restart shows as docker's "restarting"; a manual start keeps the state it left
-      // until it runs.
-      String label = st.restartCount() > 0 ? "restarting" : prev != null ? "stopped" : "created";
-      return base(
-          st.spec(),
-          live != null ? live : label,
-          prev != null ? prev.run() : null,
-          prev != null ? prev.exitCode() : 0,
-          prev != null ? prev.finishedAt() : null,
-          null,
-          st.restartCount());
-    }
-    if (s instanceof Running r)
-      return base(
-          r.spec(),
-          live != null ? live : "running",
-          r.run(),
-          0,
-          null,
-          null,
-          r.run().restartCount());
-    if (s instanceof Stopped st) {
-      // docker shows a container waiting for its policy restart as "restarting".
-      return base(
-          st.spec(),
-          st.restartScheduled() ? "restarting" : "stopped",
-          st.run(),
-          st.exitCode(),
-          st.finishedAt(),
-          st.error(),
-          st.run() == null ? 0 : st.run().restartCount());
-    }
-    if (s instanceof Removing rm) {
-      ContainerView before = view(rm.before());
-      return base(
-          rm.spec(),
-          "removing",
-          null,
-          before.exitCode(),
-          before.finishedAt(),
-          before.error(),
-          before.restartCount());
-    }
-    if (s instanceof Empty && adopting != null)
-      return base(adopting, "unknown", null, 0, null, null, 0);
-    String name = s instanceof Removed ? "removed" : "unknown";
-    return new ContainerView(
-        id, "", "", "", name, 0, -1, null, null, null, List.of(), false, "", 0, "", Map.of(), "", 0,
-        "no", "");
-  }
-
-  private ContainerView base(
-      ContainerSpec spec,
-      String state,
-      Run run,
-      int exitCode,
-      Instant finishedAt,
-      String error,
-      int restartCount) {
-    boolean running =
-        ("running".equals(state) || "unknown".equals(state)) && run != null && finishedAt == null;
-    return new ContainerView(
-        spec.id(),
-        spec.name(),
-        spec.image(),
-        spec.imageId(),
-        state,
-        running ? run.pid() : 0,
-        exitCode,
-        spec.createdAt(),
-        run != null ? run.startedAt() : null,
-        finishedAt,
-        spec.args(),
-        spec.autoRemove(),
-        run != null ? run.shimAddress() : "",
-        run != null ? (int) run.shimPid() : 0,
-        runtime.paths().bundle(spec.id()).toString(),
-        spec.labels(),
-        error == null ? "" : error,
-        restartCount,
-        spec.restartPolicy().toString(),
-        spec.seccompMode());
+    return s.view(new Viewing(id, runtime.paths().bundle(id).toString(), reconciled, adopting));
   }
 
   // ---------------------------------------------------------------- helpers

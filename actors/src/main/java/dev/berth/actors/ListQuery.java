@@ -1,5 +1,6 @@
 package dev.berth.actors;
 
+import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,30 +70,16 @@ final class ListQuery {
       ContainerView v = got.get(id);
       if (v == null) {
         v =
-            new ContainerView(
-                id,
-                names.get(id),
-                "",
-                "",
-                "unknown",
-                0,
-                -1,
-                null,
-                null,
-                null,
-                List.of(),
-                false,
-                "",
-                0,
-                "",
-                Map.of(),
-                "did not answer",
-                0,
-                "",
-                "");
+            ContainerView.builder(id)
+                .name(names.get(id))
+                .state(ContainerState.UNKNOWN)
+                .exit(-1, null)
+                .error("did not answer")
+                .build();
       }
-      if ("removed".equals(v.state())) continue;
-      if (all || !("stopped".equals(v.state()) || "created".equals(v.state()))) out.add(v);
+      if (v.state() == ContainerState.REMOVED) continue;
+      if (all || !(v.state() == ContainerState.STOPPED || v.state() == ContainerState.CREATED))
+        out.add(v);
     }
     out.sort(
         Comparator.comparing(

@@ -5,17 +5,18 @@ import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
 import dev.berth.actors.EventFeed.LifecycleEvent;
 import dev.berth.actors.EventFilter;
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.core.ContainerView;
 import dev.berth.core.Defaults;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.RestartPolicy;
 import dev.berth.core.Signals;
 import dev.berth.task.ContainerSpecs.CreateParams;
+import dev.berth.task.ExecChunk;
+import dev.berth.task.ExecRequest;
 import dev.berth.task.LogFollower;
 import dev.berth.task.LogFollower.LogLine;
 import dev.berth.task.LogHandle;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -203,14 +204,8 @@ public final class Containers {
    * the Source runs; cancelling the Source cancels it (the shim then sends SIGTERM to the process).
    */
   public Source<ExecOutput, NotUsed> exec(Exec r) {
-    ExecTaskRequest task =
-        ExecTaskRequest.newBuilder()
-            .setExecId(UUID.randomUUID().toString())
-            .addAllArgs(r.args())
-            .addAllEnv(r.env())
-            .setCwd(r.workingDir())
-            .setUser(r.user())
-            .build();
+    ExecRequest task =
+        new ExecRequest(UUID.randomUUID().toString(), r.args(), r.env(), r.workingDir(), r.user());
     return Source.completionStageSource(
             this.<Source<ExecChunk, NotUsed>>ask(
                 r.ref(), to -> new ContainerActor.Exec(task, to), ASK))
@@ -219,11 +214,11 @@ public final class Containers {
   }
 
   static ExecOutput execOutput(ExecChunk c) {
-    return switch (c.getPayloadCase()) {
-      case STDOUT -> new ExecOutput.Stdout(c.getStdout().asReadOnlyByteBuffer());
-      case STDERR -> new ExecOutput.Stderr(c.getStderr().asReadOnlyByteBuffer());
-      default -> new ExecOutput.Exited(c.getExitCode());
-    };
+    if (c instanceof ExecChunk.Stdout out)
+      return new ExecOutput.Stdout(ByteBuffer.wrap(out.data()));
+    if (c instanceof ExecChunk.Stderr err)
+      return new ExecOutput.Stderr(ByteBuffer.wrap(err.data()));
+    return new ExecOutput.Exited(((ExecChunk.Exited) c).exitCode());
   }
 
   /** The lifecycle events a subscription asked for; its container references resolved first. */

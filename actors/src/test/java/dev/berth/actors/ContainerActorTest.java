@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.core.BerthException;
+import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.RestartPolicy;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
@@ -24,13 +26,20 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+/**
+ * Time is manual ({@link ManualTime}): timers (stop timeouts, SIGKILL retries, restart backoffs,
+ * pauses between looks at a shim) fire only when a test lets time pass, so "nothing happens" is
+ * checked without sleeping and a timer that should not be needed makes a test fail.
+ */
 class ContainerActorTest {
   static final ActorTestKit kit =
       ActorTestKit.create(
-          PersistenceTestKitPlugin.getInstance()
-              .config()
+          ManualTime.config()
+              .withFallback(PersistenceTestKitPlugin.getInstance().config())
               .withFallback(PersistenceTestKitSnapshotPlugin.config())
               .withFallback(com.typesafe.config.ConfigFactory.load()));
+
+  static final ManualTime time = ManualTime.get(kit.system());
 
   FakeTaskRuntime runtime;
   TestProbe<ContainerSupervisor.Command> supervisor;
@@ -70,7 +79,7 @@ class ContainerActorTest {
     ActorRef<ContainerActor.Command> c = spawn(true);
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Init(FakeTaskRuntime.spec(id, "web", autoRemove), p.getRef()));
-    assertEquals("created", ok(p).state());
+    assertEquals(ContainerState.CREATED, ok(p).state());
     return c;
   }
 
@@ -78,6 +87,34 @@ class ContainerActorTest {
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Start(p.getRef()));
     return ok(p);
+  }
+
+  /**
+   * Polls {@code check} until it passes, letting 100 ms of (manual) time pass before each try: for
+   * what a timer brings about.
+   */
+  private void withTimePassing(Runnable check) {
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              time.timePasses(Duration.ofMillis(100));
+              check.run();
+              return null;
+            });
+  }
+
+  /** Polls {@code check} until it passes, with no time passing: no timer may be needed. */
+  private void withoutTimePassing(Runnable check) {
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(20),
+            () -> {
+              check.run();
+              return null;
+            });
   }
 
   private ContainerView inspect(ActorRef<ContainerActor.Command> c) {
@@ -92,12 +129,12 @@ class ContainerActorTest {
     TestProbe<StatusReply<ExitInfo>> waiter = kit.createTestProbe();
     c.tell(new ContainerActor.WaitExit(waiter.getRef()));
     ContainerView running = started(c);
-    assertEquals("running", running.state());
+    assertEquals(ContainerState.RUNNING, running.state());
     assertTrue(running.pid() > 0);
     runtime.tasks.get(id).exit(3);
     assertEquals(3, ok(waiter).exitCode());
     ContainerView stopped = inspect(c);
-    assertEquals("stopped", stopped.state());
+    assertEquals(ContainerState.STOPPED, stopped.state());
     assertEquals(3, stopped.exitCode());
     assertEquals(0, stopped.pid());
     assertTrue(runtime.calls.contains("deleteTask " + id), "the exited task's shim is cleaned up");
@@ -124,11 +161,13 @@ class ContainerActorTest {
     c.tell(new ContainerActor.Delete(false, first.getRef()));
     // The removal's intent could not be recorded: nothing happened, and the container is still
     // there.
+    // (real time: the failed write restarts the actor meanwhile, which schedules its backoff)
     first.expectNoMessage(Duration.ofMillis(300));
     TestProbe<StatusReply<ContainerView>> second = kit.createTestProbe();
     // Retried until the backoff restart is over (the first attempt after it must succeed).
     ContainerView removed = null;
     for (int i = 0; i < 50 && removed == null; i++) {
+      time.timePasses(Duration.ofSeconds(1)); // the restart's backoff (200 ms)
       c.tell(new ContainerActor.Delete(false, second.getRef()));
       StatusReply<ContainerView> r = second.receiveMessage(Duration.ofSeconds(10));
       if (r.isSuccess()) removed = r.getValue();
@@ -147,7 +186,7 @@ class ContainerActorTest {
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Stop(15, Duration.ofMinutes(10), p.getRef()));
     ContainerView stopped = ok(p); // long before the 10 minutes
-    assertEquals("stopped", stopped.state());
+    assertEquals(ContainerState.STOPPED, stopped.state());
     assertEquals(137, stopped.exitCode());
     assertEquals(List.of(15, 9), task.signals.subList(0, 2));
   }
@@ -163,7 +202,7 @@ class ContainerActorTest {
     assertTrue(err(p).getMessage().contains("already running"));
     c.tell(new ContainerActor.Delete(false, p.getRef()));
     assertTrue(err(p).getMessage().contains("cannot remove running container"));
-    assertEquals("running", inspect(c).state());
+    assertEquals(ContainerState.RUNNING, inspect(c).state());
     assertFalse(runtime.calls.contains("removeBundle " + id));
   }
 
@@ -184,10 +223,16 @@ class ContainerActorTest {
   void stop_sends_signal_then_sigkill_after_timeout() {
     var c = created(false);
     started(c);
+    var task = runtime.tasks.get(id);
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Stop(15, Duration.ofMillis(200), p.getRef()));
+    withoutTimePassing(() -> assertEquals(List.of(15), task.signals));
+    // Nothing more until the timeout is up: the process ignores SIGTERM (the fake exits on 9 only).
+    time.expectNoMessageFor(Duration.ofMillis(199), p);
+    assertEquals(List.of(15), task.signals);
+    time.timePasses(Duration.ofMillis(1));
     ContainerView v = ok(p);
-    assertEquals("stopped", v.state());
+    assertEquals(ContainerState.STOPPED, v.state());
     assertEquals(137, v.exitCode());
     assertEquals(java.util.List.of(15, 9), runtime.tasks.get(id).signals);
   }
@@ -200,7 +245,7 @@ class ContainerActorTest {
     c.tell(new ContainerActor.Start(p.getRef()));
     assertTrue(err(p).getMessage().contains("runc create failed"));
     ContainerView v = inspect(c);
-    assertEquals("created", v.state());
+    assertEquals(ContainerState.CREATED, v.state());
     assertEquals("runc create failed: no such file", v.error());
   }
 
@@ -231,7 +276,7 @@ class ContainerActorTest {
     assertEquals(7, exit.exitCode());
     assertEquals(exitedAt, exit.finishedAt());
     ContainerView v = inspect(again);
-    assertEquals("stopped", v.state());
+    assertEquals(ContainerState.STOPPED, v.state());
     assertEquals(7, v.exitCode());
     assertEquals(exitedAt, v.finishedAt());
   }
@@ -244,11 +289,14 @@ class ContainerActorTest {
     CompletableFuture<Observed> pending = new CompletableFuture<>();
     runtime.nextObservation = pending;
     var again = spawn(false);
-    assertEquals("unknown", inspect(again).state());
+    assertEquals(ContainerState.UNKNOWN, inspect(again).state());
     pending.complete(new Observed.Running(pid, 42, "/tmp/s.sock", runtime.new FakeTask()));
-    ContainerView v = inspect(again);
-    assertEquals("running", v.state());
-    assertEquals(pid, v.pid());
+    withoutTimePassing(
+        () -> {
+          ContainerView v = inspect(again);
+          assertEquals(ContainerState.RUNNING, v.state());
+          assertEquals(pid, v.pid());
+        });
   }
 
   @Test
@@ -263,7 +311,7 @@ class ContainerActorTest {
     again.tell(new ContainerActor.WaitExit(waiter.getRef()));
     assertEquals(ContainerActor.EXIT_UNKNOWN, ok(waiter).exitCode());
     ContainerView v = inspect(again);
-    assertEquals("stopped", v.state());
+    assertEquals(ContainerState.STOPPED, v.state());
     assertEquals(ContainerActor.EXIT_UNKNOWN, v.exitCode());
     assertTrue(v.error().contains("shim lost"));
   }
@@ -272,23 +320,19 @@ class ContainerActorTest {
     ActorRef<ContainerActor.Command> c = spawn(true);
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Init(FakeTaskRuntime.spec(id, "web", false, policy), p.getRef()));
-    assertEquals("created", ok(p).state());
+    assertEquals(ContainerState.CREATED, ok(p).state());
     return c;
   }
 
   /** Waits until the container runs its n-th policy restart; returns that run's task. */
   private FakeTaskRuntime.FakeTask awaitRestart(
       ActorRef<ContainerActor.Command> c, int restartCount) {
-    kit.createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(5),
-            Duration.ofMillis(20),
-            () -> {
-              ContainerView v = inspect(c);
-              assertEquals("running", v.state());
-              assertEquals(restartCount, v.restartCount());
-              return null;
-            });
+    withTimePassing(
+        () -> {
+          ContainerView v = inspect(c);
+          assertEquals(ContainerState.RUNNING, v.state());
+          assertEquals(restartCount, v.restartCount());
+        });
     return runtime.tasks.get(id);
   }
 
@@ -305,7 +349,7 @@ class ContainerActorTest {
             Duration.ofMillis(20),
             () -> {
               ContainerView v = inspect(c);
-              assertEquals("stopped", v.state());
+              assertEquals(ContainerState.STOPPED, v.state());
               assertEquals(3, v.exitCode());
               assertEquals(2, v.restartCount());
               assertEquals("on-failure:2", v.restartPolicy());
@@ -332,12 +376,14 @@ class ContainerActorTest {
               assertTrue(runtime.calls.contains("deleteTask " + id), runtime.calls.toString());
               return null;
             });
-    Thread.sleep(400); // longer than the first backoff (100 ms): the restart is due meanwhile
+    // Longer than the first backoff (100 ms): the restart is due meanwhile, and the inspect below
+    // is answered after it was asked for.
+    time.timePasses(Duration.ofMillis(400));
+    assertEquals(ContainerState.RESTARTING, inspect(c).state());
     assertEquals(
         1,
         runtime.calls.stream().filter(x -> x.equals("start " + id)).count(),
         "started again while the previous run's cleanup was going on: " + runtime.calls);
-    assertEquals("restarting", inspect(c).state());
     cleanup.complete(null);
     awaitRestart(c, 1);
     List<String> calls = List.copyOf(runtime.calls);
@@ -346,31 +392,36 @@ class ContainerActorTest {
   }
 
   @Test
-  void on_failure_does_not_restart_a_clean_exit() throws Exception {
+  void on_failure_does_not_restart_a_clean_exit() {
     var c = createdWith(RestartPolicy.parse("on-failure"));
     started(c);
     runtime.tasks.get(id).exit(0);
-    Thread.sleep(400); // longer than the first backoff
+    withoutTimePassing(() -> assertEquals(ContainerState.STOPPED, inspect(c).state()));
+    time.timePasses(Duration.ofSeconds(1)); // longer than the first backoff
     ContainerView v = inspect(c);
-    assertEquals("stopped", v.state());
+    assertEquals(ContainerState.STOPPED, v.state());
     assertEquals(0, v.restartCount());
+    assertEquals(1, runtime.calls.stream().filter(x -> x.equals("start " + id)).count());
   }
 
   @Test
-  void always_restarts_any_exit_but_not_a_manual_stop() throws Exception {
+  void always_restarts_any_exit_but_not_a_manual_stop() {
     var c = createdWith(RestartPolicy.parse("always"));
     started(c);
     runtime.tasks.get(id).exit(0);
-    awaitRestart(c, 1);
+    var second = awaitRestart(c, 1);
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Stop(15, Duration.ofMillis(100), p.getRef()));
-    assertEquals("stopped", ok(p).state());
-    Thread.sleep(500);
-    assertEquals("stopped", inspect(c).state());
+    withoutTimePassing(() -> assertEquals(List.of(15), second.signals));
+    time.timePasses(Duration.ofMillis(100)); // SIGTERM is ignored: SIGKILL after the timeout
+    assertEquals(ContainerState.STOPPED, ok(p).state());
+    time.timePasses(Duration.ofSeconds(1)); // longer than any backoff so far
+    assertEquals(ContainerState.STOPPED, inspect(c).state());
+    assertEquals(2, runtime.calls.stream().filter(x -> x.equals("start " + id)).count());
   }
 
   @Test
-  void unless_stopped_stays_stopped_across_a_daemon_restart() throws Exception {
+  void unless_stopped_stays_stopped_across_a_daemon_restart() {
     var c = createdWith(RestartPolicy.parse("unless-stopped"));
     started(c);
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
@@ -380,14 +431,16 @@ class ContainerActorTest {
         .awaitAssert(
             Duration.ofSeconds(5),
             () -> {
-              assertEquals("stopped", inspect(c).state());
+              assertEquals(ContainerState.STOPPED, inspect(c).state());
               return null;
             });
     kit.stop(c);
     var again = spawn(false);
-    assertEquals("stopped", inspect(again).state());
-    Thread.sleep(300); // a daemon-start restart would have been asked for by now
-    assertEquals("stopped", inspect(again).state());
+    assertEquals(ContainerState.STOPPED, inspect(again).state());
+    // A daemon-start restart is asked for at recovery, before the inspect; its start would follow
+    // at once (no backoff) or after one.
+    time.timePasses(Duration.ofSeconds(1));
+    assertEquals(ContainerState.STOPPED, inspect(again).state());
     assertFalse(
         runtime.calls.stream().filter(x -> x.startsWith("start ")).count() > 1,
         "not started again: " + runtime.calls);
@@ -426,7 +479,7 @@ class ContainerActorTest {
             Duration.ofSeconds(5),
             () -> {
               ContainerView v = inspect(again);
-              assertEquals("stopped", v.state());
+              assertEquals(ContainerState.STOPPED, v.state());
               assertEquals(143, v.exitCode());
               return null;
             });
@@ -443,16 +496,17 @@ class ContainerActorTest {
     runtime.nextObservation =
         CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
     var again = spawn(false);
-    kit.createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(5),
-            Duration.ofMillis(20),
-            () -> {
-              ContainerView v = inspect(again);
-              assertEquals("running", v.state());
-              assertEquals(pid, v.pid());
-              return null;
-            });
+    withoutTimePassing(() -> assertEquals(1, observations()));
+    assertEquals(ContainerState.UNKNOWN, inspect(again).state());
+    // Asked again after a pause (100 ms), not at once.
+    time.expectNoMessageFor(Duration.ofMillis(99), supervisor);
+    assertEquals(1, observations());
+    withTimePassing(
+        () -> {
+          ContainerView v = inspect(again);
+          assertEquals(ContainerState.RUNNING, v.state());
+          assertEquals(pid, v.pid());
+        });
     assertFalse(
         runtime.calls.contains("deleteTask " + id),
         "a live container is never cleaned up: " + runtime.calls);
@@ -472,7 +526,7 @@ class ContainerActorTest {
             Duration.ofSeconds(5),
             Duration.ofMillis(20),
             () -> {
-              assertEquals("running", inspect(c).state());
+              assertEquals(ContainerState.RUNNING, inspect(c).state());
               return null;
             });
     live.exit(4);
@@ -490,12 +544,171 @@ class ContainerActorTest {
   void forced_delete_does_not_hang_when_a_kill_rpc_fails() {
     var c = created(false);
     started(c);
-    runtime.tasks.get(id).failingKills.set(1);
+    var task = runtime.tasks.get(id);
+    task.failingKills.set(1);
     TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
     c.tell(new ContainerActor.Delete(true, p.getRef()));
-    StatusReply<ContainerView> r = p.receiveMessage(Duration.ofSeconds(8));
+    withoutTimePassing(() -> assertEquals(List.of(9), task.signals));
+    time.expectNoMessageFor(Duration.ofMillis(1999), p);
+    time.timePasses(Duration.ofMillis(1)); // the SIGKILL retry (2 s)
+    StatusReply<ContainerView> r = p.receiveMessage(Duration.ofSeconds(5));
     assertTrue(r.isSuccess(), () -> r.getError().getMessage());
     assertEquals(
         java.util.List.of(9, 9), runtime.tasks.get(id).signals, "the SIGKILL was sent again");
+  }
+
+  private long observations() {
+    return runtime.calls.stream().filter(x -> x.equals("observe " + id)).count();
+  }
+
+  /**
+   * Defect: the pause before looking at a shim whose wait broke grew over the container's life
+   * (reset only by a normal exit), so after a shim-lost run and a policy restart the next shim
+   * death was looked at only after a pause (100 ms, growing to 5 s with each loss). Each run is
+   * watched afresh: its first broken wait is looked at at once.
+   */
+  @Test
+  void after_a_lost_shim_and_a_policy_restart_the_next_shim_death_is_seen_at_once() {
+    var c = createdWith(RestartPolicy.parse("always"));
+    started(c);
+    // The shim dies: its wait breaks, and the look finds it gone (the fake's default: Lost).
+    runtime.tasks.get(id).exit.completeExceptionally(new RuntimeException("UNAVAILABLE: reset"));
+    withoutTimePassing(
+        () -> {
+          ContainerView v = inspect(c);
+          assertEquals(ContainerActor.EXIT_UNKNOWN, v.exitCode());
+          assertEquals(ContainerState.RESTARTING, v.state());
+        });
+    var second = awaitRestart(c, 1);
+    long looks = observations();
+    // The restarted run's shim dies too: recorded with no time passing (no pause before the look).
+    second.exit.completeExceptionally(new RuntimeException("UNAVAILABLE: reset"));
+    withoutTimePassing(
+        () -> {
+          assertEquals(looks + 1, observations());
+          ContainerView v = inspect(c);
+          assertEquals(ContainerState.RESTARTING, v.state());
+          assertEquals(ContainerActor.EXIT_UNKNOWN, v.exitCode());
+          assertTrue(v.error().contains("shim lost"), v.error());
+        });
+  }
+
+  /** A shim whose wait keeps breaking while it lives is looked at with a growing pause. */
+  @Test
+  void a_wait_that_keeps_breaking_on_a_live_shim_is_looked_at_with_a_growing_pause() {
+    var c = created(false);
+    int pid = started(c).pid();
+    FakeTaskRuntime.FakeTask first = runtime.tasks.get(id);
+    FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    first.exit.completeExceptionally(new RuntimeException("UNAVAILABLE: reset"));
+    withoutTimePassing(() -> assertEquals(ContainerState.RUNNING, inspect(c).state()));
+    assertEquals(1, observations());
+    // The second break of the same run: looked at after 100 ms.
+    FakeTaskRuntime.FakeTask again = runtime.new FakeTask();
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", again));
+    live.exit.completeExceptionally(new RuntimeException("UNAVAILABLE: reset"));
+    withoutTimePassing(() -> assertEquals(ContainerState.UNKNOWN, inspect(c).state()));
+    time.expectNoMessageFor(Duration.ofMillis(99), supervisor);
+    assertEquals(1, observations());
+    withTimePassing(() -> assertEquals(ContainerState.RUNNING, inspect(c).state()));
+    assertEquals(2, observations());
+    again.exit(5);
+    withoutTimePassing(() -> assertEquals(5, inspect(c).exitCode()));
+  }
+
+  /** A user's kill that the shim could not deliver is answered with the error, once. */
+  @Test
+  void a_kill_that_fails_is_reported_to_the_caller_once() {
+    var c = created(false);
+    started(c);
+    var task = runtime.tasks.get(id);
+    task.failingKills.set(1);
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Kill(15, p.getRef()));
+    assertTrue(err(p).getMessage().contains("failpoint Kill"));
+    time.expectNoMessageFor(Duration.ofSeconds(5), p);
+    assertEquals(List.of(15), task.signals);
+    assertEquals(ContainerState.RUNNING, inspect(c).state());
+    c.tell(new ContainerActor.Kill(9, p.getRef()));
+    ok(p);
+    withoutTimePassing(() -> assertEquals(137, inspect(c).exitCode()));
+    time.expectNoMessageFor(Duration.ofSeconds(5), p);
+  }
+
+  /**
+   * Defect: a stop resumed after a daemon restart whose SIGTERM fails must not wait out the default
+   * 10 s timeout: the SIGKILL comes at once (no timer at all).
+   */
+  @Test
+  void a_resumed_stop_whose_signal_fails_kills_at_once() {
+    var c = created(false);
+    int pid = started(c).pid();
+    FakeTaskRuntime.FakeTask first = runtime.tasks.get(id);
+    first.ignoreSignals = true;
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.Stop(15, Duration.ofSeconds(30), p.getRef()));
+    withoutTimePassing(() -> assertEquals(List.of(15), first.signals));
+    kit.stop(c);
+    FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
+    live.failingKills.set(1);
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    var again = spawn(false);
+    withoutTimePassing(
+        () -> {
+          assertEquals(List.of(15, 9), live.signals);
+          ContainerView v = inspect(again);
+          assertEquals(ContainerState.STOPPED, v.state());
+          assertEquals(137, v.exitCode());
+        });
+  }
+
+  /** A stop waits its whole timeout before SIGKILL; once it is up, SIGKILL follows. */
+  @Test
+  void a_resumed_stop_waits_the_default_timeout_before_sigkill() {
+    var c = created(false);
+    int pid = started(c).pid();
+    TestProbe<StatusReply<ContainerView>> p = kit.createTestProbe();
+    runtime.tasks.get(id).ignoreSignals = true;
+    c.tell(new ContainerActor.Stop(15, Duration.ofSeconds(30), p.getRef()));
+    withoutTimePassing(() -> assertEquals(List.of(15), runtime.tasks.get(id).signals));
+    kit.stop(c);
+    FakeTaskRuntime.FakeTask live = runtime.new FakeTask();
+    runtime.nextObservation =
+        CompletableFuture.completedFuture(new Observed.Running(pid, 42, "/tmp/s.sock", live));
+    var again = spawn(false);
+    withoutTimePassing(() -> assertEquals(List.of(15), live.signals));
+    time.expectNoMessageFor(ContainerActor.DEFAULT_STOP_TIMEOUT.minusMillis(1), supervisor);
+    assertEquals(List.of(15), live.signals);
+    time.timePasses(Duration.ofMillis(1));
+    withoutTimePassing(() -> assertEquals(137, inspect(again).exitCode()));
+  }
+
+  /** Exec goes to the run's shim; its output arrives as domain chunks. */
+  @Test
+  void exec_is_served_by_the_runs_shim() throws Exception {
+    var c = created(false);
+    started(c);
+    TestProbe<
+            StatusReply<
+                org.apache.pekko.stream.javadsl.Source<
+                    dev.berth.task.ExecChunk, org.apache.pekko.NotUsed>>>
+        p = kit.createTestProbe();
+    c.tell(
+        new ContainerActor.Exec(
+            new dev.berth.task.ExecRequest("e1", List.of("true"), List.of(), "/", ""), p.getRef()));
+    var chunks =
+        ok(p)
+            .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system())
+            .toCompletableFuture()
+            .get(5, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(List.of(new dev.berth.task.ExecChunk.Exited(0)), chunks);
+    c.tell(
+        new ContainerActor.Exec(
+            new dev.berth.task.ExecRequest("e2", List.of(), List.of(), "/", ""), p.getRef()));
+    assertEquals(BerthException.Code.INVALID_ARGUMENT, err(p).code());
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.core.BerthException;
+import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.task.ContainerSpecs.CreateParams;
@@ -122,7 +123,9 @@ class ContainerSupervisorTest {
                 Executors.newCachedThreadPool(),
                 health));
     List<ContainerView> all = list(true);
-    for (int i = 0; i < 50 && all.stream().anyMatch(v -> v.state().equals("unknown")); i++) {
+    for (int i = 0;
+        i < 50 && all.stream().anyMatch(v -> v.state() == ContainerState.UNKNOWN);
+        i++) {
       kit.createTestProbe().expectNoMessage(Duration.ofMillis(100)); // adoption asks the shim first
       all = list(true);
     }
@@ -131,11 +134,13 @@ class ContainerSupervisorTest {
         List.of("web", "web-bbbbbbbbbbbb"),
         all.stream().map(ContainerView::name).sorted().toList());
     ContainerView live =
-        all.stream().filter(v -> v.state().equals("running")).findFirst().orElseThrow();
+        all.stream().filter(v -> v.state() == ContainerState.RUNNING).findFirst().orElseThrow();
     assertEquals(task.pid, live.pid());
     assertTrue(
         all.stream()
-            .anyMatch(v -> v.state().equals("created") && v.error().contains("rebuilt from disk")),
+            .anyMatch(
+                v ->
+                    v.state() == ContainerState.CREATED && v.error().contains("rebuilt from disk")),
         all.toString());
     assertTrue(
         health.summary().contains("2 container(s) missing from the journal were rebuilt"),

@@ -1,12 +1,12 @@
 package dev.berth.actors;
 
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
-import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerSpec;
 import dev.berth.core.RestartPolicy;
 import dev.berth.host.BerthPaths;
+import dev.berth.task.ExecChunk;
+import dev.berth.task.ExecRequest;
+import dev.berth.task.TaskExit;
 import dev.berth.task.TaskHandle;
 import dev.berth.task.TaskRuntime;
 import java.nio.file.Path;
@@ -49,7 +49,7 @@ final class FakeTaskRuntime implements TaskRuntime {
 
   final class FakeTask implements TaskHandle {
     final int pid = pids.incrementAndGet();
-    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    final CompletableFuture<TaskExit> exit = new CompletableFuture<>();
     final List<Integer> signals = new CopyOnWriteArrayList<>();
     volatile boolean closed;
 
@@ -60,21 +60,16 @@ final class FakeTaskRuntime implements TaskRuntime {
     final AtomicInteger failingKills = new AtomicInteger();
 
     void exit(int code) {
-      exit.complete(
-          ExitStatus.newBuilder()
-              .setExitCode(code)
-              .setExitedAt(Instant.now().toString())
-              .setPid(pid)
-              .build());
+      exit.complete(new TaskExit(code, Instant.now()));
     }
 
     @Override
-    public CompletionStage<ExitStatus> waitExit() {
+    public CompletionStage<TaskExit> waitExit() {
       return exit;
     }
 
     @Override
-    public CompletionStage<?> kill(int signal, boolean all) {
+    public CompletionStage<Void> kill(int signal, boolean all) {
       signals.add(signal);
       if (failingKills.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         return CompletableFuture.failedFuture(
@@ -85,13 +80,13 @@ final class FakeTaskRuntime implements TaskRuntime {
     }
 
     @Override
-    public Source<ExecChunk, NotUsed> exec(ExecTaskRequest request) {
-      return Source.single(ExecChunk.newBuilder().setExitCode(0).build());
+    public Source<ExecChunk, NotUsed> exec(ExecRequest request) {
+      return Source.single(new ExecChunk.Exited(0));
     }
 
     @Override
-    public CompletionStage<ExitStatus> delete() {
-      return exit;
+    public CompletionStage<Void> delete() {
+      return exit.thenApply(x -> null);
     }
 
     @Override

@@ -102,8 +102,8 @@ class ContainersTest {
     var request = new Containers.Exec("web", List.of("true"), List.of(), "", "");
     containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
     containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    String first = ((ContainerActor.Exec) forwarded("web")).request().getExecId();
-    String second = ((ContainerActor.Exec) forwarded("web")).request().getExecId();
+    String first = ((ContainerActor.Exec) forwarded("web")).request().execId();
+    String second = ((ContainerActor.Exec) forwarded("web")).request().execId();
     assertTrue(!first.isEmpty() && !first.equals(second), first + " " + second);
   }
 

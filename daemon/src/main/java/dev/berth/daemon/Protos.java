@@ -46,7 +46,7 @@ final class Protos {
         .setName(v.name())
         .setImage(v.image())
         .setImageId(v.imageId())
-        .setState(v.state())
+        .setState(v.state().label())
         .setPid(v.pid())
         .setExitCode(v.exitCode())
         .setCreatedAt(time(v.createdAt()))

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.api.failpoint.Failpoints;
 import dev.berth.api.shim.v1.CreateTaskRequest;
-import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.api.shim.v1.Mount;
 import dev.berth.api.shim.v1.TaskStateReply;
 import dev.berth.core.BerthException;
@@ -299,7 +298,16 @@ public final class ContainerRuntime implements TaskRuntime {
             if ("running".equals(st.getStatus()) || "created".equals(st.getStatus())) {
               return new Observed.Running(st.getPid(), shimPid, socket.toString(), client);
             }
-            return new Observed.Exited(st.getExitCode(), parseTime(st.getExitedAt()), client);
+            // A time the shim left out: when its exit file was written, else now.
+            Instant best = exitFile.map(ExitInfo::finishedAt).orElseGet(Instant::now);
+            return new Observed.Exited(
+                st.getExitCode(),
+                ExitTimes.parse(
+                    st.getExitedAt(),
+                    "State reply of " + id + "'s shim",
+                    best,
+                    exitFile.isPresent() ? "the exit file's time" : "the time of the reply"),
+                client);
           } catch (Exception e) {
             client.close();
             if (exitFile.isPresent())
@@ -323,11 +331,10 @@ public final class ContainerRuntime implements TaskRuntime {
         () -> {
           if (clientOrNull != null) {
             try {
-              ExitStatus ignored =
-                  clientOrNull
-                      .delete()
-                      .toCompletableFuture()
-                      .get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+              clientOrNull
+                  .delete()
+                  .toCompletableFuture()
+                  .get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             } catch (Exception e) {
               log.warn(
                   "shim delete of {} failed, cleaning up from outside: {}",
@@ -391,11 +398,25 @@ public final class ContainerRuntime implements TaskRuntime {
   }
 
   public Optional<ExitInfo> readExitFile(String id) {
-    Path f = paths.shimDir(id).resolve("exit.json");
+    return readExitFile(id, paths.shimDir(id).resolve("exit.json"));
+  }
+
+  /** The shim's {@code exit.json}: {"exitCode":N,"exitedAt":"RFC3339","pid":P}. */
+  static Optional<ExitInfo> readExitFile(String id, Path f) {
     try {
       JsonNode n = JSON.readTree(Files.readAllBytes(f));
+      // The shim writes the file when init exits: its modification time is the best time known
+      // if the file lacks one.
+      Instant written = Files.getLastModifiedTime(f).toInstant();
       return Optional.of(
-          new ExitInfo(id, n.path("exitCode").asInt(-1), parseTime(n.path("exitedAt").asText(""))));
+          new ExitInfo(
+              id,
+              n.path("exitCode").asInt(-1),
+              ExitTimes.parse(
+                  n.path("exitedAt").asText(""),
+                  "exit file " + f,
+                  written,
+                  "the time the file was written")));
     } catch (NoSuchFileException e) {
       return Optional.empty();
     } catch (IOException e) {
@@ -424,14 +445,30 @@ public final class ContainerRuntime implements TaskRuntime {
                 }
               });
     }
+    // A command that hangs is killed and reported, after the rest of the cleanup was done.
+    IOException hung = null;
     if (Files.exists(paths.runtimeRoot().resolve(id))) {
-      exec(
-          List.of(
-              paths.runtime(), "--root", paths.runtimeRoot().toString(), "delete", "--force", id));
+      try {
+        exec(
+            List.of(
+                paths.runtime(),
+                "--root",
+                paths.runtimeRoot().toString(),
+                "delete",
+                "--force",
+                id));
+      } catch (IOException e) {
+        hung = e;
+      }
     }
     Path rootfs = paths.rootfs(id);
     if (isMounted(rootfs)) {
-      exec(List.of("umount", "-l", rootfs.toString()));
+      try {
+        exec(List.of("umount", "-l", rootfs.toString()));
+      } catch (IOException e) {
+        if (hung == null) hung = e;
+        else hung.addSuppressed(e);
+      }
     }
     // An adopted spare keeps its own socket path: the address file says which it is.
     try {
@@ -442,17 +479,58 @@ public final class ContainerRuntime implements TaskRuntime {
     }
     FileTrees.deleteRecursively(dir);
     Files.deleteIfExists(paths.shimSocket(id));
+    if (hung != null) throw hung;
   }
 
   static boolean isMounted(Path p) throws IOException {
     return FileTrees.mountPoints().contains(p.toAbsolutePath().normalize().toString());
   }
 
+  /** How long a host command (runc delete, umount) may take before it is killed. */
+  static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
+
   private static void exec(List<String> cmd) throws IOException, InterruptedException {
+    exec(cmd, COMMAND_TIMEOUT);
+  }
+
+  /**
+   * Runs a host command to its end, for at most {@code timeout}: one that hangs is killed (with
+   * whatever it started) and reported as an IOException. Its output is read on a thread of its own,
+   * so a process that never closes its output cannot hold the caller past the timeout. A non-zero
+   * exit is logged with the output.
+   */
+  static void exec(List<String> cmd, Duration timeout) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
-    else if (p.exitValue() != 0)
+    CompletableFuture<String> output = new CompletableFuture<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try (var in = p.getInputStream()) {
+                output.complete(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+              } catch (IOException e) {
+                output.complete("(output unreadable: " + e.getMessage() + ")");
+              }
+            },
+            "berth-exec-output");
+    reader.setDaemon(true);
+    reader.start();
+    if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      boolean ended = p.waitFor(5, TimeUnit.SECONDS);
+      String what =
+          cmd + " did not finish within " + timeout.toMillis() + " ms" + (ended ? "; killed" : "");
+      log.warn("{}", what);
+      throw new IOException(what);
+    }
+    String out;
+    try {
+      // The output ends with the process, unless something it started still holds it open.
+      out = output.get(1, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      out = "(output still open)";
+    }
+    if (p.exitValue() != 0)
       log.warn(
           "{} exited {}: {}",
           cmd,
@@ -474,15 +552,6 @@ public final class ContainerRuntime implements TaskRuntime {
       return Long.parseLong(Files.readString(f).strip());
     } catch (IOException | NumberFormatException e) {
       return -1;
-    }
-  }
-
-  public static Instant parseTime(String s) {
-    if (s == null || s.isEmpty()) return Instant.now();
-    try {
-      return Instant.parse(s);
-    } catch (Exception e) {
-      return Instant.now();
     }
   }
 

@@ -3,7 +3,6 @@ package dev.berth.task;
 import dev.berth.api.shim.v1.CreateTaskReply;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.DeleteTaskRequest;
-import dev.berth.api.shim.v1.ExecChunk;
 import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.api.shim.v1.KillTaskRequest;
@@ -21,6 +20,7 @@ import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
@@ -84,24 +84,56 @@ public final class ShimClient implements TaskHandle {
   }
 
   @Override
-  public CompletionStage<?> kill(int signal, boolean all) {
+  public CompletionStage<Void> kill(int signal, boolean all) {
     return ShimFailures.translated(
-        client.kill(KillTaskRequest.newBuilder().setSignal(signal).setAll(all).build()));
+            client.kill(KillTaskRequest.newBuilder().setSignal(signal).setAll(all).build()))
+        .thenApply(reply -> null);
   }
 
   @Override
-  public CompletionStage<ExitStatus> waitExit() {
-    return ShimFailures.translated(client.waitExit(WaitTaskRequest.getDefaultInstance()));
+  public CompletionStage<TaskExit> waitExit() {
+    return ShimFailures.translated(client.waitExit(WaitTaskRequest.getDefaultInstance()))
+        .thenApply(this::exit);
   }
 
   @Override
-  public CompletionStage<ExitStatus> delete() {
-    return ShimFailures.translated(client.delete(DeleteTaskRequest.getDefaultInstance()));
+  public CompletionStage<Void> delete() {
+    return ShimFailures.translated(client.delete(DeleteTaskRequest.getDefaultInstance()))
+        .thenApply(reply -> null);
   }
 
   @Override
-  public Source<ExecChunk, NotUsed> exec(ExecTaskRequest r) {
-    return client.exec(r).mapError(Throwable.class, ShimFailures::translate);
+  public Source<ExecChunk, NotUsed> exec(ExecRequest r) {
+    return client
+        .exec(
+            ExecTaskRequest.newBuilder()
+                .setExecId(r.execId())
+                .addAllArgs(r.args())
+                .addAllEnv(r.env())
+                .setCwd(r.cwd())
+                .setUser(r.user())
+                .build())
+        .map(ShimClient::chunk)
+        .mapError(Throwable.class, ShimFailures::translate);
+  }
+
+  /** The shim answers WaitExit when init exited: its reply's arrival is the best time known. */
+  private TaskExit exit(ExitStatus st) {
+    return new TaskExit(
+        st.getExitCode(),
+        ExitTimes.parse(
+            st.getExitedAt(),
+            "WaitExit reply of the shim at " + socket,
+            Instant.now(),
+            "the time of the reply"));
+  }
+
+  static ExecChunk chunk(dev.berth.api.shim.v1.ExecChunk c) {
+    return switch (c.getPayloadCase()) {
+      case STDOUT -> new ExecChunk.Stdout(c.getStdout().toByteArray());
+      case STDERR -> new ExecChunk.Stderr(c.getStderr().toByteArray());
+      default -> new ExecChunk.Exited(c.getExitCode());
+    };
   }
 
   public CompletionStage<Done> closeAsync() {

@@ -1,23 +1,24 @@
 package dev.berth.task;
 
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
-import dev.berth.api.shim.v1.ExitStatus;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
-/** What a container actor needs from the shim of its running process. */
+/**
+ * What a container's run monitor needs from the shim of its running process. Domain types only: the
+ * shim's protocol stays inside this module ({@link ShimClient} converts).
+ */
 public interface TaskHandle extends AutoCloseable {
   /** Completes when init exits; fails if the connection to the shim breaks. */
-  CompletionStage<ExitStatus> waitExit();
+  CompletionStage<TaskExit> waitExit();
 
-  CompletionStage<?> kill(int signal, boolean all);
+  /** Completes when the shim has delivered the signal; fails if it could not. */
+  CompletionStage<Void> kill(int signal, boolean all);
 
-  Source<ExecChunk, NotUsed> exec(ExecTaskRequest request);
+  Source<ExecChunk, NotUsed> exec(ExecRequest request);
 
   /** Deletes the exited task (runc delete, unmount); the shim ends afterwards. */
-  CompletionStage<ExitStatus> delete();
+  CompletionStage<Void> delete();
 
   @Override
   void close();

@@ -1,0 +1,7 @@
+package dev.berth.task;
+
+import java.util.List;
+
+/** A process to run inside a running container ({@code user}: uid[:gid], "" for the image's). */
+public record ExecRequest(
+    String execId, List<String> args, List<String> env, String cwd, String user) {}
