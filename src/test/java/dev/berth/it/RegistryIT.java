@@ -52,7 +52,8 @@ class RegistryIT {
   }
 
   @Test
-  void pullsAMultiLayerImageAndRunsItWithWhiteoutAndOpaqueDirApplied() throws Exception {
+  void pulls_aMulti_layer_image_and_runs_it_with_whiteout_and_opaque_dir_applied()
+      throws Exception {
     Path oci = layout("one", "one", false);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-one"), null, null);
         BerthHarness berth = BerthHarness.start("RegistryIT-multi")) {
@@ -134,7 +135,7 @@ class RegistryIT {
   }
 
   @Test
-  void implicitPullFromTheDefaultRegistryPicksThePlatformOfAnIndex() throws Exception {
+  void implicit_pull_from_the_default_registry_picks_the_platform_of_an_index() throws Exception {
     Path oci = layout("two", "two", true);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-two"), null, null);
         BerthHarness berth =
@@ -178,7 +179,7 @@ class RegistryIT {
   }
 
   @Test
-  void loginStoresCredentialsAndAuthenticatedPullsWork() throws Exception {
+  void login_stores_credentials_and_authenticated_pulls_work() throws Exception {
     Path oci = layout("three", "three", false);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-three"), "alice", "s3cret");
         BerthHarness berth = BerthHarness.start("RegistryIT-login")) {
@@ -212,7 +213,8 @@ class RegistryIT {
   }
 
   @Test
-  void concurrentPullsFetchEachBlobOnceAndAnUnreachableRegistryChangesNothing() throws Exception {
+  void concurrent_pulls_fetch_each_blob_once_and_an_unreachable_registry_changes_nothing()
+      throws Exception {
     Path oci = layout("four", "four", false);
     try (LocalRegistry reg = LocalRegistry.start(scratch.resolve("reg-four"), null, null);
         BerthHarness berth = BerthHarness.start("RegistryIT-concurrent")) {

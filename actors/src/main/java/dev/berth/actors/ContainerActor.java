@@ -74,8 +74,8 @@ public final class ContainerActor
   /** Exit code recorded when a container's process was lost together with its shim. */
   public static final int EXIT_UNKNOWN = RunMonitor.EXIT_UNKNOWN;
 
-  static final int SIGTERM = 15;
-  static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
+  static final int SIGTERM = dev.berth.core.Signals.SIGTERM;
+  static final Duration DEFAULT_STOP_TIMEOUT = dev.berth.core.Defaults.STOP_TIMEOUT;
 
   /** The journal tag of the lifecycle events served by Subscribe. */
   public static final String EVENTS_TAG = "berth-events";

@@ -37,7 +37,7 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 final class RunMonitor {
 
-  static final int SIGKILL = 9;
+  static final int SIGKILL = dev.berth.core.Signals.SIGKILL;
   static final Duration KILL_RETRY = Duration.ofSeconds(2);
 
   /** Exit code recorded when a container's process was lost together with its shim. */

@@ -29,7 +29,7 @@ class ContainerSpecJournalTest {
   }
 
   @Test
-  void specsJournaledBeforeSeccompReadAsTheDaemonDefault() throws Exception {
+  void specs_journaled_before_seccomp_read_as_the_daemon_default() throws Exception {
     ContainerSpec spec =
         new ContainerSpec(
             "id",

@@ -96,7 +96,7 @@ class BerthCliTest {
   // --- run / create ---------------------------------------------------------------------------
 
   @Test
-  void runDetachedCreatesStartsAndPrintsTheFullId() {
+  void run_detached_creates_starts_and_prints_the_full_id() {
     Result r =
         berth(
             "run",
@@ -139,7 +139,7 @@ class BerthCliTest {
   }
 
   @Test
-  void runKeepsFlagsAfterTheImageAsContainerArguments() {
+  void run_keeps_flags_after_the_image_as_container_arguments() {
     Result r = berth("run", "-d", "busybox", "sh", "-c", "echo hi", "--rm", "-d");
     assertEquals(0, r.code(), r.err());
     CreateRequest c = daemon.requests(CreateRequest.class).get(0);
@@ -149,7 +149,7 @@ class BerthCliTest {
   }
 
   @Test
-  void bareEnvNameCopiesTheCallersValueOrIsDropped() {
+  void bare_env_name_copies_the_callers_value_or_is_dropped() {
     env.put("FROM_SHELL", "yes");
     assertEquals(0, berth("run", "-d", "-e", "FROM_SHELL", "-e", "NOT_SET", "busybox").code());
     assertEquals(
@@ -158,7 +158,7 @@ class BerthCliTest {
   }
 
   @Test
-  void attachedRunStreamsBothStreamsAndExitsWithTheContainersCode() {
+  void attached_run_streams_both_streams_and_exits_with_the_containers_code() {
     daemon.logs = List.of(log("stdout", "hi\n"), log("stderr", "oops\n"), log("stdout", "bye\n"));
     daemon.exitCode = 3;
     Result r = berth("run", "--rm", "busybox", "sh", "-c", "echo hi");
@@ -182,7 +182,7 @@ class BerthCliTest {
   }
 
   @Test
-  void attachedRunStillReportsTheExitCodeWhenTheRemovedContainersLogIsGone() {
+  void attached_run_still_reports_the_exit_code_when_the_removed_containers_log_is_gone() {
     daemon.logsEnd = Status.NOT_FOUND.withDescription("no such container: x");
     daemon.exitCode = 0;
     Result r = berth("run", "--rm", "busybox", "true");
@@ -191,7 +191,7 @@ class BerthCliTest {
   }
 
   @Test
-  void runWhoseStartFailsPrintsOneErrorAnd125() {
+  void run_whose_start_fails_prints_one_error_and125() {
     daemon.failures.put(
         "Start",
         Status.FAILED_PRECONDITION.withDescription(
@@ -205,7 +205,7 @@ class BerthCliTest {
   }
 
   @Test
-  void createPrintsTheIdAndAcceptsRm() {
+  void create_prints_the_id_and_accepts_rm() {
     Result r = berth("create", "--rm", "--name", "db", "-l", "tier=db", "busybox", "sleep", "1000");
     assertEquals(0, r.code(), r.err());
     assertEquals(FakeBerthd.ID + "\n", r.out());
@@ -217,7 +217,7 @@ class BerthCliTest {
   }
 
   @Test
-  void restartPolicyAndFailpointsAreSentAsGiven() {
+  void restart_policy_and_failpoints_are_sent_as_given() {
     Result r =
         berth(
             "run",
@@ -238,7 +238,7 @@ class BerthCliTest {
   }
 
   @Test
-  void malformedRestartAndFailpointAreOneLineErrorsAndSendNothing() {
+  void malformed_restart_and_failpoint_are_one_line_errors_and_send_nothing() {
     Result r = berth("run", "--restart", "on-failure:x", "busybox", "true");
     assertEquals(125, r.code());
     assertEquals(
@@ -260,7 +260,7 @@ class BerthCliTest {
   }
 
   @Test
-  void unknownSignalsAreRefusedPerContainerAndSendNothing() {
+  void unknown_signals_are_refused_per_container_and_send_nothing() {
     Result kill = berth("kill", "-s", "FOO", "web", "db");
     assertEquals(125, kill.code());
     assertEquals("", kill.out());
@@ -274,7 +274,7 @@ class BerthCliTest {
   }
 
   @Test
-  void seccompProfileFilesAreSentAsTheirContent() throws Exception {
+  void seccomp_profile_files_are_sent_as_their_content() throws Exception {
     Path profile = dir.resolve("profile.json");
     String content = "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": []}\n";
     java.nio.file.Files.writeString(profile, content);
@@ -309,7 +309,7 @@ class BerthCliTest {
   }
 
   @Test
-  void unreadableSeccompProfilesAreOneLineErrorsAndSendNothing() throws Exception {
+  void unreadable_seccomp_profiles_are_one_line_errors_and_send_nothing() throws Exception {
     Path missing = dir.resolve("missing.json");
     Result r = berth("run", "--security-opt", "seccomp=" + missing, "busybox", "true");
     assertEquals(125, r.code());
@@ -333,7 +333,7 @@ class BerthCliTest {
   // --- events ---------------------------------------------------------------------------------
 
   @Test
-  void eventsJsonHasExitCodeOnlyOnExitsAndPassesSinceAndFilters() throws Exception {
+  void events_json_has_exit_code_only_on_exits_and_passes_since_and_filters() throws Exception {
     daemon.events =
         List.of(
             Event.newBuilder()
@@ -381,7 +381,7 @@ class BerthCliTest {
   // --- lifecycle ------------------------------------------------------------------------------
 
   @Test
-  void lifecycleCommandsEchoTheRefsTheyWereGiven() {
+  void lifecycle_commands_echo_the_refs_they_were_given() {
     Result start = berth("start", "web", "4f3c");
     assertEquals(0, start.code(), start.err());
     assertEquals("web\n4f3c\n", start.out());
@@ -414,7 +414,7 @@ class BerthCliTest {
   }
 
   @Test
-  void waitPrintsOneExitCodePerContainer() {
+  void wait_prints_one_exit_code_per_container() {
     daemon.started.countDown();
     daemon.exitCode = 137;
     Result r = berth("wait", "a", "b");
@@ -423,7 +423,7 @@ class BerthCliTest {
   }
 
   @Test
-  void notFoundFromTheDaemonIsOneErrorLineAnd125() {
+  void not_found_from_the_daemon_is_one_error_line_and125() {
     daemon.failures.put("Start", Status.NOT_FOUND.withDescription("no such container: nope"));
     Result r = berth("start", "nope");
     assertEquals(125, r.code());
@@ -432,7 +432,7 @@ class BerthCliTest {
   }
 
   @Test
-  void aFailureForOneRefDoesNotStopTheOthers() {
+  void a_failure_for_one_ref_does_not_stop_the_others() {
     daemon.containers =
         List.of(
             Container.newBuilder().setId(FakeBerthd.ID).setName("web").setState("running").build());
@@ -487,7 +487,7 @@ class BerthCliTest {
   }
 
   @Test
-  void psShowsRunningContainersAsADockerStyleTable() {
+  void ps_shows_running_containers_as_aDocker_style_table() {
     threeContainers();
     Result r = berth("ps");
     assertEquals(0, r.code(), r.err());
@@ -504,7 +504,7 @@ class BerthCliTest {
   }
 
   @Test
-  void psAllIncludesStoppedAndCreatedNewestFirst() {
+  void ps_all_includes_stopped_and_created_newest_first() {
     threeContainers();
     Result r = berth("ps", "-a");
     assertTrue(daemon.requests(ListRequest.class).get(0).getAll());
@@ -517,7 +517,7 @@ class BerthCliTest {
   }
 
   @Test
-  void psJsonIsOneObjectPerLine() throws Exception {
+  void ps_json_is_one_object_per_line() throws Exception {
     threeContainers();
     Result r = berth("ps", "-a", "--format", "json");
     assertEquals(0, r.code(), r.err());
@@ -552,14 +552,14 @@ class BerthCliTest {
   }
 
   @Test
-  void psRejectsUnknownFormats() {
+  void ps_rejects_unknown_formats() {
     Result r = berth("ps", "--format", "{{.ID}}");
     assertEquals(125, r.code());
     assertEquals(1, r.errLines().size());
   }
 
   @Test
-  void inspectPrintsAPrettyJsonArrayWithTheFullFields() throws Exception {
+  void inspect_prints_aPretty_json_array_with_the_full_fields() throws Exception {
     threeContainers();
     Result r = berth("inspect", "runner", "bbbb");
     assertEquals(0, r.code(), r.err());
@@ -597,7 +597,7 @@ class BerthCliTest {
   }
 
   @Test
-  void inspectOfAMissingContainerPrintsAnEmptyArrayAndOneError() throws Exception {
+  void inspect_of_aMissing_container_prints_an_empty_array_and_one_error() throws Exception {
     Result r = berth("inspect", "ghost");
     assertEquals(125, r.code());
     assertEquals(0, parse(r.out()).size());
@@ -607,7 +607,7 @@ class BerthCliTest {
   // --- logs / exec ----------------------------------------------------------------------------
 
   @Test
-  void logsSplitsStdoutAndStderr() {
+  void logs_splits_stdout_and_stderr() {
     daemon.logs = List.of(log("stdout", "one\n"), log("stderr", "warn\n"), log("stdout", "two"));
     Result r = berth("logs", "-f", "web");
     assertEquals(0, r.code(), r.err());
@@ -619,7 +619,7 @@ class BerthCliTest {
   }
 
   @Test
-  void execStreamsOutputAndExitsWithTheProcessCode() {
+  void exec_streams_output_and_exits_with_the_process_code() {
     daemon.execOutput =
         List.of(
             ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("out\n")).build(),
@@ -639,7 +639,7 @@ class BerthCliTest {
   }
 
   @Test
-  void execWithoutAnExitCodeIsAnError() {
+  void exec_without_an_exit_code_is_an_error() {
     daemon.execOutput =
         List.of(ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("partial")).build());
     Result r = berth("exec", "web", "true");
@@ -669,7 +669,7 @@ class BerthCliTest {
   }
 
   @Test
-  void imagesTableHasOneRowPerName() {
+  void images_table_has_one_row_per_name() {
     twoImages();
     Result r = berth("images");
     assertEquals(0, r.code(), r.err());
@@ -682,7 +682,7 @@ class BerthCliTest {
   }
 
   @Test
-  void imagesJsonIsOneObjectPerLine() throws Exception {
+  void images_json_is_one_object_per_line() throws Exception {
     twoImages();
     Result r = berth("images", "--format", "json");
     String[] lines = r.out().split("\n");
@@ -696,7 +696,7 @@ class BerthCliTest {
   }
 
   @Test
-  void importSendsAnAbsolutePathAndPrintsNameAndId() {
+  void import_sends_an_absolute_path_and_prints_name_and_id() {
     twoImages();
     Result r = berth("image", "import", "images/busybox.tar", "--name", "busybox:latest");
     assertEquals(0, r.code(), r.err());
@@ -717,7 +717,7 @@ class BerthCliTest {
   }
 
   @Test
-  void rmiPrintsUntaggedAndDeleted() {
+  void rmi_prints_untagged_and_deleted() {
     daemon.removed = List.of("busybox:latest", "sha256:" + "1".repeat(64));
     Result r = berth("rmi", "-f", "busybox");
     assertEquals(0, r.code(), r.err());
@@ -728,7 +728,7 @@ class BerthCliTest {
   }
 
   @Test
-  void rmiOfAnImageInUseIsOneErrorLine() {
+  void rmi_of_an_image_in_use_is_one_error_line() {
     daemon.failures.put(
         "RemoveImage",
         Status.FAILED_PRECONDITION.withDescription(
@@ -741,7 +741,7 @@ class BerthCliTest {
   // --- connection, usage, version -------------------------------------------------------------
 
   @Test
-  void noDaemonIsTheExactCannotConnectLine() {
+  void no_daemon_is_the_exact_cannot_connect_line() {
     String missing = dir.resolve("missing.sock").toString();
     Result r = berth("--socket", missing, "ps");
     assertEquals(125, r.code());
@@ -750,7 +750,8 @@ class BerthCliTest {
   }
 
   @Test
-  void aConnectionThatBreaksMidCallIsOneLostConnectionLineAndIsNotRetried() throws Exception {
+  void a_connection_that_breaks_mid_call_is_one_lost_connection_line_and_is_not_retried()
+      throws Exception {
     // A listener that takes the connection, reads the client's first bytes and hangs up, as a
     // berthd killed mid-call does. The call must fail (grpc must not send it again on a new
     // connection) with one line that says what happened.
@@ -799,7 +800,7 @@ class BerthCliTest {
   }
 
   @Test
-  void noDaemonFromTheEnvironmentSocketToo() {
+  void no_daemon_from_the_environment_socket_too() {
     String missing = dir.resolve("gone.sock").toString();
     env.put("BERTH_SOCKET", missing);
     Result r = berth("rm", "a", "b", "c");
@@ -809,7 +810,7 @@ class BerthCliTest {
   }
 
   @Test
-  void unknownFlagIsAShortUsageErrorWith125() {
+  void unknown_flag_is_aShort_usage_error_with125() {
     Result r = berth("ps", "--bogus");
     assertEquals(125, r.code());
     assertEquals(List.of("Error: Unknown option: '--bogus' (see 'berth ps --help')"), r.errLines());
@@ -817,7 +818,7 @@ class BerthCliTest {
   }
 
   @Test
-  void missingImageAndUnknownCommandAreUsageErrors() {
+  void missing_image_and_unknown_command_are_usage_errors() {
     Result noImage = berth("run", "-d");
     assertEquals(125, noImage.code());
     assertEquals(
@@ -832,7 +833,7 @@ class BerthCliTest {
   }
 
   @Test
-  void onlyTheInvokedCommandIsRegisteredButHelpListsAll() {
+  void only_the_invoked_command_is_registered_but_help_lists_all() {
     assertEquals("ps", BerthCli.invokedCommand(new String[] {"--socket", "/s", "ps", "-a"}));
     assertEquals(
         "run", BerthCli.invokedCommand(new String[] {"--socket=/s", "run", "busybox", "ps"}));
@@ -846,7 +847,7 @@ class BerthCliTest {
   }
 
   @Test
-  void helpNeedsNoDaemon() {
+  void help_needs_no_daemon() {
     env.put("BERTH_SOCKET", dir.resolve("missing.sock").toString());
     Result r = berth("--help");
     assertEquals(0, r.code());
@@ -858,7 +859,7 @@ class BerthCliTest {
   }
 
   @Test
-  void versionShowsClientAndServer() {
+  void version_shows_client_and_server() {
     Result r = berth("version");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().startsWith("Client:\n Version:"), r.out());
@@ -866,7 +867,7 @@ class BerthCliTest {
   }
 
   @Test
-  void atSignArgumentsAreNotExpandedAsArgumentFiles() {
+  void at_sign_arguments_are_not_expanded_as_argument_files() {
     assertEquals(0, berth("run", "-d", "busybox", "echo", "@user").code());
     assertEquals(
         List.of("echo", "@user"),

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 /** docker's wording and rounding, from go-units. */
 class FormatTest {
   @Test
-  void humanDurations() {
+  void human_durations() {
     assertEquals("Less than a second", Format.humanDuration(Duration.ofMillis(900)));
     assertEquals("Less than a second", Format.humanDuration(Duration.ofSeconds(-5)));
     assertEquals("1 second", Format.humanDuration(Duration.ofSeconds(1)));
@@ -28,7 +28,7 @@ class FormatTest {
   }
 
   @Test
-  void humanSizes() {
+  void human_sizes() {
     assertEquals("0B", Format.humanSize(0));
     assertEquals("999B", Format.humanSize(999));
     assertEquals("1kB", Format.humanSize(1000));
@@ -39,7 +39,7 @@ class FormatTest {
   }
 
   @Test
-  void commandColumnIsQuotedAndTruncated() {
+  void command_column_is_quoted_and_truncated() {
     assertEquals("\"echo hi\"", Format.command(List.of("echo", "hi"), true));
     assertEquals(
         "\"sh -c while true; d…\"",
@@ -51,7 +51,7 @@ class FormatTest {
   }
 
   @Test
-  void statusColumn() {
+  void status_column() {
     Instant now = Instant.parse("2024-05-01T12:00:00Z");
     assertEquals("Created", Format.status(Container.newBuilder().setState("created").build(), now));
     assertEquals(

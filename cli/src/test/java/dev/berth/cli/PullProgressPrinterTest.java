@@ -41,7 +41,7 @@ class PullProgressPrinterTest {
   }
 
   @Test
-  void plainOutputHasOneLinePerStatusChangeAndNoBarsOrEscapes() {
+  void plain_output_has_one_line_per_status_change_and_no_bars_or_escapes() {
     String out = render(PullProgressPrinter.Mode.PLAIN);
     assertEquals(
         String.join(
@@ -59,7 +59,7 @@ class PullProgressPrinterTest {
   }
 
   @Test
-  void terminalOutputRedrawsLayerLinesWithBarsAndATotal() {
+  void terminal_output_redraws_layer_lines_with_bars_and_aTotal() {
     String out = render(PullProgressPrinter.Mode.TTY);
     assertTrue(out.contains("\u001b[3A"), "moves the cursor back over 2 layer lines + the total");
     assertTrue(
@@ -73,7 +73,7 @@ class PullProgressPrinterTest {
   }
 
   @Test
-  void quietPrintsNothingAndTheModeFollowsTheEnvironment() {
+  void quiet_prints_nothing_and_the_mode_follows_the_environment() {
     assertEquals("", render(PullProgressPrinter.Mode.QUIET));
     assertEquals(
         PullProgressPrinter.Mode.QUIET,

@@ -83,7 +83,7 @@ class ImageStoreTest {
   // import
 
   @Test
-  void savedImagesImportAgainAsOciLayoutAndAsDockerArchive() throws Exception {
+  void saved_images_import_again_as_oci_layout_and_as_docker_archive() throws Exception {
     Path archive = tmp.resolve("app.tar");
     String id =
         TestImages.dockerArchive(
@@ -130,7 +130,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void importsOciLayoutAndResolvesReferences() throws Exception {
+  void imports_oci_layout_and_resolves_references() throws Exception {
     Path layout = tmp.resolve("busybox");
     String id = TestImages.ociLayout(layout, new Spec().layer(baseLayer(), true), "latest");
     List<ImageRecord> got = store.importImage(layout, null);
@@ -190,7 +190,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void importsMultiLayerDockerArchiveWithWhiteouts() throws Exception {
+  void imports_multi_layer_docker_archive_with_whiteouts() throws Exception {
     for (boolean skopeo : List.of(false, true)) {
       Path archive = tmp.resolve("img-" + skopeo + ".tar.gz");
       Spec spec = new Spec().layer(baseLayer(), false).layer(topLayer(), true);
@@ -215,7 +215,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void overlayOfImportedLayersAppliesWhiteouts() throws Exception {
+  void overlay_of_imported_layers_applies_whiteouts() throws Exception {
     Path archive = tmp.resolve("img.tar");
     TestImages.dockerArchive(
         archive,
@@ -258,7 +258,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void namesFromNameArgumentAndDirectory() throws Exception {
+  void names_from_name_argument_and_directory() throws Exception {
     Path layout = tmp.resolve("My_App");
     String id = TestImages.ociLayout(layout, new Spec().layer(baseLayer(), false), "1.0");
     assertEquals(List.of("my_app:1.0"), store.importImage(layout, null).get(0).names());
@@ -281,7 +281,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void aNameMovesToTheNewestImage() throws Exception {
+  void a_name_moves_to_the_newest_image() throws Exception {
     Path a = tmp.resolve("a.tar");
     Path b = tmp.resolve("b.tar");
     TestImages.dockerArchive(
@@ -295,7 +295,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void reusesLayersByDiffId() throws Exception {
+  void reuses_layers_by_diff_id() throws Exception {
     byte[] empty = new Layer().tar();
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b.tar");
@@ -319,7 +319,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void ambiguousIdPrefixResolvesToNothing() throws Exception {
+  void ambiguous_id_prefix_resolves_to_nothing() throws Exception {
     byte[] layer = baseLayer();
     Spec first = new Spec().layer(layer, false);
     String prefix = Digests.hex(first.configDigest()).substring(0, 4);
@@ -349,7 +349,7 @@ class ImageStoreTest {
   // remove
 
   @Test
-  void removeUntagsThenDeletesAndRespectsUse() throws Exception {
+  void remove_untags_then_deletes_and_respects_use() throws Exception {
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b");
     String idA =
@@ -401,7 +401,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void removeByIdOfAnImageWithSeveralNamesNeedsForce() throws Exception {
+  void remove_by_id_of_an_image_with_several_names_needs_force() throws Exception {
     Path a = tmp.resolve("a");
     String id = TestImages.ociLayout(a, new Spec().layer(baseLayer(), false), "1");
     store.importImage(a, "x");
@@ -414,7 +414,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void orphansAreCollectedOnOpen() throws Exception {
+  void orphans_are_collected_on_open() throws Exception {
     Path a = tmp.resolve("a");
     TestImages.ociLayout(a, new Spec().layer(baseLayer(), false), "1");
     store.importImage(a, "keep");
@@ -431,7 +431,7 @@ class ImageStoreTest {
   // ------------------------------------------------------------------------------- malformed input
 
   @Test
-  void malformedInputLeavesNothingBehind() throws Exception {
+  void malformed_input_leaves_nothing_behind() throws Exception {
     Path empty = Files.createDirectories(tmp.resolve("empty"));
     ImageException e = assertThrows(ImageException.class, () -> store.importImage(empty, null));
     assertEquals("not an OCI layout or docker archive: " + empty, e.getMessage());
@@ -514,7 +514,7 @@ class ImageStoreTest {
   // --------------------------------------------------------------------------------- hostile tars
 
   @Test
-  void hostileLayersAreRefusedAndWriteNothingOutside() throws Exception {
+  void hostile_layers_are_refused_and_write_nothing_outside() throws Exception {
     Path canary = Files.createDirectories(tmp.resolve("canary"));
     Files.writeString(canary.resolve("keep"), "original");
     long passwdLinks =
@@ -584,7 +584,7 @@ class ImageStoreTest {
   }
 
   @Test
-  void duplicateEntriesLastOneWinsWithoutFollowingLinks() throws Exception {
+  void duplicate_entries_last_one_wins_without_following_links() throws Exception {
     Path canary = Files.createDirectories(tmp.resolve("canary"));
     Files.writeString(canary.resolve("keep"), "original");
     byte[] layer =
@@ -617,7 +617,7 @@ class ImageStoreTest {
   // ------------------------------------------------------------------------------ the real busybox
 
   @Test
-  void importsTheProjectBusyboxImageInBothFormats() throws Exception {
+  void imports_the_project_busybox_image_in_both_formats() throws Exception {
     Path images = Path.of(System.getProperty("user.dir")).resolve("../build/images").normalize();
     Path layout = images.resolve("busybox");
     Path archive = images.resolve("busybox-docker.tar");

@@ -35,7 +35,7 @@ class LeasesTest {
   }
 
   @Test
-  void aPullLeaseReferencesWhatItProtectsUntilClosedThenOffersItToTheCollector() {
+  void a_pull_lease_references_what_it_protects_until_closed_then_offers_it_to_the_collector() {
     Lease l = leases.open();
     l.protectBlob(BLOB);
     l.protectLayer(LAYER);
@@ -51,7 +51,8 @@ class LeasesTest {
   }
 
   @Test
-  void anImageLeaseProtectsItsImageUntilReleasedAndAMarkRemembersTheRelease() throws Exception {
+  void an_image_lease_protects_its_image_until_released_and_aMark_remembers_the_release()
+      throws Exception {
     long before = leases.mark();
     leases.openForImage("c1", IMG, List.of(BLOB), List.of(LAYER), Duration.ofMinutes(5));
     assertTrue(leases.isActive("c1"));
@@ -63,14 +64,14 @@ class LeasesTest {
   }
 
   @Test
-  void aSecondLeaseWithTheSameIdReplacesTheFirst() throws Exception {
+  void a_second_lease_with_the_same_id_replaces_the_first() throws Exception {
     leases.openForImage("c1", IMG, List.of(), List.of(), Duration.ofMinutes(5));
     leases.openForImage("c1", IMG2, List.of(), List.of(), Duration.ofMinutes(5));
     assertEquals(Set.of(IMG2), leases.protectedImages(leases.mark()));
   }
 
   @Test
-  void anImageLeaseNobodyReleasesExpires() throws Exception {
+  void an_image_lease_nobody_releases_expires() throws Exception {
     long mark = leases.mark();
     leases.openForImage("c1", IMG, List.of(BLOB), List.of(), Duration.ofMinutes(5));
     now.addAndGet(Duration.ofMinutes(5).toNanos() - 1);
@@ -84,7 +85,7 @@ class LeasesTest {
   }
 
   @Test
-  void aMarkOlderThanWhatIsRememberedIsRefused() throws Exception {
+  void a_mark_older_than_what_is_remembered_is_refused() throws Exception {
     long mark = leases.mark();
     leases.openForImage("c1", IMG, List.of(), List.of(), Duration.ofMinutes(5));
     leases.release("c1");

@@ -131,7 +131,8 @@ class PullerTest {
   // ------------------------------------------------------------------ formats
 
   @Test
-  void pullsAnOciIndexWithGzipUncompressedAndZstdLayersWhiteoutsAndOpaqueDirs() throws Exception {
+  void pulls_an_oci_index_with_gzip_uncompressed_and_zstd_layers_whiteouts_and_opaque_dirs()
+      throws Exception {
     Spec spec = threeLayers();
     String amd =
         registry.putImage(
@@ -174,7 +175,8 @@ class PullerTest {
   }
 
   @Test
-  void pullsADockerSchema2ManifestListByDigestAndAnExplicitRegistryHost() throws Exception {
+  void pulls_aDocker_schema2_manifest_list_by_digest_and_an_explicit_registry_host()
+      throws Exception {
     Spec spec = new Spec().layer(base(), false);
     String m =
         registry.putImage("team/tool", null, spec, List.of("gzip"), ImageSources.DOCKER_MANIFEST);
@@ -194,7 +196,7 @@ class PullerTest {
   }
 
   @Test
-  void unknownTagAndUnknownPlatformAreClearErrors() throws Exception {
+  void unknown_tag_and_unknown_platform_are_clear_errors() throws Exception {
     ImageException e = assertThrows(ImageException.class, () -> pull("nothing:here"));
     assertTrue(e.getMessage().contains("not found: manifest unknown"), e.getMessage());
     String m =
@@ -218,7 +220,7 @@ class PullerTest {
   // ------------------------------------------------------------------ auth
 
   @Test
-  void bearerTokenAuthWithStoredLoginAndBasicAuth() throws Exception {
+  void bearer_token_auth_with_stored_login_and_basic_auth() throws Exception {
     registry.putImage(
         "library/private",
         "latest",
@@ -256,7 +258,7 @@ class PullerTest {
   }
 
   @Test
-  void redirectedBlobsDoNotCarryCredentialsToAnotherHostAndLoopsEnd() throws Exception {
+  void redirected_blobs_do_not_carry_credentials_to_another_host_and_loops_end() throws Exception {
     Spec spec = new Spec().layer(base(), false);
     registry.putImage("library/redir", "latest", spec, List.of("gzip"), ImageSources.OCI_MANIFEST);
     registry.auth = TestRegistry.Auth.BASIC;
@@ -298,7 +300,7 @@ class PullerTest {
   // ------------------------------------------------------------------ sharing and GC
 
   @Test
-  void twoConcurrentPullsOfOneImageFetchEachBlobOnce() throws Exception {
+  void two_concurrent_pulls_of_one_image_fetch_each_blob_once() throws Exception {
     Spec spec = threeLayers();
     registry.putImage(
         "library/shared",
@@ -341,7 +343,7 @@ class PullerTest {
   }
 
   @Test
-  void garbageCollectionDuringAPullLeavesItsContentAlone() throws Exception {
+  void garbage_collection_during_aPull_leaves_its_content_alone() throws Exception {
     Spec spec = threeLayers();
     registry.putImage(
         "library/slow", "latest", spec, List.of("gzip", "gzip", "gzip"), ImageSources.OCI_MANIFEST);
@@ -386,7 +388,7 @@ class PullerTest {
   }
 
   @Test
-  void mirrorsAreTriedInOrderAndTheRegistryLast() throws Exception {
+  void mirrors_are_tried_in_order_and_the_registry_last() throws Exception {
     Spec spec = new Spec().layer(base(), false);
     try (TestRegistry empty = new TestRegistry();
         TestRegistry full = new TestRegistry()) {
@@ -408,7 +410,7 @@ class PullerTest {
   // ------------------------------------------------------------------ hostile registries
 
   @Test
-  void layerDigestOrSizeMismatchKeepsNothing() throws Exception {
+  void layer_digest_or_size_mismatch_keeps_nothing() throws Exception {
     Spec spec = new Spec().layer(base(), false).layer(top(), false);
     registry.putImage(
         "library/bad", "latest", spec, List.of("gzip", "gzip"), ImageSources.OCI_MANIFEST);
@@ -435,7 +437,7 @@ class PullerTest {
   }
 
   @Test
-  void wrongMediaTypesAndHugeSizesAreRefusedBeforeDownloading() throws Exception {
+  void wrong_media_types_and_huge_sizes_are_refused_before_downloading() throws Exception {
     registry.putManifest(
         "library/v1",
         "latest",
@@ -531,7 +533,7 @@ class PullerTest {
   }
 
   @Test
-  void hangingAndResettingRegistriesFailWithinTheTimeout() throws Exception {
+  void hanging_and_resetting_registries_fail_within_the_timeout() throws Exception {
     Spec spec = new Spec().layer(base(), false);
     registry.putImage("library/hang", "latest", spec, List.of("gzip"), ImageSources.OCI_MANIFEST);
     CountDownLatch never = new CountDownLatch(1);
@@ -588,7 +590,7 @@ class PullerTest {
   }
 
   @Test
-  void hostileLayerTarsWriteNothingOutsideTheStore() throws Exception {
+  void hostile_layer_tars_write_nothing_outside_the_store() throws Exception {
     String out = outside.toString();
     List<byte[]> evil =
         List.of(

@@ -44,7 +44,7 @@ class StorePartsTest {
   }
 
   @Test
-  void contentStorePutsOnceReadsAndDeletes() throws Exception {
+  void content_store_puts_once_reads_and_deletes() throws Exception {
     ContentStore c = new ContentStore(tmp.resolve("blobs/sha256"), tmp);
     String d = digest("hello");
     assertFalse(c.has(d));
@@ -61,7 +61,7 @@ class StorePartsTest {
   }
 
   @Test
-  void indexPersistsAndLooksUpByNameIdPrefixAndMovesNames() throws Exception {
+  void index_persists_and_looks_up_by_name_id_prefix_and_moves_names() throws Exception {
     String a = digest("a");
     String b = digest("b");
     ImageIndex index = ImageIndex.open(tmp);
@@ -83,7 +83,7 @@ class StorePartsTest {
   }
 
   @Test
-  void collectorKeepsWhatImagesAndLeasesReferenceAndDeletesTheRest() throws Exception {
+  void collector_keeps_what_images_and_leases_reference_and_deletes_the_rest() throws Exception {
     Object lock = new Object();
     ContentStore content = new ContentStore(tmp.resolve("blobs/sha256"), tmp);
     LayerStore layers = new LayerStore(tmp.resolve("layers"), tmp);
@@ -116,7 +116,7 @@ class StorePartsTest {
   }
 
   @Test
-  void anImageLeaseExpiresWhenItsCreateNeverFinishes() throws Exception {
+  void an_image_lease_expires_when_its_create_never_finishes() throws Exception {
     AtomicLong now = new AtomicLong();
     Path root = tmp.resolve("store");
     ImageStore store = new ImageStore(root, now::get);

@@ -78,7 +78,7 @@ class ShimTest {
   }
 
   @Test
-  void lifecycleLogsExitFileAndDeleteEndsTheShim() throws Exception {
+  void lifecycle_logs_exit_file_and_delete_ends_the_shim() throws Exception {
     ShimHarness h = shim("life");
     Path bundle = h.bundle("bundle", List.of("sh", "-c", "echo hi; echo oops >&2; exit 3"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -143,7 +143,7 @@ class ShimTest {
   }
 
   @Test
-  void spareShimIsAdoptedByTheFirstCreateAndMovesItsStateDir() throws Exception {
+  void spare_shim_is_adopted_by_the_first_create_and_moves_its_state_dir() throws Exception {
     harness = new ShimHarness("spare-1", true);
     ShimHarness h = harness;
     h.alsoDelete.add("adopted");
@@ -177,7 +177,7 @@ class ShimTest {
    * state dir and socket, and exits.
    */
   @Test
-  void spareWhoseDaemonDiedWhileItStartedRemovesItselfAndExits() throws Exception {
+  void spare_whose_daemon_died_while_it_started_removes_itself_and_exits() throws Exception {
     Path dir = Files.createTempDirectory(Path.of("/tmp"), "bs-");
     Path stateDir = dir.resolve("state");
     Path socket = dir.resolve("s/orphan.sock");
@@ -216,7 +216,7 @@ class ShimTest {
   }
 
   @Test
-  void killWithSigkillGives137AndWaitersAreAnsweredOnExit() throws Exception {
+  void kill_with_sigkill_gives137_and_waiters_are_answered_on_exit() throws Exception {
     ShimHarness h = shim("kill");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -261,7 +261,8 @@ class ShimTest {
    * process group is killed, and State answers all the while.
    */
   @Test
-  void aHungRuncKillTimesOutIsKilledWithItsGroupAndStateAnswersMeanwhile() throws Exception {
+  void a_hung_runc_kill_times_out_is_killed_with_its_group_and_state_answers_meanwhile()
+      throws Exception {
     Path fake = Files.createTempDirectory(Path.of("/tmp"), "bs-runc-");
     try {
       Path hang = fake.resolve("hang-on-kill");
@@ -339,7 +340,7 @@ class ShimTest {
   }
 
   @Test
-  void execStreamsOutputAndExitCode() throws Exception {
+  void exec_streams_output_and_exit_code() throws Exception {
     ShimHarness h = shim("exec");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -383,7 +384,7 @@ class ShimTest {
   }
 
   @Test
-  void execThatPrintsNothingIsStoppedWhenItsCallerCancels() throws Exception {
+  void exec_that_prints_nothing_is_stopped_when_its_caller_cancels() throws Exception {
     ShimHarness h = shim("execcancel");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -415,7 +416,8 @@ class ShimTest {
   }
 
   @Test
-  void execOutputWaitsForACallerThatDoesNotReadInsteadOfFillingTheShim() throws Exception {
+  void exec_output_waits_for_aCaller_that_does_not_read_instead_of_filling_the_shim()
+      throws Exception {
     ShimHarness h = shim("execslow");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -459,7 +461,7 @@ class ShimTest {
   }
 
   @Test
-  void execOutputReachesASlowCallerInFullAfterTheProcessExited() throws Exception {
+  void exec_output_reaches_aSlow_caller_in_full_after_the_process_exited() throws Exception {
     ShimHarness h = shim("execdrain");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -556,7 +558,7 @@ class ShimTest {
   }
 
   @Test
-  void orphansOfTheContainerAreReapedOnOverlayRootfs() throws Exception {
+  void orphans_of_the_container_are_reaped_on_overlay_rootfs() throws Exception {
     ShimHarness h = shim("orphans");
     Path bundle =
         h.bundle(
@@ -595,7 +597,7 @@ class ShimTest {
   }
 
   @Test
-  void createWithBadBundleFailsInOneLineAndLeavesNothingMounted() throws Exception {
+  void create_with_bad_bundle_fails_in_one_line_and_leaves_nothing_mounted() throws Exception {
     ShimHarness h = shim("bad");
     Path bundle = h.bundle("bundle", List.of("true"));
     Files.writeString(bundle.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ");
@@ -622,7 +624,7 @@ class ShimTest {
   }
 
   @Test
-  void deleteOfACreatedTaskKillsItsInit() throws Exception {
+  void delete_of_aCreated_task_kills_its_init() throws Exception {
     ShimHarness h = shim("created");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -635,7 +637,7 @@ class ShimTest {
   }
 
   @Test
-  void sigtermEndsTheShimCleanlyAndLeavesTheContainerRunning() throws Exception {
+  void sigterm_ends_the_shim_cleanly_and_leaves_the_container_running() throws Exception {
     ShimHarness h = shim("term");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     TaskGrpc.TaskBlockingStub shim = h.shim();
@@ -667,7 +669,7 @@ class ShimTest {
   }
 
   @Test
-  void failpointsFromTheBundleFailDelayAndCrashTheirRpcs() throws Exception {
+  void failpoints_from_the_bundle_fail_delay_and_crash_their_rpcs() throws Exception {
     ShimHarness h = shim("faults");
     Path bundle = h.bundle("bundle", List.of("sleep", "100"));
     dev.berth.api.failpoint.Failpoints.write(

@@ -46,7 +46,7 @@ class RuncRunTest {
   }
 
   @Test
-  void runcRunsTheGeneratedBundle() throws Exception {
+  void runc_runs_the_generated_bundle() throws Exception {
     assumeTrue("root".equals(System.getProperty("user.name")), "runc needs root");
     assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
     assumeTrue(exec(List.of("runc", "--version"), 10).code == 0, "runc is not installed");

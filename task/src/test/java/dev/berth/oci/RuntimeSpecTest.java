@@ -22,7 +22,7 @@ class RuntimeSpecTest {
   }
 
   @Test
-  void dockerLikeDefaults() throws Exception {
+  void docker_like_defaults() throws Exception {
     String id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     byte[] bytes =
         RuntimeSpec.generate(
@@ -129,7 +129,7 @@ class RuntimeSpecTest {
   }
 
   @Test
-  void imagePathIsKeptAndExtraMountsAppendOrReplace() throws Exception {
+  void image_path_is_kept_and_extra_mounts_append_or_replace() throws Exception {
     Map<String, Object> bind =
         Map.of(
             "destination",

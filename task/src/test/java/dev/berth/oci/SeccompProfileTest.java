@@ -73,7 +73,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void containersCommonProfileForTheDefaultCapabilities() throws Exception {
+  void containers_common_profile_for_the_default_capabilities() throws Exception {
     ObjectNode s = containersCommon(RuntimeSpec.DEFAULT_CAPABILITIES, AMD64);
     assertEquals("SCMP_ACT_ERRNO", s.path("defaultAction").asText());
     assertEquals(
@@ -131,7 +131,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void containersCommonProfileFollowsCapabilitiesAndArchitecture() throws Exception {
+  void containers_common_profile_follows_capabilities_and_architecture() throws Exception {
     List<String> withAdmin = new ArrayList<>(RuntimeSpec.DEFAULT_CAPABILITIES);
     withAdmin.add("CAP_SYS_ADMIN");
     withAdmin.remove("CAP_SYS_CHROOT");
@@ -155,7 +155,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void minKernelIsComparedWithTheRunningKernel() throws Exception {
+  void min_kernel_is_compared_with_the_running_kernel() throws Exception {
     String profile =
         """
         {"defaultAction": "SCMP_ACT_ERRNO",
@@ -198,7 +198,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void includesAndExcludesFollowMobysRules() throws Exception {
+  void includes_and_excludes_follow_mobys_rules() throws Exception {
     String profile =
         """
         {"defaultAction": "SCMP_ACT_ERRNO",
@@ -225,7 +225,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void ociFormIsTakenAsItIs() throws Exception {
+  void oci_form_is_taken_as_it_is() throws Exception {
     String oci =
         """
         {"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
@@ -244,7 +244,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void dockersOlderFormWithName() throws Exception {
+  void dockers_older_form_with_name() throws Exception {
     ObjectNode s =
         convert(
             """
@@ -261,7 +261,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void errnoNamesWinOverNumbers() throws Exception {
+  void errno_names_win_over_numbers() throws Exception {
     ObjectNode s =
         convert(
             """
@@ -284,7 +284,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void emptyProfileMeansNoFilter() throws Exception {
+  void empty_profile_means_no_filter() throws Exception {
     assertEquals(
         Optional.empty(),
         SeccompProfile.parse("{}".getBytes(StandardCharsets.UTF_8))
@@ -299,7 +299,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void invalidProfilesAreOneLine() throws Exception {
+  void invalid_profiles_are_one_line() throws Exception {
     assertTrue(
         error(
                 "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [\n {\"names\": [\"read\"]\n")
@@ -371,7 +371,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void sizeIsLimited() throws Exception {
+  void size_is_limited() throws Exception {
     StringBuilder big = new StringBuilder("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"comment\":\"");
     while (big.length() <= SeccompProfile.MAX_BYTES) big.append("x".repeat(1024));
     big.append("\"}");
@@ -384,7 +384,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void unreadableFilesAreOneLine() throws Exception {
+  void unreadable_files_are_one_line() throws Exception {
     Path missing = tmp.resolve("missing.json");
     InvalidProfileException e =
         assertThrows(InvalidProfileException.class, () -> SeccompProfile.read(missing));
@@ -403,7 +403,7 @@ class SeccompProfileTest {
   }
 
   @Test
-  void thisHost() {
+  void this_host() {
     Host h = Host.current();
     assertTrue(h.kernel() >= 3, h.toString());
     assertEquals("amd64", SeccompProfile.nativeArch("x86_64"));

@@ -49,7 +49,7 @@ class UsersTest {
   }
 
   @Test
-  void resolvesDockerUserForms() throws Exception {
+  void resolves_docker_user_forms() throws Exception {
     assertArrayEquals(new int[] {0, 0, 1, 10}, resolve(""), "root and its supplementary groups");
     assertArrayEquals(new int[] {0, 0, 1, 10}, resolve("0"));
     assertArrayEquals(new int[] {0, 0, 1, 10}, resolve("root"));
@@ -68,7 +68,7 @@ class UsersTest {
   }
 
   @Test
-  void theTopmostLayerWithTheFileDecides() throws Exception {
+  void the_topmost_layer_with_the_file_decides() throws Exception {
     Files.createDirectories(upper.resolve("etc"));
     Files.writeString(
         upper.resolve("etc/passwd"),
@@ -79,7 +79,7 @@ class UsersTest {
   }
 
   @Test
-  void whiteoutsHideLowerFiles() throws Exception {
+  void whiteouts_hide_lower_files() throws Exception {
     assumeTrue("root".equals(System.getProperty("user.name")), "mknod needs root");
     Files.createDirectories(upper.resolve("etc"));
     Whiteouts.makeWhiteout(upper.resolve("etc/passwd"));
@@ -89,7 +89,7 @@ class UsersTest {
   }
 
   @Test
-  void noPasswdFileAtAll() throws Exception {
+  void no_passwd_file_at_all() throws Exception {
     assertArrayEquals(new int[] {0, 0}, Users.resolve(List.of(upper), ""));
     assertArrayEquals(new int[] {5, 6}, Users.resolve(List.of(upper), "5:6"));
     assertThrows(ImageException.class, () -> Users.resolve(List.of(upper), "nobody"));

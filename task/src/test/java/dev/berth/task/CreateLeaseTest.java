@@ -70,7 +70,7 @@ class CreateLeaseTest {
   }
 
   @Test
-  void pruneBetweenSpecResolutionAndRecordKeepsTheImage() throws Exception {
+  void prune_between_spec_resolution_and_record_keeps_the_image() throws Exception {
     String id = ContainerSpecs.newId();
     // supervisor: spec built (image resolved) ...
     ContainerSpec spec = build(id);
@@ -85,7 +85,7 @@ class CreateLeaseTest {
   }
 
   @Test
-  void anInUseCheckTakenBeforeTheRecordStillProtectsAfterTheRelease() throws Exception {
+  void an_in_use_check_taken_before_the_record_still_protects_after_the_release() throws Exception {
     Set<String> recorded = new HashSet<>();
     // image prune: marks the lease history, then asks which images containers use ...
     long mark = store.usageMark();
@@ -111,7 +111,7 @@ class CreateLeaseTest {
   }
 
   @Test
-  void rmDuringACreateIsRefusedAndForceKeepsTheData() throws Exception {
+  void rm_during_aCreate_is_refused_and_force_keeps_the_data() throws Exception {
     String id = ContainerSpecs.newId();
     build(id);
     ImageException e =
@@ -126,7 +126,7 @@ class CreateLeaseTest {
   }
 
   @Test
-  void aFailedSpecBuildReleasesItsLease() throws Exception {
+  void a_failed_spec_build_releases_its_lease() throws Exception {
     String id = ContainerSpecs.newId();
     BerthException e =
         assertThrows(
@@ -140,7 +140,7 @@ class CreateLeaseTest {
   }
 
   @Test
-  void aCreateOfARemovedImageLeavesNoLease() throws Exception {
+  void a_create_of_aRemoved_image_leaves_no_lease() throws Exception {
     String id = ContainerSpecs.newId();
     store.remove("app:1", false, x -> false);
     BerthException e = assertThrows(BerthException.class, () -> build(id));

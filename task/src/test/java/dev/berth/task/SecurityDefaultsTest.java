@@ -24,7 +24,7 @@ class SecurityDefaultsTest {
   @TempDir Path tmp;
 
   @Test
-  void theDaemonDefaultIsConvertedOnce() throws Exception {
+  void the_daemon_default_is_converted_once() throws Exception {
     assertTrue(
         Files.isRegularFile(Path.of(SecurityDefaults.DEFAULT_SECCOMP_PROFILE)),
         "ops/setup.sh installs golang-github-containers-common");
@@ -46,7 +46,7 @@ class SecurityDefaultsTest {
    * only.
    */
   @Test
-  void theDefaultProfileGetsDockersNamespaceAndKeyringRules() throws Exception {
+  void the_default_profile_gets_dockers_namespace_and_keyring_rules() throws Exception {
     JsonNode seccomp =
         SecurityDefaults.fromSeccompFlag(SecurityDefaults.DEFAULT_SECCOMP_PROFILE).seccomp();
     java.util.Map<String, java.util.List<JsonNode>> rulesByName = new java.util.HashMap<>();
@@ -74,7 +74,7 @@ class SecurityDefaultsTest {
   }
 
   @Test
-  void unconfinedDaemonHasNoDefaultFilter() throws Exception {
+  void unconfined_daemon_has_no_default_filter() throws Exception {
     SecurityDefaults d = SecurityDefaults.fromSeccompFlag("unconfined");
     assertNull(d.seccomp());
     assertNull(d.seccompFor(null));
@@ -82,7 +82,7 @@ class SecurityDefaultsTest {
   }
 
   @Test
-  void badDaemonProfilesAreOneLine() throws Exception {
+  void bad_daemon_profiles_are_one_line() throws Exception {
     Path missing = tmp.resolve("nope.json");
     InvalidProfileException e =
         assertThrows(
@@ -107,7 +107,7 @@ class SecurityDefaultsTest {
   }
 
   @Test
-  void securityOptionsAtCreate() {
+  void security_options_at_create() {
     assertNull(ContainerSpecs.seccompProfile(List.of()));
     assertNull(ContainerSpecs.seccompProfile(null));
     assertNull(
@@ -146,7 +146,7 @@ class SecurityDefaultsTest {
   }
 
   @Test
-  void inspectShowsTheChoice() {
+  void inspect_shows_the_choice() {
     ContainerSpec base =
         new ContainerSpec(
             "id",

@@ -136,7 +136,7 @@ class ShimPoolTest {
   }
 
   @Test
-  void aSpareKilledWhileItWaitsIsRemovedAndReplaced() throws Exception {
+  void a_spare_killed_while_it_waits_is_removed_and_replaced() throws Exception {
     pool.replenish();
     ShimPool.Spare first = ready();
     assertTrue(first.shim().process().isAlive());
@@ -169,7 +169,7 @@ class ShimPoolTest {
   }
 
   @Test
-  void closeEndsTheSpareAndRemovesItsFiles() throws Exception {
+  void close_ends_the_spare_and_removes_its_files() throws Exception {
     pool.replenish();
     ShimPool.Spare sp = ready();
     pool.close();
@@ -187,7 +187,7 @@ class ShimPoolTest {
    * finds its process by its command line and kills it before removing its dir and socket.
    */
   @Test
-  void removeLeftoversKillsAHalfStartedSpareBeforeRemovingItsDir() throws Exception {
+  void remove_leftovers_kills_aHalf_started_spare_before_removing_its_dir() throws Exception {
     String name = "spare-0123456789ab";
     Path dir = paths.shims().resolve("." + name);
     Path socket = paths.shimSocket(name);

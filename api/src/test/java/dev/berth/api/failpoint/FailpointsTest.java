@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class FailpointsTest {
   @Test
-  void parsesEveryActionWithAndWithoutACount() {
+  void parses_every_action_with_and_without_aCount() {
     assertEquals(
         new Failpoint("Start", 0, Kind.DELAY, 2000, null),
         Failpoints.parse("Start", "delay(2000)"));
@@ -30,7 +30,7 @@ class FailpointsTest {
   }
 
   @Test
-  void badInputIsOneLineNamingTheProblem() {
+  void bad_input_is_one_line_naming_the_problem() {
     assertEquals(
         "invalid failpoint \"Kil=error\": unknown RPC Kil (one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown)",
         assertThrows(IllegalArgumentException.class, () -> Failpoints.parse("Kil", "error"))
@@ -57,7 +57,7 @@ class FailpointsTest {
   }
 
   @Test
-  void fileRoundTripsAndAMissingFileIsNone(@TempDir Path dir) throws Exception {
+  void file_round_trips_and_aMissing_file_is_none(@TempDir Path dir) throws Exception {
     Path file = dir.resolve(Failpoints.FILE_NAME);
     assertEquals(Map.of(), Failpoints.read(file));
     Failpoints.write(file, Map.of("Start", "delay(5)", "State", "3*error(x y)", "Delete", "crash"));

@@ -14,7 +14,7 @@ class RootfsTest {
   @TempDir Path tmp;
 
   @Test
-  void lowerdirIsTopFirstAndDirsAreCreated() {
+  void lowerdir_is_top_first_and_dirs_are_created() {
     Path l1 = tmp.resolve("layers/a");
     Path l2 = tmp.resolve("layers/b");
     Path l3 = tmp.resolve("layers/c");
@@ -33,7 +33,7 @@ class RootfsTest {
   }
 
   @Test
-  void refusesWhatOverlayCannotExpress() {
+  void refuses_what_overlay_cannot_express() {
     assertThrows(
         IllegalArgumentException.class,
         () -> Rootfs.overlay(List.of(), tmp.resolve("u"), tmp.resolve("w")));

@@ -14,7 +14,7 @@ class FileHelpersTest {
   @TempDir Path dir;
 
   @Test
-  void atomicWriteReplacesTheFileAndLeavesNoTempFile() throws Exception {
+  void atomic_write_replaces_the_file_and_leaves_no_temp_file() throws Exception {
     Path f = dir.resolve("config.json");
     AtomicFiles.write(f, "one");
     AtomicFiles.write(f, "two");
@@ -29,7 +29,7 @@ class FileHelpersTest {
   }
 
   @Test
-  void deleteRecursivelyRemovesTheTreeButNotWhatALinkPointsTo() throws Exception {
+  void delete_recursively_removes_the_tree_but_not_what_aLink_points_to() throws Exception {
     Path outside = Files.createDirectories(dir.resolve("outside"));
     Files.writeString(outside.resolve("keep"), "x");
     Path tree = Files.createDirectories(dir.resolve("tree/a/b"));

@@ -11,7 +11,7 @@ class ReaperTest {
   private final Reaper reaper = TestSupport.REAPER;
 
   @Test
-  void subreaperReapsOrphanedGrandchild() throws Exception {
+  void subreaper_reaps_orphaned_grandchild() throws Exception {
     assertTrue(Posix.isChildSubreaper());
     long before = System.nanoTime();
     try (Posix.Pipe out = Posix.pipe()) {
@@ -29,7 +29,7 @@ class ReaperTest {
   }
 
   @Test
-  void exitCodeAndSignalAreDecoded() throws Exception {
+  void exit_code_and_signal_are_decoded() throws Exception {
     WaitStatus exited =
         reaper.spawn(SpawnSpec.of("sh", "-c", "exit 7")).exit().get(5, TimeUnit.SECONDS);
     assertFalse(exited.signaled());
@@ -47,7 +47,7 @@ class ReaperTest {
   }
 
   @Test
-  void rawStatusDecoding() {
+  void raw_status_decoding() {
     assertEquals(3, WaitStatus.decode(1, 0x0300).exitCode());
     assertEquals(0, WaitStatus.decode(1, 0).exitCode());
     WaitStatus term = WaitStatus.decode(1, 0x0f);
@@ -59,7 +59,7 @@ class ReaperTest {
   }
 
   @Test
-  void watchAfterExitCompletesFromRememberedExit() throws Exception {
+  void watch_after_exit_completes_from_remembered_exit() throws Exception {
     long before = System.nanoTime();
     try (Posix.Pipe out = Posix.pipe()) {
       reaper
@@ -75,7 +75,7 @@ class ReaperTest {
   }
 
   @Test
-  void rememberedExitOlderThanTheCallerIsIgnored() throws Exception {
+  void remembered_exit_older_than_the_caller_is_ignored() throws Exception {
     try (Posix.Pipe out = Posix.pipe()) {
       reaper
           .spawn(

@@ -17,7 +17,7 @@ class SpawnerTest {
   private final Reaper reaper = TestSupport.REAPER;
 
   @Test
-  void capturesStdoutAndStderrThroughPipes() throws Exception {
+  void captures_stdout_and_stderr_through_pipes() throws Exception {
     try (Posix.Pipe out = Posix.pipe();
         Posix.Pipe err = Posix.pipe()) {
       Reaper.Child child =
@@ -35,7 +35,7 @@ class SpawnerTest {
   }
 
   @Test
-  void outputOutlivesTheDirectChild() throws Exception {
+  void output_outlives_the_direct_child() throws Exception {
     // Like runc create: the direct child exits at once, a grandchild keeps writing to the pipe.
     try (Posix.Pipe out = Posix.pipe()) {
       Reaper.Child child =
@@ -49,7 +49,7 @@ class SpawnerTest {
   }
 
   @Test
-  void aNewProcessGroupIsKilledWithEverythingItStarted() throws Exception {
+  void a_new_process_group_is_killed_with_everything_it_started() throws Exception {
     // Like a hung runc: a child that started another process holding the output pipe.
     try (Posix.Pipe out = Posix.pipe()) {
       Reaper.Child child =
@@ -69,7 +69,7 @@ class SpawnerTest {
   }
 
   @Test
-  void redirectsToFilesAndEnvironment(@TempDir Path dir) throws Exception {
+  void redirects_to_files_and_environment(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("out.log");
     Files.writeString(log, "first\n");
     Reaper.Child child =
@@ -82,7 +82,7 @@ class SpawnerTest {
   }
 
   @Test
-  void childGetsNoExtraFdsAndAnEmptySignalMask() throws Exception {
+  void child_gets_no_extra_fds_and_an_empty_signal_mask() throws Exception {
     try (Posix.Pipe leak = Posix.pipe()) {
       Posix.setCloseOnExec(leak.readFd(), false); // as the JDK leaves its own fds
       assertFalse(Posix.isCloseOnExec(leak.readFd()));
@@ -110,7 +110,7 @@ class SpawnerTest {
   }
 
   @Test
-  void missingBinaryFailsWithOneLineError() {
+  void missing_binary_fails_with_one_line_error() {
     NativeException e =
         assertThrows(
             NativeException.class, () -> reaper.spawn(SpawnSpec.of("/nonexistent/berth-binary")));
@@ -119,7 +119,7 @@ class SpawnerTest {
   }
 
   @Test
-  void bindMountAndDetach(@TempDir Path dir) throws Exception {
+  void bind_mount_and_detach(@TempDir Path dir) throws Exception {
     Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
     Path src = Files.createDirectory(dir.resolve("src"));
     Path dst = Files.createDirectory(dir.resolve("dst"));
@@ -140,7 +140,7 @@ class SpawnerTest {
   }
 
   @Test
-  void setsidReportsGroupLeadership() {
+  void setsid_reports_group_leadership() {
     // The surefire fork is not a group leader unless started so; either answer is legal, the
     // call must simply not throw.
     Posix.setsid();
