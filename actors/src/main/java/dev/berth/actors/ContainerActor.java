@@ -588,8 +588,7 @@ public final class ContainerActor
 
     // Late messages about a run that is over, or a removal that raced: nothing to do.
     b.forAnyState()
-        .onCommand(
-            Request.class, (s, c) -> reject(c, BerthException.notFound("no such container: " + id)))
+        .onCommand(Request.class, (s, c) -> reject(c, BerthException.containerNotFound(id)))
         .onAnyCommand((s, c) -> Effect().none());
     return b.build();
   }
@@ -714,8 +713,7 @@ public final class ContainerActor
 
   private Effect<Event, State> whileEmpty(Empty s, Command c) {
     if (busy) return Effect().stash();
-    if (c instanceof Request r)
-      return reject(r, BerthException.notFound("no such container: " + id));
+    if (c instanceof Request r) return reject(r, BerthException.containerNotFound(id));
     return Effect().none();
   }
 
@@ -1089,6 +1087,7 @@ public final class ContainerActor
                       w.tell(
                           StatusReply.error(
                               BerthException.notFound(
+                                  BerthException.Reason.CONTAINER_NOT_FOUND,
                                   "container " + last.name() + " was removed"))));
               exitWaiters.clear();
               exitSignal.complete(Done.getInstance());
@@ -1282,7 +1281,7 @@ public final class ContainerActor
 
   private Effect<Event, State> replyView(State s, ActorRef<StatusReply<ContainerView>> replyTo) {
     if (s instanceof Empty || s instanceof Removed) {
-      replyTo.tell(StatusReply.error(BerthException.notFound("no such container: " + id)));
+      replyTo.tell(StatusReply.error(BerthException.containerNotFound(id)));
     } else {
       replyTo.tell(StatusReply.success(view(s)));
     }

@@ -487,7 +487,7 @@ public final class ContainerSupervisor
   static String resolve(Registry reg, String ref) {
     if (ref.isEmpty()) throw BerthException.invalid("a container id or name is required");
     if (ref.contains("/") || ref.contains("..") || ref.length() > 128) {
-      throw BerthException.notFound("no such container: " + ref);
+      throw BerthException.containerNotFound(ref);
     }
     if (reg.containers().containsKey(ref)) return ref;
     for (Map.Entry<String, Entry> e : reg.containers().entrySet()) {
@@ -499,7 +499,7 @@ public final class ContainerSupervisor
     if (matches.size() > 1)
       throw BerthException.invalid(
           "multiple containers match the prefix " + ref + ": use more characters");
-    throw BerthException.notFound("no such container: " + ref);
+    throw BerthException.containerNotFound(ref);
   }
 
   private Effect<Event, Registry> onList(Registry reg, ListContainers l) {

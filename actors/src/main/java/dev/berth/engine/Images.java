@@ -35,7 +35,8 @@ public final class Images {
   public static BerthException error(ImageException e) {
     return switch (e.reason()) {
       case INVALID -> BerthException.invalid(e.getMessage());
-      case NOT_FOUND -> BerthException.notFound(e.getMessage());
+      case NOT_FOUND ->
+          BerthException.notFound(BerthException.Reason.IMAGE_NOT_FOUND, e.getMessage());
       case UNAUTHORIZED -> BerthException.denied(e.getMessage());
       case UNAVAILABLE -> BerthException.unavailable(e.getMessage());
       case REFUSED -> BerthException.precondition(e.getMessage());
@@ -125,8 +126,9 @@ public final class Images {
                 return store.remove(ref, force, inUse::contains, mark);
               } catch (ImageException e) {
                 throw store.resolve(ref).isEmpty()
-                    ? BerthException.notFound(e.getMessage())
-                    : BerthException.precondition(e.getMessage());
+                    ? BerthException.notFound(BerthException.Reason.IMAGE_NOT_FOUND, e.getMessage())
+                    : BerthException.precondition(e.getMessage())
+                        .withReason(BerthException.Reason.IMAGE_IN_USE);
               }
             },
             blocking);

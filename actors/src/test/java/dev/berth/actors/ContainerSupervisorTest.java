@@ -51,8 +51,7 @@ class ContainerSupervisorTest {
         ContainerSupervisor.create(
             runtime,
             (id, name, p) -> {
-              if (p.image().equals("missing"))
-                throw BerthException.notFound("no such image: missing");
+              if (p.image().equals("missing")) throw BerthException.imageNotFound("missing");
               return FakeTaskRuntime.spec(id, name, p.autoRemove());
             },
             Executors.newCachedThreadPool()));

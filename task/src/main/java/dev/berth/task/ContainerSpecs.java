@@ -94,13 +94,12 @@ public final class ContainerSpecs {
     if (p.image() == null || p.image().isBlank())
       throw BerthException.invalid("an image is required");
     String ref = p.image().strip();
-    ImageRecord image =
-        images.resolve(ref).orElseThrow(() -> BerthException.notFound("no such image: " + ref));
+    ImageRecord image = images.resolve(ref).orElseThrow(() -> BerthException.imageNotFound(ref));
     try {
       images.leaseImage(id, image.id());
     } catch (ImageException e) {
       // removed between the lookup and the lease
-      throw BerthException.notFound("no such image: " + ref);
+      throw BerthException.imageNotFound(ref);
     }
     try {
       return build(id, name, p, images, image);

@@ -277,7 +277,7 @@ class SourceToStreamTest {
         Source.range(1, 2)
             .map(
                 i -> {
-                  if (i == 2) throw BerthException.notFound("no such container: x");
+                  if (i == 2) throw BerthException.containerNotFound("x");
                   return LogEntry.newBuilder().setStream("stdout").build();
                 });
     SlowClient client = new SlowClient();
