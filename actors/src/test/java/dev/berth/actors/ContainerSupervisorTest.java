@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -433,5 +434,81 @@ class ContainerSupervisorTest {
       Thread.sleep(50);
     }
     assertEquals(expected, n, "exit waiters held by the container actor");
+  }
+
+  // ---------------------------------------------------------------- list
+
+  private static dev.berth.engine.Containers.ListRequest listing(
+      boolean all, int pageSize, String token) {
+    return new dev.berth.engine.Containers.ListRequest(
+        all, List.of(), List.of(), Map.of(), List.of(), pageSize, token);
+  }
+
+  @Test
+  void list_pages_in_creation_order_and_a_removal_between_pages_skips_nothing() throws Exception {
+    dev.berth.engine.Containers containers =
+        new dev.berth.engine.Containers(
+            kit.system(), supervisor, null, Executors.newCachedThreadPool());
+    List<String> created = new java.util.ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      created.add(create("busybox", "c" + i).getValue().id());
+      Thread.sleep(2); // distinct creation times (ties are ordered by id)
+    }
+    var first =
+        containers.list(listing(true, 2, "")).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    assertEquals(created.subList(0, 2), first.items().stream().map(ContainerView::id).toList());
+    // the last item of the page is removed before the next call: the token is a position
+    assertTrue(forward(created.get(1), to -> new ContainerActor.Delete(false, to)).isSuccess());
+    var second =
+        containers
+            .list(listing(true, 2, first.nextPageToken()))
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertEquals(created.subList(2, 4), second.items().stream().map(ContainerView::id).toList());
+    var last =
+        containers
+            .list(listing(true, 2, second.nextPageToken()))
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertEquals(List.of(created.get(4)), last.items().stream().map(ContainerView::id).toList());
+    assertEquals("", last.nextPageToken());
+    // the default size takes them all; without all, only running ones
+    assertEquals(
+        4,
+        containers
+            .list(listing(true, 0, ""))
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS)
+            .items()
+            .size());
+    assertEquals(
+        0,
+        containers
+            .list(listing(false, 0, ""))
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS)
+            .items()
+            .size());
+  }
+
+  @Test
+  void list_refuses_a_bad_page_size_or_token_with_its_field() {
+    dev.berth.engine.Containers containers =
+        new dev.berth.engine.Containers(
+            kit.system(), supervisor, null, Executors.newCachedThreadPool());
+    for (int size : new int[] {-1, 1001}) {
+      var e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.ExecutionException.class,
+              () -> containers.list(listing(true, size, "")).toCompletableFuture().get());
+      assertEquals("page_size", ((BerthException) e.getCause()).field());
+    }
+    for (String token : List.of("!!", "bm9wZQ", "x".repeat(300))) {
+      var e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.ExecutionException.class,
+              () -> containers.list(listing(true, 10, token)).toCompletableFuture().get());
+      assertEquals("page_token", ((BerthException) e.getCause()).field(), token);
+    }
   }
 }
