@@ -136,6 +136,29 @@ class ShimTest {
     assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state removed");
   }
 
+  @Test
+  void output_that_is_not_utf8_is_logged_exactly() throws Exception {
+    ShimHarness h = shim("binary");
+    Path bundle = h.bundle("bundle", List.of("sh", "-c", "printf '\\377\\376\\0\\1AB'"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    shim.start(StartTaskRequest.getDefaultInstance());
+    assertEquals(0, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (String line : Files.readAllLines(h.logPath)) {
+      JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
+      assertEquals("stdout", entry.get("stream").getAsString(), line);
+      out.write(
+          entry.has("log_base64")
+              ? java.util.Base64.getDecoder().decode(entry.get("log_base64").getAsString())
+              : entry.get("log").getAsString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, 'A', 'B'}, out.toByteArray());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "shim exits after Delete");
+  }
+
   /** Field 19 of /proc/PID/stat: the nice value (of the main thread). */
   private static int nice(long pid) throws java.io.IOException {
     String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
