@@ -62,7 +62,9 @@ class LogFollowerTest {
             .map(l -> l.stream() + ":" + text(l))
             .runWith(Sink.seq(), system)
             .toCompletableFuture();
-    Thread.sleep(120); // the follower has the file open
+    // the follower has the file open (waited for: a fixed pause is too short on a loaded machine)
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (openDescriptors(log) == 0 && System.nanoTime() < deadline) Thread.sleep(10);
     Files.writeString(
         log, line("stdout", "hello") + line("stderr", "oops"), StandardOpenOption.APPEND);
     // what --rm does right after the exit: unlink the log
