@@ -60,6 +60,10 @@ final class Format {
               ? exited
               : exited + " " + humanDuration(Duration.between(finished, now)) + " ago";
         }
+      case CONTAINER_STATE_RESTARTING:
+        return "Restarting";
+      case CONTAINER_STATE_REMOVING:
+        return "Removing";
       default:
         return "Unknown";
     }

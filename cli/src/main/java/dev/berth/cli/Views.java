@@ -15,13 +15,15 @@ import java.time.Instant;
 final class Views {
   private Views() {}
 
-  /** "created", "running", "paused", "stopped"; anything else "unknown". */
+  /** "created", "running", "paused", "stopped", "restarting", "removing"; else "unknown". */
   static String state(ContainerState s) {
     return switch (s) {
       case CONTAINER_STATE_CREATED -> "created";
       case CONTAINER_STATE_RUNNING -> "running";
       case CONTAINER_STATE_PAUSED -> "paused";
       case CONTAINER_STATE_STOPPED -> "stopped";
+      case CONTAINER_STATE_RESTARTING -> "restarting";
+      case CONTAINER_STATE_REMOVING -> "removing";
       default -> "unknown";
     };
   }

@@ -114,6 +114,8 @@ class FormatTest {
     assertEquals("created", Views.state(ContainerState.CONTAINER_STATE_CREATED));
     assertEquals("stopped", Views.state(ContainerState.CONTAINER_STATE_STOPPED));
     assertEquals("unknown", Views.state(ContainerState.CONTAINER_STATE_UNSPECIFIED));
+    assertEquals("restarting", Views.state(ContainerState.CONTAINER_STATE_RESTARTING));
+    assertEquals("removing", Views.state(ContainerState.CONTAINER_STATE_REMOVING));
     assertEquals("unknown", Views.state(ContainerState.UNRECOGNIZED));
     assertEquals("", Views.time(Timestamp.getDefaultInstance()));
     assertEquals(
