@@ -188,8 +188,17 @@ public final class BerthHarness implements AutoCloseable {
                 state.toString(),
                 "--socket",
                 socket.toString()));
+    // A test daemon: the CLI's --failpoint needs the test-only service.
+    if (failpoints) args.add("--enable-failpoints");
     args.addAll(extraDaemonArgs);
     return args;
+  }
+
+  private boolean failpoints = true;
+
+  /** The next start is a production daemon: without the test-only failpoints service. */
+  public void withoutFailpoints() {
+    failpoints = false;
   }
 
   /** Replaces the extra berthd flags for the next start. */
@@ -425,6 +434,14 @@ public final class BerthHarness implements AutoCloseable {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /** How long the process has run (ProcessHandle's start time), or ZERO if it is gone. */
+  public static java.time.Duration processAge(long pid) {
+    return ProcessHandle.of(pid)
+        .flatMap(h -> h.info().startInstant())
+        .map(start -> java.time.Duration.between(start, java.time.Instant.now()))
+        .orElse(java.time.Duration.ZERO);
   }
 
   public static String cmdline(long pid) {
