@@ -97,16 +97,6 @@ class ContainersTest {
         supervisor.expectMessageClass(ContainerSupervisor.Create.class).params().restart().isNo());
   }
 
-  @Test
-  void exec_gets_a_fresh_id_each_time() {
-    var request = new Containers.Exec("web", List.of("true"), List.of(), "", "");
-    containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    String first = ((ContainerActor.Exec) forwarded("web")).request().execId();
-    String second = ((ContainerActor.Exec) forwarded("web")).request().execId();
-    assertTrue(!first.isEmpty() && !first.equals(second), first + " " + second);
-  }
-
   private static Containers.Create create(String policy, int max) {
     return new Containers.Create(
         "busybox",
