@@ -223,6 +223,11 @@ final class FakeTaskRuntime implements TaskRuntime {
   }
 
   static ContainerSpec spec(String id, String name, boolean autoRemove, RestartPolicy restart) {
+    return spec(id, name, autoRemove, restart, null);
+  }
+
+  static ContainerSpec spec(
+      String id, String name, boolean autoRemove, RestartPolicy restart, String requestId) {
     return new ContainerSpec(
         id,
         name,
@@ -240,6 +245,7 @@ final class FakeTaskRuntime implements TaskRuntime {
         Instant.now(),
         restart,
         Map.of(),
-        null);
+        null,
+        requestId);
   }
 }

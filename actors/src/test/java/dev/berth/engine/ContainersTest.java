@@ -112,6 +112,7 @@ class ContainersTest {
         policy,
         max,
         Map.of(),
-        List.of());
+        List.of(),
+        "");
   }
 }
