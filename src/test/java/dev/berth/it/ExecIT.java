@@ -154,9 +154,10 @@ class ExecIT {
   /** Issue 11, bug 1: read one message, stall 15 s, drain: every byte, exit 0, a healthy shim. */
   @Test
   void a_slow_reader_gets_all_100_mb_and_the_shim_stays_healthy() throws Exception {
-    Exec e =
-        create(container, false, "sh", "-c", "dd if=/dev/zero bs=1M count=100 2>/dev/null");
-    assertTrue(e.getId().matches("[0-9a-f]{32}") && e.getId().startsWith(container.substring(0, 16)), e.getId());
+    Exec e = create(container, false, "sh", "-c", "dd if=/dev/zero bs=1M count=100 2>/dev/null");
+    assertTrue(
+        e.getId().matches("[0-9a-f]{32}") && e.getId().startsWith(container.substring(0, 16)),
+        e.getId());
     assertEquals(ExecState.EXEC_STATE_CREATED, e.getState());
     Call call = new Call(e.getId(), false);
     StartExecResponse started = call.next();
@@ -174,7 +175,8 @@ class ExecIT {
     assertEquals(ExecState.EXEC_STATE_EXITED, after.getState());
     assertEquals(0, after.getExitCode());
     assertFalse(
-        Files.readString(berth.shimDir(container).resolve("shim.log")).contains("OutOfMemoryError"));
+        Files.readString(berth.shimDir(container).resolve("shim.log"))
+            .contains("OutOfMemoryError"));
     // and the shim answers and runs other execs afterwards
     assertEquals(shim, berth.shimPid(container));
     Exec echo = create(container, false, "echo", "still here");
@@ -213,7 +215,9 @@ class ExecIT {
     assertTrue(BerthHarness.processAlive(pid), "the detached exec does not run on");
 
     List<Exec> listed =
-        execs().listExecs(ListExecsRequest.newBuilder().setContainer(container).build()).getExecsList();
+        execs()
+            .listExecs(ListExecsRequest.newBuilder().setContainer(container).build())
+            .getExecsList();
     Exec mine = listed.stream().filter(x -> x.getId().equals(e.getId())).findFirst().orElseThrow();
     assertEquals(ExecState.EXEC_STATE_RUNNING, mine.getState());
     assertEquals(pid, mine.getPid());
@@ -250,7 +254,10 @@ class ExecIT {
     Call call = new Call(cat.getId(), false);
     assertTrue(call.next().hasStarted());
     call.requests.onNext(
-        StartExecRequest.newBuilder().setStdin(ByteString.copyFromUtf8("hello")).setCloseStdin(true).build());
+        StartExecRequest.newBuilder()
+            .setStdin(ByteString.copyFromUtf8("hello"))
+            .setCloseStdin(true)
+            .build());
     Drained d = drain(call);
     assertEquals("hello", d.stdout());
     assertEquals(0, d.exitCode());
@@ -259,7 +266,9 @@ class ExecIT {
     Call tooBig = new Call(big.getId(), false);
     assertTrue(tooBig.next().hasStarted());
     tooBig.requests.onNext(
-        StartExecRequest.newBuilder().setStdin(ByteString.copyFrom(new byte[(1 << 20) + 1])).build());
+        StartExecRequest.newBuilder()
+            .setStdin(ByteString.copyFrom(new byte[(1 << 20) + 1]))
+            .build());
     Drained refused = drain(tooBig);
     assertEquals(Status.Code.INVALID_ARGUMENT, refused.status().getCode(), refused.toString());
     berth.ok("rm", "-f", other);
