@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
-import dev.berth.api.transport.UnixSockets;
 import dev.berth.api.v1.CreateExecRequest;
 import dev.berth.api.v1.Exec;
 import dev.berth.api.v1.ExecServiceGrpc;
@@ -19,6 +18,10 @@ import dev.berth.api.v1.ListExecsRequest;
 import dev.berth.api.v1.StartExecRequest;
 import dev.berth.api.v1.StartExecResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
@@ -45,12 +48,20 @@ class ExecIT {
   static BerthHarness berth;
   static ManagedChannel channel;
   static String container;
+  static EpollEventLoopGroup group;
 
   @BeforeAll
   static void startDaemonAndContainer() {
     berth = BerthHarness.start("ExecIT");
     container = berth.runDetached("busybox", "sleep", "100000");
-    channel = UnixSockets.channel(berth.socket);
+    group = new EpollEventLoopGroup(1);
+    channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(berth.socket.toString()))
+            .channelType(EpollDomainSocketChannel.class)
+            .eventLoopGroup(group)
+            .overrideAuthority("localhost")
+            .usePlaintext()
+            .build();
   }
 
   @AfterAll
@@ -59,6 +70,7 @@ class ExecIT {
       channel.shutdownNow();
       channel.awaitTermination(5, TimeUnit.SECONDS);
     }
+    if (group != null) group.shutdownGracefully();
     if (berth != null) berth.close();
   }
 
