@@ -98,16 +98,6 @@ class ContainersTest {
   }
 
   @Test
-  void exec_gets_a_fresh_id_each_time() {
-    var request = new Containers.Exec("web", List.of("true"), List.of(), "", "");
-    containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    String first = ((ContainerActor.Exec) forwarded("web")).request().execId();
-    String second = ((ContainerActor.Exec) forwarded("web")).request().execId();
-    assertTrue(!first.isEmpty() && !first.equals(second), first + " " + second);
-  }
-
-  @Test
   void a_bad_request_id_fails_without_asking() throws Exception {
     Containers.Create c = create("", 0);
     for (String bad : List.of("k".repeat(129), "new\nline", "ü")) {
