@@ -188,8 +188,17 @@ public final class BerthHarness implements AutoCloseable {
                 state.toString(),
                 "--socket",
                 socket.toString()));
+    // A test daemon: the CLI's --failpoint needs the test-only service.
+    if (failpoints) args.add("--enable-failpoints");
     args.addAll(extraDaemonArgs);
     return args;
+  }
+
+  private boolean failpoints = true;
+
+  /** The next start is a production daemon: without the test-only failpoints service. */
+  public void withoutFailpoints() {
+    failpoints = false;
   }
 
   /** Replaces the extra berthd flags for the next start. */

@@ -85,8 +85,11 @@ public final class Images {
   public CompletionStage<List<ImageRecord>> importImage(String path, String nameOrBlank) {
     return CompletableFuture.supplyAsync(
         () -> {
-          if (path.isBlank())
-            throw BerthException.invalid("a path to an OCI layout or docker archive is required");
+          if (path.isBlank() || !Path.of(path).isAbsolute())
+            throw BerthException.invalidField(
+                "path",
+                "an absolute path (on the daemon's side) to an OCI layout or docker archive is"
+                    + " required");
           try {
             return store.importImage(Path.of(path), nameOrBlank.isBlank() ? null : nameOrBlank);
           } catch (ImageException e) {
@@ -101,7 +104,8 @@ public final class Images {
     return CompletableFuture.supplyAsync(
         () -> {
           if (path.isBlank() || !Path.of(path).isAbsolute())
-            throw BerthException.invalid("an absolute path to write to is required");
+            throw BerthException.invalidField(
+                "path", "an absolute path (on the daemon's side) to write to is required");
           try {
             return store.save(ref, Path.of(path));
           } catch (ImageException e) {
@@ -111,8 +115,44 @@ public final class Images {
         blocking);
   }
 
-  public List<ImageRecord> list() {
-    return store.list();
+  /**
+   * {@code references}: NAME:TAG, or NAME for any tag (any of them; empty: all); {@code dangling}:
+   * only images without a name (true), only named ones (false), or both (null). Images in id order;
+   * the page token is the last id of the previous page.
+   */
+  public record ListRequest(
+      List<String> references, Boolean dangling, int pageSize, String pageToken) {}
+
+  public static final int DEFAULT_PAGE = 100;
+  public static final int MAX_PAGE = 1000;
+
+  public Page<ImageRecord> list(ListRequest r) {
+    if (r.pageSize() < 0 || r.pageSize() > MAX_PAGE) {
+      throw BerthException.invalidField(
+          "page_size",
+          "page_size must be between 1 and " + MAX_PAGE + " (0: " + DEFAULT_PAGE + ")");
+    }
+    int size = r.pageSize() == 0 ? DEFAULT_PAGE : r.pageSize();
+    String after = r.pageToken() == null ? "" : r.pageToken();
+    List<ImageRecord> matching =
+        store.list().stream()
+            .filter(i -> r.dangling() == null || r.dangling() == i.names().isEmpty())
+            .filter(i -> r.references().isEmpty() || namedAny(i, r.references()))
+            .filter(i -> after.isEmpty() || i.id().compareTo(after) > 0)
+            .sorted(java.util.Comparator.comparing(ImageRecord::id))
+            .toList();
+    if (matching.size() <= size) return new Page<>(matching, "");
+    List<ImageRecord> page = matching.subList(0, size);
+    return new Page<>(List.copyOf(page), page.get(size - 1).id());
+  }
+
+  private static boolean namedAny(ImageRecord i, List<String> refs) {
+    for (String name : i.names()) {
+      int colon = name.lastIndexOf(':');
+      String repo = colon > name.lastIndexOf('/') ? name.substring(0, colon) : name;
+      for (String ref : refs) if (ref.equals(name) || ref.equals(repo)) return true;
+    }
+    return false;
   }
 
   /** The names untagged and ids deleted; an image a container uses is refused unless forced. */

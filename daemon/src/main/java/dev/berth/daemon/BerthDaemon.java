@@ -5,9 +5,11 @@ import com.typesafe.config.ConfigFactory;
 import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
 import dev.berth.actors.JournalHealth;
-import dev.berth.api.v1.VersionReply;
+import dev.berth.api.v1.GetVersionResponse;
+import dev.berth.daemon.grpc.RequestGuard;
 import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.engine.Containers;
+import dev.berth.engine.Events;
 import dev.berth.engine.Images;
 import dev.berth.host.BerthPaths;
 import dev.berth.host.DiskSpace;
@@ -32,6 +34,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChanne
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -72,6 +75,10 @@ import picocli.CommandLine.Option;
     description = "Berth container supervisor daemon.")
 public final class BerthDaemon implements Callable<Integer> {
   static final String VERSION = "0.1.0";
+
+  /** berth.v1's documented request size limit. */
+  static final int MAX_REQUEST_BYTES = 2 * 1024 * 1024;
+
   private static final Logger log = LoggerFactory.getLogger(BerthDaemon.class);
 
   @Option(
@@ -144,6 +151,12 @@ public final class BerthDaemon implements Callable<Integer> {
       description =
           "Creates, starts, pulls and imports are refused while --root or --state has less free (k, m, g suffixes). Default: ${DEFAULT-VALUE}")
   String minFreeSpace = "64m";
+
+  @Option(
+      names = "--enable-failpoints",
+      description =
+          "Serve the test-only berth.test.v1.FailpointsService (fault injection on shim calls). Never in production.")
+  boolean enableFailpoints;
 
   public static void main(String[] args) {
     // Before LevelDB's classes load: the journal must append with write(2), never through a
@@ -248,10 +261,10 @@ public final class BerthDaemon implements Callable<Integer> {
             "containers",
             Props.empty());
 
-    VersionReply version =
-        VersionReply.newBuilder()
+    GetVersionResponse version =
+        GetVersionResponse.newBuilder()
             .setVersion(VERSION)
-            .setApiVersion("v1")
+            .setApiVersion("berth.v1")
             .setRuntime(runtime)
             .setRuntimeVersion(runtimeVersion)
             .setRoot(root.toString())
@@ -261,26 +274,41 @@ public final class BerthDaemon implements Callable<Integer> {
     EpollEventLoopGroup boss = new EpollEventLoopGroup(1, named("api-boss"));
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
     SourceToStream streams = new SourceToStream(system);
-    Containers containers = new Containers(system, supervisor, new EventFeed(system), blocking);
-    Server server =
+    EventFeed feed = new EventFeed(system);
+    Containers containers = new Containers(system, supervisor, feed, blocking);
+    Events events = new Events(system, feed, containers);
+    NettyServerBuilder builder =
         NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
             .channelType(EpollServerDomainSocketChannel.class)
             .bossEventLoopGroup(boss)
             .workerEventLoopGroup(workers)
             .executor(blocking)
+            .maxInboundMessageSize(MAX_REQUEST_BYTES)
             .intercept(new DiskSpaceInterceptor(disk))
             .addService(
-                new ContainersService(
-                    containers,
-                    streams,
-                    () -> version.toBuilder().setJournal(journal.summary()).build()))
+                RequestGuard.guard(
+                    new SystemService(
+                            () -> version.toBuilder().setJournal(journal.summary()).build())
+                        .bindService()))
             .addService(
-                new ImagesService(
-                    new Images(images, puller, containers, blocking), puller, streams, blocking))
+                RequestGuard.guard(new ContainersService(containers, streams).bindService()))
+            .addService(RequestGuard.guard(new EventsService(events, streams).bindService()))
+            .addService(
+                RequestGuard.guard(
+                    new ImagesService(
+                            new Images(images, puller, containers, blocking),
+                            puller,
+                            streams,
+                            blocking)
+                        .bindService()))
             .addService(health.getHealthService())
-            .addService(ProtoReflectionService.newInstance())
-            .build()
-            .start();
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .addService(ProtoReflectionService.newInstance());
+    if (enableFailpoints) {
+      builder.addService(RequestGuard.guard(new FailpointsService(containers).bindService()));
+      log.warn("failpoints enabled (--enable-failpoints): a test daemon, never a production one");
+    }
+    Server server = builder.build().start();
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
     log.info(
         "berthd {} serving on {} (root {}, state {}, runtime {} {}, seccomp {})",

@@ -1,7 +1,7 @@
 package dev.berth.daemon;
 
-import dev.berth.api.v1.PullProgress;
-import dev.berth.api.v1.PullRequest;
+import dev.berth.api.v1.PullImageRequest;
+import dev.berth.api.v1.PullImageResponse;
 import dev.berth.engine.Images;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
@@ -24,7 +24,7 @@ import org.apache.pekko.stream.javadsl.Source;
 final class PullProgressSource {
   private PullProgressSource() {}
 
-  static Source<PullProgress, ?> of(Puller puller, PullRequest r, Executor blocking) {
+  static Source<PullImageResponse, ?> of(Puller puller, PullImageRequest r, Executor blocking) {
     return Source.fromMaterializer(
         (materializer, attributes) -> {
           Backlog backlog = new Backlog();
@@ -38,7 +38,7 @@ final class PullProgressSource {
         });
   }
 
-  private static void pull(Puller puller, PullRequest r, Backlog backlog) {
+  private static void pull(Puller puller, PullImageRequest r, Backlog backlog) {
     try {
       RegistryCredentials.Credentials creds =
           r.hasAuth() && !r.getAuth().getUsername().isEmpty()
@@ -52,13 +52,13 @@ final class PullProgressSource {
               creds,
               (id, status, current, total) ->
                   backlog.add(
-                      PullProgress.newBuilder()
+                      PullImageResponse.newBuilder()
                           .setId(id)
                           .setStatus(status)
                           .setCurrent(current)
                           .setTotal(total)
                           .build()));
-      backlog.add(PullProgress.newBuilder().setImage(Protos.image(img)).build());
+      backlog.add(PullImageResponse.newBuilder().setImage(Protos.image(img)).build());
       backlog.end(null);
     } catch (ImageException e) {
       backlog.end(Images.error(e));
@@ -74,10 +74,10 @@ final class PullProgressSource {
    * most a few messages per layer.
    */
   static final class Backlog {
-    private final List<PullProgress> waiting = new ArrayList<>();
+    private final List<PullImageResponse> waiting = new ArrayList<>();
 
     /** The Source's pull that found the backlog empty, completed by the next message. */
-    private CompletableFuture<Optional<PullProgress>> taker;
+    private CompletableFuture<Optional<PullImageResponse>> taker;
 
     private boolean ended;
     private Throwable failure;
@@ -85,8 +85,8 @@ final class PullProgressSource {
     /** The Source was cancelled or ended: nobody takes messages any more. */
     private boolean closed;
 
-    void add(PullProgress p) {
-      CompletableFuture<Optional<PullProgress>> handOver;
+    void add(PullImageResponse p) {
+      CompletableFuture<Optional<PullImageResponse>> handOver;
       synchronized (this) {
         if (closed || ended) return;
         handOver = taker;
@@ -99,10 +99,10 @@ final class PullProgressSource {
       handOver.complete(Optional.of(p)); // outside the monitor: it runs the stream's callback
     }
 
-    private void queue(PullProgress p) {
+    private void queue(PullImageResponse p) {
       if (!p.getId().isEmpty()) {
         for (int i = waiting.size() - 1; i >= 0; i--) {
-          PullProgress older = waiting.get(i);
+          PullImageResponse older = waiting.get(i);
           if (older.getId().equals(p.getId())) {
             if (older.getStatus().equals(p.getStatus())) {
               waiting.set(i, p);
@@ -117,7 +117,7 @@ final class PullProgressSource {
 
     /** The end of the pull: {@code error} null when it succeeded. */
     void end(Throwable error) {
-      CompletableFuture<Optional<PullProgress>> handOver;
+      CompletableFuture<Optional<PullImageResponse>> handOver;
       synchronized (this) {
         if (ended) return;
         ended = true;
@@ -130,7 +130,7 @@ final class PullProgressSource {
       else handOver.complete(Optional.empty());
     }
 
-    synchronized CompletionStage<Optional<PullProgress>> next() {
+    synchronized CompletionStage<Optional<PullImageResponse>> next() {
       if (!waiting.isEmpty())
         return CompletableFuture.completedFuture(Optional.of(waiting.remove(0)));
       if (ended) {
@@ -143,7 +143,7 @@ final class PullProgressSource {
     }
 
     CompletionStage<Done> close() {
-      CompletableFuture<Optional<PullProgress>> handOver;
+      CompletableFuture<Optional<PullImageResponse>> handOver;
       synchronized (this) {
         closed = true;
         waiting.clear();

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.berth.api.v1.PullProgress;
+import dev.berth.api.v1.PullImageResponse;
 import dev.berth.core.BerthException;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class PullProgressSourceTest {
-  private static PullProgress progress(String id, String status, long current) {
-    return PullProgress.newBuilder()
+  private static PullImageResponse progress(String id, String status, long current) {
+    return PullImageResponse.newBuilder()
         .setId(id)
         .setStatus(status)
         .setCurrent(current)
@@ -27,9 +27,10 @@ class PullProgressSourceTest {
   private static List<String> drain(PullProgressSource.Backlog backlog) throws Exception {
     List<String> got = new ArrayList<>();
     while (true) {
-      Optional<PullProgress> next = backlog.next().toCompletableFuture().get(1, TimeUnit.SECONDS);
+      Optional<PullImageResponse> next =
+          backlog.next().toCompletableFuture().get(1, TimeUnit.SECONDS);
       if (next.isEmpty()) return got;
-      PullProgress p = next.get();
+      PullImageResponse p = next.get();
       got.add(p.hasImage() ? "image" : p.getId() + " " + p.getStatus() + " " + p.getCurrent());
     }
   }
@@ -47,7 +48,7 @@ class PullProgressSourceTest {
     backlog.add(progress("a", "Download complete", 1000));
     backlog.add(progress("a", "Downloading", 7)); // a retry of the layer: a new phase again
     backlog.add(
-        PullProgress.newBuilder()
+        PullImageResponse.newBuilder()
             .setImage(dev.berth.api.v1.Image.newBuilder().setId("sha256:1"))
             .build());
     backlog.end(null);
@@ -68,12 +69,12 @@ class PullProgressSourceTest {
   @Test
   void a_waiting_take_gets_the_next_message_and_the_failure_ends_the_stream() throws Exception {
     PullProgressSource.Backlog backlog = new PullProgressSource.Backlog();
-    CompletableFuture<Optional<PullProgress>> waiting = backlog.next().toCompletableFuture();
+    CompletableFuture<Optional<PullImageResponse>> waiting = backlog.next().toCompletableFuture();
     assertFalse(waiting.isDone());
     backlog.add(progress("a", "Pulling fs layer", 0));
     assertEquals("a", waiting.get(1, TimeUnit.SECONDS).orElseThrow().getId());
 
-    CompletableFuture<Optional<PullProgress>> failing = backlog.next().toCompletableFuture();
+    CompletableFuture<Optional<PullImageResponse>> failing = backlog.next().toCompletableFuture();
     backlog.end(BerthException.unavailable("registry down"));
     ExecutionException e =
         org.junit.jupiter.api.Assertions.assertThrows(
@@ -84,7 +85,7 @@ class PullProgressSourceTest {
   @Test
   void after_a_cancel_progress_is_dropped() throws Exception {
     PullProgressSource.Backlog backlog = new PullProgressSource.Backlog();
-    CompletableFuture<Optional<PullProgress>> waiting = backlog.next().toCompletableFuture();
+    CompletableFuture<Optional<PullImageResponse>> waiting = backlog.next().toCompletableFuture();
     backlog.close();
     assertTrue(waiting.get(1, TimeUnit.SECONDS).isEmpty());
     backlog.add(progress("a", "Downloading", 1)); // the pull goes on; nobody listens

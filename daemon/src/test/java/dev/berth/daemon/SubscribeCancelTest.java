@@ -8,12 +8,13 @@ import com.typesafe.config.ConfigFactory;
 import dev.berth.actors.ContainerActor;
 import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
-import dev.berth.api.v1.ContainersGrpc;
-import dev.berth.api.v1.Event;
-import dev.berth.api.v1.SubscribeRequest;
-import dev.berth.api.v1.VersionReply;
+import dev.berth.api.v1.EventFilter;
+import dev.berth.api.v1.EventsServiceGrpc;
+import dev.berth.api.v1.SubscribeEventsRequest;
+import dev.berth.api.v1.SubscribeEventsResponse;
 import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.engine.Containers;
+import dev.berth.engine.Events;
 import dev.berth.persistence.JournalConfig;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -143,10 +144,12 @@ class SubscribeCancelTest {
             .workerEventLoopGroup(loops)
             .executor(executor)
             .addService(
-                new ContainersService(
-                    new Containers(system, supervisor, new EventFeed(system), executor),
-                    streams,
-                    () -> VersionReply.getDefaultInstance()))
+                new EventsService(
+                    new Events(
+                        system,
+                        new EventFeed(system),
+                        new Containers(system, supervisor, new EventFeed(system), executor)),
+                    streams))
             .build()
             .start();
     channel =
@@ -172,14 +175,14 @@ class SubscribeCancelTest {
   @Test
   void a_filtered_subscription_streams_and_stops_on_the_server_when_its_client_cancels()
       throws Exception {
-    LinkedBlockingQueue<Event> received = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<SubscribeEventsResponse> received = new LinkedBlockingQueue<>();
     CompletableFuture<Status> closed = new CompletableFuture<>();
-    ClientCall<SubscribeRequest, Event> call =
-        channel.newCall(ContainersGrpc.getSubscribeMethod(), CallOptions.DEFAULT);
+    ClientCall<SubscribeEventsRequest, SubscribeEventsResponse> call =
+        channel.newCall(EventsServiceGrpc.getSubscribeEventsMethod(), CallOptions.DEFAULT);
     call.start(
         new ClientCall.Listener<>() {
           @Override
-          public void onMessage(Event message) {
+          public void onMessage(SubscribeEventsResponse message) {
             received.add(message);
             call.request(1);
           }
@@ -191,7 +194,9 @@ class SubscribeCancelTest {
         },
         new Metadata());
     call.sendMessage(
-        SubscribeRequest.newBuilder().addFilters("container=" + ID.substring(0, 12)).build());
+        SubscribeEventsRequest.newBuilder()
+            .setFilter(EventFilter.newBuilder().addContainers(ID.substring(0, 12)))
+            .build());
     call.halfClose();
     call.request(1);
     assertTrue(
@@ -211,10 +216,10 @@ class SubscribeCancelTest {
             org.apache.pekko.actor.typed.Props.empty());
     otherJournal.tell(new ContainerActor.ContainerRemoved(Instant.now()));
     journal.tell(new ContainerActor.ContainerRemoved(Instant.now()));
-    Event removed = received.poll(10, TimeUnit.SECONDS);
+    SubscribeEventsResponse removed = received.poll(10, TimeUnit.SECONDS);
     assertNotNull(removed, "the filtered subscription delivered nothing");
-    assertEquals(ID, removed.getContainer());
-    assertEquals("delete", removed.getType());
+    assertEquals(ID, removed.getEvent().getContainerId());
+    assertEquals(dev.berth.api.v1.EventType.EVENT_TYPE_DELETE, removed.getEvent().getType());
 
     call.cancel("the subscriber went away", null);
     assertEquals(Status.Code.CANCELLED, closed.get(5, TimeUnit.SECONDS).getCode());

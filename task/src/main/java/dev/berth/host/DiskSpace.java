@@ -34,7 +34,13 @@ public final class DiskSpace {
 
   /** The operations refused on a full disk (names of the daemon's API operations). */
   private static final Set<String> WRITES =
-      Set.of("Create", "Start", "ImportImage", "Pull", "Login");
+      Set.of(
+          "CreateContainer",
+          "CreateContainerWithFailpoints",
+          "StartContainer",
+          "ImportImage",
+          "PullImage",
+          "Login");
 
   private final Path root;
   private final Path state;

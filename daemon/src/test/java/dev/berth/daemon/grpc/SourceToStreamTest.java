@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
-import dev.berth.api.v1.ContainersGrpc;
-import dev.berth.api.v1.LogEntry;
-import dev.berth.api.v1.LogsRequest;
+import dev.berth.api.v1.ContainerLogsRequest;
+import dev.berth.api.v1.ContainerLogsResponse;
+import dev.berth.api.v1.ContainersServiceGrpc;
 import dev.berth.core.BerthException;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -79,7 +79,7 @@ class SourceToStreamTest {
   ManagedChannel channel;
 
   /** What the Logs method of the test server serves. */
-  volatile Source<LogEntry, ?> served;
+  volatile Source<ContainerLogsResponse, ?> served;
 
   @BeforeAll
   static void startSystem() {
@@ -108,9 +108,10 @@ class SourceToStreamTest {
             .workerEventLoopGroup(loops)
             .executor(executor)
             .addService(
-                new ContainersGrpc.ContainersImplBase() {
+                new ContainersServiceGrpc.ContainersServiceImplBase() {
                   @Override
-                  public void logs(LogsRequest request, StreamObserver<LogEntry> out) {
+                  public void containerLogs(
+                      ContainerLogsRequest request, StreamObserver<ContainerLogsResponse> out) {
                     bridge.serve(served, out);
                   }
                 })
@@ -132,20 +133,20 @@ class SourceToStreamTest {
   }
 
   /** A client call that receives only what it requests. */
-  final class SlowClient extends ClientCall.Listener<LogEntry> {
-    final LinkedBlockingQueue<LogEntry> received = new LinkedBlockingQueue<>();
+  final class SlowClient extends ClientCall.Listener<ContainerLogsResponse> {
+    final LinkedBlockingQueue<ContainerLogsResponse> received = new LinkedBlockingQueue<>();
     final CompletableFuture<Status> closed = new CompletableFuture<>();
-    final ClientCall<LogsRequest, LogEntry> call =
-        channel.newCall(ContainersGrpc.getLogsMethod(), CallOptions.DEFAULT);
+    final ClientCall<ContainerLogsRequest, ContainerLogsResponse> call =
+        channel.newCall(ContainersServiceGrpc.getContainerLogsMethod(), CallOptions.DEFAULT);
 
     SlowClient() {
       call.start(this, new Metadata());
-      call.sendMessage(LogsRequest.newBuilder().setRef("x").build());
+      call.sendMessage(ContainerLogsRequest.newBuilder().setRef("x").build());
       call.halfClose();
     }
 
     @Override
-    public void onMessage(LogEntry message) {
+    public void onMessage(ContainerLogsResponse message) {
       received.add(message);
     }
 
@@ -167,13 +168,14 @@ class SourceToStreamTest {
   /**
    * An endless Source of 16 KiB messages that counts what was pulled from it and reports its end.
    */
-  static Source<LogEntry, ?> endless(AtomicInteger produced, CompletableFuture<Done> terminated) {
+  static Source<ContainerLogsResponse, ?> endless(
+      AtomicInteger produced, CompletableFuture<Done> terminated) {
     ByteString data = ByteString.copyFrom(new byte[MESSAGE_BYTES]);
     return Source.fromIterator(() -> Stream.iterate(0, i -> i + 1).iterator())
         .map(
             i -> {
               produced.incrementAndGet();
-              return LogEntry.newBuilder().setStream("stdout").setData(data).build();
+              return ContainerLogsResponse.newBuilder().setStream("stdout").setData(data).build();
             })
         .watchTermination(
             (mat, done) -> {
@@ -220,7 +222,7 @@ class SourceToStreamTest {
     // handlers must be set before the method returns, not when the Source becomes available.
     AtomicInteger produced = new AtomicInteger();
     CompletableFuture<Done> terminated = new CompletableFuture<>();
-    CompletableFuture<Source<LogEntry, ?>> later = new CompletableFuture<>();
+    CompletableFuture<Source<ContainerLogsResponse, ?>> later = new CompletableFuture<>();
     CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)
         .execute(() -> later.complete(endless(produced, terminated)));
     served =
@@ -239,7 +241,7 @@ class SourceToStreamTest {
   void a_cancel_before_the_source_is_available_never_runs_it() throws Exception {
     AtomicInteger produced = new AtomicInteger();
     CompletableFuture<Done> terminated = new CompletableFuture<>();
-    CompletableFuture<Source<LogEntry, ?>> later = new CompletableFuture<>();
+    CompletableFuture<Source<ContainerLogsResponse, ?>> later = new CompletableFuture<>();
     served =
         Source.completionStageSource(
             later.thenApply(s -> s.mapMaterializedValue(m -> Done.getInstance())));
@@ -260,7 +262,7 @@ class SourceToStreamTest {
         Source.range(1, 5)
             .map(
                 i ->
-                    LogEntry.newBuilder()
+                    ContainerLogsResponse.newBuilder()
                         .setStream("stdout")
                         .setData(ByteString.copyFromUtf8("line " + i + "\n"))
                         .build());
@@ -278,7 +280,7 @@ class SourceToStreamTest {
             .map(
                 i -> {
                   if (i == 2) throw BerthException.containerNotFound("x");
-                  return LogEntry.newBuilder().setStream("stdout").build();
+                  return ContainerLogsResponse.newBuilder().setStream("stdout").build();
                 });
     SlowClient client = new SlowClient();
     client.take(1);
