@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Timeout;
  * berth.v1 from a client in another language: Debian's python3-grpcio, with stubs generated from
  * the .proto files by ops/examples/python/gen-stubs.sh. Runs the example client
  * (ops/examples/python/berth_client.py) and the contract suite (src/test/python/test_contract.py:
- * one test or more per bug of issue 11) against a private berthd; each Python test shows up here
- * as a test of its own.
+ * one test or more per bug of issue 11) against a private berthd; each Python test shows up here as
+ * a test of its own.
  */
 @Timeout(1800)
 class PythonClientIT {
