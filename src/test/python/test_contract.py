@@ -177,6 +177,19 @@ class Contract(unittest.TestCase):
                     timeout=T))
                 self.assertTrue(replies[0].file_descriptor_response.file_descriptor_proto)
 
+    def test_a_production_daemon_does_not_serve_the_failpoints_service(self):
+        from berth.test.v1 import failpoints_pb2, failpoints_pb2_grpc
+        stub = failpoints_pb2_grpc.FailpointsServiceStub(self.berth.channel)
+        request = failpoints_pb2.CreateContainerWithFailpointsRequest(
+            container=c.CreateContainerRequest(image=IMAGE), failpoints={"Start": "crash"})
+        with self.assertRaises(grpc.RpcError) as caught:
+            stub.CreateContainerWithFailpoints(request, timeout=T)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        replies = list(refl_v1_grpc.ServerReflectionStub(self.berth.channel).ServerReflectionInfo(
+            iter([refl_v1.ServerReflectionRequest(list_services="")]), timeout=T))
+        listed = [s.name for s in replies[0].list_services_response.service]
+        self.assertNotIn("berth.test.v1.FailpointsService", listed)
+
     # -------------------------------------------------------------- 1. slow exec reader
 
     def test_1_a_slow_exec_reader_gets_all_100_mb_and_exit_0(self):

@@ -42,7 +42,11 @@ class PythonClientIT {
 
   @BeforeAll
   static void startDaemonAndGenerateStubs() throws Exception {
-    berth = BerthHarness.start("PythonClientIT");
+    // a production daemon: the contract suite checks that the failpoints service is not served
+    berth = BerthHarness.prepare("PythonClientIT", List.of());
+    berth.withoutFailpoints();
+    berth.startDaemon();
+    berth.importBusybox();
     stubs = berth.base.resolve("python-stubs");
     Run gen =
         run(
