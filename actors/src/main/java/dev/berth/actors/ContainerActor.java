@@ -121,6 +121,12 @@ public final class ContainerActor
   /** For list queries: always answered. */
   public record GetView(ActorRef<ContainerView> replyTo) implements Command {}
 
+  /** How many exit waiters this actor holds (tests: a cancelled wait leaves none behind). */
+  record CountExitWaiters(ActorRef<StatusReply<Integer>> replyTo) implements Request {}
+
+  /** An exit waiter stopped (watchWith): its caller gave up, the wait goes. */
+  private record ExitWaiterGone(ActorRef<StatusReply<ExitInfo>> waiter) implements Command {}
+
   private record BundlePrepared(Init init, Throwable error) implements Command {}
 
   private record StartDone(RunningTask task, Throwable error) implements Command {}
@@ -426,7 +432,8 @@ public final class ContainerActor
 
   private final List<ActorRef<StatusReply<ContainerView>>> startWaiters = new ArrayList<>();
   private final List<ActorRef<StatusReply<ContainerView>>> stopWaiters = new ArrayList<>();
-  private final List<ActorRef<StatusReply<ExitInfo>>> exitWaiters = new ArrayList<>();
+  private final java.util.Set<ActorRef<StatusReply<ExitInfo>>> exitWaiters =
+      new java.util.LinkedHashSet<>();
   private CompletableFuture<Done> exitSignal = new CompletableFuture<>();
 
   /**
@@ -500,6 +507,18 @@ public final class ContainerActor
               return Effect().none();
             })
         .onCommand(Inspect.class, (s, c) -> replyView(s, c.replyTo()))
+        .onCommand(
+            CountExitWaiters.class,
+            (s, c) -> {
+              c.replyTo().tell(StatusReply.success(exitWaiters.size()));
+              return Effect().none();
+            })
+        .onCommand(
+            ExitWaiterGone.class,
+            (s, c) -> {
+              exitWaiters.remove(c.waiter());
+              return Effect().none();
+            })
         .onCommand(FromRun.class, this::onRunReport)
         .onCommand(RunStopped.class, this::onRunStopped);
 
@@ -917,8 +936,7 @@ public final class ContainerActor
             st -> {
               if (restart) timers.startSingleTimer("restart", new RestartDue(false), delay);
               ExitInfo exit = new ExitInfo(id, code, at);
-              exitWaiters.forEach(w -> w.tell(StatusReply.success(exit)));
-              exitWaiters.clear();
+              answerExitWaiters(StatusReply.success(exit));
               stopWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
               stopWaiters.clear();
               exitSignal.complete(Done.getInstance());
@@ -1030,10 +1048,19 @@ public final class ContainerActor
   private Effect<Event, State> registerExitWaiter(State s, WaitExit w) {
     if (s instanceof Stopped st && reconciled) {
       w.replyTo().tell(StatusReply.success(new ExitInfo(id, st.exitCode(), st.finishedAt())));
-    } else {
-      exitWaiters.add(w.replyTo());
+    } else if (exitWaiters.add(w.replyTo())) {
+      // Watched: a waiter whose caller gives up stops, and the wait goes with it (no timer).
+      ctx.watchWith(w.replyTo(), new ExitWaiterGone(w.replyTo()));
     }
     return Effect().none();
+  }
+
+  private void answerExitWaiters(StatusReply<ExitInfo> answer) {
+    for (ActorRef<StatusReply<ExitInfo>> w : exitWaiters) {
+      ctx.unwatch(w);
+      w.tell(answer);
+    }
+    exitWaiters.clear();
   }
 
   private Effect<Event, State> openLogs(OpenLogs c, CompletionStage<Done> until) {
@@ -1082,14 +1109,11 @@ public final class ContainerActor
               // tombstone, instead of being forwarded to this actor, which is stopping.
               supervisor.tell(new ContainerSupervisor.ChildRemoved(id, exit));
               r.replyTo().tell(StatusReply.success(last));
-              exitWaiters.forEach(
-                  w ->
-                      w.tell(
-                          StatusReply.error(
-                              BerthException.notFound(
-                                  BerthException.Reason.CONTAINER_NOT_FOUND,
-                                  "container " + last.name() + " was removed"))));
-              exitWaiters.clear();
+              answerExitWaiters(
+                  StatusReply.error(
+                      BerthException.notFound(
+                          BerthException.Reason.CONTAINER_NOT_FOUND,
+                          "container " + last.name() + " was removed")));
               exitSignal.complete(Done.getInstance());
             })
         .thenStop();
@@ -1177,6 +1201,11 @@ public final class ContainerActor
     stopWaiters.clear();
     if (pendingDelete != null) pendingDelete.tell(StatusReply.error(failed));
     pendingDelete = null;
+    // Exit waiters stay (see above), still watched.
+    for (ActorRef<StatusReply<ExitInfo>> w : exitWaiters) {
+      ctx.unwatch(w);
+      ctx.watchWith(w, new ExitWaiterGone(w));
+    }
   }
 
   private Effect<Event, State> onStartupCleaned(State s, StartupCleaned c) {

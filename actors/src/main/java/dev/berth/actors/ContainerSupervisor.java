@@ -74,6 +74,7 @@ public final class ContainerSupervisor
 
   private record SpecBuilt(
       String name,
+      String requestId,
       ContainerSpec spec,
       Throwable error,
       ActorRef<StatusReply<ContainerView>> replyTo)
@@ -82,6 +83,7 @@ public final class ContainerSupervisor
   /** {@code timedOut}: the container actor did not answer within {@link #INIT_TIMEOUT}. */
   private record InitDone(
       String id,
+      String requestId,
       StatusReply<ContainerView> result,
       boolean timedOut,
       ActorRef<StatusReply<ContainerView>> replyTo)
@@ -103,7 +105,12 @@ public final class ContainerSupervisor
   })
   public sealed interface Event extends CborSerializable {}
 
-  public record ContainerAdded(String id, String name, String imageId) implements Event {}
+  /**
+   * {@code requestId}: the create's idempotency key, null for none (also in journals written before
+   * request ids).
+   */
+  public record ContainerAdded(String id, String name, String imageId, String requestId)
+      implements Event {}
 
   public record ContainerDropped(String id) implements Event {}
 
@@ -113,7 +120,8 @@ public final class ContainerSupervisor
    */
   public record JournalDamaged(String what, Instant at) implements Event {}
 
-  public record Entry(String name, String imageId) implements CborSerializable {}
+  /** {@code requestId}: as in {@link ContainerAdded}, null for none. */
+  public record Entry(String name, String imageId, String requestId) implements CborSerializable {}
 
   /** Immutable; small enough (one entry per container) to copy on change. */
   public record Registry(Map<String, Entry> containers) implements CborSerializable {
@@ -156,6 +164,13 @@ public final class ContainerSupervisor
 
   /** Names of creates in flight, so two concurrent creates cannot take the same name. */
   private final Set<String> reservedNames = new HashSet<>();
+
+  /**
+   * Request ids of creates in flight, with the callers of later creates with the same id: they get
+   * the first create's answer (one container for any number of concurrent retries).
+   */
+  private final Map<String, List<ActorRef<StatusReply<ContainerView>>>> pendingRequests =
+      new HashMap<>();
 
   /**
    * Creates whose caller was told they failed (the container actor did not answer in time) while
@@ -217,6 +232,7 @@ public final class ContainerSupervisor
               // children were stopped): what was transient starts again from the journal too.
               children.clear();
               reservedNames.clear();
+              pendingRequests.clear();
               abandoned.clear();
               reg.containers().keySet().forEach(id -> spawn(id, false));
               ctx.getLog().info("recovered {} container(s)", reg.containers().size());
@@ -265,7 +281,8 @@ public final class ContainerSupervisor
     return newEventHandlerBuilder()
         .forAnyState()
         .onEvent(
-            ContainerAdded.class, (reg, e) -> reg.with(e.id(), new Entry(e.name(), e.imageId())))
+            ContainerAdded.class,
+            (reg, e) -> reg.with(e.id(), new Entry(e.name(), e.imageId(), e.requestId())))
         .onEvent(ContainerDropped.class, (reg, e) -> reg.without(e.id()))
         .onEvent(JournalDamaged.class, (reg, e) -> reg)
         .build();
@@ -335,7 +352,7 @@ public final class ContainerSupervisor
       if (names.contains(s.name())) s = renamed(s, s.name() + "-" + s.id().substring(0, 12));
       names.add(s.name());
       adopted.add(s);
-      events.add(new ContainerAdded(s.id(), s.name(), s.imageId()));
+      events.add(new ContainerAdded(s.id(), s.name(), s.imageId(), s.requestId()));
     }
     if (!adopted.isEmpty()) {
       health.note(adopted.size() + " container(s) missing from the journal were rebuilt from disk");
@@ -371,33 +388,78 @@ public final class ContainerSupervisor
         s.createdAt(),
         s.restart(),
         s.failpoints(),
-        s.seccompProfile());
+        s.seccompProfile(),
+        s.requestId());
   }
 
   // ---------------------------------------------------------------- create
 
   private Effect<Event, Registry> onCreate(Registry reg, Create c) {
-    String name = c.params().name().strip();
+    String requestId = c.params().requestId() == null ? "" : c.params().requestId();
+    if (!requestId.isEmpty()) {
+      String bad = ContainerSpecs.checkRequestId(requestId);
+      if (bad != null) return reply(c.replyTo(), BerthException.invalidField("request_id", bad));
+      // A retry: the container the first request made (its current view), or, while that create
+      // is still under way, the answer it gets.
+      List<ActorRef<StatusReply<ContainerView>>> joined = pendingRequests.get(requestId);
+      if (joined != null) {
+        joined.add(c.replyTo());
+        return Effect().none();
+      }
+      for (Map.Entry<String, Entry> e : reg.containers().entrySet()) {
+        if (requestId.equals(e.getValue().requestId()) && !abandoned.contains(e.getKey())) {
+          ActorRef<ContainerActor.Command> child = children.get(e.getKey());
+          if (child == null) child = spawn(e.getKey(), false);
+          child.tell(new ContainerActor.Inspect(c.replyTo()));
+          return Effect().none();
+        }
+      }
+    }
+    String name = c.params().name() == null ? "" : c.params().name().strip();
     if (name.isEmpty()) {
       do name = ContainerSpecs.generatedName();
       while (nameTaken(reg, name));
     } else {
+      if (ContainerSpecs.looksLikeId(name)) {
+        return reply(
+            c.replyTo(),
+            nameInUse(
+                "the container name "
+                    + BerthException.quote(name)
+                    + " would be mistaken for a container id"));
+      }
       String bad = ContainerSpecs.checkName(name);
-      if (bad != null) return reply(c.replyTo(), BerthException.invalid(bad));
+      if (bad != null) return reply(c.replyTo(), BerthException.invalidField("name", bad));
       if (nameTaken(reg, name)) {
         return reply(
             c.replyTo(),
-            BerthException.exists("the container name \"" + name + "\" is already in use"));
+            nameInUse("the container name " + BerthException.quote(name) + " is already in use"));
+      }
+      String shadowed = idPrefixedBy(reg, name);
+      if (shadowed != null) {
+        return reply(
+            c.replyTo(),
+            nameInUse(
+                "the container name "
+                    + BerthException.quote(name)
+                    + " is the short id of container "
+                    + shadowed.substring(0, 12)));
       }
     }
     reservedNames.add(name);
+    if (!requestId.isEmpty()) pendingRequests.put(requestId, new ArrayList<>());
     String id = ContainerSpecs.newId();
     String finalName = name;
     // Image lookups read files: keep them off the actor's thread.
     ctx.pipeToSelf(
         CompletableFuture.supplyAsync(() -> specs.build(id, finalName, c.params()), blocking),
-        (spec, err) -> new SpecBuilt(finalName, spec, err, c.replyTo()));
+        (spec, err) -> new SpecBuilt(finalName, requestId, spec, err, c.replyTo()));
     return Effect().none();
+  }
+
+  private static BerthException nameInUse(String m) {
+    return new BerthException(
+        BerthException.Code.ALREADY_EXISTS, BerthException.Reason.NAME_IN_USE, "name", m);
   }
 
   private boolean nameTaken(Registry reg, String name) {
@@ -405,16 +467,36 @@ public final class ContainerSupervisor
         || reg.containers().values().stream().anyMatch(e -> e.name().equals(name));
   }
 
+  /**
+   * The id of a container that {@code name} (12 hex characters or more) is a prefix of, else null:
+   * such a name would take that container's short id.
+   */
+  private static String idPrefixedBy(Registry reg, String name) {
+    if (name.length() < 12 || !ContainerSpecs.isHex(name)) return null;
+    for (String id : reg.containers().keySet()) if (id.startsWith(name)) return id;
+    return null;
+  }
+
+  /** The callers that joined create {@code requestId} get {@code answer} too. */
+  private void answerJoined(String requestId, StatusReply<ContainerView> answer) {
+    if (requestId == null || requestId.isEmpty()) return;
+    List<ActorRef<StatusReply<ContainerView>>> joined = pendingRequests.remove(requestId);
+    if (joined != null) joined.forEach(to -> to.tell(answer));
+  }
+
   private Effect<Event, Registry> onSpecBuilt(Registry reg, SpecBuilt b) {
     if (b.error() != null) {
       // Nothing was recorded yet: releasing the name is all it takes to leave no trace.
       reservedNames.remove(b.name());
-      b.replyTo().tell(StatusReply.error(BerthException.from(b.error())));
+      StatusReply<ContainerView> failed = StatusReply.error(BerthException.from(b.error()));
+      b.replyTo().tell(failed);
+      answerJoined(b.requestId(), failed);
       return Effect().none();
     }
     ContainerSpec spec = b.spec();
+    String requestId = b.requestId().isEmpty() ? null : b.requestId();
     return Effect()
-        .persist(new ContainerAdded(spec.id(), spec.name(), spec.imageId()))
+        .persist(new ContainerAdded(spec.id(), spec.name(), spec.imageId(), requestId))
         .thenRun(
             r -> {
               reservedNames.remove(spec.name());
@@ -427,6 +509,7 @@ public final class ContainerSupervisor
                   (res, err) ->
                       new InitDone(
                           spec.id(),
+                          b.requestId(),
                           err != null ? StatusReply.error(BerthException.from(err)) : res,
                           err instanceof java.util.concurrent.TimeoutException,
                           b.replyTo()));
@@ -435,6 +518,7 @@ public final class ContainerSupervisor
 
   private Effect<Event, Registry> onInitDone(Registry reg, InitDone d) {
     d.replyTo().tell(d.result());
+    answerJoined(d.requestId(), d.result());
     if (d.result().isSuccess()) return Effect().none();
     ActorRef<ContainerActor.Command> child = children.get(d.id());
     if (d.timedOut() && child != null) {
@@ -483,7 +567,10 @@ public final class ContainerSupervisor
     return newest;
   }
 
-  /** Full id, then exact name, then unique id prefix — docker's order. */
+  /**
+   * Full id, then exact name, then unique id prefix — docker's order (an ambiguous prefix fails
+   * with {@link BerthException.Reason#AMBIGUOUS_REFERENCE}).
+   */
   static String resolve(Registry reg, String ref) {
     if (ref.isEmpty()) throw BerthException.invalid("a container id or name is required");
     if (ref.contains("/") || ref.contains("..") || ref.length() > 128) {
@@ -497,8 +584,13 @@ public final class ContainerSupervisor
     for (String id : reg.containers().keySet()) if (id.startsWith(ref)) matches.add(id);
     if (matches.size() == 1) return matches.get(0);
     if (matches.size() > 1)
-      throw BerthException.invalid(
-          "multiple containers match the prefix " + ref + ": use more characters");
+      throw new BerthException(
+          BerthException.Code.INVALID_ARGUMENT,
+          BerthException.Reason.AMBIGUOUS_REFERENCE,
+          "ref",
+          "multiple containers match the prefix "
+              + BerthException.quote(ref)
+              + ": use more characters");
     throw BerthException.containerNotFound(ref);
   }
 

@@ -5,11 +5,14 @@ import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
 import dev.berth.actors.EventFeed.LifecycleEvent;
 import dev.berth.actors.EventFilter;
+import dev.berth.core.BerthException;
+import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
 import dev.berth.core.Defaults;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.RestartPolicy;
 import dev.berth.core.Signals;
+import dev.berth.task.ContainerSpecs;
 import dev.berth.task.ContainerSpecs.CreateParams;
 import dev.berth.task.ExecChunk;
 import dev.berth.task.ExecRequest;
@@ -50,13 +53,18 @@ public final class Containers {
   /** Most requests answer at once or after one journal write. */
   private static final Duration ASK = Duration.ofSeconds(60);
 
-  /** Waits and stops can legitimately take long; the actor answers when they are done. */
+  /** Stops can legitimately take long; the actor answers when they are done. */
   private static final Duration LONG_ASK =
       Duration.ofDays(180); // the scheduler's limit is ~248 days
 
   /**
    * {@code docker create}: {@code restartPolicy} in docker's words ({@code no}, {@code on-failure},
    * {@code always}, {@code unless-stopped}; empty is {@code no}) with its maximum retry count.
+   * {@code failpoints}: test-only fault injection, {@code Map.of()} on the normal path. {@code
+   * requestId}: an optional idempotency key (up to 128 printable ASCII characters; null or empty
+   * for none): while a container made by a create with this key exists (also across daemon
+   * restarts), a create with the same key answers that container's current view instead of making
+   * another; concurrent creates with one key make one container.
    */
   public record Create(
       String image,
@@ -72,7 +80,8 @@ public final class Containers {
       String restartPolicy,
       int restartMaxRetries,
       Map<String, String> failpoints,
-      List<String> securityOpts) {}
+      List<String> securityOpts,
+      String requestId) {}
 
   /** {@code signal}: a name or number, null or blank for SIGKILL. */
   public record Kill(String ref, String signal) {}
@@ -87,6 +96,23 @@ public final class Containers {
       String ref, List<String> args, List<String> env, String workingDir, String user) {}
 
   public record Logs(String ref, boolean follow) {}
+
+  /**
+   * A page of containers in creation order (created time, then id). {@code all}: stopped and
+   * created ones too (docker ps -a); non-empty {@code states} choose the states themselves. Filters
+   * (each one empty or null for any): {@code names} exact (any), {@code states} (any), {@code
+   * labels} (all must match; a value "" means the key is present), {@code images} as requested or
+   * the image id (any). {@code pageSize} 1..1000, 0 for 100; {@code pageToken} "" for the first
+   * page, else a {@link Page#nextPageToken} (or {@link #pageTokenAfter}).
+   */
+  public record ListRequest(
+      boolean all,
+      List<String> names,
+      List<ContainerState> states,
+      Map<String, String> labels,
+      List<String> images,
+      int pageSize,
+      String pageToken) {}
 
   /**
    * Events after {@code since} (a sequence number, 0 for all), then the live ones unless {@code
@@ -117,6 +143,10 @@ public final class Containers {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+    String requestId = r.requestId() == null ? "" : r.requestId();
+    String badKey = ContainerSpecs.checkRequestId(requestId);
+    if (badKey != null)
+      return CompletableFuture.failedFuture(BerthException.invalidField("request_id", badKey));
     CreateParams params =
         new CreateParams(
             r.image(),
@@ -130,8 +160,9 @@ public final class Containers {
             r.hostname(),
             r.labels(),
             restart,
-            r.failpoints(),
-            r.securityOpts());
+            r.failpoints() == null ? Map.of() : r.failpoints(),
+            r.securityOpts(),
+            requestId);
     return AskPattern.askWithStatus(
         supervisor,
         (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to),
@@ -170,13 +201,33 @@ public final class Containers {
     return ask(ref, to -> new ContainerActor.Delete(force, to), ASK);
   }
 
-  /** Running containers, or all of them. */
-  public CompletionStage<List<ContainerView>> list(boolean all) {
+  /**
+   * One page of containers (see {@link ListRequest}); a bad page size or token fails with {@link
+   * BerthException#invalidField} ({@code page_size}, {@code page_token}).
+   */
+  public CompletionStage<Page<ContainerView>> list(ListRequest r) {
+    int size;
+    ContainerListing.Key after;
+    try {
+      size = ContainerListing.pageSize(r.pageSize());
+      after = ContainerListing.parseToken(r.pageToken());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
     return AskPattern.ask(
-        supervisor,
-        (ActorRef<List<ContainerView>> to) -> new ContainerSupervisor.ListContainers(all, to),
-        ASK,
-        system.scheduler());
+            supervisor,
+            (ActorRef<List<ContainerView>> to) -> new ContainerSupervisor.ListContainers(true, to),
+            ASK,
+            system.scheduler())
+        .thenApply(views -> ContainerListing.page(views, r, size, after));
+  }
+
+  /**
+   * The token of the page that follows {@code v} (for an adapter that ends a page early, e.g. to
+   * keep its reply small: the next page starts after the last item it kept).
+   */
+  public static String pageTokenAfter(ContainerView v) {
+    return ContainerListing.token(v);
   }
 
   public CompletionStage<ContainerView> inspect(String ref) {
@@ -185,10 +236,13 @@ public final class Containers {
 
   /**
    * The next exit (or the last, for a stopped container; for one just removed, the newest removal
-   * of that id or name).
+   * of that id or name). It has no timeout: cancelling the returned stage ({@code
+   * toCompletableFuture().cancel(...)}, what an adapter does when its call is cancelled or its
+   * deadline passes) removes the wait from the daemon — its waiter actor stops, and the container
+   * actor, which watches it, forgets it.
    */
   public CompletionStage<ExitInfo> waitExit(String ref) {
-    return ask(ref, ContainerActor.WaitExit::new, LONG_ASK);
+    return ExitWaiter.start(system, supervisor, ref);
   }
 
   /** The container's log from the start; followed, it lasts until the container's run ends. */

@@ -48,7 +48,8 @@ class ContainerSpecJournalTest {
             Instant.parse("2026-01-01T00:00:00Z"),
             RestartPolicy.NO,
             Map.of(),
-            "unconfined");
+            "unconfined",
+            "req-1");
     // A spec is journaled inside ContainerCreated (and ContainerAdopted), never on its own.
     ContainerActor.ContainerCreated event = new ContainerActor.ContainerCreated(spec);
     SerializerWithStringManifest serializer =
@@ -68,5 +69,55 @@ class ContainerSpecJournalTest {
             .spec();
     assertNull(old.seccompProfile());
     assertEquals("default", old.seccompMode());
+  }
+
+  @Test
+  void specs_and_registry_entries_journaled_before_request_ids_read_without_one() throws Exception {
+    ContainerSpec spec = FakeTaskRuntime.spec("id", "n", false);
+    ContainerSpec withKey =
+        new ContainerSpec(
+            spec.id(),
+            spec.name(),
+            spec.image(),
+            spec.imageId(),
+            spec.args(),
+            spec.env(),
+            spec.cwd(),
+            spec.uid(),
+            spec.gid(),
+            spec.additionalGids(),
+            spec.hostname(),
+            spec.autoRemove(),
+            spec.labels(),
+            spec.createdAt(),
+            spec.restart(),
+            spec.failpoints(),
+            spec.seccompProfile(),
+            "req-1");
+    ObjectMapper cbor = new ObjectMapper(new CBORFactory());
+
+    ContainerActor.ContainerCreated created = new ContainerActor.ContainerCreated(withKey);
+    SerializerWithStringManifest serializer =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(Adapter.toClassic(kit.system())).findSerializerFor(created);
+    ObjectNode written = (ObjectNode) cbor.readTree(serializer.toBinary(created));
+    assertEquals("req-1", written.path("spec").path("requestId").asText());
+    ((ObjectNode) written.get("spec")).remove("requestId");
+    ContainerSpec old =
+        ((ContainerActor.ContainerCreated)
+                serializer.fromBinary(
+                    cbor.writeValueAsBytes(written), serializer.manifest(created)))
+            .spec();
+    assertNull(old.requestId());
+    assertEquals("", old.requestIdOrEmpty());
+
+    ContainerSupervisor.ContainerAdded added =
+        new ContainerSupervisor.ContainerAdded("id", "n", "sha256:x", "req-1");
+    ObjectNode addedJson = (ObjectNode) cbor.readTree(serializer.toBinary(added));
+    addedJson.remove("requestId");
+    ContainerSupervisor.ContainerAdded oldAdded =
+        (ContainerSupervisor.ContainerAdded)
+            serializer.fromBinary(cbor.writeValueAsBytes(addedJson), serializer.manifest(added));
+    assertEquals(new ContainerSupervisor.ContainerAdded("id", "n", "sha256:x", null), oldAdded);
   }
 }

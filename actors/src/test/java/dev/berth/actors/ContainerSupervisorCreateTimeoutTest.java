@@ -73,7 +73,8 @@ class ContainerSupervisorCreateTimeoutTest {
         Map.of(),
         null,
         Map.of(),
-        List.of());
+        List.of(),
+        null);
   }
 
   private List<ContainerView> list() {

@@ -178,6 +178,11 @@ final class FakeTaskRuntime implements TaskRuntime {
   }
 
   static ContainerSpec spec(String id, String name, boolean autoRemove, RestartPolicy restart) {
+    return spec(id, name, autoRemove, restart, null);
+  }
+
+  static ContainerSpec spec(
+      String id, String name, boolean autoRemove, RestartPolicy restart, String requestId) {
     return new ContainerSpec(
         id,
         name,
@@ -195,6 +200,7 @@ final class FakeTaskRuntime implements TaskRuntime {
         Instant.now(),
         restart,
         Map.of(),
-        null);
+        null,
+        requestId);
   }
 }

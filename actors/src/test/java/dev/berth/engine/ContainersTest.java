@@ -122,6 +122,7 @@ class ContainersTest {
         policy,
         max,
         Map.of(),
-        List.of());
+        List.of(),
+        "");
   }
 }

@@ -34,13 +34,23 @@ public record ContainerSpec(
      * config.json when the bundle is written (at create), so a container keeps the filter it was
      * created with, whatever --seccomp-profile a later daemon has.
      */
-    String seccompProfile) {
+    String seccompProfile,
+    /**
+     * The create request's idempotency key ({@code request_id}); null or empty for none (also in
+     * journals written before it).
+     */
+    String requestId) {
 
   /** The seccomp profile value that turns filtering off. */
   public static final String SECCOMP_UNCONFINED = "unconfined";
 
   public RestartPolicy restartPolicy() {
     return RestartPolicy.of(restart);
+  }
+
+  /** The create's idempotency key, "" for none. */
+  public String requestIdOrEmpty() {
+    return requestId == null ? "" : requestId;
   }
 
   public Map<String, String> failpointsOrEmpty() {

@@ -30,6 +30,8 @@ public final class ContainerView {
   private final int restartCount;
   private final String restartPolicy;
   private final String seccomp;
+  private final String hostname;
+  private final String requestId;
 
   private ContainerView(Builder b) {
     this.id = b.id;
@@ -52,6 +54,8 @@ public final class ContainerView {
     this.restartCount = b.restartCount;
     this.restartPolicy = b.restartPolicy;
     this.seccomp = b.seccomp;
+    this.hostname = b.hostname;
+    this.requestId = b.requestId;
   }
 
   /** A view of container {@code id} in state {@link ContainerState#UNKNOWN}, nothing else known. */
@@ -142,6 +146,16 @@ public final class ContainerView {
     return seccomp;
   }
 
+  /** The container's hostname as created ("" when unknown). */
+  public String hostname() {
+    return hostname;
+  }
+
+  /** The idempotency key of the create that made it, "" for none. */
+  public String requestId() {
+    return requestId;
+  }
+
   public boolean running() {
     return state == ContainerState.RUNNING;
   }
@@ -183,12 +197,17 @@ public final class ContainerView {
     private int restartCount;
     private String restartPolicy = "";
     private String seccomp = "";
+    private String hostname = "";
+    private String requestId = "";
 
     private Builder(String id) {
       this.id = id;
     }
 
-    /** What the container was created with: name, image, command, labels, policy, seccomp. */
+    /**
+     * What the container was created with: name, image, command, labels, policy, seccomp, hostname,
+     * request id.
+     */
     public Builder spec(ContainerSpec spec) {
       this.name = spec.name();
       this.image = spec.image();
@@ -199,6 +218,8 @@ public final class ContainerView {
       this.labels = spec.labels();
       this.restartPolicy = spec.restartPolicy().toString();
       this.seccomp = spec.seccompMode();
+      this.hostname = orEmpty(spec.hostname());
+      this.requestId = spec.requestIdOrEmpty();
       return this;
     }
 

@@ -77,6 +77,7 @@ public final class BundleRecord {
               created,
               RestartPolicy.NO,
               Map.of(),
+              null,
               null));
     } catch (IOException e) {
       return Optional.empty();

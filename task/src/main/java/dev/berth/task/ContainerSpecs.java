@@ -54,7 +54,9 @@ public final class ContainerSpecs {
       Map<String, String> labels,
       RestartPolicy restart,
       Map<String, String> failpoints,
-      List<String> securityOpts) {}
+      List<String> securityOpts,
+      /** The create's idempotency key; null or empty for none. */
+      String requestId) {}
 
   private ContainerSpecs() {}
 
@@ -73,12 +75,40 @@ public final class ContainerSpecs {
   /** Null when valid, else the one-line reason. */
   public static String checkName(String name) {
     if (!NAME.matcher(name).matches() || name.contains("..")) {
-      return "invalid container name \""
-          + name
-          + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, without \"..\"";
+      return "invalid container name "
+          + BerthException.quote(name)
+          + ": at most 128 of [a-zA-Z0-9][a-zA-Z0-9_.-], without \"..\"";
     }
-    if (name.length() == 64 && name.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-      return "invalid container name \"" + name + "\": it would be mistaken for a container id";
+    if (looksLikeId(name)) {
+      return "invalid container name "
+          + BerthException.quote(name)
+          + ": it would be mistaken for a container id";
+    }
+    return null;
+  }
+
+  /** 64 hex digits: the form of a container id, never a name. */
+  public static boolean looksLikeId(String name) {
+    return name.length() == 64 && isHex(name);
+  }
+
+  public static boolean isHex(String s) {
+    return !s.isEmpty() && s.chars().allMatch(c -> Character.digit(c, 16) >= 0);
+  }
+
+  /** The longest request id (bytes; it is printable ASCII, so characters). */
+  public static final int REQUEST_ID_LIMIT = 128;
+
+  /** Null when {@code requestId} is a valid idempotency key, else the one-line reason. */
+  public static String checkRequestId(String requestId) {
+    if (requestId.length() > REQUEST_ID_LIMIT)
+      return "request_id is longer than " + REQUEST_ID_LIMIT + " bytes";
+    for (int i = 0; i < requestId.length(); i++) {
+      char c = requestId.charAt(i);
+      if (c < 0x20 || c > 0x7e)
+        return "request_id "
+            + BerthException.quote(requestId)
+            + " has a character that is not printable ASCII";
     }
     return null;
   }
@@ -178,7 +208,8 @@ public final class ContainerSpecs {
         Instant.now(),
         restart,
         failpoints,
-        seccompProfile);
+        seccompProfile,
+        p.requestId() == null || p.requestId().isEmpty() ? null : p.requestId());
   }
 
   /**

@@ -62,7 +62,8 @@ class CreateLeaseTest {
         Map.of(),
         null,
         Map.of(),
-        List.of());
+        List.of(),
+        null);
   }
 
   private ContainerSpec build(String id) {

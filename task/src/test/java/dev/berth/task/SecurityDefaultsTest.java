@@ -165,6 +165,7 @@ class SecurityDefaultsTest {
             java.time.Instant.now(),
             null,
             null,
+            null,
             null);
     assertEquals("default", base.seccompMode());
     assertEquals("unconfined", withSeccomp(base, "unconfined").seccompMode());
@@ -189,6 +190,7 @@ class SecurityDefaultsTest {
         s.createdAt(),
         s.restart(),
         s.failpoints(),
-        seccomp);
+        seccomp,
+        s.requestId());
   }
 }
