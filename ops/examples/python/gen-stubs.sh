@@ -40,6 +40,7 @@ trap 'rm -rf "$tmp"' EXIT
   && mkdir -p reflection_stubs && mv grpc/reflection/v1 grpc/reflection/v1alpha reflection_stubs/)
 
 mkdir -p "$out"
+out="$(cd "$out" && pwd -P)"
 cd "$berth_home/api/src/main/proto"
 public=(berth/v1/*.proto berth/test/v1/*.proto)
 protoc -I . -I "$tmp" -I /usr/include \
