@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 final class Invariants {
   private static final Duration SETTLE = Duration.ofSeconds(30);
   private static final Duration LEAK_GRACE = Duration.ofSeconds(10);
+  private static final Duration SHIM_START_GRACE = Duration.ofSeconds(60);
 
   private final BerthHarness berth;
   private final SoakModel model;
@@ -325,6 +326,9 @@ final class Invariants {
     for (long shim : shimPids()) {
       String dir = shimDirs.get(shim);
       if (dir != null && dir.startsWith(".spare")) continue;
+      // A shim writes its shim.pid only once it serves: a JVM still starting (seconds on a loaded
+      // machine) has no state dir yet. One that never gets one is caught by a later check.
+      if (dir == null && BerthHarness.processAge(shim).compareTo(SHIM_START_GRACE) < 0) continue;
       String s = dir == null ? null : state.get(dir);
       if (s == null || !(s.equals("running") || s.equals("unknown") || s.equals("removing"))) {
         leaks.add(

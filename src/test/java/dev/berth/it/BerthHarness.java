@@ -436,6 +436,14 @@ public final class BerthHarness implements AutoCloseable {
     }
   }
 
+  /** How long the process has run (ProcessHandle's start time), or ZERO if it is gone. */
+  public static java.time.Duration processAge(long pid) {
+    return ProcessHandle.of(pid)
+        .flatMap(h -> h.info().startInstant())
+        .map(start -> java.time.Duration.between(start, java.time.Instant.now()))
+        .orElse(java.time.Duration.ZERO);
+  }
+
   public static String cmdline(long pid) {
     try {
       return new String(

@@ -2,10 +2,10 @@ package dev.berth.cli;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
-import dev.berth.api.v1.KillRequest;
-import dev.berth.api.v1.StartRequest;
-import dev.berth.api.v1.WaitReply;
-import dev.berth.api.v1.WaitRequest;
+import dev.berth.api.v1.KillContainerRequest;
+import dev.berth.api.v1.StartContainerRequest;
+import dev.berth.api.v1.WaitContainerRequest;
+import dev.berth.api.v1.WaitContainerResponse;
 import io.grpc.StatusRuntimeException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -41,8 +41,10 @@ final class AttachedRun {
     // Register as an exit waiter BEFORE starting: with --rm the daemon removes the container right
     // after it answers the waiters of its exit, and a WaitExit arriving after that would only get
     // NOT_FOUND. A fast container can exit before Start's reply even reaches us.
-    ListenableFuture<WaitReply> exit =
-        daemon.containersFuture().waitExit(WaitRequest.newBuilder().setRef(id).build());
+    ListenableFuture<WaitContainerResponse> exit =
+        daemon
+            .containersFuture()
+            .waitContainer(WaitContainerRequest.newBuilder().setRef(id).build());
     CompletableFuture<Integer> outcome = new CompletableFuture<>();
     exit.addListener(
         () -> {
@@ -61,7 +63,7 @@ final class AttachedRun {
     Streams.LogPump logs = new Streams.LogPump(root);
     logs.open(daemon, id);
     try {
-      daemon.containers().start(StartRequest.newBuilder().setRef(id).build());
+      daemon.containers().startContainer(StartContainerRequest.newBuilder().setRef(id).build());
     } catch (RuntimeException e) {
       exit.cancel(true);
       logs.cancel();
@@ -131,7 +133,11 @@ final class AttachedRun {
       try {
         daemon
             .containers(10)
-            .kill(KillRequest.newBuilder().setRef(id).setSignal("SIG" + sig.getName()).build());
+            .killContainer(
+                KillContainerRequest.newBuilder()
+                    .setRef(id)
+                    .setSignal("SIG" + sig.getName())
+                    .build());
       } catch (StatusRuntimeException e) {
         // The container may have exited (or been removed) in the meantime: its exit code is
         // what the user gets, so there is nothing useful to report about the signal.

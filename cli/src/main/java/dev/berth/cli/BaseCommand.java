@@ -53,7 +53,7 @@ abstract class BaseCommand implements Callable<Integer> {
   final <T> T reconnecting(Call<T> call) {
     // Reach the daemon once first: with no daemon at all this fails as every command does. After
     // that, a connection lost mid-call and a refused reconnect both mean "berthd is restarting".
-    daemon().containers().version(dev.berth.api.v1.VersionRequest.getDefaultInstance());
+    daemon().system().getVersion(dev.berth.api.v1.GetVersionRequest.getDefaultInstance());
     long deadline = 0;
     while (true) {
       try {

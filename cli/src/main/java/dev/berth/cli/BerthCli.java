@@ -5,6 +5,7 @@ import io.grpc.StatusRuntimeException;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -59,13 +60,20 @@ public final class BerthCli implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  private final InputStream in;
   private final PrintStream out;
   private final PrintStream err;
   private final Map<String, String> env;
   private final boolean quietLogging;
   private Daemon daemon;
 
-  BerthCli(PrintStream out, PrintStream err, Map<String, String> env, boolean quietLogging) {
+  BerthCli(
+      InputStream in,
+      PrintStream out,
+      PrintStream err,
+      Map<String, String> env,
+      boolean quietLogging) {
+    this.in = in;
     this.out = out;
     this.err = err;
     this.env = env;
@@ -84,7 +92,7 @@ public final class BerthCli implements Callable<Integer> {
     PrintStream err =
         new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
     Map<String, String> env = System.getenv();
-    int code = run(args, out, err, env, !debug(env));
+    int code = run(args, System.in, out, err, env, !debug(env));
     out.flush();
     err.flush();
     // Exit explicitly: grpc's executor threads are not daemons, and there is nothing to wait for.
@@ -93,7 +101,13 @@ public final class BerthCli implements Callable<Integer> {
 
   /** The in-process entry point (tests): runs one command line and returns its exit code. */
   public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
-    return run(args, out, err, env, false);
+    return run(args, System.in, out, err, env, false);
+  }
+
+  /** As {@link #run(String[], PrintStream, PrintStream, Map)}, with the stdin `exec -i` reads. */
+  public static int run(
+      String[] args, InputStream in, PrintStream out, PrintStream err, Map<String, String> env) {
+    return run(args, in, out, err, env, false);
   }
 
   /** As {@link #run(String[], PrintStream, PrintStream, Map)}; quietLogging as {@link #main}. */
@@ -103,7 +117,17 @@ public final class BerthCli implements Callable<Integer> {
       PrintStream err,
       Map<String, String> env,
       boolean quietLogging) {
-    BerthCli root = new BerthCli(out, err, env, quietLogging);
+    return run(args, System.in, out, err, env, quietLogging);
+  }
+
+  static int run(
+      String[] args,
+      InputStream in,
+      PrintStream out,
+      PrintStream err,
+      Map<String, String> env,
+      boolean quietLogging) {
+    BerthCli root = new BerthCli(in, out, err, env, quietLogging);
     try {
       return root.commandLine(args).execute(args);
     } finally {
@@ -116,8 +140,29 @@ public final class BerthCli implements Callable<Integer> {
   /** The subcommands, in the order `berth --help` lists them. */
   static final List<String> COMMANDS =
       List.of(
-          "run", "create", "start", "stop", "kill", "rm", "wait", "ps", "inspect", "logs", "exec",
-          "events", "pull", "image", "images", "rmi", "login", "logout", "info", "version");
+          "run",
+          "create",
+          "start",
+          "stop",
+          "kill",
+          "rm",
+          "wait",
+          "ps",
+          "inspect",
+          "logs",
+          "exec",
+          "exec-ls",
+          "exec-inspect",
+          "exec-kill",
+          "events",
+          "pull",
+          "image",
+          "images",
+          "rmi",
+          "login",
+          "logout",
+          "info",
+          "version");
 
   private static Object newCommand(String name) {
     return switch (name) {
@@ -131,7 +176,10 @@ public final class BerthCli implements Callable<Integer> {
       case "ps" -> new ContainerCommands.Ps();
       case "inspect" -> new ContainerCommands.Inspect();
       case "logs" -> new ContainerCommands.Logs();
-      case "exec" -> new ContainerCommands.Exec();
+      case "exec" -> new ExecCommands.ExecRun();
+      case "exec-ls" -> new ExecCommands.ExecLs();
+      case "exec-inspect" -> new ExecCommands.ExecInspect();
+      case "exec-kill" -> new ExecCommands.ExecKill();
       case "events" -> new EventsCommand();
       case "pull" -> new RegistryCommands.Pull();
       case "login" -> new RegistryCommands.Login();
@@ -195,6 +243,10 @@ public final class BerthCli implements Callable<Integer> {
   public Integer call() {
     spec.commandLine().usage(out);
     return 0;
+  }
+
+  InputStream in() {
+    return in;
   }
 
   PrintStream out() {

@@ -1,25 +1,28 @@
 package dev.berth.cli;
 
+import com.google.protobuf.Timestamp;
+import dev.berth.api.test.v1.CreateContainerWithFailpointsRequest;
 import dev.berth.api.v1.Container;
-import dev.berth.api.v1.CreateRequest;
-import dev.berth.api.v1.DeleteRequest;
-import dev.berth.api.v1.ExecOutput;
-import dev.berth.api.v1.ExecRequest;
-import dev.berth.api.v1.InspectRequest;
-import dev.berth.api.v1.KillRequest;
-import dev.berth.api.v1.ListRequest;
-import dev.berth.api.v1.LogEntry;
-import dev.berth.api.v1.LogsRequest;
+import dev.berth.api.v1.ContainerLogsRequest;
+import dev.berth.api.v1.ContainerLogsResponse;
+import dev.berth.api.v1.ContainerState;
+import dev.berth.api.v1.CreateContainerRequest;
+import dev.berth.api.v1.DeleteContainerRequest;
+import dev.berth.api.v1.GetVersionRequest;
+import dev.berth.api.v1.GetVersionResponse;
+import dev.berth.api.v1.InspectContainerRequest;
+import dev.berth.api.v1.KillContainerRequest;
+import dev.berth.api.v1.ListContainersRequest;
+import dev.berth.api.v1.ListContainersResponse;
 import dev.berth.api.v1.ProcessSpec;
-import dev.berth.api.v1.StartRequest;
-import dev.berth.api.v1.StopRequest;
-import dev.berth.api.v1.VersionReply;
-import dev.berth.api.v1.VersionRequest;
-import dev.berth.api.v1.WaitRequest;
+import dev.berth.api.v1.StartContainerRequest;
+import dev.berth.api.v1.StopContainerRequest;
+import dev.berth.api.v1.WaitContainerRequest;
 import dev.berth.core.Defaults;
-import dev.berth.core.RestartPolicy;
 import dev.berth.core.Signals;
 import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -35,6 +38,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -139,28 +143,37 @@ final class ContainerCommands {
         description = "Command and arguments (replace the image's CMD).")
     List<String> command = new ArrayList<>();
 
-    CreateRequest toRequest(Map<String, String> hostEnv) {
+    /** RPC name → action, from --failpoint (sent through the test-only FailpointsService). */
+    Map<String, String> failpoints() {
+      Map<String, String> out = new TreeMap<>();
+      for (String fp : failpoints) {
+        int eq = fp.indexOf('=');
+        if (eq <= 0)
+          throw new CliException("invalid failpoint \"" + fp + "\": expected RPC=ACTION");
+        String rpc = fp.substring(0, eq);
+        if (out.containsKey(rpc))
+          throw new CliException(
+              "invalid failpoint \"" + fp + "\": " + rpc + " has a failpoint already");
+        out.put(rpc, fp.substring(eq + 1));
+      }
+      return out;
+    }
+
+    CreateContainerRequest toRequest(Map<String, String> hostEnv) {
       ProcessSpec.Builder process =
           ProcessSpec.newBuilder().addAllCmd(command).addAllEnv(resolveEnv(env, hostEnv));
       // docker treats --entrypoint as one executable name, never split on spaces.
       if (entrypoint != null && !entrypoint.isEmpty()) process.addEntrypoint(entrypoint);
       if (workdir != null) process.setWorkingDir(workdir);
       if (user != null) process.setUser(user);
-      CreateRequest.Builder req =
-          CreateRequest.newBuilder().setImage(image).setProcess(process).setAutoRemove(autoRemove);
+      CreateContainerRequest.Builder req =
+          CreateContainerRequest.newBuilder()
+              .setImage(image)
+              .setProcess(process)
+              .setAutoRemove(autoRemove);
       if (name != null) req.setName(name);
       if (hostname != null) req.setHostname(hostname);
-      if (restart != null) req.setRestart(restartPolicy(restart));
-      for (String fp : failpoints) {
-        int eq = fp.indexOf('=');
-        if (eq <= 0)
-          throw new CliException("invalid failpoint \"" + fp + "\": expected RPC=ACTION");
-        String rpc = fp.substring(0, eq);
-        if (req.containsFailpoints(rpc))
-          throw new CliException(
-              "invalid failpoint \"" + fp + "\": " + rpc + " has a failpoint already");
-        req.putFailpoints(rpc, fp.substring(eq + 1));
-      }
+      if (restart != null) req.setRestartPolicy(Views.restartPolicy(restart));
       for (String opt : securityOpts) req.addSecurityOpts(securityOpt(opt));
       for (String label : labels) {
         int eq = label.indexOf('=');
@@ -178,7 +191,8 @@ final class ContainerCommands {
    * retries).
    */
   static Container createPulling(BaseCommand cmd, CreateOptions o) {
-    CreateRequest req = o.toRequest(cmd.root().env());
+    CreateContainerRequest req = o.toRequest(cmd.root().env());
+    Map<String, String> failpoints = o.failpoints();
     PullProgressPrinter.Mode mode = PullProgressPrinter.modeFor(false, cmd.root().env());
     switch (o.pull) {
       case "always" -> RegistryCommands.pull(cmd, o.image, o.platform, cmd.err(), mode);
@@ -187,16 +201,44 @@ final class ContainerCommands {
           throw new CliException("invalid --pull \"" + o.pull + "\": use missing, always or never");
     }
     try {
-      return cmd.daemon().containers().create(req).getContainer();
-    } catch (io.grpc.StatusRuntimeException e) {
-      String d = e.getStatus().getDescription();
-      if (!o.pull.equals("missing")
-          || e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND
-          || d == null
-          || !d.startsWith("no such image")) throw e;
+      return create(cmd, req, failpoints);
+    } catch (StatusRuntimeException e) {
+      if (!o.pull.equals("missing") || !isImageNotFound(e)) throw e;
       cmd.err().println("Unable to find image '" + o.image + "' locally");
       RegistryCommands.pull(cmd, o.image, o.platform, cmd.err(), mode);
-      return cmd.daemon().containers().create(req).getContainer();
+      return create(cmd, req, failpoints);
+    }
+  }
+
+  /** The daemon's IMAGE_NOT_FOUND (by its stable reason, never by its message). */
+  static boolean isImageNotFound(StatusRuntimeException e) {
+    return e.getStatus().getCode() == Status.Code.NOT_FOUND
+        && Daemon.reason(e).equals("IMAGE_NOT_FOUND");
+  }
+
+  static final String NO_FAILPOINTS =
+      "the daemon does not serve failpoints: it was not started with --enable-failpoints";
+
+  /**
+   * CreateContainer, or with failpoints the test-only FailpointsService's variant (which a
+   * production daemon does not serve).
+   */
+  static Container create(
+      BaseCommand cmd, CreateContainerRequest req, Map<String, String> failpoints) {
+    if (failpoints.isEmpty()) return cmd.daemon().containers().createContainer(req).getContainer();
+    try {
+      return cmd.daemon()
+          .failpoints()
+          .createContainerWithFailpoints(
+              CreateContainerWithFailpointsRequest.newBuilder()
+                  .setContainer(req)
+                  .putAllFailpoints(failpoints)
+                  .build())
+          .getContainer();
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED)
+        throw new CliException(NO_FAILPOINTS);
+      throw e;
     }
   }
 
@@ -233,15 +275,6 @@ final class ContainerCommands {
               + " KiB");
     }
     return "seccomp=" + new String(content, StandardCharsets.UTF_8);
-  }
-
-  /** docker's --restart syntax, parsed by the daemon's own parser (core's RestartPolicy). */
-  static dev.berth.api.v1.RestartPolicy restartPolicy(String text) {
-    RestartPolicy p = RestartPolicy.parse(text);
-    return dev.berth.api.v1.RestartPolicy.newBuilder()
-        .setName(p.name())
-        .setMaxRetries(p.maxRetries())
-        .build();
   }
 
   /**
@@ -281,7 +314,7 @@ final class ContainerCommands {
       Daemon d = daemon();
       String id = createPulling(this, options).getId();
       if (detach) {
-        d.containers().start(StartRequest.newBuilder().setRef(id).build());
+        d.containers().startContainer(StartContainerRequest.newBuilder().setRef(id).build());
         out().println(id);
         return 0;
       }
@@ -311,7 +344,9 @@ final class ContainerCommands {
       return eachRef(
           refs,
           ref -> {
-            daemon().containers().start(StartRequest.newBuilder().setRef(ref).build());
+            daemon()
+                .containers()
+                .startContainer(StartContainerRequest.newBuilder().setRef(ref).build());
             out().println(ref);
           });
     }
@@ -347,10 +382,12 @@ final class ContainerCommands {
           refs,
           ref -> {
             Signals.parse(signal, Defaults.STOP_SIGNAL); // the daemon's check, without a call
-            StopRequest.Builder req =
-                StopRequest.newBuilder().setRef(ref).setTimeoutSeconds(timeout);
+            StopContainerRequest.Builder req = StopContainerRequest.newBuilder().setRef(ref);
+            // Unset means the daemon's default; only -t sets it (0 = SIGKILL at once).
+            if (timeout >= 0)
+              req.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(timeout));
             if (signal != null) req.setSignal(signal);
-            daemon().containers(deadline).stop(req.build());
+            daemon().containers(deadline).stopContainer(req.build());
             out().println(ref);
           });
     }
@@ -375,7 +412,8 @@ final class ContainerCommands {
             Signals.parse(signal, Defaults.KILL_SIGNAL); // the daemon's check, without a call
             daemon()
                 .containers()
-                .kill(KillRequest.newBuilder().setRef(ref).setSignal(signal).build());
+                .killContainer(
+                    KillContainerRequest.newBuilder().setRef(ref).setSignal(signal).build());
             out().println(ref);
           });
     }
@@ -398,7 +436,8 @@ final class ContainerCommands {
           ref -> {
             daemon()
                 .containers()
-                .delete(DeleteRequest.newBuilder().setRef(ref).setForce(force).build());
+                .deleteContainer(
+                    DeleteContainerRequest.newBuilder().setRef(ref).setForce(force).build());
             out().println(ref);
           });
     }
@@ -414,9 +453,9 @@ final class ContainerCommands {
       return eachRef(
           refs,
           ref -> {
-            WaitRequest req = WaitRequest.newBuilder().setRef(ref).build();
+            WaitContainerRequest req = WaitContainerRequest.newBuilder().setRef(ref).build();
             int code =
-                reconnecting(() -> daemon().containersUnbounded().waitExit(req)).getExitCode();
+                reconnecting(() -> daemon().containersUnbounded().waitContainer(req)).getExitCode();
             out().println(code);
             out().flush(); // scripts waiting on several containers see each code as it comes
           });
@@ -447,12 +486,7 @@ final class ContainerCommands {
     @Override
     public Integer call() {
       OutputFormat fmt = OutputFormat.parse(format);
-      List<Container> containers =
-          new ArrayList<>(
-              daemon()
-                  .containers()
-                  .list(ListRequest.newBuilder().setAll(all).build())
-                  .getContainersList());
+      List<Container> containers = list(this, all);
       // docker lists newest first; the daemon's order is its registry's, not a user-facing one.
       containers.sort(
           Comparator.comparing((Container c) -> createdKey(c.getCreatedAt())).reversed());
@@ -480,10 +514,36 @@ final class ContainerCommands {
     }
   }
 
+  /** Page size of `ps`: the daemon's largest; a page also ends before 2 MiB. */
+  static final int LIST_PAGE_SIZE = 1000;
+
+  /** Every container (running ones only unless all), paging until the last page. */
+  static List<Container> list(BaseCommand cmd, boolean all) {
+    List<Container> out = new ArrayList<>();
+    String token = "";
+    do {
+      ListContainersResponse page =
+          cmd.daemon()
+              .containers()
+              .listContainers(
+                  ListContainersRequest.newBuilder()
+                      .setAll(all)
+                      .setPageSize(LIST_PAGE_SIZE)
+                      .setPageToken(token)
+                      .build());
+      out.addAll(page.getContainersList());
+      if (!token.isEmpty() && page.getNextPageToken().equals(token)) {
+        throw new CliException("the daemon repeated a page token: " + token);
+      }
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return out;
+  }
+
   /** Sort key for creation times; unknown times sort as oldest. */
-  static Instant createdKey(String rfc3339) {
-    Instant t = Format.parseTime(rfc3339);
-    return t == null ? Instant.EPOCH : t;
+  static Instant createdKey(Timestamp t) {
+    Instant i = Views.instant(t);
+    return i == null ? Instant.EPOCH : i;
   }
 
   enum OutputFormat {
@@ -514,7 +574,8 @@ final class ContainerCommands {
                   found.add(
                       daemon()
                           .containers()
-                          .inspect(InspectRequest.newBuilder().setRef(ref).build())
+                          .inspectContainer(
+                              InspectContainerRequest.newBuilder().setRef(ref).build())
                           .getContainer()));
       // Like docker: the array of what was found (possibly []), errors on stderr.
       out().println(Json.containersPretty(found));
@@ -536,7 +597,8 @@ final class ContainerCommands {
 
     @Override
     public Integer call() throws Exception {
-      LogsRequest req = LogsRequest.newBuilder().setRef(ref).setFollow(follow).build();
+      ContainerLogsRequest req =
+          ContainerLogsRequest.newBuilder().setRef(ref).setFollow(follow).build();
       // A cancellable context so that leaving the loop early (reader went away) ends the call.
       Context.CancellableContext ctx = Context.current().withCancellation();
       try {
@@ -546,10 +608,11 @@ final class ContainerCommands {
               long[] printed = {0};
               return reconnecting(
                   () -> {
-                    Iterator<LogEntry> entries = daemon().containersUnbounded().logs(req);
+                    Iterator<ContainerLogsResponse> entries =
+                        daemon().containersUnbounded().containerLogs(req);
                     long skip = printed[0];
                     while (entries.hasNext()) {
-                      LogEntry entry = entries.next();
+                      ContainerLogsResponse entry = entries.next();
                       if (skip > 0) {
                         skip--;
                         continue;
@@ -568,71 +631,6 @@ final class ContainerCommands {
     }
   }
 
-  @Command(
-      name = "exec",
-      description =
-          "Run a non-interactive command in a running container; exits with its exit code.")
-  static final class Exec extends BaseCommand {
-    @Option(
-        names = {"-e", "--env"},
-        paramLabel = "KEY=VALUE",
-        description = "Set an environment variable.")
-    List<String> env = new ArrayList<>();
-
-    @Option(
-        names = {"-w", "--workdir"},
-        paramLabel = "DIR",
-        description = "Working directory.")
-    String workdir;
-
-    @Option(
-        names = {"-u", "--user"},
-        paramLabel = "USER",
-        description = "User (name|uid[:group|gid]).")
-    String user;
-
-    @Parameters(index = "0", paramLabel = "CONTAINER")
-    String ref;
-
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "COMMAND")
-    List<String> command;
-
-    @Override
-    public Integer call() throws Exception {
-      ExecRequest.Builder req =
-          ExecRequest.newBuilder()
-              .setRef(ref)
-              .addAllArgs(command)
-              .addAllEnv(resolveEnv(env, root().env()));
-      if (workdir != null) req.setWorkingDir(workdir);
-      if (user != null) req.setUser(user);
-      Context.CancellableContext ctx = Context.current().withCancellation();
-      try {
-        Integer code =
-            ctx.call(
-                () -> {
-                  Iterator<ExecOutput> output = daemon().containersUnbounded().exec(req.build());
-                  while (output.hasNext()) {
-                    ExecOutput o = output.next();
-                    switch (o.getPayloadCase()) {
-                      case STDOUT -> Streams.write(out(), o.getStdout());
-                      case STDERR -> Streams.write(err(), o.getStderr());
-                      case EXIT_CODE -> {
-                        return o.getExitCode();
-                      }
-                      default -> {} // an empty message carries nothing to print
-                    }
-                  }
-                  return null;
-                });
-        if (code == null) throw new CliException("exec stream ended without an exit code");
-        return code;
-      } finally {
-        ctx.cancel(null);
-      }
-    }
-  }
-
   @Command(name = "version", description = "Show the client and daemon versions.")
   static final class Version extends BaseCommand {
     @Override
@@ -641,7 +639,7 @@ final class ContainerCommands {
       out.println("Client:");
       out.println(" Version:      " + BerthCli.clientVersion());
       out.flush(); // the client half is useful even when the daemon is unreachable
-      VersionReply v = daemon().containers().version(VersionRequest.getDefaultInstance());
+      GetVersionResponse v = daemon().system().getVersion(GetVersionRequest.getDefaultInstance());
       out.println();
       out.println("Server:");
       serverLines(v)
@@ -652,7 +650,7 @@ final class ContainerCommands {
     }
   }
 
-  static Map<String, String> serverLines(VersionReply v) {
+  static Map<String, String> serverLines(GetVersionResponse v) {
     Map<String, String> server = new LinkedHashMap<>();
     server.put("Version", v.getVersion());
     server.put("API version", v.getApiVersion());
@@ -671,13 +669,10 @@ final class ContainerCommands {
     @Override
     public Integer call() {
       PrintStream out = out();
-      VersionReply v = daemon().containers().version(VersionRequest.getDefaultInstance());
-      List<Container> all =
-          daemon()
-              .containers()
-              .list(ListRequest.newBuilder().setAll(true).build())
-              .getContainersList();
-      long running = all.stream().filter(c -> c.getState().equals("running")).count();
+      GetVersionResponse v = daemon().system().getVersion(GetVersionRequest.getDefaultInstance());
+      List<Container> all = list(this, true);
+      long running =
+          all.stream().filter(c -> c.getState() == ContainerState.CONTAINER_STATE_RUNNING).count();
       Map<String, String> lines = new LinkedHashMap<>();
       lines.put(
           "Containers",

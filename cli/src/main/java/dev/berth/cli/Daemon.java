@@ -1,9 +1,17 @@
 package dev.berth.cli;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnknownFieldSet;
+import dev.berth.api.test.v1.FailpointsServiceGrpc;
 import dev.berth.api.transport.UnixSockets;
-import dev.berth.api.v1.ContainersGrpc;
-import dev.berth.api.v1.ImagesGrpc;
+import dev.berth.api.v1.ContainersServiceGrpc;
+import dev.berth.api.v1.EventsServiceGrpc;
+import dev.berth.api.v1.ExecServiceGrpc;
+import dev.berth.api.v1.ImagesServiceGrpc;
+import dev.berth.api.v1.SystemServiceGrpc;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.net.ConnectException;
@@ -48,37 +56,105 @@ final class Daemon implements AutoCloseable {
   }
 
   /** Blocking container stub with the standard unary deadline (a fresh deadline per call). */
-  ContainersGrpc.ContainersBlockingStub containers() {
+  ContainersServiceGrpc.ContainersServiceBlockingStub containers() {
     return containers(UNARY_DEADLINE_SECONDS);
   }
 
-  ContainersGrpc.ContainersBlockingStub containers(long deadlineSeconds) {
-    return ContainersGrpc.newBlockingStub(channel)
+  ContainersServiceGrpc.ContainersServiceBlockingStub containers(long deadlineSeconds) {
+    return ContainersServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
   }
 
-  /**
-   * No deadline: for streams (logs, exec) and waits, which legitimately last as long as a
-   * container.
-   */
-  ContainersGrpc.ContainersBlockingStub containersUnbounded() {
-    return ContainersGrpc.newBlockingStub(channel);
+  /** No deadline: for streams (logs) and waits, which legitimately last as long as a container. */
+  ContainersServiceGrpc.ContainersServiceBlockingStub containersUnbounded() {
+    return ContainersServiceGrpc.newBlockingStub(channel);
   }
 
-  ContainersGrpc.ContainersStub containersAsync() {
-    return ContainersGrpc.newStub(channel);
+  ContainersServiceGrpc.ContainersServiceStub containersAsync() {
+    return ContainersServiceGrpc.newStub(channel);
   }
 
-  ContainersGrpc.ContainersFutureStub containersFuture() {
-    return ContainersGrpc.newFutureStub(channel);
+  ContainersServiceGrpc.ContainersServiceFutureStub containersFuture() {
+    return ContainersServiceGrpc.newFutureStub(channel);
   }
 
-  ImagesGrpc.ImagesBlockingStub images(long deadlineSeconds) {
-    return ImagesGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+  SystemServiceGrpc.SystemServiceBlockingStub system() {
+    return SystemServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
-  ImagesGrpc.ImagesBlockingStub images() {
+  ExecServiceGrpc.ExecServiceBlockingStub exec() {
+    return ExecServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /** For StartExec (bidi, as long as the process runs: no deadline). */
+  ExecServiceGrpc.ExecServiceStub execAsync() {
+    return ExecServiceGrpc.newStub(channel);
+  }
+
+  EventsServiceGrpc.EventsServiceBlockingStub events() {
+    return EventsServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /** SubscribeEvents never ends on its own: no deadline. */
+  EventsServiceGrpc.EventsServiceBlockingStub eventsUnbounded() {
+    return EventsServiceGrpc.newBlockingStub(channel);
+  }
+
+  ImagesServiceGrpc.ImagesServiceBlockingStub images(long deadlineSeconds) {
+    return ImagesServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+  }
+
+  ImagesServiceGrpc.ImagesServiceBlockingStub images() {
     return images(UNARY_DEADLINE_SECONDS);
+  }
+
+  /** The test-only service; a production daemon answers UNIMPLEMENTED. */
+  FailpointsServiceGrpc.FailpointsServiceBlockingStub failpoints() {
+    return FailpointsServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  private static final Metadata.Key<byte[]> STATUS_DETAILS =
+      Metadata.Key.of("grpc-status-details-bin", Metadata.BINARY_BYTE_MARSHALLER);
+
+  private static final String ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
+
+  /**
+   * The stable reason of a daemon's error ({@code google.rpc.ErrorInfo.reason}, e.g.
+   * "IMAGE_NOT_FOUND"), or "" when it sent none. Read from the status details by field number
+   * (google.rpc.Status.details = 3, Any.type_url = 1, Any.value = 2, ErrorInfo.reason = 1), so the
+   * CLI does not ship the google.rpc classes for one string.
+   */
+  static String reason(StatusRuntimeException e) {
+    Metadata trailers = e.getTrailers();
+    byte[] details = trailers == null ? null : trailers.get(STATUS_DETAILS);
+    if (details == null) return "";
+    try {
+      UnknownFieldSet status = UnknownFieldSet.parseFrom(details);
+      UnknownFieldSet.Field anys = status.getField(3);
+      if (anys == null) return "";
+      for (ByteString any : anys.getLengthDelimitedList()) {
+        UnknownFieldSet a = UnknownFieldSet.parseFrom(any);
+        if (!ERROR_INFO.equals(string(a, 1))) continue;
+        UnknownFieldSet.Field value = a.getField(2);
+        if (value == null || value.getLengthDelimitedList().isEmpty()) continue;
+        return string(UnknownFieldSet.parseFrom(value.getLengthDelimitedList().get(0)), 1);
+      }
+    } catch (InvalidProtocolBufferException bad) {
+      // not what the contract says: no reason
+    }
+    return "";
+  }
+
+  private static String string(UnknownFieldSet set, int number) {
+    UnknownFieldSet.Field f = set.getField(number);
+    return f == null || f.getLengthDelimitedList().isEmpty()
+        ? ""
+        : f.getLengthDelimitedList().get(0).toStringUtf8();
   }
 
   /**

@@ -1,7 +1,12 @@
 package dev.berth.cli;
 
 import dev.berth.api.v1.Event;
-import dev.berth.api.v1.SubscribeRequest;
+import dev.berth.api.v1.EventFilter;
+import dev.berth.api.v1.EventType;
+import dev.berth.api.v1.ListEventsRequest;
+import dev.berth.api.v1.ListEventsResponse;
+import dev.berth.api.v1.SubscribeEventsRequest;
+import dev.berth.api.v1.SubscribeEventsResponse;
 import io.grpc.Context;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -51,6 +56,7 @@ final class EventsCommand extends BaseCommand {
         };
     if (since < 0)
       throw new CliException("invalid --since " + since + ": a sequence number is >= 0");
+    EventFilter filter = filter(filters);
     Context.CancellableContext ctx = Context.current().withCancellation();
     try {
       return ctx.call(
@@ -59,17 +65,45 @@ final class EventsCommand extends BaseCommand {
             // The sequence number makes a restart of berthd invisible: resume after the last one
             // seen.
             long[] last = {since};
+            if (noFollow) {
+              // The history only: ListEvents, one bounded page after another.
+              return reconnecting(
+                  () -> {
+                    while (true) {
+                      ListEventsResponse page =
+                          daemon()
+                              .events()
+                              .listEvents(
+                                  ListEventsRequest.newBuilder()
+                                      .setSinceSeq(last[0])
+                                      .setFilter(filter)
+                                      .setPageSize(HISTORY_PAGE_SIZE)
+                                      .build());
+                      for (Event e : page.getEventsList()) {
+                        out.println(json ? Json.eventLine(e) : plain(e));
+                        if (out.checkError()) return 0;
+                      }
+                      out.flush();
+                      if (!page.getMore()) return 0;
+                      if (page.getNextSinceSeq() <= last[0]) {
+                        throw new CliException(
+                            "the daemon's event history did not advance after seq " + last[0]);
+                      }
+                      last[0] = page.getNextSinceSeq();
+                    }
+                  });
+            }
             return reconnecting(
                 () -> {
-                  SubscribeRequest req =
-                      SubscribeRequest.newBuilder()
-                          .setSince(last[0])
-                          .addAllFilters(filters)
-                          .setHistoryOnly(noFollow)
+                  SubscribeEventsRequest req =
+                      SubscribeEventsRequest.newBuilder()
+                          .setSinceSeq(last[0])
+                          .setFilter(filter)
                           .build();
-                  Iterator<Event> events = daemon().containersUnbounded().subscribe(req);
+                  Iterator<SubscribeEventsResponse> events =
+                      daemon().eventsUnbounded().subscribeEvents(req);
                   while (events.hasNext()) {
-                    Event e = events.next();
+                    Event e = events.next().getEvent();
                     out.println(json ? Json.eventLine(e) : plain(e));
                     out.flush();
                     last[0] = e.getSeq();
@@ -84,16 +118,65 @@ final class EventsCommand extends BaseCommand {
     }
   }
 
+  /** The daemon's largest page of history. */
+  static final int HISTORY_PAGE_SIZE = 1000;
+
+  /**
+   * docker's --filter KEY=VALUE: container=REF and type=TYPE; values of one key are OR-ed, the two
+   * keys AND-ed.
+   */
+  static EventFilter filter(List<String> filters) {
+    EventFilter.Builder f = EventFilter.newBuilder();
+    for (String spec : filters) {
+      int eq = spec.indexOf('=');
+      String key = eq < 0 ? spec.strip() : spec.substring(0, eq).strip();
+      String value = eq < 0 ? "" : spec.substring(eq + 1).strip();
+      if (value.isEmpty())
+        throw new CliException("invalid filter \"" + spec + "\": expected KEY=VALUE");
+      switch (key) {
+        case "container" -> f.addContainers(value);
+        case "type", "event" -> {
+          EventType t = Views.eventType(value);
+          if (t == null)
+            throw new CliException(
+                "invalid filter \""
+                    + spec
+                    + "\": unknown event type "
+                    + value
+                    + " (one of "
+                    + String.join(", ", TYPES)
+                    + ")");
+          if (!f.getTypesList().contains(t)) f.addTypes(t);
+        }
+        default ->
+            throw new CliException(
+                "invalid filter \"" + spec + "\": unknown key " + key + " (container or type)");
+      }
+    }
+    return f.build();
+  }
+
+  static final List<String> TYPES =
+      List.of(
+          "create",
+          "start",
+          "start-failed",
+          "exit",
+          "restart",
+          "shim-lost",
+          "reconciled",
+          "delete");
+
   static String plain(Event e) {
     StringBuilder b =
         new StringBuilder()
-            .append(e.getTime())
+            .append(Views.time(e.getTime()))
             .append(" seq=")
             .append(e.getSeq())
             .append(' ')
-            .append(e.getType())
+            .append(Views.eventType(e.getType()))
             .append(' ')
-            .append(e.getContainer());
+            .append(e.getContainerId());
     if (e.hasExitCode()) b.append(" exitCode=").append(e.getExitCode());
     if (e.getPid() != 0) b.append(" pid=").append(e.getPid());
     if (!e.getDetail().isEmpty()) b.append(" (").append(e.getDetail()).append(')');

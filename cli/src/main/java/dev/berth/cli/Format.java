@@ -1,28 +1,17 @@
 package dev.berth.cli;
 
+import com.google.protobuf.Timestamp;
 import dev.berth.api.v1.Container;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Human-oriented rendering that matches docker's table output (go-units wording and rounding). */
 final class Format {
   private Format() {}
-
-  /** Timestamps from the daemon are RFC 3339; empty or unparsable means "unknown" (null). */
-  static Instant parseTime(String rfc3339) {
-    if (rfc3339 == null || rfc3339.isEmpty()) return null;
-    try {
-      return OffsetDateTime.parse(rfc3339).toInstant();
-    } catch (DateTimeParseException e) {
-      return null;
-    }
-  }
 
   /** go-units HumanDuration, which docker uses for CREATED and STATUS. */
   static String humanDuration(Duration d) {
@@ -43,36 +32,40 @@ final class Format {
   }
 
   /** "5 seconds ago"; "N/A" when the daemon did not record the time. */
-  static String ago(String rfc3339, Instant now) {
-    Instant t = parseTime(rfc3339);
+  static String ago(Timestamp time, Instant now) {
+    Instant t = Views.instant(time);
     return t == null ? "N/A" : humanDuration(Duration.between(t, now)) + " ago";
   }
 
   /** docker's STATUS column: "Up 3 seconds", "Exited (0) 2 seconds ago", "Created". */
   static String status(Container c, Instant now) {
     switch (c.getState()) {
-      case "created":
+      case CONTAINER_STATE_CREATED:
         return "Created";
-      case "running":
-      case "paused":
+      case CONTAINER_STATE_RUNNING:
+      case CONTAINER_STATE_PAUSED:
         {
-          Instant started = parseTime(c.getStartedAt());
+          Instant started = Views.instant(c.getStartedAt());
           String up =
               started == null ? "Up" : "Up " + humanDuration(Duration.between(started, now));
-          return c.getState().equals("paused") ? up + " (Paused)" : up;
+          return c.getState() == dev.berth.api.v1.ContainerState.CONTAINER_STATE_PAUSED
+              ? up + " (Paused)"
+              : up;
         }
-      case "stopped":
+      case CONTAINER_STATE_STOPPED:
         {
-          Instant finished = parseTime(c.getFinishedAt());
-          String exited = "Exited (" + c.getExitCode() + ")";
+          Instant finished = Views.instant(c.getFinishedAt());
+          String exited = "Exited (" + Views.exitCode(c) + ")";
           return finished == null
               ? exited
               : exited + " " + humanDuration(Duration.between(finished, now)) + " ago";
         }
-      case "":
-        return "Unknown";
+      case CONTAINER_STATE_RESTARTING:
+        return "Restarting";
+      case CONTAINER_STATE_REMOVING:
+        return "Removing";
       default:
-        return Character.toUpperCase(c.getState().charAt(0)) + c.getState().substring(1);
+        return "Unknown";
     }
   }
 

@@ -1,11 +1,13 @@
 package dev.berth.cli;
 
 import dev.berth.api.v1.Image;
-import dev.berth.api.v1.ImportReply;
-import dev.berth.api.v1.ImportRequest;
+import dev.berth.api.v1.ImportImageRequest;
+import dev.berth.api.v1.ImportImageResponse;
 import dev.berth.api.v1.ListImagesRequest;
-import dev.berth.api.v1.RemoveImageReply;
+import dev.berth.api.v1.ListImagesResponse;
 import dev.berth.api.v1.RemoveImageRequest;
+import dev.berth.api.v1.RemoveImageResponse;
+import dev.berth.api.v1.SaveImageRequest;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -61,11 +63,12 @@ final class ImageCommands {
 
     @Override
     public Integer call() {
-      // berthd reads the path itself and does not share our working directory.
-      String absolute = Path.of(path).toAbsolutePath().normalize().toString();
-      ImportRequest.Builder req = ImportRequest.newBuilder().setPath(absolute);
+      // berthd reads the path itself, does not share our working directory and refuses a
+      // relative path.
+      ImportImageRequest.Builder req = ImportImageRequest.newBuilder().setPath(absolute(path));
       if (name != null) req.setName(name);
-      ImportReply reply = daemon().images(Daemon.IMPORT_DEADLINE_SECONDS).importImage(req.build());
+      ImportImageResponse reply =
+          daemon().images(Daemon.IMPORT_DEADLINE_SECONDS).importImage(req.build());
       for (Image image : reply.getImagesList()) {
         if (image.getNamesCount() == 0) out().println("<none> (" + image.getId() + ")");
         for (String n : image.getNamesList()) out().println(n + " (" + image.getId() + ")");
@@ -90,11 +93,9 @@ final class ImageCommands {
 
     @Override
     public Integer call() {
-      String absolute = Path.of(output).toAbsolutePath().normalize().toString();
       daemon()
           .images(Daemon.IMPORT_DEADLINE_SECONDS)
-          .saveImage(
-              dev.berth.api.v1.SaveRequest.newBuilder().setRef(ref).setPath(absolute).build());
+          .saveImage(SaveImageRequest.newBuilder().setRef(ref).setPath(absolute(output)).build());
       return 0;
     }
   }
@@ -115,9 +116,7 @@ final class ImageCommands {
     @Override
     public Integer call() {
       ContainerCommands.OutputFormat fmt = ContainerCommands.OutputFormat.parse(format);
-      List<Image> images =
-          new ArrayList<>(
-              daemon().images().list(ListImagesRequest.getDefaultInstance()).getImagesList());
+      List<Image> images = list(this);
       images.sort(
           Comparator.comparing((Image i) -> ContainerCommands.createdKey(i.getCreatedAt()))
               .reversed());
@@ -148,6 +147,37 @@ final class ImageCommands {
     }
   }
 
+  /** A path the user typed, made absolute here: the daemon resolves nothing against its own cwd. */
+  static String absolute(String path) {
+    try {
+      return Path.of(path).toAbsolutePath().normalize().toString();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new CliException("invalid path \"" + path + "\": " + e.getReason());
+    }
+  }
+
+  /** Every image, paging until the last page. */
+  static List<Image> list(BaseCommand cmd) {
+    List<Image> out = new ArrayList<>();
+    String token = "";
+    do {
+      ListImagesResponse page =
+          cmd.daemon()
+              .images()
+              .listImages(
+                  ListImagesRequest.newBuilder()
+                      .setPageSize(ContainerCommands.LIST_PAGE_SIZE)
+                      .setPageToken(token)
+                      .build());
+      out.addAll(page.getImagesList());
+      if (!token.isEmpty() && page.getNextPageToken().equals(token)) {
+        throw new CliException("the daemon repeated a page token: " + token);
+      }
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return out;
+  }
+
   @Command(name = "ls", aliases = "list", description = "List images.")
   static final class ImageLs extends Images {}
 
@@ -166,10 +196,11 @@ final class ImageCommands {
       return eachRef(
           refs,
           ref -> {
-            RemoveImageReply reply =
+            RemoveImageResponse reply =
                 daemon()
                     .images()
-                    .remove(RemoveImageRequest.newBuilder().setRef(ref).setForce(force).build());
+                    .removeImage(
+                        RemoveImageRequest.newBuilder().setRef(ref).setForce(force).build());
             // The daemon lists names it untagged and ids of images it deleted, docker-style.
             for (String removed : reply.getRemovedList()) {
               out().println((removed.startsWith("sha256:") ? "Deleted: " : "Untagged: ") + removed);

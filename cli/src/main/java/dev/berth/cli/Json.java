@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import dev.berth.api.v1.Container;
 import dev.berth.api.v1.Event;
+import dev.berth.api.v1.Exec;
 import dev.berth.api.v1.Image;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -51,7 +52,7 @@ final class Json {
           for (String n : i.getNamesList()) g.writeString(n);
           g.writeEndArray();
           g.writeNumberField("size", i.getSize());
-          g.writeStringField("createdAt", i.getCreatedAt());
+          g.writeStringField("createdAt", Views.time(i.getCreatedAt()));
           g.writeStringField("manifestDigest", i.getManifestDigest());
           g.writeArrayFieldStart("repoDigests");
           for (String d : i.getRepoDigestsList()) g.writeString(d);
@@ -66,19 +67,18 @@ final class Json {
     g.writeStringField("name", c.getName());
     g.writeStringField("image", c.getImage());
     g.writeStringField("imageId", c.getImageId());
-    g.writeStringField("state", c.getState().isEmpty() ? "unknown" : c.getState());
+    g.writeStringField("state", Views.state(c.getState()));
     g.writeNumberField("pid", c.getPid());
-    g.writeNumberField("exitCode", c.getExitCode());
-    g.writeStringField("createdAt", c.getCreatedAt());
-    g.writeStringField("startedAt", c.getStartedAt());
-    g.writeStringField("finishedAt", c.getFinishedAt());
+    g.writeNumberField("exitCode", Views.exitCode(c));
+    g.writeStringField("createdAt", Views.time(c.getCreatedAt()));
+    g.writeStringField("startedAt", Views.time(c.getStartedAt()));
+    g.writeStringField("finishedAt", Views.time(c.getFinishedAt()));
     g.writeArrayFieldStart("command");
     for (String arg : c.getCommandList()) g.writeString(arg);
     g.writeEndArray();
     g.writeBooleanField("autoRemove", c.getAutoRemove());
     g.writeNumberField("restartCount", c.getRestartCount());
-    g.writeStringField(
-        "restartPolicy", c.getRestartPolicy().isEmpty() ? "no" : c.getRestartPolicy());
+    g.writeStringField("restartPolicy", Views.restartPolicy(c.getRestartPolicy()));
     if (full) {
       g.writeStringField("bundle", c.getBundle());
       g.writeNumberField("shimPid", c.getShimPid());
@@ -105,14 +105,47 @@ final class Json {
         g -> {
           g.writeStartObject();
           g.writeNumberField("seq", e.getSeq());
-          g.writeStringField("time", e.getTime());
-          g.writeStringField("type", e.getType());
-          g.writeStringField("container", e.getContainer());
+          g.writeStringField("time", Views.time(e.getTime()));
+          g.writeStringField("type", Views.eventType(e.getType()));
+          g.writeStringField("container", e.getContainerId());
           if (e.hasExitCode()) g.writeNumberField("exitCode", e.getExitCode());
           if (e.getPid() != 0) g.writeNumberField("pid", e.getPid());
           if (!e.getDetail().isEmpty()) g.writeStringField("detail", e.getDetail());
           g.writeEndObject();
         });
+  }
+
+  /** `exec-ls --format json`: one compact object per line. */
+  static String execLine(Exec e) {
+    return write(false, g -> exec(g, e));
+  }
+
+  /** `exec-inspect`: a pretty array. */
+  static String execsPretty(List<Exec> execs) {
+    return write(
+        true,
+        g -> {
+          g.writeStartArray();
+          for (Exec e : execs) exec(g, e);
+          g.writeEndArray();
+        });
+  }
+
+  private static void exec(JsonGenerator g, Exec e) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("id", e.getId());
+    g.writeStringField("containerId", e.getContainerId());
+    g.writeStringField("state", ExecCommands.state(e.getState()));
+    g.writeNumberField("pid", e.getPid());
+    g.writeNumberField("exitCode", e.hasExitCode() ? e.getExitCode() : -1);
+    g.writeArrayFieldStart("args");
+    for (String arg : e.getArgsList()) g.writeString(arg);
+    g.writeEndArray();
+    g.writeBooleanField("tty", e.getTty());
+    g.writeBooleanField("attachStdin", e.getAttachStdin());
+    g.writeStringField("startedAt", Views.time(e.getStartedAt()));
+    g.writeStringField("finishedAt", Views.time(e.getFinishedAt()));
+    g.writeEndObject();
   }
 
   private interface Body {

@@ -1,6 +1,6 @@
 package dev.berth.cli;
 
-import dev.berth.api.v1.PullProgress;
+import dev.berth.api.v1.PullImageResponse;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,7 +44,7 @@ final class PullProgressPrinter {
     return System.console() != null ? Mode.TTY : Mode.PLAIN;
   }
 
-  void accept(PullProgress p) {
+  void accept(PullImageResponse p) {
     if (mode == Mode.QUIET || p.hasImage()) return;
     if (p.getId().isEmpty()) {
       imageLine(p.getStatus());

@@ -1,14 +1,14 @@
 package dev.berth.cli;
 
 import dev.berth.api.v1.Image;
-import dev.berth.api.v1.LoginReply;
 import dev.berth.api.v1.LoginRequest;
-import dev.berth.api.v1.LogoutReply;
+import dev.berth.api.v1.LoginResponse;
 import dev.berth.api.v1.LogoutRequest;
-import dev.berth.api.v1.PruneImagesReply;
+import dev.berth.api.v1.LogoutResponse;
 import dev.berth.api.v1.PruneImagesRequest;
-import dev.berth.api.v1.PullProgress;
-import dev.berth.api.v1.PullRequest;
+import dev.berth.api.v1.PruneImagesResponse;
+import dev.berth.api.v1.PullImageRequest;
+import dev.berth.api.v1.PullImageResponse;
 import java.io.BufferedReader;
 import java.io.Console;
 import java.io.IOException;
@@ -33,15 +33,15 @@ final class RegistryCommands {
       String platform,
       PrintStream out,
       PullProgressPrinter.Mode mode) {
-    PullRequest.Builder req = PullRequest.newBuilder().setRef(ref);
+    PullImageRequest.Builder req = PullImageRequest.newBuilder().setRef(ref);
     if (platform != null) req.setPlatform(platform);
     PullProgressPrinter printer = new PullProgressPrinter(out, mode);
     Image image = null;
     try {
-      Iterator<PullProgress> it =
-          cmd.daemon().images(Daemon.IMPORT_DEADLINE_SECONDS).pull(req.build());
+      Iterator<PullImageResponse> it =
+          cmd.daemon().images(Daemon.IMPORT_DEADLINE_SECONDS).pullImage(req.build());
       while (it.hasNext()) {
-        PullProgress p = it.next();
+        PullImageResponse p = it.next();
         if (p.hasImage()) image = p.getImage();
         printer.accept(p);
       }
@@ -126,7 +126,7 @@ final class RegistryCommands {
       }
       if (username == null || username.isBlank()) throw new CliException("a username is required");
       if (password.isEmpty()) throw new CliException("a password is required");
-      LoginReply reply =
+      LoginResponse reply =
           daemon()
               .images()
               .login(
@@ -149,7 +149,7 @@ final class RegistryCommands {
 
     @Override
     public Integer call() {
-      LogoutReply reply =
+      LogoutResponse reply =
           daemon().images().logout(LogoutRequest.newBuilder().setServer(server).build());
       String shown = server.isBlank() ? "the default registry" : server.strip();
       out()
@@ -193,8 +193,8 @@ final class RegistryCommands {
           return 0;
         }
       }
-      PruneImagesReply r =
-          daemon().images().prune(PruneImagesRequest.newBuilder().setAll(all).build());
+      PruneImagesResponse r =
+          daemon().images().pruneImages(PruneImagesRequest.newBuilder().setAll(all).build());
       if (r.getUntaggedCount() + r.getDeletedCount() > 0) {
         out().println("Deleted Images:");
         r.getUntaggedList().forEach(u -> out().println("untagged: " + u));

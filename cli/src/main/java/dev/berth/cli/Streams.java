@@ -1,8 +1,9 @@
 package dev.berth.cli;
 
 import com.google.protobuf.ByteString;
-import dev.berth.api.v1.LogEntry;
-import dev.berth.api.v1.LogsRequest;
+import dev.berth.api.v1.ContainerLogsRequest;
+import dev.berth.api.v1.ContainerLogsResponse;
+import dev.berth.api.v1.LogStream;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -28,18 +29,19 @@ final class Streams {
     target.flush();
   }
 
-  static void write(LogEntry entry, PrintStream out, PrintStream err) {
-    write("stderr".equals(entry.getStream()) ? err : out, entry.getData());
+  static void write(ContainerLogsResponse entry, PrintStream out, PrintStream err) {
+    write(entry.getStream() == LogStream.LOG_STREAM_STDERR ? err : out, entry.getData());
   }
 
   /**
    * A followed log stream for an attached `run`, read asynchronously while the main thread waits
    * for the exit code, and cancellable once that code is known.
    */
-  static final class LogPump implements ClientResponseObserver<LogsRequest, LogEntry> {
+  static final class LogPump
+      implements ClientResponseObserver<ContainerLogsRequest, ContainerLogsResponse> {
     private final BerthCli root;
     private final CountDownLatch ended = new CountDownLatch(1);
-    private volatile ClientCallStreamObserver<LogsRequest> call;
+    private volatile ClientCallStreamObserver<ContainerLogsRequest> call;
 
     LogPump(BerthCli root) {
       this.root = root;
@@ -48,16 +50,17 @@ final class Streams {
     void open(Daemon daemon, String id) {
       daemon
           .containersAsync()
-          .logs(LogsRequest.newBuilder().setRef(id).setFollow(true).build(), this);
+          .containerLogs(
+              ContainerLogsRequest.newBuilder().setRef(id).setFollow(true).build(), this);
     }
 
     @Override
-    public void beforeStart(ClientCallStreamObserver<LogsRequest> requestStream) {
+    public void beforeStart(ClientCallStreamObserver<ContainerLogsRequest> requestStream) {
       call = requestStream;
     }
 
     @Override
-    public void onNext(LogEntry entry) {
+    public void onNext(ContainerLogsResponse entry) {
       write(entry, root.out(), root.err());
     }
 
@@ -87,7 +90,7 @@ final class Streams {
     }
 
     void cancel() {
-      ClientCallStreamObserver<LogsRequest> c = call;
+      ClientCallStreamObserver<ContainerLogsRequest> c = call;
       if (c != null && ended.getCount() > 0) c.cancel("attached run finished", null);
     }
   }

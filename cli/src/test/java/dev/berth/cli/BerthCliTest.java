@@ -7,23 +7,38 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import dev.berth.api.test.v1.CreateContainerWithFailpointsRequest;
 import dev.berth.api.v1.Container;
-import dev.berth.api.v1.CreateRequest;
-import dev.berth.api.v1.DeleteRequest;
+import dev.berth.api.v1.ContainerLogsRequest;
+import dev.berth.api.v1.ContainerLogsResponse;
+import dev.berth.api.v1.ContainerState;
+import dev.berth.api.v1.CreateContainerRequest;
+import dev.berth.api.v1.CreateExecRequest;
+import dev.berth.api.v1.DeleteContainerRequest;
 import dev.berth.api.v1.Event;
-import dev.berth.api.v1.ExecOutput;
-import dev.berth.api.v1.ExecRequest;
+import dev.berth.api.v1.EventType;
+import dev.berth.api.v1.Exec;
+import dev.berth.api.v1.ExecState;
 import dev.berth.api.v1.Image;
-import dev.berth.api.v1.ImportRequest;
-import dev.berth.api.v1.KillRequest;
-import dev.berth.api.v1.ListRequest;
-import dev.berth.api.v1.LogEntry;
-import dev.berth.api.v1.LogsRequest;
+import dev.berth.api.v1.ImportImageRequest;
+import dev.berth.api.v1.KillContainerRequest;
+import dev.berth.api.v1.KillExecRequest;
+import dev.berth.api.v1.ListContainersRequest;
+import dev.berth.api.v1.ListEventsRequest;
+import dev.berth.api.v1.ListExecsRequest;
+import dev.berth.api.v1.ListImagesRequest;
+import dev.berth.api.v1.LogStream;
+import dev.berth.api.v1.PullImageRequest;
 import dev.berth.api.v1.RemoveImageRequest;
-import dev.berth.api.v1.StartRequest;
-import dev.berth.api.v1.StopRequest;
-import dev.berth.api.v1.SubscribeRequest;
-import dev.berth.api.v1.WaitRequest;
+import dev.berth.api.v1.RestartPolicyKind;
+import dev.berth.api.v1.SaveImageRequest;
+import dev.berth.api.v1.StartContainerRequest;
+import dev.berth.api.v1.StartExecRequest;
+import dev.berth.api.v1.StartExecResponse;
+import dev.berth.api.v1.StopContainerRequest;
+import dev.berth.api.v1.SubscribeEventsRequest;
+import dev.berth.api.v1.WaitContainerRequest;
 import io.grpc.Status;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -73,11 +88,16 @@ class BerthCliTest {
   }
 
   Result berth(String... args) {
+    return berthWithStdin(java.io.InputStream.nullInputStream(), args);
+  }
+
+  Result berthWithStdin(java.io.InputStream in, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
         BerthCli.run(
             args,
+            in,
             new PrintStream(out, true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8),
             env);
@@ -85,12 +105,17 @@ class BerthCliTest {
         code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
-  static LogEntry log(String stream, String text) {
-    return LogEntry.newBuilder()
-        .setStream(stream)
-        .setTime("2024-01-01T00:00:00.000000001Z")
+  static ContainerLogsResponse log(String stream, String text) {
+    return ContainerLogsResponse.newBuilder()
+        .setStream(
+            stream.equals("stderr") ? LogStream.LOG_STREAM_STDERR : LogStream.LOG_STREAM_STDOUT)
+        .setTime(Timestamp.newBuilder().setSeconds(1704067200).setNanos(1))
         .setData(ByteString.copyFromUtf8(text))
         .build();
+  }
+
+  static Timestamp ts(Instant i) {
+    return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
   }
 
   // --- run / create ---------------------------------------------------------------------------
@@ -122,7 +147,7 @@ class BerthCliTest {
     assertEquals(0, r.code(), r.err());
     assertEquals(FakeBerthd.ID + "\n", r.out());
     assertEquals("", r.err());
-    CreateRequest c = daemon.requests(CreateRequest.class).get(0);
+    CreateContainerRequest c = daemon.requests(CreateContainerRequest.class).get(0);
     assertEquals("busybox", c.getImage());
     assertEquals("web", c.getName());
     assertTrue(c.getAutoRemove());
@@ -132,17 +157,17 @@ class BerthCliTest {
     assertEquals(List.of("A=1", "B=two words"), c.getProcess().getEnvList());
     assertEquals("/srv", c.getProcess().getWorkingDir());
     assertEquals("1000:1000", c.getProcess().getUser());
-    assertEquals(FakeBerthd.ID, daemon.requests(StartRequest.class).get(0).getRef());
+    assertEquals(FakeBerthd.ID, daemon.requests(StartContainerRequest.class).get(0).getRef());
     // Detached: nobody waits or streams.
-    assertTrue(daemon.requests(WaitRequest.class).isEmpty());
-    assertTrue(daemon.requests(LogsRequest.class).isEmpty());
+    assertTrue(daemon.requests(WaitContainerRequest.class).isEmpty());
+    assertTrue(daemon.requests(ContainerLogsRequest.class).isEmpty());
   }
 
   @Test
   void run_keeps_flags_after_the_image_as_container_arguments() {
     Result r = berth("run", "-d", "busybox", "sh", "-c", "echo hi", "--rm", "-d");
     assertEquals(0, r.code(), r.err());
-    CreateRequest c = daemon.requests(CreateRequest.class).get(0);
+    CreateContainerRequest c = daemon.requests(CreateContainerRequest.class).get(0);
     assertEquals(List.of("sh", "-c", "echo hi", "--rm", "-d"), c.getProcess().getCmdList());
     assertFalse(c.getAutoRemove());
     assertEquals("", c.getName());
@@ -154,7 +179,7 @@ class BerthCliTest {
     assertEquals(0, berth("run", "-d", "-e", "FROM_SHELL", "-e", "NOT_SET", "busybox").code());
     assertEquals(
         List.of("FROM_SHELL=yes"),
-        daemon.requests(CreateRequest.class).get(0).getProcess().getEnvList());
+        daemon.requests(CreateContainerRequest.class).get(0).getProcess().getEnvList());
   }
 
   @Test
@@ -167,17 +192,20 @@ class BerthCliTest {
     assertEquals("oops\n", r.err());
     assertEquals(
         List.of("sh", "-c", "echo hi"),
-        daemon.requests(CreateRequest.class).get(0).getProcess().getCmdList());
-    assertTrue(daemon.requests(CreateRequest.class).get(0).getAutoRemove());
-    assertEquals(FakeBerthd.ID, daemon.requests(WaitRequest.class).get(0).getRef());
-    LogsRequest logs = daemon.requests(LogsRequest.class).get(0);
+        daemon.requests(CreateContainerRequest.class).get(0).getProcess().getCmdList());
+    assertTrue(daemon.requests(CreateContainerRequest.class).get(0).getAutoRemove());
+    assertEquals(FakeBerthd.ID, daemon.requests(WaitContainerRequest.class).get(0).getRef());
+    ContainerLogsRequest logs = daemon.requests(ContainerLogsRequest.class).get(0);
     assertEquals(FakeBerthd.ID, logs.getRef());
     assertTrue(logs.getFollow());
     // The CLI attaches (Wait, Logs) before Start, but the server may run the handlers in any
     // order; the daemon copes with either (a follow opened on a created container lasts through
     // its next run, and a wait after a --rm removal is answered from the tombstone).
     assertTrue(
-        daemon.methods().containsAll(List.of("Create", "Wait", "Logs", "Start")),
+        daemon
+            .methods()
+            .containsAll(
+                List.of("CreateContainer", "WaitContainer", "ContainerLogs", "StartContainer")),
         daemon.methods().toString());
   }
 
@@ -193,9 +221,11 @@ class BerthCliTest {
   @Test
   void run_whose_start_fails_prints_one_error_and125() {
     daemon.failures.put(
-        "Start",
-        Status.FAILED_PRECONDITION.withDescription(
-            "runc create failed: exec: \"nope\": executable file not found in $PATH"));
+        "StartContainer",
+        Status.FAILED_PRECONDITION
+            .withDescription(
+                "runc create failed: exec: \"nope\": executable file not found in $PATH")
+            .asRuntimeException());
     Result r = berth("run", "busybox", "nope");
     assertEquals(125, r.code());
     assertEquals(
@@ -209,11 +239,11 @@ class BerthCliTest {
     Result r = berth("create", "--rm", "--name", "db", "-l", "tier=db", "busybox", "sleep", "1000");
     assertEquals(0, r.code(), r.err());
     assertEquals(FakeBerthd.ID + "\n", r.out());
-    CreateRequest c = daemon.requests(CreateRequest.class).get(0);
+    CreateContainerRequest c = daemon.requests(CreateContainerRequest.class).get(0);
     assertTrue(c.getAutoRemove());
     assertEquals(Map.of("tier", "db"), c.getLabelsMap());
     assertEquals(List.of("sleep", "1000"), c.getProcess().getCmdList());
-    assertTrue(daemon.requests(StartRequest.class).isEmpty());
+    assertTrue(daemon.requests(StartContainerRequest.class).isEmpty());
   }
 
   @Test
@@ -231,10 +261,14 @@ class BerthCliTest {
             "busybox",
             "true");
     assertEquals(0, r.code(), r.err());
-    CreateRequest c = daemon.requests(CreateRequest.class).get(0);
-    assertEquals("on-failure", c.getRestart().getName());
-    assertEquals(3, c.getRestart().getMaxRetries());
-    assertEquals(Map.of("Start", "delay(200)", "Kill", "1*error"), c.getFailpointsMap());
+    // With failpoints the create goes through the test-only FailpointsService.
+    assertTrue(daemon.requests(CreateContainerRequest.class).isEmpty());
+    CreateContainerWithFailpointsRequest fp =
+        daemon.requests(CreateContainerWithFailpointsRequest.class).get(0);
+    CreateContainerRequest c = fp.getContainer();
+    assertEquals(RestartPolicyKind.RESTART_POLICY_KIND_ON_FAILURE, c.getRestartPolicy().getKind());
+    assertEquals(3, c.getRestartPolicy().getMaxRetries());
+    assertEquals(Map.of("Start", "delay(200)", "Kill", "1*error"), fp.getFailpointsMap());
   }
 
   @Test
@@ -248,7 +282,7 @@ class BerthCliTest {
     Result f = berth("create", "--failpoint", "Kill", "busybox", "true");
     assertEquals(125, f.code());
     assertEquals(List.of("Error: invalid failpoint \"Kill\": expected RPC=ACTION"), f.errLines());
-    assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+    assertTrue(daemon.requests(CreateContainerRequest.class).isEmpty());
     // The names too: the CLI parses with the daemon's parser (core's RestartPolicy).
     Result n = berth("run", "--restart", "sometimes", "busybox", "true");
     assertEquals(125, n.code());
@@ -256,7 +290,7 @@ class BerthCliTest {
         List.of(
             "Error: invalid restart policy \"sometimes\": use no, on-failure[:MAX], always or unless-stopped"),
         n.errLines());
-    assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+    assertTrue(daemon.requests(CreateContainerRequest.class).isEmpty());
   }
 
   @Test
@@ -266,11 +300,11 @@ class BerthCliTest {
     assertEquals("", kill.out());
     assertEquals(
         List.of("Error: invalid signal: FOO", "Error: invalid signal: FOO"), kill.errLines());
-    assertTrue(daemon.requests(KillRequest.class).isEmpty());
+    assertTrue(daemon.requests(KillContainerRequest.class).isEmpty());
     Result stop = berth("stop", "-s", "65", "web");
     assertEquals(125, stop.code());
     assertEquals(List.of("Error: invalid signal: 65"), stop.errLines());
-    assertTrue(daemon.requests(StopRequest.class).isEmpty());
+    assertTrue(daemon.requests(StopContainerRequest.class).isEmpty());
   }
 
   @Test
@@ -290,7 +324,7 @@ class BerthCliTest {
     assertEquals(0, r.code(), r.err());
     assertEquals(
         List.of("seccomp=" + content, "no-new-privileges"),
-        daemon.requests(CreateRequest.class).get(0).getSecurityOptsList());
+        daemon.requests(CreateContainerRequest.class).get(0).getSecurityOptsList());
     r =
         berth(
             "run",
@@ -305,7 +339,7 @@ class BerthCliTest {
     // the daemon judges what it does not know (here the fake accepts it)
     assertEquals(
         List.of("seccomp=unconfined", "apparmor=x"),
-        daemon.requests(CreateRequest.class).get(1).getSecurityOptsList());
+        daemon.requests(CreateContainerRequest.class).get(1).getSecurityOptsList());
   }
 
   @Test
@@ -327,7 +361,7 @@ class BerthCliTest {
     assertEquals(125, r.code());
     assertEquals(
         List.of("Error: seccomp profile " + big + " is larger than 1024 KiB"), r.errLines());
-    assertTrue(daemon.requests(CreateRequest.class).isEmpty());
+    assertTrue(daemon.requests(CreateContainerRequest.class).isEmpty());
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -338,16 +372,16 @@ class BerthCliTest {
         List.of(
             Event.newBuilder()
                 .setSeq(1)
-                .setTime("2026-01-01T00:00:00Z")
-                .setType("start")
-                .setContainer(FakeBerthd.ID)
+                .setTime(ts(Instant.parse("2026-01-01T00:00:00Z")))
+                .setType(EventType.EVENT_TYPE_START)
+                .setContainerId(FakeBerthd.ID)
                 .setPid(42)
                 .build(),
             Event.newBuilder()
                 .setSeq(2)
-                .setTime("2026-01-01T00:00:01Z")
-                .setType("exit")
-                .setContainer(FakeBerthd.ID)
+                .setTime(ts(Instant.parse("2026-01-01T00:00:01Z")))
+                .setType(EventType.EVENT_TYPE_EXIT)
+                .setContainerId(FakeBerthd.ID)
                 .setExitCode(0)
                 .build());
     Result r =
@@ -371,11 +405,75 @@ class BerthCliTest {
     assertEquals(2, exit.get("seq").asLong());
     assertEquals("exit", exit.get("type").asText());
     assertEquals(0, exit.get("exitCode").asInt(), "an exit code of 0 is present, not omitted");
-    SubscribeRequest sent = daemon.requests(SubscribeRequest.class).get(0);
-    assertEquals(List.of("container=web"), sent.getFiltersList());
-    assertTrue(sent.getHistoryOnly());
+    // --no-follow reads the history only: ListEvents, not SubscribeEvents.
+    assertTrue(daemon.requests(SubscribeEventsRequest.class).isEmpty());
+    ListEventsRequest sent = daemon.requests(ListEventsRequest.class).get(0);
+    assertEquals(List.of("web"), sent.getFilter().getContainersList());
+    assertEquals(List.of(), sent.getFilter().getTypesList());
     Result plain = berth("events", "--since", "1", "--no-follow");
     assertEquals("2026-01-01T00:00:01Z seq=2 exit " + FakeBerthd.ID + " exitCode=0\n", plain.out());
+  }
+
+  @Test
+  void events_filters_become_the_typed_filter_and_history_is_read_page_by_page() {
+    List<Event> history = new ArrayList<>();
+    for (int i = 1; i <= 5; i++) {
+      history.add(
+          Event.newBuilder()
+              .setSeq(i)
+              .setTime(ts(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)))
+              .setType(i % 2 == 0 ? EventType.EVENT_TYPE_EXIT : EventType.EVENT_TYPE_START)
+              .setContainerId(FakeBerthd.ID)
+              .build());
+    }
+    daemon.events = history;
+    daemon.pageSize = 2;
+    Result r =
+        berth(
+            "events",
+            "--no-follow",
+            "--filter",
+            "container=web",
+            "--filter",
+            "container=db",
+            "--filter",
+            "type=exit",
+            "-f",
+            "type=start-failed");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(5, r.out().lines().count(), r.out());
+    assertTrue(r.out().lines().toList().get(4).startsWith("2026-01-01T00:00:05Z seq=5 start "));
+    List<ListEventsRequest> pages = daemon.requests(ListEventsRequest.class);
+    assertEquals(List.of(0L, 2L, 4L), pages.stream().map(ListEventsRequest::getSinceSeq).toList());
+    assertEquals(List.of("web", "db"), pages.get(0).getFilter().getContainersList());
+    assertEquals(
+        List.of(EventType.EVENT_TYPE_EXIT, EventType.EVENT_TYPE_START_FAILED),
+        pages.get(0).getFilter().getTypesList());
+    // Following: SubscribeEvents with the same filter.
+    Result follow = berth("events", "--since", "3", "--filter", "type=exit");
+    assertEquals(0, follow.code(), follow.err());
+    SubscribeEventsRequest sub = daemon.requests(SubscribeEventsRequest.class).get(0);
+    assertEquals(3, sub.getSinceSeq());
+    assertEquals(List.of(EventType.EVENT_TYPE_EXIT), sub.getFilter().getTypesList());
+  }
+
+  @Test
+  void bad_event_filters_are_one_line_errors_and_send_nothing() {
+    Result type = berth("events", "--filter", "type=explode");
+    assertEquals(125, type.code());
+    assertEquals(
+        List.of(
+            "Error: invalid filter \"type=explode\": unknown event type explode (one of create,"
+                + " start, start-failed, exit, restart, shim-lost, reconciled, delete)"),
+        type.errLines());
+    Result key = berth("events", "--filter", "label=a");
+    assertEquals(
+        List.of("Error: invalid filter \"label=a\": unknown key label (container or type)"),
+        key.errLines());
+    Result empty = berth("events", "--filter", "container=");
+    assertEquals(
+        List.of("Error: invalid filter \"container=\": expected KEY=VALUE"), empty.errLines());
+    assertTrue(daemon.requests.isEmpty());
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -387,23 +485,30 @@ class BerthCliTest {
     assertEquals("web\n4f3c\n", start.out());
     assertEquals(
         List.of("web", "4f3c"),
-        daemon.requests(StartRequest.class).stream().map(StartRequest::getRef).toList());
+        daemon.requests(StartContainerRequest.class).stream()
+            .map(StartContainerRequest::getRef)
+            .toList());
 
     Result stop = berth("stop", "-t", "3", "web");
     assertEquals("web\n", stop.out());
-    StopRequest s = daemon.requests(StopRequest.class).get(0);
-    assertEquals(3, s.getTimeoutSeconds());
-    assertEquals(
-        -1, berthAndGet(() -> berth("stop", "db"), StopRequest.class, 1).getTimeoutSeconds());
+    StopContainerRequest s = daemon.requests(StopContainerRequest.class).get(0);
+    assertEquals(3, s.getTimeout().getSeconds());
+    // Without -t the timeout is unset: the daemon's default, not 0 (SIGKILL at once).
+    assertFalse(berthAndGet(() -> berth("stop", "db"), StopContainerRequest.class, 1).hasTimeout());
+    StopContainerRequest zero =
+        berthAndGet(() -> berth("stop", "-t", "0", "db"), StopContainerRequest.class, 2);
+    assertTrue(zero.hasTimeout());
+    assertEquals(0, zero.getTimeout().getSeconds());
 
     Result kill = berth("kill", "-s", "HUP", "web");
     assertEquals("web\n", kill.out());
-    assertEquals("HUP", daemon.requests(KillRequest.class).get(0).getSignal());
-    assertEquals("KILL", berthAndGet(() -> berth("kill", "web"), KillRequest.class, 1).getSignal());
+    assertEquals("HUP", daemon.requests(KillContainerRequest.class).get(0).getSignal());
+    assertEquals(
+        "KILL", berthAndGet(() -> berth("kill", "web"), KillContainerRequest.class, 1).getSignal());
 
     Result rm = berth("rm", "-f", "web");
     assertEquals("web\n", rm.out());
-    DeleteRequest d = daemon.requests(DeleteRequest.class).get(0);
+    DeleteContainerRequest d = daemon.requests(DeleteContainerRequest.class).get(0);
     assertEquals("web", d.getRef());
     assertTrue(d.getForce());
   }
@@ -424,7 +529,9 @@ class BerthCliTest {
 
   @Test
   void not_found_from_the_daemon_is_one_error_line_and125() {
-    daemon.failures.put("Start", Status.NOT_FOUND.withDescription("no such container: nope"));
+    daemon.failures.put(
+        "StartContainer",
+        FakeBerthd.error(Status.Code.NOT_FOUND, "CONTAINER_NOT_FOUND", "no such container: nope"));
     Result r = berth("start", "nope");
     assertEquals(125, r.code());
     assertEquals("Error: no such container: nope\n", r.err());
@@ -435,7 +542,11 @@ class BerthCliTest {
   void a_failure_for_one_ref_does_not_stop_the_others() {
     daemon.containers =
         List.of(
-            Container.newBuilder().setId(FakeBerthd.ID).setName("web").setState("running").build());
+            Container.newBuilder()
+                .setId(FakeBerthd.ID)
+                .setName("web")
+                .setState(ContainerState.CONTAINER_STATE_RUNNING)
+                .build());
     Result r = berth("inspect", "web", "ghost");
     assertEquals(125, r.code());
     assertEquals(List.of("Error: no such container: ghost"), r.errLines());
@@ -452,11 +563,10 @@ class BerthCliTest {
                 .setId("a".repeat(64))
                 .setName("runner")
                 .setImage("busybox")
-                .setState("running")
+                .setState(ContainerState.CONTAINER_STATE_RUNNING)
                 .setPid(42)
-                .setExitCode(-1)
-                .setCreatedAt(now.minusSeconds(10).toString())
-                .setStartedAt(now.minusSeconds(3).toString())
+                .setCreatedAt(ts(now.minusSeconds(10)))
+                .setStartedAt(ts(now.minusSeconds(3)))
                 .addAllCommand(List.of("sh", "-c", "while true; do sleep 1; done"))
                 .putLabels("b", "2")
                 .putLabels("a", "1")
@@ -468,11 +578,11 @@ class BerthCliTest {
                 .setId("b".repeat(64))
                 .setName("done")
                 .setImage("alpine:3")
-                .setState("stopped")
+                .setState(ContainerState.CONTAINER_STATE_STOPPED)
                 .setExitCode(0)
-                .setCreatedAt(now.minusSeconds(20).toString())
-                .setStartedAt(now.minusSeconds(15).toString())
-                .setFinishedAt(now.minusSeconds(2).toString())
+                .setCreatedAt(ts(now.minusSeconds(20)))
+                .setStartedAt(ts(now.minusSeconds(15)))
+                .setFinishedAt(ts(now.minusSeconds(2)))
                 .addAllCommand(List.of("true"))
                 .setAutoRemove(true)
                 .build(),
@@ -480,8 +590,8 @@ class BerthCliTest {
                 .setId("c".repeat(64))
                 .setName("fresh")
                 .setImage("busybox")
-                .setState("created")
-                .setCreatedAt(now.minusSeconds(5).toString())
+                .setState(ContainerState.CONTAINER_STATE_CREATED)
+                .setCreatedAt(ts(now.minusSeconds(5)))
                 .addAllCommand(List.of("echo", "hi"))
                 .build());
   }
@@ -491,7 +601,7 @@ class BerthCliTest {
     threeContainers();
     Result r = berth("ps");
     assertEquals(0, r.code(), r.err());
-    assertFalse(daemon.requests(ListRequest.class).get(0).getAll());
+    assertFalse(daemon.requests(ListContainersRequest.class).get(0).getAll());
     String[] lines = r.out().split("\n");
     assertEquals(2, lines.length, r.out());
     assertTrue(lines[0].matches("CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES"), lines[0]);
@@ -507,7 +617,7 @@ class BerthCliTest {
   void ps_all_includes_stopped_and_created_newest_first() {
     threeContainers();
     Result r = berth("ps", "-a");
-    assertTrue(daemon.requests(ListRequest.class).get(0).getAll());
+    assertTrue(daemon.requests(ListContainersRequest.class).get(0).getAll());
     String[] lines = r.out().split("\n");
     assertEquals(4, lines.length, r.out());
     assertTrue(lines[1].contains("Created") && lines[1].endsWith("fresh"), lines[1]);
@@ -549,6 +659,23 @@ class BerthCliTest {
     assertEquals(42, running.get("pid").asInt());
     assertEquals("while true; do sleep 1; done", running.get("command").get(2).asText());
     assertTrue(json.readTree(lines[2]).get("autoRemove").asBoolean());
+  }
+
+  @Test
+  void ps_and_info_page_through_every_container() {
+    threeContainers();
+    daemon.pageSize = 2;
+    Result r = berth("ps", "-a", "-q");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(3, r.out().lines().count(), r.out());
+    List<ListContainersRequest> pages = daemon.requests(ListContainersRequest.class);
+    assertEquals(
+        List.of("", "2"), pages.stream().map(ListContainersRequest::getPageToken).toList());
+    assertTrue(pages.stream().allMatch(ListContainersRequest::getAll));
+    Result info = berth("info");
+    assertEquals(0, info.code(), info.err());
+    assertTrue(info.out().startsWith("Containers:   3 (1 running, 2 not running)\n"), info.out());
+    assertTrue(info.out().contains("API version:  berth.v1\n"), info.out());
   }
 
   @Test
@@ -613,38 +740,188 @@ class BerthCliTest {
     assertEquals(0, r.code(), r.err());
     assertEquals("one\ntwo", r.out());
     assertEquals("warn\n", r.err());
-    assertTrue(daemon.requests(LogsRequest.class).get(0).getFollow());
+    assertTrue(daemon.requests(ContainerLogsRequest.class).get(0).getFollow());
     berth("logs", "web");
-    assertFalse(daemon.requests(LogsRequest.class).get(1).getFollow());
+    assertFalse(daemon.requests(ContainerLogsRequest.class).get(1).getFollow());
   }
 
   @Test
   void exec_streams_output_and_exits_with_the_process_code() {
     daemon.execOutput =
         List.of(
-            ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("out\n")).build(),
-            ExecOutput.newBuilder().setStderr(ByteString.copyFromUtf8("err\n")).build(),
-            ExecOutput.newBuilder().setExitCode(7).build());
+            StartExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8("out\n")).build(),
+            StartExecResponse.newBuilder().setStderr(ByteString.copyFromUtf8("err\n")).build());
+    daemon.exitCode = 7;
     Result r =
         berth("exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "web", "sh", "-c", "exit 7");
     assertEquals(7, r.code(), r.err());
     assertEquals("out\n", r.out());
     assertEquals("err\n", r.err());
-    ExecRequest e = daemon.requests(ExecRequest.class).get(0);
-    assertEquals("web", e.getRef());
+    CreateExecRequest e = daemon.requests(CreateExecRequest.class).get(0);
+    assertEquals("web", e.getContainer());
     assertEquals(List.of("sh", "-c", "exit 7"), e.getArgsList());
     assertEquals(List.of("X=1"), e.getEnvList());
     assertEquals("/tmp", e.getWorkingDir());
     assertEquals("nobody", e.getUser());
+    assertFalse(e.getAttachStdin(), "without -i the process gets no stdin");
+    StartExecRequest start = daemon.requests(StartExecRequest.class).get(0);
+    assertEquals(FakeBerthd.EXEC_ID, start.getExecId());
+    assertFalse(start.getDetach());
+    assertTrue(daemon.stdinRequests.isEmpty());
   }
 
   @Test
   void exec_without_an_exit_code_is_an_error() {
     daemon.execOutput =
-        List.of(ExecOutput.newBuilder().setStdout(ByteString.copyFromUtf8("partial")).build());
+        List.of(
+            StartExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8("partial")).build());
+    daemon.execEndsWithoutExit = true;
     Result r = berth("exec", "web", "true");
     assertEquals(125, r.code());
+    assertEquals("partial", r.out());
     assertEquals(List.of("Error: exec stream ended without an exit code"), r.errLines());
+  }
+
+  @Test
+  void exec_interactive_sends_stdin_in_chunks_of_at_most64_kib_then_close_stdin() {
+    byte[] input = new byte[300_000];
+    for (int i = 0; i < input.length; i++) input[i] = (byte) ('a' + i % 26);
+    daemon.exitCode = 3;
+    Result r = berthWithStdin(new java.io.ByteArrayInputStream(input), "exec", "-i", "web", "cat");
+    assertEquals(3, r.code(), r.err());
+    assertEquals(new String(input, StandardCharsets.UTF_8), r.out(), "the fake echoes stdin");
+    assertTrue(daemon.requests(CreateExecRequest.class).get(0).getAttachStdin());
+    List<StartExecRequest> chunks = daemon.stdinRequests;
+    assertTrue(chunks.size() >= 5, "300 000 bytes in chunks: " + chunks.size());
+    for (StartExecRequest c : chunks) {
+      assertTrue(
+          c.getStdin().size() <= AttachedExec.STDIN_CHUNK, "chunk of " + c.getStdin().size());
+      assertTrue(c.getExecId().isEmpty(), "only the first request names the exec");
+    }
+    StartExecRequest last = chunks.get(chunks.size() - 1);
+    assertTrue(last.getCloseStdin());
+    assertEquals(1, chunks.stream().filter(StartExecRequest::getCloseStdin).count());
+  }
+
+  @Test
+  void exec_interactive_reads_stdin_only_as_fast_as_the_daemon_takes_it() {
+    // The daemon reads the first request and nothing more for a second: the CLI must wait for
+    // the call to be ready again instead of reading (and buffering) an endless stdin.
+    daemon.execStallMillis = 1000;
+    daemon.exitCode = 0;
+    java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+    java.io.InputStream endless =
+        new java.io.InputStream() {
+          @Override
+          public int read() {
+            read.incrementAndGet();
+            return 'y';
+          }
+
+          @Override
+          public int read(byte[] b, int off, int len) {
+            java.util.Arrays.fill(b, off, off + len, (byte) 'y');
+            read.addAndGet(len);
+            return len;
+          }
+        };
+    Result r = berthWithStdin(endless, "exec", "-i", "web", "sleep", "1");
+    assertEquals(0, r.code(), r.err());
+    // HTTP/2 windows (the server's 1 MiB, the client's buffers) and one chunk in hand: a few MiB
+    // at most, where a pump without flow control reads gigabytes in a second.
+    assertTrue(read.get() < 8L << 20, "read " + read.get() + " bytes of stdin");
+  }
+
+  @Test
+  void exec_detached_prints_the_exec_id_and_does_not_wait() {
+    Result r = berth("exec", "-d", "web", "sleep", "100");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(FakeBerthd.EXEC_ID + "\n", r.out());
+    StartExecRequest start = daemon.requests(StartExecRequest.class).get(0);
+    assertTrue(start.getDetach());
+    assertFalse(daemon.requests(CreateExecRequest.class).get(0).getAttachStdin());
+  }
+
+  @Test
+  void exec_detached_and_interactive_together_is_one_error_line_and_sends_nothing() {
+    Result r = berth("exec", "-d", "-i", "web", "cat");
+    assertEquals(125, r.code());
+    assertEquals(
+        List.of("Error: --detach and --interactive cannot be used together"), r.errLines());
+    assertTrue(daemon.requests.isEmpty());
+  }
+
+  @Test
+  void exec_in_a_stopped_container_is_the_daemons_one_line() {
+    daemon.failures.put(
+        "CreateExec",
+        FakeBerthd.error(
+            Status.Code.FAILED_PRECONDITION, "INVALID_STATE", "container web is not running"));
+    Result r = berth("exec", "web", "true");
+    assertEquals(125, r.code());
+    assertEquals(List.of("Error: container web is not running"), r.errLines());
+    assertTrue(daemon.requests(StartExecRequest.class).isEmpty());
+  }
+
+  private List<Exec> twoExecs() {
+    Instant now = Instant.now();
+    return List.of(
+        Exec.newBuilder()
+            .setId(FakeBerthd.EXEC_ID)
+            .setContainerId(FakeBerthd.ID)
+            .setState(ExecState.EXEC_STATE_RUNNING)
+            .setPid(77)
+            .addAllArgs(List.of("sleep", "100"))
+            .setStartedAt(ts(now.minusSeconds(3)))
+            .build(),
+        Exec.newBuilder()
+            .setId(FakeBerthd.ID + ".e2")
+            .setContainerId(FakeBerthd.ID)
+            .setState(ExecState.EXEC_STATE_EXITED)
+            .setExitCode(137)
+            .addAllArgs(List.of("cat"))
+            .setAttachStdin(true)
+            .setStartedAt(ts(now.minusSeconds(9)))
+            .setFinishedAt(ts(now.minusSeconds(2)))
+            .build());
+  }
+
+  @Test
+  void exec_ls_exec_inspect_and_exec_kill() throws Exception {
+    daemon.execs = twoExecs();
+    Result ls = berth("exec-ls", "web");
+    assertEquals(0, ls.code(), ls.err());
+    String[] lines = ls.out().split("\n");
+    assertEquals(3, lines.length, ls.out());
+    assertTrue(lines[0].matches("EXEC ID +COMMAND +STATUS +PID"), lines[0]);
+    assertTrue(
+        lines[1].matches(
+            java.util.regex.Pattern.quote(FakeBerthd.EXEC_ID)
+                + " +\"sleep 100\" +Up 3 seconds +77"),
+        lines[1]);
+    assertTrue(lines[2].contains("Exited (137) 2 seconds ago"), lines[2]);
+    assertEquals("web", daemon.requests(ListExecsRequest.class).get(0).getContainer());
+    assertEquals(
+        FakeBerthd.EXEC_ID + "\n" + FakeBerthd.ID + ".e2\n", berth("exec-ls", "-q", "web").out());
+
+    Result inspect = berth("exec-inspect", FakeBerthd.EXEC_ID, "ghost");
+    assertEquals(125, inspect.code());
+    assertEquals(List.of("Error: no such exec: ghost"), inspect.errLines());
+    JsonNode arr = parse(inspect.out());
+    assertEquals(1, arr.size());
+    assertEquals("running", arr.get(0).get("state").asText());
+    assertEquals(-1, arr.get(0).get("exitCode").asInt());
+    assertEquals("sleep", arr.get(0).get("args").get(0).asText());
+
+    Result kill = berth("exec-kill", "-s", "TERM", FakeBerthd.EXEC_ID);
+    assertEquals(0, kill.code(), kill.err());
+    assertEquals(FakeBerthd.EXEC_ID + "\n", kill.out());
+    KillExecRequest k = daemon.requests(KillExecRequest.class).get(0);
+    assertEquals(FakeBerthd.EXEC_ID, k.getExecId());
+    assertEquals("TERM", k.getSignal());
+    Result bad = berth("exec-kill", "-s", "NOPE", FakeBerthd.EXEC_ID);
+    assertEquals(List.of("Error: invalid signal: NOPE"), bad.errLines());
+    assertEquals(1, daemon.requests(KillExecRequest.class).size());
   }
 
   // --- images ---------------------------------------------------------------------------------
@@ -658,13 +935,13 @@ class BerthCliTest {
                 .addNames("busybox:latest")
                 .addNames("registry:5000/tools/busybox:1.36")
                 .setSize(4_261_000)
-                .setCreatedAt(now.minusSeconds(3 * 86400).toString())
+                .setCreatedAt(ts(now.minusSeconds(3 * 86400)))
                 .setManifestDigest("sha256:" + "9".repeat(64))
                 .build(),
             Image.newBuilder()
                 .setId("sha256:" + "2".repeat(64))
                 .setSize(145_000_000)
-                .setCreatedAt(now.minusSeconds(7200).toString())
+                .setCreatedAt(ts(now.minusSeconds(7200)))
                 .build());
   }
 
@@ -700,7 +977,7 @@ class BerthCliTest {
     twoImages();
     Result r = berth("image", "import", "images/busybox.tar", "--name", "busybox:latest");
     assertEquals(0, r.code(), r.err());
-    ImportRequest req = daemon.requests(ImportRequest.class).get(0);
+    ImportImageRequest req = daemon.requests(ImportImageRequest.class).get(0);
     assertEquals(
         Path.of("images/busybox.tar").toAbsolutePath().normalize().toString(), req.getPath());
     assertEquals("busybox:latest", req.getName());
@@ -714,6 +991,64 @@ class BerthCliTest {
             + "2".repeat(64)
             + ")\n",
         r.out());
+  }
+
+  @Test
+  void images_page_through_every_image() {
+    twoImages();
+    daemon.pageSize = 1;
+    Result r = berth("images", "-q");
+    assertEquals(0, r.code(), r.err());
+    assertEquals("2".repeat(12) + "\n" + "1".repeat(12) + "\n", r.out());
+    assertEquals(
+        List.of("", "1"),
+        daemon.requests(ListImagesRequest.class).stream()
+            .map(ListImagesRequest::getPageToken)
+            .toList());
+  }
+
+  @Test
+  void save_sends_an_absolute_path() {
+    Result r = berth("image", "save", "-o", "out/busybox.tar", "busybox");
+    assertEquals(0, r.code(), r.err());
+    SaveImageRequest req = daemon.requests(SaveImageRequest.class).get(0);
+    assertEquals(Path.of("out/busybox.tar").toAbsolutePath().normalize().toString(), req.getPath());
+    assertEquals("busybox", req.getRef());
+  }
+
+  @Test
+  void run_pulls_an_image_the_daemon_reports_missing_by_its_reason_and_retries_once() {
+    daemon.failures.put(
+        "CreateContainer",
+        FakeBerthd.error(Status.Code.NOT_FOUND, "IMAGE_NOT_FOUND", "no such image: busybox"));
+    env.put("BERTH_PROGRESS", "plain");
+    Result r = berth("run", "-d", "busybox", "true");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(FakeBerthd.ID + "\n", r.out());
+    assertTrue(r.err().startsWith("Unable to find image 'busybox' locally\n"), r.err());
+    assertEquals("busybox", daemon.requests(PullImageRequest.class).get(0).getRef());
+    assertEquals(2, daemon.requests(CreateContainerRequest.class).size());
+  }
+
+  @Test
+  void a_not_found_without_the_image_reason_is_not_a_reason_to_pull() {
+    // The words alone do not count: clients branch on the reason, never on the message.
+    daemon.failures.put(
+        "CreateContainer",
+        Status.NOT_FOUND.withDescription("no such image: busybox").asRuntimeException());
+    Result r = berth("run", "-d", "busybox", "true");
+    assertEquals(125, r.code());
+    assertEquals(List.of("Error: no such image: busybox"), r.errLines());
+    assertTrue(daemon.requests(PullImageRequest.class).isEmpty());
+  }
+
+  @Test
+  void failpoints_on_a_production_daemon_are_one_line() {
+    daemon.failpointsServed = false;
+    Result r = berth("run", "-d", "--failpoint", "Start=error", "busybox", "true");
+    assertEquals(125, r.code());
+    assertEquals(List.of("Error: " + ContainerCommands.NO_FAILPOINTS), r.errLines());
+    assertTrue(daemon.requests(StartContainerRequest.class).isEmpty());
   }
 
   @Test
@@ -731,7 +1066,9 @@ class BerthCliTest {
   void rmi_of_an_image_in_use_is_one_error_line() {
     daemon.failures.put(
         "RemoveImage",
-        Status.FAILED_PRECONDITION.withDescription(
+        FakeBerthd.error(
+            Status.Code.FAILED_PRECONDITION,
+            "IMAGE_IN_USE",
             "image busybox:latest is used by container web"));
     Result r = berth("rmi", "busybox");
     assertEquals(125, r.code());
@@ -871,7 +1208,7 @@ class BerthCliTest {
     assertEquals(0, berth("run", "-d", "busybox", "echo", "@user").code());
     assertEquals(
         List.of("echo", "@user"),
-        daemon.requests(CreateRequest.class).get(0).getProcess().getCmdList());
+        daemon.requests(CreateContainerRequest.class).get(0).getProcess().getCmdList());
   }
 
   private JsonNode parse(String s) {

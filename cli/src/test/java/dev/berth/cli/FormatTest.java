@@ -2,7 +2,11 @@ package dev.berth.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.google.protobuf.Timestamp;
 import dev.berth.api.v1.Container;
+import dev.berth.api.v1.ContainerState;
+import dev.berth.api.v1.EventType;
+import dev.berth.api.v1.RestartPolicy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -50,36 +54,80 @@ class FormatTest {
     assertEquals("\"say \\\"x\\\"\"", Format.command(List.of("say", "\"x\""), true));
   }
 
+  private static Timestamp ts(String rfc3339) {
+    Instant i = java.time.OffsetDateTime.parse(rfc3339).toInstant();
+    return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
+  }
+
   @Test
   void status_column() {
     Instant now = Instant.parse("2024-05-01T12:00:00Z");
-    assertEquals("Created", Format.status(Container.newBuilder().setState("created").build(), now));
+    assertEquals(
+        "Created",
+        Format.status(
+            Container.newBuilder().setState(ContainerState.CONTAINER_STATE_CREATED).build(), now));
     assertEquals(
         "Up 3 seconds",
         Format.status(
             Container.newBuilder()
-                .setState("running")
-                .setStartedAt("2024-05-01T13:59:57+02:00")
+                .setState(ContainerState.CONTAINER_STATE_RUNNING)
+                .setStartedAt(ts("2024-05-01T13:59:57+02:00"))
                 .build(),
             now));
     assertEquals(
         "Up About a minute (Paused)",
         Format.status(
-            Container.newBuilder().setState("paused").setStartedAt("2024-05-01T11:59:00Z").build(),
+            Container.newBuilder()
+                .setState(ContainerState.CONTAINER_STATE_PAUSED)
+                .setStartedAt(ts("2024-05-01T11:59:00Z"))
+                .build(),
             now));
     assertEquals(
         "Exited (137) 2 hours ago",
         Format.status(
             Container.newBuilder()
-                .setState("stopped")
+                .setState(ContainerState.CONTAINER_STATE_STOPPED)
                 .setExitCode(137)
-                .setFinishedAt("2024-05-01T10:00:00.123456789Z")
+                .setFinishedAt(ts("2024-05-01T10:00:00.123456789Z"))
                 .build(),
             now));
     assertEquals(
         "Exited (1)",
-        Format.status(Container.newBuilder().setState("stopped").setExitCode(1).build(), now));
-    assertEquals("Unknown", Format.status(Container.newBuilder().setState("unknown").build(), now));
+        Format.status(
+            Container.newBuilder()
+                .setState(ContainerState.CONTAINER_STATE_STOPPED)
+                .setExitCode(1)
+                .build(),
+            now));
+    assertEquals(
+        "Unknown",
+        Format.status(
+            Container.newBuilder().setState(ContainerState.CONTAINER_STATE_UNKNOWN).build(), now));
+    assertEquals(
+        "Unknown",
+        Format.status(Container.newBuilder().setStateValue(99).build(), now),
+        "a state this client does not know");
+  }
+
+  @Test
+  void enum_values_read_as_the_docker_words() {
+    assertEquals("created", Views.state(ContainerState.CONTAINER_STATE_CREATED));
+    assertEquals("stopped", Views.state(ContainerState.CONTAINER_STATE_STOPPED));
+    assertEquals("unknown", Views.state(ContainerState.CONTAINER_STATE_UNSPECIFIED));
+    assertEquals("restarting", Views.state(ContainerState.CONTAINER_STATE_RESTARTING));
+    assertEquals("removing", Views.state(ContainerState.CONTAINER_STATE_REMOVING));
+    assertEquals("unknown", Views.state(ContainerState.UNRECOGNIZED));
+    assertEquals("", Views.time(Timestamp.getDefaultInstance()));
+    assertEquals(
+        "2024-05-01T10:00:00.123456789Z", Views.time(ts("2024-05-01T10:00:00.123456789Z")));
+    assertEquals("2024-05-01T10:00:00Z", Views.time(ts("2024-05-01T12:00:00+02:00")));
+    for (String p : List.of("no", "on-failure", "on-failure:3", "always", "unless-stopped")) {
+      assertEquals(p, Views.restartPolicy(Views.restartPolicy(p)));
+    }
+    assertEquals("no", Views.restartPolicy(RestartPolicy.getDefaultInstance()));
+    for (String t : EventsCommand.TYPES) assertEquals(t, Views.eventType(Views.eventType(t)));
+    assertEquals(null, Views.eventType("unknown"));
+    assertEquals("unknown", Views.eventType(EventType.EVENT_TYPE_UNSPECIFIED));
   }
 
   @Test

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.api.v1.Image;
-import dev.berth.api.v1.PullProgress;
+import dev.berth.api.v1.PullImageResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,8 +12,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class PullProgressPrinterTest {
-  private static PullProgress p(String id, String status, long current, long total) {
-    return PullProgress.newBuilder()
+  private static PullImageResponse p(String id, String status, long current, long total) {
+    return PullImageResponse.newBuilder()
         .setId(id)
         .setStatus(status)
         .setCurrent(current)
@@ -35,7 +35,7 @@ class PullProgressPrinterTest {
     printer.accept(p("aaaaaaaaaaaa", "Pull complete", 0, 0));
     printer.accept(p("", "Digest: sha256:abc", 0, 0));
     printer.accept(
-        PullProgress.newBuilder().setImage(Image.newBuilder().setId("sha256:x")).build());
+        PullImageResponse.newBuilder().setImage(Image.newBuilder().setId("sha256:x")).build());
     printer.finish();
     return bytes.toString(StandardCharsets.UTF_8);
   }

@@ -1,26 +1,40 @@
 package dev.berth.tools.cli;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
 import dev.berth.api.transport.UnixSockets;
 import dev.berth.api.v1.Container;
-import dev.berth.api.v1.ContainerReply;
-import dev.berth.api.v1.ContainersGrpc;
-import dev.berth.api.v1.CreateReply;
-import dev.berth.api.v1.CreateRequest;
+import dev.berth.api.v1.ContainerLogsRequest;
+import dev.berth.api.v1.ContainerLogsResponse;
+import dev.berth.api.v1.ContainerState;
+import dev.berth.api.v1.ContainersServiceGrpc;
+import dev.berth.api.v1.CreateContainerRequest;
+import dev.berth.api.v1.CreateContainerResponse;
+import dev.berth.api.v1.CreateExecRequest;
+import dev.berth.api.v1.CreateExecResponse;
+import dev.berth.api.v1.Exec;
+import dev.berth.api.v1.ExecExited;
+import dev.berth.api.v1.ExecServiceGrpc;
+import dev.berth.api.v1.ExecStarted;
+import dev.berth.api.v1.ExecState;
+import dev.berth.api.v1.GetVersionRequest;
+import dev.berth.api.v1.GetVersionResponse;
 import dev.berth.api.v1.Image;
-import dev.berth.api.v1.ImagesGrpc;
-import dev.berth.api.v1.InspectRequest;
-import dev.berth.api.v1.ListImagesReply;
+import dev.berth.api.v1.ImagesServiceGrpc;
+import dev.berth.api.v1.InspectContainerRequest;
+import dev.berth.api.v1.InspectContainerResponse;
+import dev.berth.api.v1.ListContainersRequest;
+import dev.berth.api.v1.ListContainersResponse;
 import dev.berth.api.v1.ListImagesRequest;
-import dev.berth.api.v1.ListReply;
-import dev.berth.api.v1.ListRequest;
-import dev.berth.api.v1.LogEntry;
-import dev.berth.api.v1.LogsRequest;
-import dev.berth.api.v1.StartRequest;
-import dev.berth.api.v1.VersionReply;
-import dev.berth.api.v1.VersionRequest;
-import dev.berth.api.v1.WaitReply;
-import dev.berth.api.v1.WaitRequest;
+import dev.berth.api.v1.ListImagesResponse;
+import dev.berth.api.v1.LogStream;
+import dev.berth.api.v1.StartContainerRequest;
+import dev.berth.api.v1.StartContainerResponse;
+import dev.berth.api.v1.StartExecRequest;
+import dev.berth.api.v1.StartExecResponse;
+import dev.berth.api.v1.SystemServiceGrpc;
+import dev.berth.api.v1.WaitContainerRequest;
+import dev.berth.api.v1.WaitContainerResponse;
 import dev.berth.cli.BerthCli;
 import io.grpc.Server;
 import io.grpc.stub.StreamObserver;
@@ -46,7 +60,9 @@ final class TrainingDaemon {
     // OkHttp's server on the CLI's own unix-socket adapter: the client side is the real path.
     Server server =
         UnixSockets.server(socket)
+            .addService(new SystemService())
             .addService(new Containers())
+            .addService(new Execs())
             .addService(new Images())
             .build()
             .start();
@@ -67,6 +83,8 @@ final class TrainingDaemon {
           sink,
           env,
           true);
+      BerthCli.run(
+          new String[] {"--socket", s, "exec", "training", "echo", "x"}, sink, sink, env, true);
     } finally {
       server.shutdownNow();
       Files.deleteIfExists(socket);
@@ -74,86 +92,141 @@ final class TrainingDaemon {
     }
   }
 
+  private static Timestamp now() {
+    Instant i = Instant.now();
+    return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
+  }
+
   private static Container container() {
-    String now = Instant.now().toString();
     return Container.newBuilder()
         .setId(ID)
         .setName("training")
         .setImage("busybox")
-        .setState("running")
+        .setState(ContainerState.CONTAINER_STATE_RUNNING)
         .setPid(1)
-        .setCreatedAt(now)
-        .setStartedAt(now)
+        .setCreatedAt(now())
+        .setStartedAt(now())
         .addCommand("true")
         .build();
   }
 
-  private static final class Containers extends ContainersGrpc.ContainersImplBase {
+  private static final class SystemService extends SystemServiceGrpc.SystemServiceImplBase {
     @Override
-    public void version(VersionRequest r, StreamObserver<VersionReply> o) {
+    public void getVersion(GetVersionRequest r, StreamObserver<GetVersionResponse> o) {
       o.onNext(
-          VersionReply.newBuilder().setVersion("0").setApiVersion("v1").setRuntime("runc").build());
-      o.onCompleted();
-    }
-
-    @Override
-    public void list(ListRequest r, StreamObserver<ListReply> o) {
-      o.onNext(ListReply.newBuilder().addContainers(container()).build());
-      o.onCompleted();
-    }
-
-    @Override
-    public void inspect(InspectRequest r, StreamObserver<ContainerReply> o) {
-      o.onNext(ContainerReply.newBuilder().setContainer(container()).build());
-      o.onCompleted();
-    }
-
-    @Override
-    public void create(CreateRequest r, StreamObserver<CreateReply> o) {
-      o.onNext(CreateReply.newBuilder().setContainer(container()).build());
-      o.onCompleted();
-    }
-
-    @Override
-    public void start(StartRequest r, StreamObserver<ContainerReply> o) {
-      o.onNext(ContainerReply.newBuilder().setContainer(container()).build());
-      o.onCompleted();
-    }
-
-    @Override
-    public void waitExit(WaitRequest r, StreamObserver<WaitReply> o) {
-      o.onNext(
-          WaitReply.newBuilder()
-              .setId(ID)
-              .setExitCode(0)
-              .setFinishedAt(Instant.now().toString())
+          GetVersionResponse.newBuilder()
+              .setVersion("0")
+              .setApiVersion("berth.v1")
+              .setRuntime("runc")
               .build());
       o.onCompleted();
     }
+  }
+
+  private static final class Containers extends ContainersServiceGrpc.ContainersServiceImplBase {
+    @Override
+    public void listContainers(ListContainersRequest r, StreamObserver<ListContainersResponse> o) {
+      o.onNext(ListContainersResponse.newBuilder().addContainers(container()).build());
+      o.onCompleted();
+    }
 
     @Override
-    public void logs(LogsRequest r, StreamObserver<LogEntry> o) {
+    public void inspectContainer(
+        InspectContainerRequest r, StreamObserver<InspectContainerResponse> o) {
+      o.onNext(InspectContainerResponse.newBuilder().setContainer(container()).build());
+      o.onCompleted();
+    }
+
+    @Override
+    public void createContainer(
+        CreateContainerRequest r, StreamObserver<CreateContainerResponse> o) {
+      o.onNext(CreateContainerResponse.newBuilder().setContainer(container()).build());
+      o.onCompleted();
+    }
+
+    @Override
+    public void startContainer(StartContainerRequest r, StreamObserver<StartContainerResponse> o) {
+      o.onNext(StartContainerResponse.newBuilder().setContainer(container()).build());
+      o.onCompleted();
+    }
+
+    @Override
+    public void waitContainer(WaitContainerRequest r, StreamObserver<WaitContainerResponse> o) {
       o.onNext(
-          LogEntry.newBuilder()
-              .setStream("stdout")
-              .setTime(Instant.now().toString())
+          WaitContainerResponse.newBuilder().setId(ID).setExitCode(0).setFinishedAt(now()).build());
+      o.onCompleted();
+    }
+
+    @Override
+    public void containerLogs(ContainerLogsRequest r, StreamObserver<ContainerLogsResponse> o) {
+      o.onNext(
+          ContainerLogsResponse.newBuilder()
+              .setStream(LogStream.LOG_STREAM_STDOUT)
+              .setTime(now())
               .setData(ByteString.copyFromUtf8("hi\n"))
               .build());
       o.onCompleted();
     }
   }
 
-  private static final class Images extends ImagesGrpc.ImagesImplBase {
+  /** exec: CreateExec, then an attached StartExec (started, output, exited). */
+  private static final class Execs extends ExecServiceGrpc.ExecServiceImplBase {
     @Override
-    public void list(ListImagesRequest r, StreamObserver<ListImagesReply> o) {
+    public void createExec(CreateExecRequest r, StreamObserver<CreateExecResponse> o) {
       o.onNext(
-          ListImagesReply.newBuilder()
+          CreateExecResponse.newBuilder()
+              .setExec(
+                  Exec.newBuilder()
+                      .setId(ID + ".e1")
+                      .setContainerId(ID)
+                      .setState(ExecState.EXEC_STATE_CREATED)
+                      .addAllArgs(r.getArgsList()))
+              .build());
+      o.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<StartExecRequest> startExec(StreamObserver<StartExecResponse> o) {
+      return new StreamObserver<>() {
+        private boolean first = true;
+
+        @Override
+        public void onNext(StartExecRequest r) {
+          if (!first) return;
+          first = false;
+          o.onNext(
+              StartExecResponse.newBuilder()
+                  .setStarted(ExecStarted.newBuilder().setPid(2))
+                  .build());
+          o.onNext(
+              StartExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8("x\n")).build());
+          o.onNext(
+              StartExecResponse.newBuilder()
+                  .setExited(ExecExited.newBuilder().setExitCode(0).setFinishedAt(now()))
+                  .build());
+          o.onCompleted();
+        }
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      };
+    }
+  }
+
+  private static final class Images extends ImagesServiceGrpc.ImagesServiceImplBase {
+    @Override
+    public void listImages(ListImagesRequest r, StreamObserver<ListImagesResponse> o) {
+      o.onNext(
+          ListImagesResponse.newBuilder()
               .addImages(
                   Image.newBuilder()
                       .setId("sha256:" + ID)
                       .addNames("busybox:latest")
                       .setSize(4_261_000)
-                      .setCreatedAt(Instant.now().toString()))
+                      .setCreatedAt(now()))
               .build());
       o.onCompleted();
     }

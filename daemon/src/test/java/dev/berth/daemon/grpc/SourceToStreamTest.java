@@ -175,7 +175,10 @@ class SourceToStreamTest {
         .map(
             i -> {
               produced.incrementAndGet();
-              return ContainerLogsResponse.newBuilder().setStream("stdout").setData(data).build();
+              return ContainerLogsResponse.newBuilder()
+                  .setStream(dev.berth.api.v1.LogStream.LOG_STREAM_STDOUT)
+                  .setData(data)
+                  .build();
             })
         .watchTermination(
             (mat, done) -> {
@@ -263,7 +266,7 @@ class SourceToStreamTest {
             .map(
                 i ->
                     ContainerLogsResponse.newBuilder()
-                        .setStream("stdout")
+                        .setStream(dev.berth.api.v1.LogStream.LOG_STREAM_STDOUT)
                         .setData(ByteString.copyFromUtf8("line " + i + "\n"))
                         .build());
     SlowClient client = new SlowClient();
@@ -280,7 +283,9 @@ class SourceToStreamTest {
             .map(
                 i -> {
                   if (i == 2) throw BerthException.containerNotFound("x");
-                  return ContainerLogsResponse.newBuilder().setStream("stdout").build();
+                  return ContainerLogsResponse.newBuilder()
+                      .setStream(dev.berth.api.v1.LogStream.LOG_STREAM_STDOUT)
+                      .build();
                 });
     SlowClient client = new SlowClient();
     client.take(1);
