@@ -127,7 +127,19 @@ def run(berth, image, import_path):
     step("created %s (%s); the retry returned %s" % (created.name, created.id[:12], again.id[:12]))
     check(again.id == created.id, "a retried create with the same request_id returns the same container")
     ref = created.id
+    try:
+        walk_through(berth, image, created, since)
+    finally:  # whatever failed, leave nothing behind
+        try:
+            berth.containers.DeleteContainer(c.DeleteContainerRequest(ref=ref, force=True), timeout=TIMEOUT)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+    errors(berth, image, created)
 
+
+def walk_through(berth, image, created, since):
+    ref = created.id
     started = berth.containers.StartContainer(c.StartContainerRequest(ref=ref), timeout=TIMEOUT).container
     step("started, pid %d, state %s" % (started.pid, c.ContainerState.Name(started.state)))
     check(started.state == c.CONTAINER_STATE_RUNNING, "running after start")
@@ -202,7 +214,10 @@ def run(berth, image, import_path):
     step("events after seq %d: %s" % (since, " ".join(seen)))
     check(seen[0].endswith(":create") and seen[-1].endswith(":delete"), "create ... delete")
 
-    # Errors: branch on ErrorInfo.reason, never on the message.
+
+
+def errors(berth, image, created):
+    """Errors: branch on ErrorInfo.reason, never on the message."""
     try:
         berth.containers.InspectContainer(c.InspectContainerRequest(ref=created.id), timeout=TIMEOUT)
         check(False, "inspect of a deleted container fails")
