@@ -4,6 +4,7 @@
 #
 #   1. Debian packages (apt-get only when something is missing)
 #   2. the busybox test image in build/images/busybox (+ busybox-docker.tar)
+#   2b. buf (the proto linter, from npm) in build/tools/buf
 #   3. mvn -B -q -DskipTests install (only when a source or pom changed since the last build)
 #   4. class-data-sharing archives for the shim, the CLI and berthd (ops/{shim,cli,daemon}-cds.sh)
 #
@@ -56,6 +57,13 @@ need required apache2-utils           command -v htpasswd   # RegistryIT: bcrypt
 need required golang-github-containers-common test -f /usr/share/containers/seccomp.json  # berthd's default seccomp profile
 need required libc6-dev               test -f /usr/lib/x86_64-linux-gnu/libc.a  # SeccompIT builds a static keyctl probe (gcc -static)
 need required gcc                     command -v gcc
+need required protobuf-compiler       command -v protoc     # ops/lint-protos.sh: the protos compile with Debian's protoc
+need required libprotobuf-dev         test -f /usr/include/google/protobuf/timestamp.proto  # protoc's well-known types
+need required protobuf-compiler-grpc  command -v grpc_python_plugin  # Python stubs (ops/examples/python, PythonClientIT)
+need required python3-grpcio          /usr/bin/python3 -c 'import grpc'
+need required python3-protobuf        /usr/bin/python3 -c 'import google.protobuf'
+need required python3-grpc-tools      /usr/bin/python3 -c 'import grpc_tools'
+need required nodejs                  command -v npm        # installs buf (ops/lint-protos.sh)
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then
@@ -82,6 +90,13 @@ else
     need required golang-github-containers-common test -f /usr/share/containers/seccomp.json
     need required libc6-dev               test -f /usr/lib/x86_64-linux-gnu/libc.a
     need required gcc                     command -v gcc
+    need required protobuf-compiler       command -v protoc     # ops/lint-protos.sh: the protos compile with Debian's protoc
+    need required libprotobuf-dev         test -f /usr/include/google/protobuf/timestamp.proto  # protoc's well-known types
+    need required protobuf-compiler-grpc  command -v grpc_python_plugin  # Python stubs (ops/examples/python, PythonClientIT)
+    need required python3-grpcio          /usr/bin/python3 -c 'import grpc'
+    need required python3-protobuf        /usr/bin/python3 -c 'import google.protobuf'
+    need required python3-grpc-tools      /usr/bin/python3 -c 'import grpc_tools'
+    need required nodejs                  command -v npm        # installs buf (ops/lint-protos.sh)
     (( ${#missing_required[@]} == 0 )) || die "still missing required packages: ${missing_required[*]}"
   fi
 fi
@@ -95,6 +110,21 @@ if [[ ! -f "$image/index.json" ]] || { command -v skopeo >/dev/null && [[ ! -f "
     || { cat build/setup/image.log >&2; die "building the busybox image failed"; }
 else
   say "image: $image present"
+fi
+
+# ------------------------------------------------------------------ 2b. buf (independent of the build)
+# The npm package ships the release binary in a per-platform package; npm 11 skips its postinstall
+# script, which only checks that binary. Pinned: a newer buf may add lint rules.
+buf_version=1.75.0
+buf=build/tools/buf/node_modules/@bufbuild/buf-linux-x64/bin/buf
+if [[ -x "$buf" ]] && [[ "$("$buf" --version 2>/dev/null)" == "$buf_version" ]]; then
+  say "buf: $buf_version present"
+else
+  say "buf: npm install @bufbuild/buf@$buf_version into build/tools/buf"
+  mkdir -p build/tools/buf
+  npm install --prefix build/tools/buf --no-audit --no-fund --no-save "@bufbuild/buf@$buf_version" \
+      >build/setup/buf.log 2>&1 || { cat build/setup/buf.log >&2; die "installing buf failed"; }
+  [[ -x "$buf" ]] || die "npm installed no $buf (see build/setup/buf.log)"
 fi
 
 # ------------------------------------------------------------------ 3. build

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite: ops/setup.sh, then `mvn -B verify` (unit tests in every module and the
+# The whole suite: ops/setup.sh, ops/lint-protos.sh (buf lint + protoc of the public protos), then
+# `mvn -B verify` (unit tests in every module and the
 # cross-process integration tests in src/test, which start real berthd/shims/runc and need root).
 # Exits non-zero on any failure. Extra arguments go to maven (e.g. -Dit.test=RunIT).
 set -euo pipefail
@@ -8,5 +9,6 @@ BERTH_HOME="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." &
 cd "$BERTH_HOME"
 
 "$BERTH_HOME/ops/setup.sh"
+"$BERTH_HOME/ops/lint-protos.sh"
 echo "test: mvn -B verify $*"
 exec mvn -B verify "$@"
