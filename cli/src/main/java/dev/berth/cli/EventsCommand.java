@@ -165,7 +165,8 @@ final class EventsCommand extends BaseCommand {
           "restart",
           "shim-lost",
           "reconciled",
-          "delete");
+          "delete",
+          "journal-damaged");
 
   static String plain(Event e) {
     StringBuilder b =

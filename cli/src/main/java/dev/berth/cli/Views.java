@@ -80,6 +80,7 @@ final class Views {
       case EVENT_TYPE_SHIM_LOST -> "shim-lost";
       case EVENT_TYPE_RECONCILED -> "reconciled";
       case EVENT_TYPE_DELETE -> "delete";
+      case EVENT_TYPE_JOURNAL_DAMAGED -> "journal-damaged";
       default -> "unknown";
     };
   }

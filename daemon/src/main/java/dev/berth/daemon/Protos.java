@@ -162,6 +162,7 @@ final class Protos {
       case "shim-lost" -> EventType.EVENT_TYPE_SHIM_LOST;
       case "reconciled" -> EventType.EVENT_TYPE_RECONCILED;
       case "delete" -> EventType.EVENT_TYPE_DELETE;
+      case "journal-damaged" -> EventType.EVENT_TYPE_JOURNAL_DAMAGED;
       default -> EventType.EVENT_TYPE_UNSPECIFIED;
     };
   }
