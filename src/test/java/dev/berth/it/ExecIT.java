@@ -244,6 +244,38 @@ class ExecIT {
     assertFalse(BerthHarness.processAlive(pid));
   }
 
+  /** The shim keeps the records: a kill -9 of berthd loses no exec, running or exited. */
+  @Test
+  void execs_outlive_a_daemon_restart() throws Exception {
+    Exec running = create(container, false, "sleep", "335");
+    Call call = new Call(running.getId(), true);
+    int pid = call.next().getStarted().getPid();
+    assertNull(call.next());
+    Exec done = create(container, false, "sh", "-c", "exit 3");
+    assertEquals(3, drain(new Call(done.getId(), false)).exitCode());
+
+    berth.kill9Daemon();
+    berth.startDaemon();
+
+    assertTrue(BerthHarness.processAlive(pid));
+    assertTrue(
+        BerthHarness.eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              try {
+                return inspect(running.getId()).getState() == ExecState.EXEC_STATE_RUNNING;
+              } catch (StatusRuntimeException notYet) {
+                return false;
+              }
+            }),
+        "the running exec was lost with the daemon");
+    assertEquals(pid, inspect(running.getId()).getPid());
+    assertEquals(3, inspect(done.getId()).getExitCode());
+    execs().killExec(KillExecRequest.newBuilder().setExecId(running.getId()).build());
+    assertTrue(
+        BerthHarness.eventually(Duration.ofSeconds(15), () -> !BerthHarness.processAlive(pid)));
+  }
+
   @Test
   void limits_unknown_ids_and_stdin() throws Exception {
     String other = berth.runDetached("busybox", "sleep", "100000");
