@@ -134,6 +134,16 @@ class BadInputIT {
   }
 
   @Test
+  void a_name_that_is_a_containers_short_id_is_rejected_and_the_short_id_keeps_its_container() {
+    String shortId = runningId.substring(0, 12);
+    Result r = rejected("create", "--name", shortId, "busybox", "true");
+    assertTrue(r.stderr().contains(shortId), r.toString());
+    rejected("create", "--name", runningId.substring(0, 20), "busybox", "true");
+    rejected("create", "--name", "0".repeat(64), "busybox", "true");
+    assertEquals(runningId, berth.inspect(shortId).path("id").asText());
+  }
+
+  @Test
   void invalid_names_are_rejected() {
     for (String bad : List.of("a/b", "..", "../escape", "/abs", "x/../../escape")) {
       rejected("create", "--name", bad, "busybox", "true");
