@@ -28,7 +28,20 @@ public final class Failpoints {
 
   /** The shim's Task RPCs, as named in berth/shim/v1/task.proto. */
   public static final List<String> RPCS =
-      List.of("Create", "Start", "Kill", "Delete", "WaitExit", "State", "Pids", "Exec", "Shutdown");
+      List.of(
+          "Create",
+          "Start",
+          "Kill",
+          "Delete",
+          "WaitExit",
+          "State",
+          "Pids",
+          "CreateExec",
+          "StartExec",
+          "KillExec",
+          "InspectExec",
+          "ListExecs",
+          "Shutdown");
 
   static final long MAX_DELAY_MS = 10 * 60 * 1000;
   static final int MAX_COUNT = 1_000_000;
