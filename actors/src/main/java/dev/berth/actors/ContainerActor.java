@@ -9,8 +9,6 @@ import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
 import dev.berth.core.RestartPolicy;
 import dev.berth.persistence.CborSerializable;
-import dev.berth.task.ExecChunk;
-import dev.berth.task.ExecRequest;
 import dev.berth.task.LogHandle;
 import dev.berth.task.TaskHandle;
 import dev.berth.task.TaskRuntime;
@@ -24,7 +22,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -42,7 +39,6 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,8 +104,14 @@ public final class ContainerActor
 
   public record OpenLogs(ActorRef<StatusReply<LogHandle>> replyTo) implements Request {}
 
-  public record Exec(ExecRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo)
-      implements Request {}
+  /**
+   * The running run's shim, for the execs facade ({@code dev.berth.engine.Execs}): execs live in
+   * the shim, which keeps their records; a container that is not running has none.
+   */
+  public record OpenExecs(ActorRef<StatusReply<ExecTarget>> replyTo) implements Request {}
+
+  /** A running container's id and its run's connection to its shim. */
+  public record ExecTarget(String containerId, TaskHandle handle) {}
 
   /**
    * From the supervisor: a container found on disk that the journal does not know (the journal was
@@ -547,7 +549,7 @@ public final class ContainerActor
         .onCommand(Delete.class, (s, c) -> beginRemoval(s, c.replyTo()))
         .onCommand(WaitExit.class, this::registerExitWaiter)
         .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
-        .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
+        .onCommand(OpenExecs.class, (s, c) -> reject(c, notRunning(s.spec())));
 
     b.forStateType(Running.class)
         .onCommand(
@@ -562,7 +564,7 @@ public final class ContainerActor
         .onCommand(Delete.class, this::onDeleteRunning)
         .onCommand(WaitExit.class, this::registerExitWaiter)
         .onCommand(OpenLogs.class, (s, c) -> openLogs(c, exitSignal))
-        .onCommand(Exec.class, this::onExec);
+        .onCommand(OpenExecs.class, this::onOpenExecs);
 
     b.forStateType(Stopped.class)
         .onCommand(
@@ -589,7 +591,7 @@ public final class ContainerActor
         .onCommand(
             OpenLogs.class,
             (s, c) -> openLogs(c, CompletableFuture.completedFuture(Done.getInstance())))
-        .onCommand(Exec.class, (s, c) -> reject(c, notRunning(s.spec())));
+        .onCommand(OpenExecs.class, (s, c) -> reject(c, notRunning(s.spec())));
 
     b.forStateType(Removing.class)
         .onCommand(Delete.class, (s, c) -> beginRemoval(s, c.replyTo()))
@@ -1013,11 +1015,9 @@ public final class ContainerActor
         });
   }
 
-  private Effect<Event, State> onExec(Running s, Exec e) {
-    if (e.request().args().isEmpty())
-      return reject(e, BerthException.invalid("exec needs a command"));
+  private Effect<Event, State> onOpenExecs(Running s, OpenExecs e) {
     if (monitor == null) return reject(e, notRunning(s.spec()));
-    monitor.tell(new RunMonitor.Exec(e.request(), e.replyTo()));
+    monitor.tell(new RunMonitor.OpenExecs(e.replyTo()));
     return Effect().none();
   }
 

@@ -2,15 +2,12 @@ package dev.berth.actors;
 
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerView;
-import dev.berth.task.ExecChunk;
-import dev.berth.task.ExecRequest;
 import dev.berth.task.TaskExit;
 import dev.berth.task.TaskHandle;
 import dev.berth.task.TaskRuntime;
 import dev.berth.task.TaskRuntime.Observed;
 import java.time.Duration;
 import java.time.Instant;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -19,7 +16,6 @@ import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * One run of a container's process, watched: a child of the {@link ContainerActor}, spawned when
@@ -56,8 +52,8 @@ final class RunMonitor {
   /** A forced removal: SIGKILL now and every {@link #KILL_RETRY} until the run has ended. */
   record KillNow() implements Command {}
 
-  record Exec(ExecRequest request, ActorRef<StatusReply<Source<ExecChunk, NotUsed>>> replyTo)
-      implements Command {}
+  /** The run's shim connection, for execs (see {@link ContainerActor.OpenExecs}). */
+  record OpenExecs(ActorRef<StatusReply<ContainerActor.ExecTarget>> replyTo) implements Command {}
 
   private record WaitDone(TaskHandle handle, TaskExit exit, Throwable error) implements Command {}
 
@@ -274,7 +270,7 @@ final class RunMonitor {
         .onMessage(KillNow.class, this::onKillNow)
         .onMessage(Escalate.class, e -> escalate())
         .onMessage(Signalled.class, this::onSignalled)
-        .onMessage(Exec.class, this::onExec)
+        .onMessage(OpenExecs.class, this::onOpenExecs)
         .onSignal(PostStop.class, this::onPostStop);
   }
 
@@ -344,12 +340,12 @@ final class RunMonitor {
     return Behaviors.same(); // the SIGKILL retry is scheduled already
   }
 
-  private Behavior<Command> onExec(Exec e) {
+  private Behavior<Command> onOpenExecs(OpenExecs e) {
     if (handle == null) {
       e.replyTo()
           .tell(StatusReply.error(BerthException.unavailable("container " + id + ": no shim yet")));
     } else {
-      e.replyTo().tell(StatusReply.success(handle.exec(e.request())));
+      e.replyTo().tell(StatusReply.success(new ContainerActor.ExecTarget(id, handle)));
     }
     return Behaviors.same();
   }

@@ -14,18 +14,14 @@ import dev.berth.core.RestartPolicy;
 import dev.berth.core.Signals;
 import dev.berth.task.ContainerSpecs;
 import dev.berth.task.ContainerSpecs.CreateParams;
-import dev.berth.task.ExecChunk;
-import dev.berth.task.ExecRequest;
 import dev.berth.task.LogFollower;
 import dev.berth.task.LogFollower.LogLine;
 import dev.berth.task.LogHandle;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -42,12 +38,12 @@ import org.apache.pekko.stream.javadsl.Source;
  * API later) translates its request into one of these calls and the answer back, nothing more.
  * Requests are plain values (the records below: text as a user wrote it, parsed here — signals,
  * restart policies — with the defaults applied here); answers are domain values ({@link
- * ContainerView}, {@link ExitInfo}, {@link LogLine}, {@link ExecOutput}, {@link LifecycleEvent}).
+ * ContainerView}, {@link ExitInfo}, {@link LogLine}, {@link LifecycleEvent}; execs: {@link Execs}).
  * Failures are {@link dev.berth.core.BerthException}s (a failed stage or Source), never thrown.
  *
  * <p>Streams are Sources whose first step (the ask that opens the log, the resolution of a filter's
- * containers, the shim's exec call) runs when the Source is run, so the adapter that serves it owns
- * its flow control and cancellation from the start.
+ * containers) runs when the Source is run, so the adapter that serves it owns its flow control and
+ * cancellation from the start.
  */
 public final class Containers {
   /** Most requests answer at once or after one journal write. */
@@ -91,9 +87,6 @@ public final class Containers {
    * null for {@link Defaults#STOP_TIMEOUT}.
    */
   public record Stop(String ref, String signal, Duration timeout) {}
-
-  public record Exec(
-      String ref, List<String> args, List<String> env, String workingDir, String user) {}
 
   public record Logs(String ref, boolean follow) {}
 
@@ -251,28 +244,6 @@ public final class Containers {
             this.<LogHandle>ask(r.ref(), ContainerActor.OpenLogs::new, ASK)
                 .thenApply(handle -> LogFollower.source(handle, r.follow(), blocking)))
         .mapMaterializedValue(m -> NotUsed.getInstance());
-  }
-
-  /**
-   * A process in a running container: its output, then its exit code. The shim's call starts when
-   * the Source runs; cancelling the Source cancels it (the shim then sends SIGTERM to the process).
-   */
-  public Source<ExecOutput, NotUsed> exec(Exec r) {
-    ExecRequest task =
-        new ExecRequest(UUID.randomUUID().toString(), r.args(), r.env(), r.workingDir(), r.user());
-    return Source.completionStageSource(
-            this.<Source<ExecChunk, NotUsed>>ask(
-                r.ref(), to -> new ContainerActor.Exec(task, to), ASK))
-        .map(Containers::execOutput)
-        .mapMaterializedValue(m -> NotUsed.getInstance());
-  }
-
-  static ExecOutput execOutput(ExecChunk c) {
-    if (c instanceof ExecChunk.Stdout out)
-      return new ExecOutput.Stdout(ByteBuffer.wrap(out.data()));
-    if (c instanceof ExecChunk.Stderr err)
-      return new ExecOutput.Stderr(ByteBuffer.wrap(err.data()));
-    return new ExecOutput.Exited(((ExecChunk.Exited) c).exitCode());
   }
 
   /** The lifecycle events a subscription asked for; its container references resolved first. */

@@ -687,28 +687,17 @@ class ContainerActorTest {
     withoutTimePassing(() -> assertEquals(137, inspect(again).exitCode()));
   }
 
-  /** Exec goes to the run's shim; its output arrives as domain chunks. */
+  /** Execs go to the run's shim: a running container hands out its run's connection. */
   @Test
-  void exec_is_served_by_the_runs_shim() throws Exception {
+  void execs_are_served_by_the_runs_shim_and_only_while_running() throws Exception {
     var c = created(false);
+    TestProbe<StatusReply<ContainerActor.ExecTarget>> p = kit.createTestProbe();
+    c.tell(new ContainerActor.OpenExecs(p.getRef()));
+    assertEquals(BerthException.Reason.INVALID_STATE, err(p).reason());
     started(c);
-    TestProbe<
-            StatusReply<
-                org.apache.pekko.stream.javadsl.Source<
-                    dev.berth.task.ExecChunk, org.apache.pekko.NotUsed>>>
-        p = kit.createTestProbe();
-    c.tell(
-        new ContainerActor.Exec(
-            new dev.berth.task.ExecRequest("e1", List.of("true"), List.of(), "/", ""), p.getRef()));
-    var chunks =
-        ok(p)
-            .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system())
-            .toCompletableFuture()
-            .get(5, java.util.concurrent.TimeUnit.SECONDS);
-    assertEquals(List.of(new dev.berth.task.ExecChunk.Exited(0)), chunks);
-    c.tell(
-        new ContainerActor.Exec(
-            new dev.berth.task.ExecRequest("e2", List.of(), List.of(), "/", ""), p.getRef()));
-    assertEquals(BerthException.Code.INVALID_ARGUMENT, err(p).code());
+    c.tell(new ContainerActor.OpenExecs(p.getRef()));
+    ContainerActor.ExecTarget target = ok(p);
+    assertTrue(target.handle() != null);
+    assertEquals(inspect(c).id(), target.containerId());
   }
 }

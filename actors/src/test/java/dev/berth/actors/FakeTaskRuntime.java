@@ -5,6 +5,8 @@ import dev.berth.core.ContainerSpec;
 import dev.berth.core.RestartPolicy;
 import dev.berth.host.BerthPaths;
 import dev.berth.task.ExecChunk;
+import dev.berth.task.ExecInfo;
+import dev.berth.task.ExecInput;
 import dev.berth.task.ExecRequest;
 import dev.berth.task.TaskExit;
 import dev.berth.task.TaskHandle;
@@ -79,9 +81,52 @@ final class FakeTaskRuntime implements TaskRuntime {
       return CompletableFuture.completedFuture(null);
     }
 
+    /** Execs as a shim records them (no process runs: a start reports exit 0 at once). */
+    final java.util.Map<String, ExecInfo> execs = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
-    public Source<ExecChunk, NotUsed> exec(ExecRequest request) {
-      return Source.single(new ExecChunk.Exited(0));
+    public CompletionStage<ExecInfo> createExec(ExecRequest request) {
+      ExecInfo info =
+          new ExecInfo(
+              request.execId(),
+              "",
+              ExecInfo.State.CREATED,
+              0,
+              null,
+              request.args(),
+              request.attachStdin(),
+              null,
+              null);
+      execs.put(request.execId(), info);
+      return CompletableFuture.completedFuture(info);
+    }
+
+    @Override
+    public Source<ExecChunk, NotUsed> startExec(
+        String execId, boolean detach, Source<ExecInput, NotUsed> stdin) {
+      if (!execs.containsKey(execId)) {
+        return Source.failed(BerthException.execNotFound(execId));
+      }
+      return Source.from(
+          List.of(new ExecChunk.Started(4242), new ExecChunk.Exited(0, Instant.now())));
+    }
+
+    @Override
+    public CompletionStage<ExecInfo> killExec(String execId, int signal) {
+      return inspectExec(execId);
+    }
+
+    @Override
+    public CompletionStage<ExecInfo> inspectExec(String execId) {
+      ExecInfo info = execs.get(execId);
+      return info == null
+          ? CompletableFuture.failedFuture(BerthException.execNotFound(execId))
+          : CompletableFuture.completedFuture(info);
+    }
+
+    @Override
+    public CompletionStage<List<ExecInfo>> listExecs() {
+      return CompletableFuture.completedFuture(List.copyOf(execs.values()));
     }
 
     @Override

@@ -98,13 +98,51 @@ class ContainersTest {
   }
 
   @Test
-  void exec_gets_a_fresh_id_each_time() {
-    var request = new Containers.Exec("web", List.of("true"), List.of(), "", "");
-    containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    containers.exec(request).runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), kit.system());
-    String first = ((ContainerActor.Exec) forwarded("web")).request().execId();
-    String second = ((ContainerActor.Exec) forwarded("web")).request().execId();
-    assertTrue(!first.isEmpty() && !first.equals(second), first + " " + second);
+  void a_bad_request_id_fails_without_asking() throws Exception {
+    Containers.Create c = create("", 0);
+    for (String bad : List.of("k".repeat(129), "new\nline", "ü")) {
+      BerthException e =
+          failure(
+              containers.create(
+                  new Containers.Create(
+                      c.image(),
+                      c.name(),
+                      c.entrypoint(),
+                      c.cmd(),
+                      c.env(),
+                      c.workingDir(),
+                      c.user(),
+                      c.autoRemove(),
+                      c.hostname(),
+                      c.labels(),
+                      c.restartPolicy(),
+                      c.restartMaxRetries(),
+                      c.failpoints(),
+                      c.securityOpts(),
+                      bad)));
+      assertEquals("request_id", e.field());
+      assertTrue(e.getMessage().length() < 200, e.getMessage());
+    }
+    supervisor.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
+  void a_wait_is_answered_by_its_waiter_and_a_cancelled_one_stops_it() throws Exception {
+    var answered = containers.waitExit("web").toCompletableFuture();
+    var first = (ContainerActor.WaitExit) forwarded("web");
+    first
+        .replyTo()
+        .tell(
+            org.apache.pekko.pattern.StatusReply.success(
+                new dev.berth.core.ExitInfo("id", 3, java.time.Instant.now())));
+    assertEquals(3, answered.get(5, TimeUnit.SECONDS).exitCode());
+    TestProbe<Object> watcher = kit.createTestProbe();
+    watcher.expectTerminated(first.replyTo(), Duration.ofSeconds(5));
+
+    var cancelled = containers.waitExit("db").toCompletableFuture();
+    var second = (ContainerActor.WaitExit) forwarded("db");
+    cancelled.cancel(false);
+    watcher.expectTerminated(second.replyTo(), Duration.ofSeconds(5));
   }
 
   private static Containers.Create create(String policy, int max) {

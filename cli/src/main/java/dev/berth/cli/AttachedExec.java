@@ -19,7 +19,8 @@ import sun.misc.SignalHandler;
  * terminal slows the stream: grpc asks for the next message only once a write returned); with -i
  * the CLI's stdin is sent in chunks of at most {@value #STDIN_CHUNK} bytes, each only when the call
  * can take it (isReady / onReady), and close_stdin at its end. Ctrl-C (or SIGTERM) cancels the
- * call, and the daemon then kills the process. The result is the process's exit code.
+ * call, and the daemon then kills the process. The result is the process's exit code (128 + the
+ * signal's number after a cancel, as a shell reports it).
  */
 final class AttachedExec implements ClientResponseObserver<StartExecRequest, StartExecResponse> {
   /** The largest stdin chunk sent in one request (the daemon takes up to 1 MiB). */
@@ -45,9 +46,10 @@ final class AttachedExec implements ClientResponseObserver<StartExecRequest, Sta
     daemon.execAsync().startExec(this);
     ClientCallStreamObserver<StartExecRequest> c = call;
     c.onNext(StartExecRequest.newBuilder().setExecId(id).build());
-    if (stdin == null) {
-      c.onCompleted(); // nothing more to send (a half-close, not a cancel)
-    } else {
+    // The request stream stays open (no half-close) until the daemon ends the call with `exited`:
+    // a grpc-java server sees a client's cancel on its request observer (onError) only while the
+    // client has not half-closed, and a cancel must always reach the daemon (it kills the process).
+    if (stdin != null) {
       Thread pump = new Thread(this::pumpStdin, "berth-exec-stdin");
       pump.setDaemon(true); // blocked in read(2) when the process exits first: never waited for
       pump.start();
@@ -139,7 +141,6 @@ final class AttachedExec implements ClientResponseObserver<StartExecRequest, Sta
         if (!awaitReady()) return;
         if (n < 0) {
           call.onNext(StartExecRequest.newBuilder().setCloseStdin(true).build());
-          call.onCompleted();
           return;
         }
         if (n > 0) {

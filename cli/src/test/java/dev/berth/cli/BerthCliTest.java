@@ -833,6 +833,47 @@ class BerthCliTest {
   }
 
   @Test
+  void a_signal_to_an_attached_exec_cancels_the_call_and_exits_like_a_shell() throws Exception {
+    // A real `berth` JVM (signals cannot be sent to this test's own JVM): SIGTERM (SIGINT is
+    // handled the same way, but may be ignored by a background job's parent) must cancel the
+    // StartExec call, which is what makes the daemon kill the process.
+    daemon.execStallMillis = 60_000;
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.berth.cli.BerthCli",
+                "--socket",
+                daemon.socket.toString(),
+                "exec",
+                "web",
+                "sleep",
+                "100")
+            .redirectErrorStream(true)
+            .start();
+    try {
+      long until = System.nanoTime() + 30_000_000_000L;
+      while (daemon.requests(StartExecRequest.class).isEmpty() && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+      assertEquals(1, daemon.requests(StartExecRequest.class).size(), "the exec never started");
+      Thread.sleep(300); // the signal handlers are installed right after the first request
+      new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+      assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), "berth did not exit");
+      String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertEquals(143, p.exitValue(), output);
+      until = System.nanoTime() + 10_000_000_000L;
+      while (!daemon.requests.contains(Status.Code.CANCELLED) && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+      assertTrue(daemon.requests.contains(Status.Code.CANCELLED), daemon.requests.toString());
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
   void exec_detached_prints_the_exec_id_and_does_not_wait() {
     Result r = berth("exec", "-d", "web", "sleep", "100");
     assertEquals(0, r.code(), r.err());

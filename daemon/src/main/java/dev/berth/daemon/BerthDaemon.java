@@ -10,6 +10,7 @@ import dev.berth.daemon.grpc.RequestGuard;
 import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.engine.Containers;
 import dev.berth.engine.Events;
+import dev.berth.engine.Execs;
 import dev.berth.engine.Images;
 import dev.berth.host.BerthPaths;
 import dev.berth.host.DiskSpace;
@@ -293,6 +294,9 @@ public final class BerthDaemon implements Callable<Integer> {
             .addService(
                 RequestGuard.guard(new ContainersService(containers, streams).bindService()))
             .addService(RequestGuard.guard(new EventsService(events, streams).bindService()))
+            .addService(
+                RequestGuard.guard(
+                    new ExecService(new Execs(system, supervisor), streams).bindService()))
             .addService(
                 RequestGuard.guard(
                     new ImagesService(

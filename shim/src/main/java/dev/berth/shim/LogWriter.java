@@ -4,22 +4,30 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
 
 /**
  * Appends container output to the log file in docker's json-file format, one line per chunk read:
- * {"log":"...","stream":"stdout|stderr","time":"RFC3339 nanos"}. Each line goes out in one write(2)
- * on an O_APPEND channel, so the two streams never interleave inside a line.
+ * {"log":"...","stream":"stdout|stderr","time":"RFC3339 nanos"}, plus {"log_base64":"..."} with the
+ * exact bytes of a chunk that is not UTF-8 (see {@link StreamSink}). Each line goes out in one
+ * write(2) on an O_APPEND channel, so the two streams never interleave inside a line.
  */
 final class LogWriter implements AutoCloseable {
   private final Path path;
   private final FileChannel channel;
   private static final long RETRY_MILLIS = 500;
+
+  /** The extra field of a line whose chunk is not UTF-8: its exact bytes, base64. */
+  static final String RAW_FIELD = "log_base64";
+
   private boolean closed;
 
   /** Set before close() takes the monitor: a writer waiting for disk space gives up. */
@@ -37,8 +45,9 @@ final class LogWriter implements AutoCloseable {
     return new StreamSink(name);
   }
 
-  private synchronized void append(String stream, CharSequence text) {
-    if (closed || text.length() == 0) {
+  /** {@code raw}: the chunk's exact bytes in base64 when they are not UTF-8, else null. */
+  private synchronized void append(String stream, CharSequence text, String raw) {
+    if (closed || (text.length() == 0 && raw == null)) {
       return;
     }
     StringBuilder line = new StringBuilder(text.length() + 80);
@@ -48,7 +57,11 @@ final class LogWriter implements AutoCloseable {
         .append(stream)
         .append("\",\"time\":\"")
         .append(Timestamps.format(Instant.now()))
-        .append("\"}\n");
+        .append('"');
+    if (raw != null) {
+      line.append(",\"" + RAW_FIELD + "\":\"").append(raw).append('"');
+    }
+    line.append("}\n");
     ByteBuffer bytes = StandardCharsets.UTF_8.encode(CharBuffer.wrap(line));
     boolean waited = false;
     while (true) {
@@ -133,17 +146,21 @@ final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Decodes one stream's chunks as UTF-8. A pipe read can end in the middle of a multi-byte
-   * character; those trailing bytes are carried into the next chunk instead of becoming U+FFFD.
+   * One stream's chunks, each written as one line. A pipe read can end in the middle of a
+   * multi-byte character; those trailing bytes are carried into the next chunk. A chunk that is
+   * valid UTF-8 is a plain docker json-file line; one that is not also carries its exact bytes in
+   * {@value #RAW_FIELD} (base64), which Berth's reader prefers, while {@code log} holds the text
+   * with U+FFFD for what is not UTF-8 (what docker's readers see): the log is lossless and stays
+   * docker-compatible.
    */
   final class StreamSink implements StreamPump.Sink {
     private final String name;
-    private final CharsetDecoder decoder =
+    private final CharsetDecoder strict =
         StandardCharsets.UTF_8
             .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPLACE)
-            .onUnmappableCharacter(CodingErrorAction.REPLACE);
-    private ByteBuffer carry = ByteBuffer.allocate(0);
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    private byte[] carry = new byte[0];
 
     private StreamSink(String name) {
       this.name = name;
@@ -151,21 +168,51 @@ final class LogWriter implements AutoCloseable {
 
     @Override
     public void chunk(byte[] buf, int len) {
-      ByteBuffer in = ByteBuffer.allocate(carry.remaining() + len);
-      in.put(carry).put(buf, 0, len).flip();
-      CharBuffer out = CharBuffer.allocate(in.remaining() + 1);
-      decoder.decode(in, out, false); // stops before an incomplete trailing sequence
-      carry = in.slice();
-      append(name, out.flip());
+      byte[] in = new byte[carry.length + len];
+      System.arraycopy(carry, 0, in, 0, carry.length);
+      System.arraycopy(buf, 0, in, carry.length, len);
+      int n = in.length - incompleteTail(in);
+      carry = Arrays.copyOfRange(in, n, in.length);
+      emit(in, n);
     }
 
     @Override
     public void endOfStream() {
-      CharBuffer out = CharBuffer.allocate(carry.remaining() + 1);
-      decoder.decode(carry, out, true);
-      decoder.flush(out);
-      carry = ByteBuffer.allocate(0);
-      append(name, out.flip());
+      byte[] rest = carry;
+      carry = new byte[0];
+      emit(rest, rest.length);
     }
+
+    private void emit(byte[] bytes, int n) {
+      if (n == 0) {
+        return;
+      }
+      ByteBuffer in = ByteBuffer.wrap(bytes, 0, n);
+      try {
+        append(name, strict.reset().decode(in), null);
+      } catch (CharacterCodingException notUtf8) {
+        in.rewind();
+        append(
+            name,
+            StandardCharsets.UTF_8.decode(in), // the lossy text, for docker's readers
+            Base64.getEncoder().encodeToString(Arrays.copyOf(bytes, n)));
+      }
+    }
+  }
+
+  /**
+   * How many bytes at the end of {@code b} begin a UTF-8 sequence that is not complete yet (0 when
+   * it ends on a character boundary, or with bytes that can never become one).
+   */
+  static int incompleteTail(byte[] b) {
+    for (int k = 1; k <= Math.min(3, b.length); k++) {
+      int c = b[b.length - k] & 0xff;
+      if ((c & 0xc0) == 0x80) {
+        continue; // a continuation byte: look further back for its lead
+      }
+      int need = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+      return need > k ? k : 0;
+    }
+    return 0;
   }
 }

@@ -123,12 +123,24 @@ final class RuncDriver {
   /**
    * Spawns {@code runc exec --process FILE ID}, which stays attached and exits with the process.
    */
-  Reaper.Child spawnExec(String id, Path processJson, int stdoutFd, int stderrFd) {
+  /**
+   * {@code runc exec} in the foreground (it stays the process's parent and exits with its code);
+   * {@code pidFile} receives the process's pid once it runs.
+   */
+  Reaper.Child spawnExec(
+      String id, Path processJson, Path pidFile, Redirect stdin, Redirect stdout, Redirect stderr) {
     return reaper.spawn(
-        SpawnSpec.of(argv("exec", "--process", processJson.toString(), id))
-            .stdin(Redirect.DEV_NULL)
-            .stdout(Redirect.fd(stdoutFd))
-            .stderr(Redirect.fd(stderrFd)));
+        SpawnSpec.of(
+                argv(
+                    "exec",
+                    "--process",
+                    processJson.toString(),
+                    "--pid-file",
+                    pidFile.toString(),
+                    id))
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr));
   }
 
   void start(String id) throws RuncException {

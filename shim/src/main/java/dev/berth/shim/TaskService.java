@@ -1,13 +1,19 @@
 package dev.berth.shim;
 
+import dev.berth.api.shim.v1.CreateExecRequest;
 import dev.berth.api.shim.v1.CreateTaskReply;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.DeleteTaskRequest;
 import dev.berth.api.shim.v1.Empty;
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExecEvent;
+import dev.berth.api.shim.v1.ExecInfo;
+import dev.berth.api.shim.v1.ExecInput;
 import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.api.shim.v1.InspectExecRequest;
+import dev.berth.api.shim.v1.KillExecRequest;
 import dev.berth.api.shim.v1.KillTaskRequest;
+import dev.berth.api.shim.v1.ListExecsReply;
+import dev.berth.api.shim.v1.ListExecsRequest;
 import dev.berth.api.shim.v1.PidsReply;
 import dev.berth.api.shim.v1.PidsRequest;
 import dev.berth.api.shim.v1.ShutdownRequest;
@@ -40,6 +46,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
   private final Executor exitHandling;
   private final Runnable exitShim;
   private final int shimPid = Posix.getpid();
+  private final ExecTable execs = new ExecTable();
 
   /**
    * Set once, by Create (which holds this object's monitor while it runs runc create); read without
@@ -229,15 +236,71 @@ final class TaskService extends TaskGrpc.TaskImplBase {
   }
 
   @Override
-  public void exec(ExecTaskRequest req, StreamObserver<ExecChunk> reply) {
-    ServerCallStreamObserver<ExecChunk> observer = (ServerCallStreamObserver<ExecChunk>) reply;
+  public void createExec(CreateExecRequest req, StreamObserver<ExecInfo> reply) {
+    call(
+        reply,
+        () -> {
+          InitProcess task = init();
+          task.checkExec();
+          try {
+            ExecProcess.processSpec(task.bundle(), req); // a bad user or no args: refused now
+          } catch (java.io.IOException e) {
+            throw TaskException.internal("exec in " + id + ": " + e.getMessage());
+          }
+          return execs.create(id, req);
+        });
+  }
+
+  @Override
+  public StreamObserver<ExecInput> startExec(StreamObserver<ExecEvent> reply) {
+    ServerCallStreamObserver<ExecEvent> call = (ServerCallStreamObserver<ExecEvent>) reply;
+    InitProcess task;
     try {
-      InitProcess task = init();
+      task = init();
       task.checkExec();
-      ExecProcess.run(id, task.bundle(), stateDir, req, runc, io, observer);
     } catch (TaskException e) {
       reply.onError(e.toStatus().asRuntimeException());
+      return new Ignored();
     }
+    return ExecProcess.serve(id, task.bundle(), stateDir, execs, runc, io, call);
+  }
+
+  @Override
+  public void killExec(KillExecRequest req, StreamObserver<ExecInfo> reply) {
+    call(
+        reply,
+        () -> {
+          int pid = execs.runningPid(req.getExecId());
+          int signal = req.getSignal() == 0 ? 9 : req.getSignal();
+          if (signal < 1 || signal > 64) {
+            throw new TaskException(Status.Code.INVALID_ARGUMENT, "invalid signal " + signal);
+          }
+          ShimLog.info("exec " + req.getExecId() + " pid " + pid + ": signal " + signal);
+          Posix.kill(pid, signal);
+          return execs.inspect(req.getExecId());
+        });
+  }
+
+  @Override
+  public void inspectExec(InspectExecRequest req, StreamObserver<ExecInfo> reply) {
+    call(reply, () -> execs.inspect(req.getExecId()));
+  }
+
+  @Override
+  public void listExecs(ListExecsRequest req, StreamObserver<ListExecsReply> reply) {
+    call(reply, () -> ListExecsReply.newBuilder().addAllExecs(execs.list()).build());
+  }
+
+  /** The inbound side of a call refused at once. */
+  private static final class Ignored implements StreamObserver<ExecInput> {
+    @Override
+    public void onNext(ExecInput value) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
   }
 
   @Override

@@ -10,8 +10,6 @@ import com.google.gson.JsonParser;
 import dev.berth.api.shim.v1.CreateTaskReply;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.DeleteTaskRequest;
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
 import dev.berth.api.shim.v1.ExitStatus;
 import dev.berth.api.shim.v1.KillTaskRequest;
 import dev.berth.api.shim.v1.Mount;
@@ -22,14 +20,11 @@ import dev.berth.api.shim.v1.StateTaskRequest;
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.shim.v1.TaskStateReply;
 import dev.berth.api.shim.v1.WaitTaskRequest;
-import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -134,6 +129,29 @@ class ShimTest {
     assertFalse(Files.exists(h.stateDir), "state dir removed");
     assertFalse(ShimHarness.isMounted(bundle.resolve("rootfs")), "rootfs unmounted");
     assertFalse(Files.exists(h.runcRoot.resolve(h.id)), "runc state removed");
+  }
+
+  @Test
+  void output_that_is_not_utf8_is_logged_exactly() throws Exception {
+    ShimHarness h = shim("binary");
+    Path bundle = h.bundle("bundle", List.of("sh", "-c", "printf '\\377\\376\\0\\1AB'"));
+    TaskGrpc.TaskBlockingStub shim = h.shim();
+    shim.create(bindCreate(h, bundle));
+    shim.start(StartTaskRequest.getDefaultInstance());
+    assertEquals(0, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (String line : Files.readAllLines(h.logPath)) {
+      JsonObject entry = JsonParser.parseString(line).getAsJsonObject();
+      assertEquals("stdout", entry.get("stream").getAsString(), line);
+      out.write(
+          entry.has("log_base64")
+              ? java.util.Base64.getDecoder().decode(entry.get("log_base64").getAsString())
+              : entry.get("log").getAsString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, 'A', 'B'}, out.toByteArray());
+    shim.delete(DeleteTaskRequest.getDefaultInstance());
+    assertTrue(h.process.waitFor(10, TimeUnit.SECONDS), "shim exits after Delete");
   }
 
   /** Field 19 of /proc/PID/stat: the nice value (of the main thread). */
@@ -339,180 +357,8 @@ class ShimTest {
     }
   }
 
-  @Test
-  void exec_streams_output_and_exit_code() throws Exception {
-    ShimHarness h = shim("exec");
-    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-    TaskGrpc.TaskBlockingStub shim = h.shim();
-    shim.create(bindCreate(h, bundle));
-    shim.start(StartTaskRequest.getDefaultInstance());
-
-    Exec x =
-        exec(
-            shim,
-            ExecTaskRequest.newBuilder().setExecId("e1").addArgs("echo").addArgs("x").build());
-    assertEquals("x\n", x.stdout);
-    assertEquals("", x.stderr);
-    assertEquals(0, x.exitCode);
-
-    Exec fail =
-        exec(
-            shim,
-            ExecTaskRequest.newBuilder()
-                .setExecId("e2")
-                .addArgs("sh")
-                .addArgs("-c")
-                .addArgs("echo $GREETING $HOME; echo e >&2; exit 5")
-                .addEnv("GREETING=hello")
-                .setCwd("/tmp")
-                .build());
-    assertEquals("hello /\n", fail.stdout); // request env over config env
-    assertEquals("e\n", fail.stderr);
-    assertEquals(5, fail.exitCode);
-
-    StatusRuntimeException badUser =
-        assertThrows(
-            StatusRuntimeException.class,
-            () ->
-                exec(shim, ExecTaskRequest.newBuilder().addArgs("true").setUser("nobody").build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, badUser.getStatus().getCode());
-
-    // SIGKILL: sleep is pid 1 of its namespace, and pid 1 ignores signals it has no handler for.
-    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-    shim.delete(DeleteTaskRequest.getDefaultInstance());
-  }
-
-  @Test
-  void exec_that_prints_nothing_is_stopped_when_its_caller_cancels() throws Exception {
-    ShimHarness h = shim("execcancel");
-    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-    TaskGrpc.TaskBlockingStub shim = h.shim();
-    shim.create(bindCreate(h, bundle));
-    shim.start(StartTaskRequest.getDefaultInstance());
-
-    // the daemon cancels the shim's Exec call when its own client cancels (berth exec killed)
-    Context.CancellableContext caller = Context.current().withCancellation();
-    Iterator<ExecChunk> output =
-        caller.call(
-            () ->
-                shim.exec(
-                    ExecTaskRequest.newBuilder()
-                        .setExecId("quiet")
-                        .addArgs("sleep")
-                        .addArgs("227")
-                        .build()));
-    assertTrue(
-        eventually(() -> !processesRunning("sleep", "227").isEmpty()), "the exec never started");
-    caller.cancel(null);
-    assertThrows(StatusRuntimeException.class, output::hasNext);
-    assertTrue(
-        eventually(() -> processesRunning("sleep", "227").isEmpty()),
-        "the exec still runs after its caller cancelled: " + processesRunning("sleep", "227"));
-
-    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-    shim.delete(DeleteTaskRequest.getDefaultInstance());
-  }
-
-  @Test
-  void exec_output_waits_for_aCaller_that_does_not_read_instead_of_filling_the_shim()
-      throws Exception {
-    ShimHarness h = shim("execslow");
-    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-    TaskGrpc.TaskBlockingStub shim = h.shim();
-    shim.create(bindCreate(h, bundle));
-    shim.start(StartTaskRequest.getDefaultInstance());
-
-    // `yes` writes as fast as it can; the shim runs with -Xmx24m, as launched
-    Context.CancellableContext caller = Context.current().withCancellation();
-    Iterator<ExecChunk> output =
-        caller.call(
-            () ->
-                shim.exec(
-                    ExecTaskRequest.newBuilder()
-                        .setExecId("flood")
-                        .addArgs("busybox")
-                        .addArgs("yes")
-                        .build()));
-    assertTrue(output.next().getStdout().size() > 0);
-    // The caller takes nothing more: the shim must stop reading, so that yes blocks on its full
-    // pipe (instead of the shim buffering its output until it runs out of heap).
-    List<Long> yes = processesRunning("busybox", "yes");
-    assertEquals(1, yes.size(), yes.toString());
-    assertTrue(
-        eventually(() -> blockedWritingToAPipe(yes.get(0))),
-        "yes never blocked on its pipe: the shim keeps reading for a caller that does not");
-    assertTrue(h.process.isAlive(), "the shim died");
-    assertFalse(h.shimLog().contains("OutOfMemoryError"), h.shimLog());
-    assertEquals("running", shim.state(StateTaskRequest.getDefaultInstance()).getStatus());
-    long bytes = 0;
-    for (int i = 0; i < 100; i++) {
-      bytes += output.next().getStdout().size(); // and the output goes on when it reads again
-    }
-    assertTrue(bytes > 0);
-    caller.cancel(null);
-    assertTrue(
-        eventually(() -> processesRunning("busybox", "yes").isEmpty()), "yes survived the cancel");
-
-    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-    shim.delete(DeleteTaskRequest.getDefaultInstance());
-  }
-
-  @Test
-  void exec_output_reaches_aSlow_caller_in_full_after_the_process_exited() throws Exception {
-    ShimHarness h = shim("execdrain");
-    Path bundle = h.bundle("bundle", List.of("sleep", "100"));
-    TaskGrpc.TaskBlockingStub shim = h.shim();
-    shim.create(bindCreate(h, bundle));
-    shim.start(StartTaskRequest.getDefaultInstance());
-
-    // 150 KiB: more than the call lets through to a caller that does not read (64 KiB window,
-    // 32 KiB more queued), less than that plus what the shim's pump and the pipe hold, so the
-    // process is done at once and the rest waits in the shim for longer than the 1 s the
-    // shim gives a pipe to end after the exit.
-    Iterator<ExecChunk> output =
-        shim.exec(
-            ExecTaskRequest.newBuilder()
-                .setExecId("slow")
-                .addArgs("sh")
-                .addArgs("-c")
-                .addArgs("busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null")
-                .build());
-    long bytes = output.next().getStdout().size();
-    // The caller reads again only once the process is gone and more than the 1 s the shim
-    // gives a pipe after the exit has passed.
-    assertTrue(
-        eventually(
-            () ->
-                processesRunning("busybox", "dd", "if=/dev/zero", "bs=1024", "count=150").isEmpty()
-                    && processesRunning(
-                            "sh", "-c", "busybox dd if=/dev/zero bs=1024 count=150 2>/dev/null")
-                        .isEmpty()),
-        "dd did not finish");
-    long readAgainAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
-    while (System.nanoTime() < readAgainAt) {
-      Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(readAgainAt - System.nanoTime())));
-    }
-    int exitCode = -1;
-    while (output.hasNext()) {
-      ExecChunk chunk = output.next();
-      if (chunk.getPayloadCase() == ExecChunk.PayloadCase.EXIT_CODE) {
-        exitCode = chunk.getExitCode();
-      }
-      bytes += chunk.getStdout().size();
-    }
-    assertEquals(150 * 1024, bytes);
-    assertEquals(0, exitCode);
-
-    shim.kill(KillTaskRequest.newBuilder().setSignal(9).setAll(true).build());
-    assertEquals(137, shim.waitExit(WaitTaskRequest.getDefaultInstance()).getExitCode());
-    shim.delete(DeleteTaskRequest.getDefaultInstance());
-  }
-
   /** Whether the process sleeps in a write to a full pipe (its kernel wait channel). */
-  private static boolean blockedWritingToAPipe(long pid) {
+  static boolean blockedWritingToAPipe(long pid) {
     try {
       return Files.readString(Path.of("/proc/" + pid + "/wchan")).contains("pipe_write");
     } catch (java.io.IOException gone) {
@@ -521,7 +367,7 @@ class ShimTest {
   }
 
   /** Live processes whose command line is exactly {@code args}. */
-  private static List<Long> processesRunning(String... args) {
+  static List<Long> processesRunning(String... args) {
     String wanted = String.join("\0", args) + "\0";
     List<Long> found = new ArrayList<>();
     try (var entries = Files.list(Path.of("/proc"))) {
@@ -545,7 +391,7 @@ class ShimTest {
     return found;
   }
 
-  private static boolean eventually(java.util.function.BooleanSupplier condition)
+  static boolean eventually(java.util.function.BooleanSupplier condition)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!condition.getAsBoolean()) {
@@ -648,24 +494,6 @@ class ShimTest {
     assertEquals(0, h.process.exitValue());
     assertTrue(Files.exists(Path.of("/proc/" + pid)), "the container outlives its shim");
     // @AfterEach deletes it with runc delete --force.
-  }
-
-  private record Exec(String stdout, String stderr, int exitCode) {}
-
-  private static Exec exec(TaskGrpc.TaskBlockingStub shim, ExecTaskRequest req) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = -1;
-    for (Iterator<ExecChunk> it = shim.exec(req); it.hasNext(); ) {
-      ExecChunk chunk = it.next();
-      switch (chunk.getPayloadCase()) {
-        case STDOUT -> out.writeBytes(chunk.getStdout().toByteArray());
-        case STDERR -> err.writeBytes(chunk.getStderr().toByteArray());
-        case EXIT_CODE -> code = chunk.getExitCode();
-        default -> {}
-      }
-    }
-    return new Exec(out.toString(), err.toString(), code);
   }
 
   @Test

@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayDeque;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -20,8 +21,9 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * Reads a container's json-lines log (written by its shim, docker json-file format) and, when
- * following, keeps reading until the run it follows has exited and the file is drained.
+ * Reads a container's json-lines log (written by its shim, docker json-file format, plus the exact
+ * bytes of output that is not UTF-8 in {@value #RAW_FIELD}) and, when following, keeps reading
+ * until the run it follows has exited and the file is drained.
  *
  * <p>The file is opened once and kept open: a --rm container's log is unlinked right after its
  * exit, and an open descriptor still reads it to the end (as docker's json-file followers do).
@@ -33,6 +35,9 @@ public final class LogFollower {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long POLL_MS = 50;
   private static final int CHUNK_BYTES = 64 * 1024;
+
+  /** The shim's field with the exact bytes of a chunk that is not UTF-8 (base64). */
+  static final String RAW_FIELD = "log_base64";
 
   /** One chunk of output. */
   public record LogLine(String stream, String time, byte[] data) {}
@@ -165,13 +170,27 @@ public final class LogFollower {
     try {
       JsonNode n = JSON.readTree(line);
       parsed.add(
-          new LogLine(
-              n.path("stream").asText("stdout"),
-              n.path("time").asText(""),
-              n.path("log").asText("").getBytes(StandardCharsets.UTF_8)));
+          new LogLine(n.path("stream").asText("stdout"), n.path("time").asText(""), data(n)));
     } catch (IOException e) {
       // a torn line (the shim died mid-write) is skipped rather than ending the stream
     }
+  }
+
+  /**
+   * A line's bytes: exactly as written, from {@value #RAW_FIELD} when the shim wrote one (output
+   * that is not UTF-8), else the {@code log} text in UTF-8 (docker's json-file, and every line of
+   * older logs).
+   */
+  static byte[] data(JsonNode line) {
+    JsonNode raw = line.get(RAW_FIELD);
+    if (raw != null && raw.isTextual()) {
+      try {
+        return Base64.getDecoder().decode(raw.asText());
+      } catch (IllegalArgumentException e) {
+        // not base64 (not written by a shim): the text is what there is
+      }
+    }
+    return line.path("log").asText("").getBytes(StandardCharsets.UTF_8);
   }
 
   /** Closes the file on {@code io}, after a read in progress (it holds the monitor). */

@@ -1,16 +1,22 @@
 package dev.berth.task;
 
+import com.google.protobuf.ByteString;
+import dev.berth.api.shim.v1.CreateExecRequest;
 import dev.berth.api.shim.v1.CreateTaskReply;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.DeleteTaskRequest;
-import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExecEvent;
 import dev.berth.api.shim.v1.ExitStatus;
+import dev.berth.api.shim.v1.InspectExecRequest;
+import dev.berth.api.shim.v1.KillExecRequest;
 import dev.berth.api.shim.v1.KillTaskRequest;
+import dev.berth.api.shim.v1.ListExecsRequest;
 import dev.berth.api.shim.v1.StartTaskRequest;
 import dev.berth.api.shim.v1.StateTaskRequest;
 import dev.berth.api.shim.v1.TaskClient;
 import dev.berth.api.shim.v1.TaskStateReply;
 import dev.berth.api.shim.v1.WaitTaskRequest;
+import dev.berth.core.BerthException;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -103,18 +109,107 @@ public final class ShimClient implements TaskHandle {
   }
 
   @Override
-  public Source<ExecChunk, NotUsed> exec(ExecRequest r) {
+  public CompletionStage<ExecInfo> createExec(ExecRequest r) {
+    return ShimFailures.translatedExec(
+            client.createExec(
+                CreateExecRequest.newBuilder()
+                    .setExecId(r.execId())
+                    .addAllArgs(r.args())
+                    .addAllEnv(r.env())
+                    .setCwd(r.cwd())
+                    .setUser(r.user())
+                    .setAttachStdin(r.attachStdin())
+                    .build()))
+        .thenApply(ShimClient::execInfo);
+  }
+
+  @Override
+  public Source<ExecChunk, NotUsed> startExec(
+      String execId, boolean detach, Source<ExecInput, NotUsed> stdin) {
+    Source<dev.berth.api.shim.v1.ExecInput, NotUsed> requests =
+        Source.single(
+                dev.berth.api.shim.v1.ExecInput.newBuilder()
+                    .setExecId(execId)
+                    .setDetach(detach)
+                    .build())
+            .concat(
+                stdin.map(
+                    in ->
+                        dev.berth.api.shim.v1.ExecInput.newBuilder()
+                            .setStdin(ByteString.copyFrom(in.stdin()))
+                            .setCloseStdin(in.close())
+                            .build()));
     return client
-        .exec(
-            ExecTaskRequest.newBuilder()
-                .setExecId(r.execId())
-                .addAllArgs(r.args())
-                .addAllEnv(r.env())
-                .setCwd(r.cwd())
-                .setUser(r.user())
-                .build())
-        .map(ShimClient::chunk)
-        .mapError(Throwable.class, ShimFailures::translate);
+        .startExec(requests)
+        .map(this::chunk)
+        .mapError(Throwable.class, ShimFailures::translateExec);
+  }
+
+  @Override
+  public CompletionStage<ExecInfo> killExec(String execId, int signal) {
+    return ShimFailures.translatedExec(
+            client.killExec(
+                KillExecRequest.newBuilder().setExecId(execId).setSignal(signal).build()))
+        .thenApply(ShimClient::execInfo);
+  }
+
+  @Override
+  public CompletionStage<ExecInfo> inspectExec(String execId) {
+    return ShimFailures.translatedExec(
+            client.inspectExec(InspectExecRequest.newBuilder().setExecId(execId).build()))
+        .thenApply(ShimClient::execInfo);
+  }
+
+  @Override
+  public CompletionStage<List<ExecInfo>> listExecs() {
+    return ShimFailures.translatedExec(client.listExecs(ListExecsRequest.getDefaultInstance()))
+        .thenApply(reply -> reply.getExecsList().stream().map(ShimClient::execInfo).toList());
+  }
+
+  static ExecInfo execInfo(dev.berth.api.shim.v1.ExecInfo i) {
+    ExecInfo.State state =
+        switch (i.getStatus()) {
+          case EXEC_STATUS_RUNNING -> ExecInfo.State.RUNNING;
+          case EXEC_STATUS_EXITED -> ExecInfo.State.EXITED;
+          default -> ExecInfo.State.CREATED;
+        };
+    return new ExecInfo(
+        i.getExecId(),
+        i.getContainerId(),
+        state,
+        i.getPid(),
+        state == ExecInfo.State.EXITED ? i.getExitCode() : null,
+        List.copyOf(i.getArgsList()),
+        i.getAttachStdin(),
+        instantOrNull(i.getStartedAt()),
+        instantOrNull(i.getFinishedAt()));
+  }
+
+  private static Instant instantOrNull(String rfc3339) {
+    if (rfc3339.isEmpty()) return null;
+    try {
+      return Instant.parse(rfc3339);
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  ExecChunk chunk(ExecEvent e) {
+    return switch (e.getPayloadCase()) {
+      case STARTED -> new ExecChunk.Started(e.getStarted().getPid());
+      case STDOUT -> new ExecChunk.Stdout(e.getStdout().toByteArray());
+      case STDERR -> new ExecChunk.Stderr(e.getStderr().toByteArray());
+      case EXITED ->
+          new ExecChunk.Exited(
+              e.getExited().getExitCode(),
+              ExitTimes.parse(
+                  e.getExited().getFinishedAt(),
+                  "exec exit from the shim at " + socket,
+                  Instant.now(),
+                  "the time of the reply"));
+      default ->
+          throw BerthException.internal("the shim at " + socket + " sent an empty exec event");
+    };
   }
 
   /** The shim answers WaitExit when init exited: its reply's arrival is the best time known. */
@@ -126,14 +221,6 @@ public final class ShimClient implements TaskHandle {
             "WaitExit reply of the shim at " + socket,
             Instant.now(),
             "the time of the reply"));
-  }
-
-  static ExecChunk chunk(dev.berth.api.shim.v1.ExecChunk c) {
-    return switch (c.getPayloadCase()) {
-      case STDOUT -> new ExecChunk.Stdout(c.getStdout().toByteArray());
-      case STDERR -> new ExecChunk.Stderr(c.getStderr().toByteArray());
-      default -> new ExecChunk.Exited(c.getExitCode());
-    };
   }
 
   public CompletionStage<Done> closeAsync() {

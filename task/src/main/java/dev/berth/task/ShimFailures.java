@@ -25,9 +25,29 @@ final class ShimFailures {
           case INVALID_ARGUMENT -> BerthException.Code.INVALID_ARGUMENT;
           case UNAVAILABLE -> BerthException.Code.UNAVAILABLE;
           case PERMISSION_DENIED -> BerthException.Code.PERMISSION_DENIED;
+          case RESOURCE_EXHAUSTED -> BerthException.Code.RESOURCE_EXHAUSTED;
           default -> BerthException.Code.INTERNAL;
         };
     return new BerthException(code, line);
+  }
+
+  /** As {@link #translate}, a NOT_FOUND being an exec's. */
+  static Throwable translateExec(Throwable t) {
+    Throwable c = translate(t);
+    if (c instanceof BerthException b && b.code() == BerthException.Code.NOT_FOUND) {
+      return b.withReason(BerthException.Reason.EXEC_NOT_FOUND);
+    }
+    return c;
+  }
+
+  static <T> CompletionStage<T> translatedExec(CompletionStage<T> stage) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    stage.whenComplete(
+        (v, e) -> {
+          if (e != null) out.completeExceptionally(translateExec(e));
+          else out.complete(v);
+        });
+    return out;
   }
 
   static <T> CompletionStage<T> translated(CompletionStage<T> stage) {

@@ -1,5 +1,6 @@
 package dev.berth.task;
 
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
@@ -15,7 +16,24 @@ public interface TaskHandle extends AutoCloseable {
   /** Completes when the shim has delivered the signal; fails if it could not. */
   CompletionStage<Void> kill(int signal, boolean all);
 
-  Source<ExecChunk, NotUsed> exec(ExecRequest request);
+  /** Records an exec in the running container (nothing runs yet). */
+  CompletionStage<ExecInfo> createExec(ExecRequest request);
+
+  /**
+   * Starts a created exec when the Source runs: {@link ExecChunk.Started}, then (attached) its
+   * output under back-pressure and {@link ExecChunk.Exited}; detached, the Source completes after
+   * Started and the process runs on. Cancelling an attached start kills the process (SIGKILL).
+   * {@code stdin} feeds an exec created with attachStdin (it is not run otherwise).
+   */
+  Source<ExecChunk, NotUsed> startExec(
+      String execId, boolean detach, Source<ExecInput, NotUsed> stdin);
+
+  CompletionStage<ExecInfo> killExec(String execId, int signal);
+
+  CompletionStage<ExecInfo> inspectExec(String execId);
+
+  /** The container's execs: created, running, and the newest exited ones. */
+  CompletionStage<List<ExecInfo>> listExecs();
 
   /** Deletes the exited task (runc delete, unmount); the shim ends afterwards. */
   CompletionStage<Void> delete();

@@ -62,7 +62,9 @@ class LogFollowerTest {
             .map(l -> l.stream() + ":" + text(l))
             .runWith(Sink.seq(), system)
             .toCompletableFuture();
-    Thread.sleep(120); // the follower has the file open
+    // the follower has the file open (waited for: a fixed pause is too short on a loaded machine)
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (openDescriptors(log) == 0 && System.nanoTime() < deadline) Thread.sleep(10);
     Files.writeString(
         log, line("stdout", "hello") + line("stderr", "oops"), StandardOpenOption.APPEND);
     // what --rm does right after the exit: unlink the log
@@ -121,6 +123,32 @@ class LogFollowerTest {
     assertTrue(!got.isDone(), "a follow must not end before the run exits");
     exited.complete(Done.getInstance());
     assertEquals(List.of("tick 0\n", "tick 1\n", "tick 2\n"), got.get(5, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void bytes_that_are_not_utf8_come_back_exactly_and_old_and_docker_lines_still_read()
+      throws Exception {
+    Path log = dir.resolve("container.log");
+    // what the shim writes for printf '\377\376\0\1AB' (LogWriterTest checks the writer's side),
+    // then a plain docker json-file line, and a line with a broken log_base64
+    String binary =
+        "{\"log\":\"\ufffd\ufffd\\u0000\\u0001AB\",\"stream\":\"stdout\","
+            + "\"time\":\"2026-01-01T00:00:00.000000001Z\",\"log_base64\":\"//4AAUFC\"}\n";
+    String broken =
+        "{\"log\":\"kept\",\"stream\":\"stderr\",\"time\":\"2026-01-01T00:00:00Z\","
+            + "\"log_base64\":\"***\"}\n";
+    Files.writeString(log, binary + line("stdout", "caf\u00e9") + broken, StandardCharsets.UTF_8);
+    List<byte[]> got =
+        LogFollower.source(new LogHandle(log, new CompletableFuture<>()), false, io)
+            .map(LogFollower.LogLine::data)
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertEquals(3, got.size());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, 'A', 'B'}, got.get(0));
+    assertEquals("café\n", new String(got.get(1), StandardCharsets.UTF_8));
+    assertEquals("kept", new String(got.get(2), StandardCharsets.UTF_8));
   }
 
   /** Descriptors of this JVM open on {@code file}. */

@@ -23,6 +23,10 @@ public final class ShimClient implements AutoCloseable {
     return TaskGrpc.newBlockingStub(channel).withDeadlineAfter(timeout, unit);
   }
 
+  public TaskGrpc.TaskStub async() {
+    return TaskGrpc.newStub(channel);
+  }
+
   @Override
   public void close() {
     channel.shutdownNow();

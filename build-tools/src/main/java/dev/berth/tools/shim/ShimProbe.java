@@ -1,10 +1,12 @@
 package dev.berth.tools.shim;
 
+import dev.berth.api.shim.v1.CreateExecRequest;
 import dev.berth.api.shim.v1.CreateTaskRequest;
 import dev.berth.api.shim.v1.DeleteTaskRequest;
-import dev.berth.api.shim.v1.ExecChunk;
-import dev.berth.api.shim.v1.ExecTaskRequest;
+import dev.berth.api.shim.v1.ExecEvent;
+import dev.berth.api.shim.v1.ExecInput;
 import dev.berth.api.shim.v1.KillTaskRequest;
+import dev.berth.api.shim.v1.ListExecsRequest;
 import dev.berth.api.shim.v1.Mount;
 import dev.berth.api.shim.v1.PidsRequest;
 import dev.berth.api.shim.v1.ShutdownRequest;
@@ -13,6 +15,7 @@ import dev.berth.api.shim.v1.StateTaskRequest;
 import dev.berth.api.shim.v1.TaskGrpc;
 import dev.berth.api.shim.v1.WaitTaskRequest;
 import dev.berth.runtime.files.FileTrees;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -20,8 +23,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,8 +33,9 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code train SOCKET WORKDIR}: the AppCDS training workload (ops/shim-cds.sh). Runs the
  *       common path against a started shim: State, then (as root, with /bin/busybox) Create on a
- *       busybox bundle, Start, Exec, Pids, Kill, WaitExit, Delete, after which the shim exits by
- *       itself. Without root or busybox it only calls State and the caller SIGTERMs the shim.
+ *       busybox bundle, Start, CreateExec, StartExec, ListExecs, Pids, Kill, WaitExit, Delete,
+ *       after which the shim exits by itself. Without root or busybox it only calls State and the
+ *       caller SIGTERMs the shim.
  *   <li>{@code bench LAUNCHER RUNS}: starts the shim RUNS times through LAUNCHER and prints the
  *       time from process start to the first answered RPC, and the PSS of the idle shim.
  * </ul>
@@ -70,14 +74,35 @@ public final class ShimProbe {
               .setLogPath(work.resolve("container.log").toString())
               .build());
       shim.start(StartTaskRequest.getDefaultInstance());
-      Iterator<ExecChunk> exec =
-          shim.exec(
-              ExecTaskRequest.newBuilder()
-                  .setExecId("train")
-                  .addArgs("echo")
-                  .addArgs("trained")
-                  .build());
-      exec.forEachRemaining(chunk -> {});
+      shim.createExec(
+          CreateExecRequest.newBuilder()
+              .setExecId("train")
+              .addArgs("echo")
+              .addArgs("trained")
+              .build());
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      StreamObserver<ExecInput> requests =
+          client
+              .async()
+              .startExec(
+                  new StreamObserver<ExecEvent>() {
+                    @Override
+                    public void onNext(ExecEvent e) {}
+
+                    @Override
+                    public void onError(Throwable t) {
+                      done.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                      done.complete(null);
+                    }
+                  });
+      requests.onNext(ExecInput.newBuilder().setExecId("train").build());
+      requests.onCompleted();
+      done.get(60, TimeUnit.SECONDS);
+      shim.listExecs(ListExecsRequest.getDefaultInstance());
       shim.pids(PidsRequest.getDefaultInstance());
       shim.state(StateTaskRequest.getDefaultInstance());
       shim.kill(KillTaskRequest.newBuilder().setSignal(9).build());
