@@ -63,7 +63,8 @@ need required protobuf-compiler-grpc  command -v grpc_python_plugin  # Python st
 need required python3-grpcio          /usr/bin/python3 -c 'import grpc'
 need required python3-protobuf        /usr/bin/python3 -c 'import google.protobuf'
 need required python3-grpc-tools      /usr/bin/python3 -c 'import grpc_tools'
-need required nodejs                  command -v npm        # installs buf (ops/lint-protos.sh)
+need required npm                     command -v npm        # installs buf (ops/lint-protos.sh)
+need required unzip                   command -v unzip      # gen-stubs.sh takes google.rpc and reflection protos from jars
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then
@@ -96,7 +97,8 @@ else
     need required python3-grpcio          /usr/bin/python3 -c 'import grpc'
     need required python3-protobuf        /usr/bin/python3 -c 'import google.protobuf'
     need required python3-grpc-tools      /usr/bin/python3 -c 'import grpc_tools'
-    need required nodejs                  command -v npm        # installs buf (ops/lint-protos.sh)
+    need required npm                     command -v npm        # installs buf (ops/lint-protos.sh)
+    need required unzip                   command -v unzip      # gen-stubs.sh takes google.rpc and reflection protos from jars
     (( ${#missing_required[@]} == 0 )) || die "still missing required packages: ${missing_required[*]}"
   fi
 fi

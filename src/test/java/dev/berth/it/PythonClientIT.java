@@ -35,6 +35,9 @@ class PythonClientIT {
   static final Path EXAMPLES = BerthHarness.HOME.resolve("ops/examples/python");
   static final Path SUITE = BerthHarness.HOME.resolve("src/test/python/test_contract.py");
 
+  /** Kept after the run (the harness removes its base directory): outputs, results, stubs. */
+  static final Path OUT = BerthHarness.HOME.resolve("src/test/target/python-client-it");
+
   static BerthHarness berth;
   static Path stubs;
 
@@ -47,11 +50,12 @@ class PythonClientIT {
     berth.withoutFailpoints();
     berth.startDaemon();
     berth.importBusybox();
-    stubs = berth.base.resolve("python-stubs");
+    Files.createDirectories(OUT);
+    stubs = OUT.resolve("python-stubs");
     Run gen =
         run(
             List.of(EXAMPLES.resolve("gen-stubs.sh").toString(), stubs.toString()),
-            berth.base.resolve("gen-stubs.log"),
+            OUT.resolve("gen-stubs.log"),
             120);
     if (gen.exitCode() != 0) fail("gen-stubs.sh failed:\n" + gen.output());
   }
@@ -70,7 +74,7 @@ class PythonClientIT {
                 EXAMPLES.resolve("berth_client.py").toString(),
                 "--socket",
                 berth.socket.toString()),
-            berth.base.resolve("berth_client.log"),
+            OUT.resolve("berth_client.log"),
             300);
     if (r.exitCode() != 0)
       fail("berth_client.py exited " + r.exitCode() + ":\n" + r.output() + daemonTail());
@@ -79,11 +83,11 @@ class PythonClientIT {
 
   @TestFactory
   Stream<DynamicTest> the_contract_suite_in_python() throws Exception {
-    Path results = berth.base.resolve("python-contract.jsonl");
+    Path results = OUT.resolve("python-contract.jsonl");
     Run r =
         run(
             List.of(PYTHON, SUITE.toString(), results.toString()),
-            berth.base.resolve("python-contract.log"),
+            OUT.resolve("python-contract.log"),
             1500);
     List<JsonNode> lines =
         Files.exists(results) ? BerthHarness.jsonLines(Files.readString(results)) : List.of();
