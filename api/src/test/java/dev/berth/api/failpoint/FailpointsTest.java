@@ -32,7 +32,7 @@ class FailpointsTest {
   @Test
   void bad_input_is_one_line_naming_the_problem() {
     assertEquals(
-        "invalid failpoint \"Kil=error\": unknown RPC Kil (one of Create, Start, Kill, Delete, WaitExit, State, Pids, Exec, Shutdown)",
+        "invalid failpoint \"Kil=error\": unknown RPC Kil (one of Create, Start, Kill, Delete, WaitExit, State, Pids, CreateExec, StartExec, KillExec, InspectExec, ListExecs, Shutdown)",
         assertThrows(IllegalArgumentException.class, () -> Failpoints.parse("Kil", "error"))
             .getMessage());
     for (String bad :
