@@ -464,7 +464,7 @@ class BerthCliTest {
     assertEquals(
         List.of(
             "Error: invalid filter \"type=explode\": unknown event type explode (one of create,"
-                + " start, start-failed, exit, restart, shim-lost, reconciled, delete)"),
+                + " start, start-failed, exit, restart, shim-lost, reconciled, delete, journal-damaged)"),
         type.errLines());
     Result key = berth("events", "--filter", "label=a");
     assertEquals(
