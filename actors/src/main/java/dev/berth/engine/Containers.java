@@ -2,9 +2,6 @@ package dev.berth.engine;
 
 import dev.berth.actors.ContainerActor;
 import dev.berth.actors.ContainerSupervisor;
-import dev.berth.actors.EventFeed;
-import dev.berth.actors.EventFeed.LifecycleEvent;
-import dev.berth.actors.EventFilter;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
@@ -18,7 +15,6 @@ import dev.berth.task.LogFollower;
 import dev.berth.task.LogFollower.LogLine;
 import dev.berth.task.LogHandle;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -38,12 +34,11 @@ import org.apache.pekko.stream.javadsl.Source;
  * API later) translates its request into one of these calls and the answer back, nothing more.
  * Requests are plain values (the records below: text as a user wrote it, parsed here — signals,
  * restart policies — with the defaults applied here); answers are domain values ({@link
- * ContainerView}, {@link ExitInfo}, {@link LogLine}, {@link LifecycleEvent}; execs: {@link Execs}).
+ * ContainerView}, {@link ExitInfo}, {@link LogLine}; execs: {@link Execs}; events: {@link Events}).
  * Failures are {@link dev.berth.core.BerthException}s (a failed stage or Source), never thrown.
  *
- * <p>Streams are Sources whose first step (the ask that opens the log, the resolution of a filter's
- * containers) runs when the Source is run, so the adapter that serves it owns its flow control and
- * cancellation from the start.
+ * <p>Streams are Sources whose first step (the ask that opens the log) runs when the Source is run,
+ * so the adapter that serves it owns its flow control and cancellation from the start.
  */
 public final class Containers {
   /** Most requests answer at once or after one journal write. */
@@ -107,25 +102,14 @@ public final class Containers {
       int pageSize,
       String pageToken) {}
 
-  /**
-   * Events after {@code since} (a sequence number, 0 for all), then the live ones unless {@code
-   * historyOnly}; {@code filters} as {@code berth events --filter} takes them.
-   */
-  public record Subscribe(List<String> filters, long since, boolean historyOnly) {}
-
   private final ActorSystem<?> system;
   private final ActorRef<ContainerSupervisor.Command> supervisor;
-  private final EventFeed events;
   private final Executor blocking;
 
   public Containers(
-      ActorSystem<?> system,
-      ActorRef<ContainerSupervisor.Command> supervisor,
-      EventFeed events,
-      Executor blocking) {
+      ActorSystem<?> system, ActorRef<ContainerSupervisor.Command> supervisor, Executor blocking) {
     this.system = system;
     this.supervisor = supervisor;
-    this.events = events;
     this.blocking = blocking;
   }
 
@@ -246,24 +230,6 @@ public final class Containers {
         .mapMaterializedValue(m -> NotUsed.getInstance());
   }
 
-  /** The lifecycle events a subscription asked for; its container references resolved first. */
-  public Source<LifecycleEvent, NotUsed> events(Subscribe r) {
-    EventFilter filter;
-    try {
-      filter = EventFilter.parse(r.filters());
-    } catch (RuntimeException e) {
-      return Source.failed(e);
-    }
-    return Source.completionStageSource(
-            resolveContainers(filter.containerRefs())
-                .thenApply(
-                    ids -> {
-                      EventFilter resolved = filter.withContainerIds(ids);
-                      return events.events(r.since(), !r.historyOnly()).filter(resolved::matches);
-                    }))
-        .mapMaterializedValue(m -> NotUsed.getInstance());
-  }
-
   /** The image ids that containers use (image removal and pruning keep them). */
   public CompletionStage<Set<String>> imagesInUse() {
     return AskPattern.ask(
@@ -271,24 +237,6 @@ public final class Containers {
         (ActorRef<Set<String>> to) -> new ContainerSupervisor.ImagesInUse(to),
         Duration.ofSeconds(30),
         system.scheduler());
-  }
-
-  /**
-   * Container references to ids, once; one that does not resolve (removed already) stays a prefix.
-   */
-  private CompletionStage<Set<String>> resolveContainers(List<String> refs) {
-    CompletableFuture<Set<String>> all = CompletableFuture.completedFuture(new HashSet<>());
-    for (String ref : refs) {
-      CompletionStage<ContainerView> one = inspect(ref);
-      all =
-          all.thenCombine(
-              one.handle((v, e) -> v),
-              (ids, v) -> {
-                if (v != null) ids.add(v.id());
-                return ids;
-              });
-    }
-    return all.thenApply(Set::copyOf);
   }
 
   private <T> CompletionStage<T> ask(

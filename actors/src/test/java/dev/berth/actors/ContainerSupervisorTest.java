@@ -410,8 +410,7 @@ class ContainerSupervisorTest {
     ContainerView v = create("busybox", "job").getValue();
     assertTrue(forward(v.id(), ContainerActor.Start::new).isSuccess());
     dev.berth.engine.Containers containers =
-        new dev.berth.engine.Containers(
-            kit.system(), supervisor, null, Executors.newCachedThreadPool());
+        new dev.berth.engine.Containers(kit.system(), supervisor, Executors.newCachedThreadPool());
     List<java.util.concurrent.CompletableFuture<ExitInfo>> waits = new java.util.ArrayList<>();
     for (int i = 0; i < 200; i++) waits.add(containers.waitExit("job").toCompletableFuture());
     awaitWaiters(v.id(), 200);
@@ -447,8 +446,7 @@ class ContainerSupervisorTest {
   @Test
   void list_pages_in_creation_order_and_a_removal_between_pages_skips_nothing() throws Exception {
     dev.berth.engine.Containers containers =
-        new dev.berth.engine.Containers(
-            kit.system(), supervisor, null, Executors.newCachedThreadPool());
+        new dev.berth.engine.Containers(kit.system(), supervisor, Executors.newCachedThreadPool());
     List<String> created = new java.util.ArrayList<>();
     for (int i = 0; i < 5; i++) {
       created.add(create("busybox", "c" + i).getValue().id());
@@ -494,8 +492,7 @@ class ContainerSupervisorTest {
   @Test
   void list_refuses_a_bad_page_size_or_token_with_its_field() {
     dev.berth.engine.Containers containers =
-        new dev.berth.engine.Containers(
-            kit.system(), supervisor, null, Executors.newCachedThreadPool());
+        new dev.berth.engine.Containers(kit.system(), supervisor, Executors.newCachedThreadPool());
     for (int size : new int[] {-1, 1001}) {
       var e =
           org.junit.jupiter.api.Assertions.assertThrows(

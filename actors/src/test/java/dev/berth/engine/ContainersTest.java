@@ -36,8 +36,7 @@ class ContainersTest {
   @BeforeEach
   void setUp() {
     supervisor = kit.createTestProbe();
-    containers =
-        new Containers(kit.system(), supervisor.getRef(), null, Executors.newCachedThreadPool());
+    containers = new Containers(kit.system(), supervisor.getRef(), Executors.newCachedThreadPool());
   }
 
   private ContainerActor.Request forwarded(String ref) {

@@ -276,7 +276,7 @@ public final class BerthDaemon implements Callable<Integer> {
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, named("api"));
     SourceToStream streams = new SourceToStream(system);
     EventFeed feed = new EventFeed(system);
-    Containers containers = new Containers(system, supervisor, feed, blocking);
+    Containers containers = new Containers(system, supervisor, blocking);
     Events events = new Events(system, feed, containers);
     NettyServerBuilder builder =
         NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))

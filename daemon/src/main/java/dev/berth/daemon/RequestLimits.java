@@ -2,6 +2,7 @@ package dev.berth.daemon;
 
 import dev.berth.api.v1.CreateContainerRequest;
 import dev.berth.core.BerthException;
+import dev.berth.task.ContainerSpecs;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -29,7 +30,6 @@ final class RequestLimits {
   static final int USER = 256;
   static final int SECURITY_OPTS = 16;
   static final int SECURITY_OPTS_TOTAL = 1024 * 1024;
-  static final int REQUEST_ID = 128;
   static final int SIGNAL = 32;
   static final int FILTER_ENTRIES = 64;
   static final int PLATFORM = 64;
@@ -40,8 +40,6 @@ final class RequestLimits {
   /** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
   private static final Pattern HOST_LABEL =
       Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
-
-  private static final Pattern REQUEST_ID_CHARS = Pattern.compile("[\\x21-\\x7e]+");
 
   private RequestLimits() {}
 
@@ -156,12 +154,10 @@ final class RequestLimits {
     }
   }
 
+  /** The domain's rule ({@link ContainerSpecs#checkRequestId}), reported for {@code field}. */
   static void requestId(String field, String value) {
-    if (value.isEmpty()) return;
-    text(field, value, REQUEST_ID);
-    if (!REQUEST_ID_CHARS.matcher(value).matches()) {
-      throw BerthException.invalidField(field, field + " must be printable ASCII without spaces");
-    }
+    String bad = ContainerSpecs.checkRequestId(value);
+    if (bad != null) throw BerthException.invalidField(field, bad);
   }
 
   static void signal(String field, String value) {

@@ -148,7 +148,7 @@ class SubscribeCancelTest {
                     new Events(
                         system,
                         new EventFeed(system),
-                        new Containers(system, supervisor, new EventFeed(system), executor)),
+                        new Containers(system, supervisor, executor)),
                     streams))
             .build()
             .start();

@@ -105,10 +105,10 @@ public final class ContainerSpecs {
       return "request_id is longer than " + REQUEST_ID_LIMIT + " bytes";
     for (int i = 0; i < requestId.length(); i++) {
       char c = requestId.charAt(i);
-      if (c < 0x20 || c > 0x7e)
+      if (c <= 0x20 || c > 0x7e)
         return "request_id "
             + BerthException.quote(requestId)
-            + " has a character that is not printable ASCII";
+            + " must be printable ASCII without spaces";
     }
     return null;
   }
