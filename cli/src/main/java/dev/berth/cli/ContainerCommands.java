@@ -479,22 +479,45 @@ final class ContainerCommands {
 
     @Option(
         names = "--format",
-        paramLabel = "table|json",
-        description = "Output format: table (default) or json (one object per line).")
+        paramLabel = "FORMAT",
+        description =
+            "Output format: table (default), json (one object per line), or a Go template with"
+                + " docker's placeholders ({{.ID}}, {{.Names}}, {{.Image}}, {{.Status}},"
+                + " {{.State}}, {{.Command}}, {{.RunningFor}}, {{.CreatedAt}}, {{.Labels}},"
+                + " {{.Label \"k\"}} …); \"table TEMPLATE\" adds docker's column headers.")
     String format = "table";
 
     @Override
     public Integer call() {
-      OutputFormat fmt = OutputFormat.parse(format);
+      // A template is checked before the daemon is asked anything.
+      GoTemplate template = null;
+      boolean tableTemplate = false;
+      OutputFormat fmt = OutputFormat.TABLE;
+      if (format.equals("table") || format.equals("json")) {
+        fmt = OutputFormat.parse(format);
+      } else {
+        tableTemplate = format.startsWith("table ");
+        template = GoTemplate.parse(dockerEscapes(tableTemplate ? format.substring(6) : format));
+      }
       List<Container> containers = list(this, all);
       // docker lists newest first; the daemon's order is its registry's, not a user-facing one.
       containers.sort(
           Comparator.comparing((Container c) -> createdKey(c.getCreatedAt())).reversed());
       PrintStream out = out();
-      if (fmt == OutputFormat.JSON) {
-        for (Container c : containers) out.println(Json.containerLine(c));
-      } else if (quiet) {
+      if (quiet) {
         for (Container c : containers) out.println(noTrunc ? c.getId() : Format.shortId(c.getId()));
+      } else if (template != null) {
+        Instant now = Instant.now();
+        List<String> rows = new ArrayList<>();
+        if (tableTemplate) rows.add(template.render(DockerViews.PS_HEADERS));
+        for (Container c : containers)
+          rows.add(template.render(DockerViews.psRow(c, !noTrunc, now)));
+        out.print(
+            tableTemplate
+                ? Format.tabbed(rows)
+                : String.join("\n", rows) + (rows.isEmpty() ? "" : "\n"));
+      } else if (fmt == OutputFormat.JSON) {
+        for (Container c : containers) out.println(Json.containerLine(c));
       } else {
         Instant now = Instant.now();
         Format.Table table =
@@ -512,6 +535,13 @@ final class ContainerCommands {
       }
       return 0;
     }
+  }
+
+  /**
+   * docker's CLI turns the two-character sequences \\t and \\n of a --format into tab and newline.
+   */
+  static String dockerEscapes(String format) {
+    return format.replace("\\t", "\t").replace("\\n", "\n");
   }
 
   /** Page size of `ps`: the daemon's largest; a page also ends before 2 MiB. */
@@ -559,13 +589,26 @@ final class ContainerCommands {
     }
   }
 
-  @Command(name = "inspect", description = "Print containers' details as a JSON array.")
+  @Command(
+      name = "inspect",
+      description =
+          "Print containers' details as a JSON array: Berth's fields and docker's shape (Id, Name,"
+              + " State, Config, HostConfig …) in one object.")
   static final class Inspect extends BaseCommand {
+    @Option(
+        names = {"-f", "--format"},
+        paramLabel = "TEMPLATE",
+        description =
+            "Print a Go template for each container, e.g. '{{.State.Status}}' or '{{json"
+                + " .Config}}'; json (the default) prints the array.")
+    String format = "json";
+
     @Parameters(arity = "1..*", paramLabel = "CONTAINER")
     List<String> refs;
 
     @Override
     public Integer call() {
+      GoTemplate template = format.equals("json") ? null : GoTemplate.parse(dockerEscapes(format));
       List<Container> found = new ArrayList<>();
       int rc =
           eachRef(
@@ -577,8 +620,14 @@ final class ContainerCommands {
                           .inspectContainer(
                               InspectContainerRequest.newBuilder().setRef(ref).build())
                           .getContainer()));
-      // Like docker: the array of what was found (possibly []), errors on stderr.
-      out().println(Json.containersPretty(found));
+      List<Object> views = new ArrayList<>();
+      for (Container c : found) views.add(DockerViews.inspect(c));
+      if (template != null) {
+        for (Object v : views) out().println(template.render(v));
+      } else {
+        // Like docker: the array of what was found (possibly []), errors on stderr.
+        out().println(Json.pretty(views));
+      }
       return rc;
     }
   }

@@ -130,6 +130,33 @@ final class Format {
    * Column-aligned text like Go's tabwriter as docker configures it: each column as wide as its
    * widest cell plus three spaces; the last column is not padded.
    */
+  /**
+   * Rows whose cells are separated by tabs, aligned as docker's tabwriter does for a {@code table}
+   * template (3 spaces between columns).
+   */
+  static String tabbed(List<String> rows) {
+    int columns = 1;
+    List<String[]> cells = new ArrayList<>();
+    for (String row : rows) {
+      String[] c = row.split("\t", -1);
+      cells.add(c);
+      columns = Math.max(columns, c.length);
+    }
+    Table table = null;
+    for (String[] c : cells) {
+      String[] full = java.util.Arrays.copyOf(c, columns);
+      for (int i = c.length; i < columns; i++) full[i] = "";
+      if (table == null) table = new Table(full);
+      else table.add(full);
+    }
+    if (table == null) return "";
+    StringBuilder sb = new StringBuilder();
+    for (String line : table.render().split("\n", -1)) {
+      if (!line.isEmpty()) sb.append(line.stripTrailing()).append('\n');
+    }
+    return sb.toString();
+  }
+
   static final class Table {
     private final List<String[]> rows = new ArrayList<>();
 

@@ -28,18 +28,12 @@ final class Json {
 
   /** One compact object per line (`ps --format json`, like docker's `--format json`). */
   static String containerLine(Container c) {
-    return write(false, g -> container(g, c, false));
+    return compact(fields(c, false));
   }
 
-  /** `inspect`: a pretty array of the full objects. */
-  static String containersPretty(List<Container> containers) {
-    return write(
-        true,
-        g -> {
-          g.writeStartArray();
-          for (Container c : containers) container(g, c, true);
-          g.writeEndArray();
-        });
+  /** A value of maps, lists and plain values, pretty as docker prints (`inspect`). */
+  static String pretty(Object value) {
+    return write(true, g -> value(g, value));
   }
 
   static String imageLine(Image i) {
@@ -61,38 +55,66 @@ final class Json {
         });
   }
 
-  private static void container(JsonGenerator g, Container c, boolean full) throws IOException {
-    g.writeStartObject();
-    g.writeStringField("id", c.getId());
-    g.writeStringField("name", c.getName());
-    g.writeStringField("image", c.getImage());
-    g.writeStringField("imageId", c.getImageId());
-    g.writeStringField("state", Views.state(c.getState()));
-    g.writeNumberField("pid", c.getPid());
-    g.writeNumberField("exitCode", Views.exitCode(c));
-    g.writeStringField("createdAt", Views.time(c.getCreatedAt()));
-    g.writeStringField("startedAt", Views.time(c.getStartedAt()));
-    g.writeStringField("finishedAt", Views.time(c.getFinishedAt()));
-    g.writeArrayFieldStart("command");
-    for (String arg : c.getCommandList()) g.writeString(arg);
-    g.writeEndArray();
-    g.writeBooleanField("autoRemove", c.getAutoRemove());
-    g.writeNumberField("restartCount", c.getRestartCount());
-    g.writeStringField("restartPolicy", Views.restartPolicy(c.getRestartPolicy()));
+  /** Berth's fields of a container, in print order (ps json: the short set; inspect: all). */
+  static Map<String, Object> fields(Container c, boolean full) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("id", c.getId());
+    m.put("name", c.getName());
+    m.put("image", c.getImage());
+    m.put("imageId", c.getImageId());
+    m.put("state", Views.state(c.getState()));
+    m.put("pid", c.getPid());
+    m.put("exitCode", Views.exitCode(c));
+    m.put("createdAt", Views.time(c.getCreatedAt()));
+    m.put("startedAt", Views.time(c.getStartedAt()));
+    m.put("finishedAt", Views.time(c.getFinishedAt()));
+    m.put("command", List.copyOf(c.getCommandList()));
+    m.put("autoRemove", c.getAutoRemove());
+    m.put("restartCount", c.getRestartCount());
+    m.put("restartPolicy", Views.restartPolicy(c.getRestartPolicy()));
     if (full) {
-      g.writeStringField("bundle", c.getBundle());
-      g.writeNumberField("shimPid", c.getShimPid());
-      g.writeStringField("shimAddress", c.getShimAddress());
-      g.writeObjectFieldStart("labels");
+      m.put("bundle", c.getBundle());
+      m.put("shimPid", c.getShimPid());
+      m.put("shimAddress", c.getShimAddress());
       // Protobuf maps have no order; sorted keys make the output diffable.
-      for (Map.Entry<String, String> e : new TreeMap<>(c.getLabelsMap()).entrySet()) {
-        g.writeStringField(e.getKey(), e.getValue());
+      m.put("labels", new TreeMap<>(c.getLabelsMap()));
+      m.put("error", c.getError());
+      m.put("seccomp", c.getSeccomp());
+    }
+    return m;
+  }
+
+  /** A value of maps, lists, strings, numbers, booleans and nulls, compact on one line. */
+  static String compact(Object value) {
+    return write(false, g -> value(g, value));
+  }
+
+  private static void value(JsonGenerator g, Object v) throws IOException {
+    if (v == null) {
+      g.writeNull();
+    } else if (v instanceof Map<?, ?> m) {
+      g.writeStartObject();
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        if (e.getValue() instanceof java.util.function.Function<?, ?>) continue; // template-only
+        g.writeFieldName(String.valueOf(e.getKey()));
+        value(g, e.getValue());
       }
       g.writeEndObject();
-      g.writeStringField("error", c.getError());
-      g.writeStringField("seccomp", c.getSeccomp());
+    } else if (v instanceof java.util.Collection<?> c) {
+      g.writeStartArray();
+      for (Object o : c) value(g, o);
+      g.writeEndArray();
+    } else if (v instanceof Boolean b) {
+      g.writeBoolean(b);
+    } else if (v instanceof Integer i) {
+      g.writeNumber(i);
+    } else if (v instanceof Long l) {
+      g.writeNumber(l);
+    } else if (v instanceof Number n) {
+      g.writeNumber(n.doubleValue());
+    } else {
+      g.writeString(String.valueOf(v));
     }
-    g.writeEndObject();
   }
 
   /**

@@ -679,10 +679,33 @@ class BerthCliTest {
   }
 
   @Test
-  void ps_rejects_unknown_formats() {
-    Result r = berth("ps", "--format", "{{.ID}}");
-    assertEquals(125, r.code());
-    assertEquals(1, r.errLines().size());
+  void ps_rejects_bad_templates_with_one_line_before_asking_the_daemon() {
+    for (String bad : List.of("{{.ID", "{{nosuch .ID}}", "{{range .Names}}", "{{.A | upper}}")) {
+      Result r = berth("ps", "--format", bad);
+      assertEquals(125, r.code(), bad);
+      assertEquals(1, r.errLines().size(), r.err());
+      assertTrue(r.err().contains("template parsing error"), r.err());
+    }
+    assertTrue(daemon.requests(ListContainersRequest.class).isEmpty());
+  }
+
+  @Test
+  void ps_templates_use_dockers_placeholders_and_table_adds_its_headers() {
+    threeContainers();
+    Result r = berth("ps", "-a", "--format", "{{.ID}}\\t{{.Names}} {{.State}} {{.Label \"a\"}}");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(
+        List.of(
+            "cccccccccccc\tfresh created ",
+            "aaaaaaaaaaaa\trunner running 1",
+            "bbbbbbbbbbbb\tdone exited "),
+        r.out().lines().toList());
+    Result t = berth("ps", "--format", "table {{.Names}}\\t{{.Status}}\\t{{.Labels}}");
+    assertEquals(0, t.code(), t.err());
+    List<String> lines = t.out().lines().toList();
+    assertTrue(lines.get(0).matches("NAMES +STATUS +LABELS"), lines.get(0));
+    assertTrue(lines.get(1).matches("runner +Up 3 seconds +a=1,b=2"), lines.get(1));
+    assertEquals(lines.get(0).indexOf("STATUS"), lines.get(1).indexOf("Up 3"));
   }
 
   @Test
@@ -715,12 +738,50 @@ class BerthCliTest {
             "shimAddress",
             "labels",
             "error",
-            "seccomp"),
+            "seccomp",
+            "Id",
+            "Created",
+            "Path",
+            "Args",
+            "State",
+            "Image",
+            "Name",
+            "RestartCount",
+            "HostConfig",
+            "Config"),
         fieldNames(runner));
+    assertEquals("running", runner.get("State").get("Status").asText());
+    assertEquals(42, runner.get("State").get("Pid").asInt());
+    assertEquals("/runner", runner.get("Name").asText());
+    assertEquals("sh", runner.get("Path").asText());
+    assertEquals("exited", arr.get(1).get("State").get("Status").asText());
+    assertTrue(arr.get(1).get("HostConfig").get("AutoRemove").asBoolean());
+    assertEquals("no", arr.get(1).get("HostConfig").get("RestartPolicy").get("Name").asText());
     assertEquals(41, runner.get("shimPid").asInt());
     assertEquals("1", runner.get("labels").get("a").asText());
     assertEquals(List.of("a", "b"), fieldNames(runner.get("labels")));
     assertEquals("done", arr.get(1).get("name").asText());
+  }
+
+  @Test
+  void inspect_format_renders_dockers_shape_per_container() {
+    threeContainers();
+    Result r =
+        berth(
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.Name}} {{json .Config.Cmd}} {{.State.ExitCode}} {{.Nope}}",
+            "runner",
+            "bbbb");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(
+        List.of(
+            "running /runner [\"sh\",\"-c\",\"while true; do sleep 1; done\"] 0 <no value>",
+            "exited /done [\"true\"] 0 <no value>"),
+        r.out().lines().toList());
+    Result bad = berth("inspect", "-f", "{{.State.Status", "runner");
+    assertEquals(125, bad.code());
+    assertEquals(1, bad.errLines().size(), bad.err());
   }
 
   @Test
