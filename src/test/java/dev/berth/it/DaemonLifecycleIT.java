@@ -104,7 +104,22 @@ class DaemonLifecycleIT {
   void daemon_sigterm_leaves_containers_running() throws Exception {
     try (BerthHarness berth = BerthHarness.start("sigterm")) {
       Map<String, Long> pids = startThree(berth, "term");
+      // one build, one version: the client's and the daemon's are the same string
+      Result v = berth.berth("version");
+      assertEquals(0, v.exitCode(), v.toString());
+      List<String> versions =
+          v.stdout().lines().filter(l -> l.startsWith(" Version:")).map(String::strip).toList();
+      assertEquals(2, versions.size(), v.toString());
+      assertEquals(versions.get(0), versions.get(1), v.toString());
+      // --pidfile's default: the daemon's pid under --state, private, gone after a clean exit
+      Path pidFile = berth.state.resolve("berthd.pid");
+      assertEquals(Long.toString(berth.daemonPid()), Files.readString(pidFile).strip());
+      assertEquals(
+          "rw-------",
+          java.nio.file.attribute.PosixFilePermissions.toString(
+              Files.getPosixFilePermissions(pidFile)));
       int status = berth.terminateDaemon(Duration.ofSeconds(30));
+      assertFalse(Files.exists(pidFile), "the pid file outlived a clean exit");
       assertTrue(
           status == 0 || status == 143,
           "berthd should exit cleanly on SIGTERM, status " + status + "\n" + berth.daemonLogTail());

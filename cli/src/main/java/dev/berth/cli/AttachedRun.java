@@ -81,6 +81,7 @@ final class AttachedRun {
         throw e;
       }
       logs.awaitEnd(LOG_DRAIN_GRACE_MILLIS);
+      logs.reportFailure();
       return code;
     } finally {
       proxy.uninstall();

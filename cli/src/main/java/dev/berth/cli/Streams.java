@@ -42,6 +42,7 @@ final class Streams {
     private final BerthCli root;
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile ClientCallStreamObserver<ContainerLogsRequest> call;
+    private volatile Throwable failure;
 
     LogPump(BerthCli root) {
       this.root = root;
@@ -70,14 +71,19 @@ final class Streams {
       // CANCELLED is our own cancel. NOT_FOUND means a --rm container was already removed when the
       // stream opened: its output is gone, but the exit code still arrives through WaitExit.
       if (code != Status.Code.CANCELLED && code != Status.Code.NOT_FOUND) {
-        root.err()
-            .println(
-                root.describe(
-                    t instanceof StatusRuntimeException
-                        ? t
-                        : Status.fromThrowable(t).asRuntimeException()));
+        failure =
+            t instanceof StatusRuntimeException ? t : Status.fromThrowable(t).asRuntimeException();
       }
       ended.countDown();
+    }
+
+    /**
+     * Prints why the output stream broke, if it did. Called only when the run itself ended well: a
+     * lost daemon breaks both the output and the exit wait, and the user hears of it once.
+     */
+    void reportFailure() {
+      Throwable t = failure;
+      if (t != null) root.err().println(root.describe(t));
     }
 
     @Override

@@ -219,6 +219,29 @@ class BerthCliTest {
   }
 
   @Test
+  void attached_run_that_loses_the_daemon_says_so_once() {
+    daemon.logs = List.of(log("stdout", "hi\n"));
+    daemon.logsEnd = io.grpc.Status.UNAVAILABLE.withDescription("connection closed");
+    daemon.failures.put(
+        "WaitContainer",
+        io.grpc.Status.UNAVAILABLE.withDescription("connection closed").asRuntimeException());
+    Result r = berth("run", "busybox", "echo", "hi");
+    assertEquals(125, r.code(), r.err());
+    assertEquals(1, r.errLines().size(), r.err());
+  }
+
+  @Test
+  void attached_run_whose_output_stream_breaks_reports_it_and_still_the_exit_code() {
+    daemon.logs = List.of(log("stdout", "hi\n"));
+    daemon.logsEnd = io.grpc.Status.INTERNAL.withDescription("log file unreadable");
+    daemon.exitCode = 3;
+    Result r = berth("run", "busybox", "echo", "hi");
+    assertEquals(3, r.code(), r.err());
+    assertEquals(1, r.errLines().size(), r.err());
+    assertTrue(r.err().contains("log file unreadable"), r.err());
+  }
+
+  @Test
   void run_whose_start_fails_prints_one_error_and125() {
     daemon.failures.put(
         "StartContainer",

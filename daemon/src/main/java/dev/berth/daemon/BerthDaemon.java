@@ -72,10 +72,26 @@ import picocli.CommandLine.Option;
 @Command(
     name = "berthd",
     mixinStandardHelpOptions = true,
-    version = BerthDaemon.VERSION,
+    versionProvider = BerthDaemon.DaemonVersion.class,
     description = "Berth container supervisor daemon.")
 public final class BerthDaemon implements Callable<Integer> {
-  static final String VERSION = "0.1.0";
+  /**
+   * The build's version (the jar manifest's Implementation-Version), the same string `berth
+   * version` shows for the client: one version for the whole build.
+   */
+  static final String VERSION = buildVersion();
+
+  private static String buildVersion() {
+    String v = BerthDaemon.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
+  static final class DaemonVersion implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"berthd version " + VERSION};
+    }
+  }
 
   /** berth.v1's documented request size limit. */
   static final int MAX_REQUEST_BYTES = 2 * 1024 * 1024;
@@ -94,6 +110,13 @@ public final class BerthDaemon implements Callable<Integer> {
 
   @Option(names = "--socket", description = "API socket. Default: <state>/berth.sock")
   Path socket;
+
+  @Option(
+      names = "--pidfile",
+      paramLabel = "PATH",
+      description =
+          "Where berthd writes its pid once it holds the root lock (removed at a clean exit). Default: <state>/berthd.pid")
+  Path pidfile;
 
   @Option(names = "--runtime", description = "OCI runtime: runc or crun. Default: ${DEFAULT-VALUE}")
   String runtime = "runc";
@@ -225,6 +248,16 @@ public final class BerthDaemon implements Callable<Integer> {
     }
     prepareDirs(paths);
     if (!claimSocket(socket)) return 1;
+    // Written only by the holder of the root lock, so it never names a second, refused daemon.
+    Path pidFile =
+        (pidfile != null ? pidfile : state.resolve("berthd.pid")).toAbsolutePath().normalize();
+    try {
+      dev.berth.runtime.files.AtomicFiles.write(
+          pidFile, Long.toString(ProcessHandle.current().pid()) + "\n");
+    } catch (IOException e) {
+      System.err.println("berthd: cannot write the pid file " + pidFile + ": " + e.getMessage());
+      return 1;
+    }
     DiskSpace disk = new DiskSpace(root, state, minFree);
     disk.maintain(); // gives the reserve up before the journal opens if the disk is full
     ScheduledExecutorService ticker =
@@ -347,6 +380,7 @@ public final class BerthDaemon implements Callable<Integer> {
                   }
                   try {
                     Files.deleteIfExists(socket);
+                    Files.deleteIfExists(pidFile);
                     lock.release();
                   } catch (IOException ignored) {
                     // the lock dies with the process regardless

@@ -358,16 +358,22 @@ final class ImageArchives {
    * store's own blobs. The file is written to a temporary name and renamed when complete.
    */
   ImageRecord save(String ref, Path target) throws ImageException {
-    Entry e =
+    ImageIndex.Match match =
         index
             .find(ref)
             .orElseThrow(
                 () ->
                     new ImageException(
                         ImageException.Reason.NOT_FOUND,
-                        "no such image: " + (ref == null ? "" : ref.strip())))
-            .entry();
+                        "no such image: " + (ref == null ? "" : ref.strip())));
+    Entry e = match.entry();
     ImageRecord r = e.record();
+    // What was asked for, as docker saves it: the one name given, or no name for an id (the
+    // image's other names, other repositories' included, stay out of the archive).
+    List<String> savedNames =
+        match.name() != null && r.names().contains(match.name())
+            ? List.of(match.name())
+            : List.of();
     Path out = target.toAbsolutePath().normalize();
     if (out.getParent() == null || !Files.isDirectory(out.getParent())) {
       throw new ImageException(
@@ -394,7 +400,7 @@ final class ImageArchives {
       index.put("mediaType", ImageSources.OCI_INDEX);
       ArrayNode ms = index.putArray("manifests");
       List<String> names =
-          r.names().isEmpty() ? java.util.Collections.singletonList(null) : r.names();
+          savedNames.isEmpty() ? java.util.Collections.singletonList(null) : savedNames;
       for (String n : names) {
         ObjectNode d = ms.addObject();
         d.put("mediaType", ImageSources.OCI_MANIFEST);
@@ -410,7 +416,7 @@ final class ImageArchives {
       ObjectNode de = docker.addObject();
       de.put("Config", "blobs/sha256/" + Digests.hex(r.id()));
       ArrayNode tags = de.putArray("RepoTags");
-      r.names().forEach(tags::add);
+      savedNames.forEach(tags::add);
       ArrayNode ls = de.putArray("Layers");
       e.layerBlobs().forEach(b -> ls.add("blobs/sha256/" + Digests.hex(b)));
       try (OutputStream os = Files.newOutputStream(temp);

@@ -275,6 +275,14 @@ public final class Puller implements AutoCloseable {
 
       List<Long> sizes = fetchLayers(lease, repo, m, diffIds, out, downloaded, refText);
       String name = ref.digest() == null ? ref.name() : null;
+      // "up to date" only when the name already meant this very image; a name that is new or
+      // moves to it was just created, whatever blobs were already here (docker's wording).
+      boolean nameWasCurrent =
+          name != null
+              && store
+                  .resolve(name)
+                  .map(before -> before.id().equals(m.configDigest))
+                  .orElse(false);
       ImageRecord rec =
           store.commitPulled(
               lease,
@@ -292,7 +300,7 @@ public final class Puller implements AutoCloseable {
       String shown = name != null ? name : ref.repository() + "@" + ref.digest();
       out.progress(
           "",
-          (downloaded.get()
+          (downloaded.get() || !nameWasCurrent
                   ? "Status: Downloaded newer image for "
                   : "Status: Image is up to date for ")
               + shown,

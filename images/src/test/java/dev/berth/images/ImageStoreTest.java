@@ -102,9 +102,16 @@ class ImageStoreTest {
     List<ImageRecord> back = other.importImage(saved, null);
     assertEquals(1, back.size());
     assertEquals(id, back.get(0).id());
-    assertEquals(
-        List.of("team/app:1", "team/app:latest"), back.get(0).names().stream().sorted().toList());
+    // only the name asked for travels, as with docker save (not the image's other names)
+    assertEquals(List.of("team/app:1"), back.get(0).names());
     assertTrue(Whiteouts.isWhiteout(other.layerDirs(back.get(0)).get(1).resolve("etc/gone")));
+    // saved by id: no name at all
+    Path byId = tmp.resolve("by-id.tar");
+    store.save(id, byId);
+    ImageStore fourth = new ImageStore(tmp.resolve("fourth"));
+    List<ImageRecord> unnamed = fourth.importImage(byId, null);
+    assertEquals(id, unnamed.get(0).id());
+    assertEquals(List.of(), unnamed.get(0).names());
 
     // the same tar read as a docker-archive (manifest.json with RepoTags) gives the same image
     Path dockerOnly = tmp.resolve("docker-only");

@@ -172,6 +172,15 @@ class PullerTest {
     lines.clear();
     assertEquals(img.id(), pull("app:1.0").id());
     assertTrue(lines.contains(" Status: Image is up to date for app:1.0"), lines.toString());
+    // a new tag of an image whose blobs are all here was still just created: not "up to date"
+    registry.putImage(
+        "library/app", "2.0", spec, List.of("gzip", "none", "zstd"), ImageSources.OCI_MANIFEST);
+    lines.clear();
+    assertEquals(img.id(), pull("app:2.0").id());
+    assertTrue(lines.contains(" Status: Downloaded newer image for app:2.0"), lines.toString());
+    lines.clear();
+    pull("app:2.0");
+    assertTrue(lines.contains(" Status: Image is up to date for app:2.0"), lines.toString());
   }
 
   @Test

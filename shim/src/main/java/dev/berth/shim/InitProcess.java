@@ -117,8 +117,8 @@ final class InitProcess {
       if (status.exitCode() != 0) {
         String message = runc.lastError(offset);
         throw TaskException.internal(
-            "runc create failed: "
-                + (message != null ? message : "exit status " + status.exitCode()));
+            RuncDriver.failure(
+                "runc create", message != null ? message : "exit status " + status.exitCode()));
       }
       int pid = Integer.parseInt(Files.readString(pidFile).trim());
       // Output is buffered in the pipes until the pumps start; init cannot write before Start.

@@ -227,11 +227,9 @@ final class RuncDriver {
         message = lastError(offset);
       }
       throw new RuncException(
-          runtime
-              + " "
-              + command[0]
-              + " failed: "
-              + (message != null ? message : "exit status " + status.exitCode()));
+          failure(
+              runtime + " " + command[0],
+              message != null ? message : "exit status " + status.exitCode()));
     }
     if (output == null) {
       throw new RuncException(
@@ -324,6 +322,15 @@ final class RuncDriver {
    * The "msg" of the last error-level entry runc appended to runc.log after the offset (any level
    * when there is no error), flattened to one line; null when there is none.
    */
+  /**
+   * "WHAT failed: REASON", once: runc's own error messages already start with "runc create failed:
+   * " (runc 1.1), and saying it twice is noise.
+   */
+  static String failure(String what, String reason) {
+    String prefix = what + " failed: ";
+    return reason.startsWith(prefix) ? reason : prefix + reason;
+  }
+
   String lastError(long offset) {
     if (!Files.exists(logFile)) {
       return null;

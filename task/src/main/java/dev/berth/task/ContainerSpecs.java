@@ -26,7 +26,10 @@ public final class ContainerSpecs {
   /**
    * docker's container name rule; additionally ".." is refused so a name can never act as a path.
    */
-  private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
+  /** docker's limit too (it allows 255 bytes; 128 keeps names readable in ps). */
+  public static final int MAX_NAME_LENGTH = 128;
+
+  private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]*");
 
   private static final Pattern ENV = Pattern.compile("[^=\\s]+=.*", Pattern.DOTALL);
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -74,10 +77,18 @@ public final class ContainerSpecs {
 
   /** Null when valid, else the one-line reason. */
   public static String checkName(String name) {
+    if (name.length() > MAX_NAME_LENGTH) {
+      return "invalid container name "
+          + BerthException.quote(name)
+          + ": "
+          + name.length()
+          + " characters, at most "
+          + MAX_NAME_LENGTH;
+    }
     if (!NAME.matcher(name).matches() || name.contains("..")) {
       return "invalid container name "
           + BerthException.quote(name)
-          + ": at most 128 of [a-zA-Z0-9][a-zA-Z0-9_.-], without \"..\"";
+          + ": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, without \"..\"";
     }
     if (looksLikeId(name)) {
       return "invalid container name "

@@ -33,7 +33,10 @@ class SignalsAndSpecsTest {
     assertNotNull(ContainerSpecs.checkName(".."));
     assertNotNull(ContainerSpecs.checkName("x..y"));
     assertNotNull(ContainerSpecs.checkName("-x"));
-    assertNotNull(ContainerSpecs.checkName("a".repeat(200)));
+    assertTrue(
+        ContainerSpecs.checkName("a".repeat(200)).endsWith(": 200 characters, at most 128"),
+        ContainerSpecs.checkName("a".repeat(200)));
+    assertNull(ContainerSpecs.checkName("a".repeat(128)));
     assertNotNull(ContainerSpecs.checkName("0123456789abcdef".repeat(4)));
   }
 
