@@ -478,6 +478,15 @@ final class ContainerCommands {
     boolean noTrunc;
 
     @Option(
+        names = {"-f", "--filter"},
+        paramLabel = "KEY=VALUE",
+        description =
+            "Only containers that match (repeatable; one key given twice matches either value):"
+                + " status=created|running|paused|restarting|removing|exited, name=PART,"
+                + " id=PREFIX, label=KEY or label=KEY=VALUE, ancestor=IMAGE.")
+    List<String> filters = new ArrayList<>();
+
+    @Option(
         names = "--format",
         paramLabel = "FORMAT",
         description =
@@ -499,7 +508,10 @@ final class ContainerCommands {
         tableTemplate = format.startsWith("table ");
         template = GoTemplate.parse(dockerEscapes(tableTemplate ? format.substring(6) : format));
       }
-      List<Container> containers = list(this, all);
+      PsFilter filter = PsFilter.parse(filters);
+      // docker: a status filter other than running lists stopped containers without -a
+      List<Container> containers = list(this, all || filter.needsAll());
+      containers.removeIf(c -> !filter.test(c));
       // docker lists newest first; the daemon's order is its registry's, not a user-facing one.
       containers.sort(
           Comparator.comparing((Container c) -> createdKey(c.getCreatedAt())).reversed());

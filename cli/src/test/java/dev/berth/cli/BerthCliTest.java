@@ -702,6 +702,34 @@ class BerthCliTest {
   }
 
   @Test
+  void ps_filters_by_status_name_id_label_and_ancestor_as_docker_does() {
+    threeContainers();
+    assertEquals(List.of("done"), names(berth("ps", "--filter", "status=exited")));
+    assertTrue(daemon.requests(ListContainersRequest.class).get(0).getAll());
+    assertEquals(
+        List.of("fresh", "done"),
+        names(berth("ps", "-f", "status=exited", "-f", "status=created")));
+    assertEquals(List.of("runner"), names(berth("ps", "-a", "--filter", "label=a=1")));
+    assertEquals(List.of(), names(berth("ps", "-a", "--filter", "label=a=2")));
+    assertEquals(
+        List.of("fresh", "runner"), names(berth("ps", "-a", "--filter", "ancestor=busybox")));
+    assertEquals(
+        List.of("fresh"),
+        names(berth("ps", "-a", "--filter", "ancestor=busybox", "--filter", "name=fre")));
+    assertEquals(List.of("done"), names(berth("ps", "-a", "--filter", "id=bbbb")));
+    for (String bad : List.of("status=gone", "colour=red", "name=", "nokey")) {
+      Result r = berth("ps", "--filter", bad);
+      assertEquals(125, r.code(), bad);
+      assertEquals(1, r.errLines().size(), r.err());
+    }
+  }
+
+  private static List<String> names(Result r) {
+    assertEquals(0, r.code(), r.err());
+    return r.out().lines().skip(1).map(l -> l.substring(l.lastIndexOf(' ') + 1)).toList();
+  }
+
+  @Test
   void ps_rejects_bad_templates_with_one_line_before_asking_the_daemon() {
     for (String bad : List.of("{{.ID", "{{nosuch .ID}}", "{{range .Names}}", "{{.A | upper}}")) {
       Result r = berth("ps", "--format", bad);
