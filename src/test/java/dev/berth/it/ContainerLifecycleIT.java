@@ -41,6 +41,40 @@ class ContainerLifecycleIT {
   }
 
   @Test
+  void logs_tail_until_timestamps_and_docker_formats_work_on_a_real_container() {
+    Result run =
+        berth.berth(
+            "run",
+            "--name",
+            "counted",
+            "busybox",
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5; do echo $i; done");
+    assertEquals(0, run.exitCode(), run.toString());
+    assertEquals("4\n5", berth.ok("logs", "-n", "2", "counted"));
+    assertEquals("", berth.ok("logs", "--tail", "0", "counted"));
+    assertEquals("", berth.ok("logs", "--until", "1h", "counted"));
+    assertEquals("1\n2\n3\n4\n5", berth.ok("logs", "--since", "1h", "counted"));
+    String stamped = berth.ok("logs", "-t", "-n", "1", "counted");
+    assertTrue(stamped.matches("20[0-9-]+T[0-9:.]+Z 5"), stamped);
+    assertEquals(
+        "exited 0", berth.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "counted"));
+    assertEquals(
+        "counted",
+        berth.ok(
+            "ps",
+            "-a",
+            "--filter",
+            "name=counted",
+            "--filter",
+            "status=exited",
+            "--format",
+            "{{.Names}}"));
+    assertEquals(0, berth.berth("rm", "counted").exitCode());
+  }
+
+  @Test
   void run_attached_prints_output_and_returns_exit_code() {
     Result r =
         berth.berth(

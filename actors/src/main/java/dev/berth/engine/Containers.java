@@ -83,7 +83,16 @@ public final class Containers {
    */
   public record Stop(String ref, String signal, Duration timeout) {}
 
-  public record Logs(String ref, boolean follow) {}
+  /**
+   * A log read: {@code tail} lines from the end (-1: all), only lines timed within [since, until]
+   * (null: unbounded).
+   */
+  public record Logs(
+      String ref, boolean follow, int tail, java.time.Instant since, java.time.Instant until) {
+    public Logs(String ref, boolean follow) {
+      this(ref, follow, -1, null, null);
+    }
+  }
 
   /**
    * A page of containers in creation order (created time, then id). {@code all}: stopped and
@@ -226,7 +235,12 @@ public final class Containers {
   public Source<LogLine, NotUsed> logs(Logs r) {
     return Source.completionStageSource(
             this.<LogHandle>ask(r.ref(), ContainerActor.OpenLogs::new, ASK)
-                .thenApply(handle -> LogFollower.source(handle, r.follow(), blocking)))
+                .thenApply(
+                    handle ->
+                        LogFollower.source(
+                            handle,
+                            new LogFollower.Window(r.follow(), r.tail(), r.since(), r.until()),
+                            blocking)))
         .mapMaterializedValue(m -> NotUsed.getInstance());
   }
 

@@ -653,13 +653,48 @@ final class ContainerCommands {
         description = "Keep streaming until the container exits.")
     boolean follow;
 
+    @Option(
+        names = {"-n", "--tail"},
+        paramLabel = "N|all",
+        description =
+            "Only the last N lines of the log (then, with -f, what follows). Default: all")
+    String tail = "all";
+
+    @Option(
+        names = "--since",
+        paramLabel = "TIME",
+        description = "Only lines since TIME: RFC 3339, a date, Unix seconds, or a duration (10m).")
+    String since;
+
+    @Option(
+        names = "--until",
+        paramLabel = "TIME",
+        description = "Only lines up to TIME (same forms as --since); -f ends there.")
+    String until;
+
+    @Option(
+        names = {"-t", "--timestamps"},
+        description = "Start each line with the time it was written (RFC 3339, nanoseconds).")
+    boolean timestamps;
+
     @Parameters(index = "0", paramLabel = "CONTAINER")
     String ref;
 
     @Override
     public Integer call() throws Exception {
-      ContainerLogsRequest req =
-          ContainerLogsRequest.newBuilder().setRef(ref).setFollow(follow).build();
+      ContainerLogsRequest.Builder b =
+          ContainerLogsRequest.newBuilder().setRef(ref).setFollow(follow);
+      if (!tail.equals("all")) {
+        if (!tail.matches("[0-9]{1,7}") || Integer.parseInt(tail) > 1_000_000) {
+          throw new CliException(
+              "invalid value for --tail: \"" + tail + "\" (a number up to 1000000, or all)");
+        }
+        b.setTail(Integer.parseInt(tail));
+      }
+      Instant now = Instant.now();
+      if (since != null) b.setSince(CliTimes.parse("--since", since, now));
+      if (until != null) b.setUntil(CliTimes.parse("--until", until, now));
+      ContainerLogsRequest req = b.build();
       // A cancellable context so that leaving the loop early (reader went away) ends the call.
       Context.CancellableContext ctx = Context.current().withCancellation();
       try {
@@ -677,6 +712,12 @@ final class ContainerCommands {
                       if (skip > 0) {
                         skip--;
                         continue;
+                      }
+                      if (timestamps) {
+                        (entry.getStream() == dev.berth.api.v1.LogStream.LOG_STREAM_STDERR
+                                ? err()
+                                : out())
+                            .print(Views.time(entry.getTime()) + " ");
                       }
                       Streams.write(entry, out(), err());
                       printed[0]++;

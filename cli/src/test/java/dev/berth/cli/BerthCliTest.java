@@ -846,6 +846,39 @@ class BerthCliTest {
   // --- logs / exec ----------------------------------------------------------------------------
 
   @Test
+  void logs_tail_since_until_go_to_the_daemon_and_timestamps_prefix_each_line() {
+    daemon.logs = List.of(log("stdout", "one\n"), log("stderr", "warn\n"));
+    Instant before = Instant.now();
+    Result r =
+        berth("logs", "-n", "5", "--since", "10m", "--until", "2026-01-02T03:04:05Z", "-t", "web");
+    assertEquals(0, r.code(), r.err());
+    assertEquals("2024-01-01T00:00:00.000000001Z one\n", r.out());
+    assertEquals("2024-01-01T00:00:00.000000001Z warn\n", r.err());
+    ContainerLogsRequest req = daemon.requests(ContainerLogsRequest.class).get(0);
+    assertEquals(5, req.getTail());
+    long since = req.getSince().getSeconds();
+    assertTrue(Math.abs(since - before.minusSeconds(600).getEpochSecond()) <= 2, "since " + since);
+    assertEquals(
+        Instant.parse("2026-01-02T03:04:05Z").getEpochSecond(), req.getUntil().getSeconds());
+    Result all = berth("logs", "--since", "1704067200.5", "web");
+    assertEquals(0, all.code(), all.err());
+    ContainerLogsRequest second = daemon.requests(ContainerLogsRequest.class).get(1);
+    assertFalse(second.hasTail());
+    assertEquals(500_000_000, second.getSince().getNanos());
+    for (String[] bad :
+        List.of(
+            new String[] {"-n", "-3"},
+            new String[] {"--tail", "lots"},
+            new String[] {"--since", "yesterday"},
+            new String[] {"--until", "10 minutes"})) {
+      Result e = berth("logs", bad[0], bad[1], "web");
+      assertEquals(125, e.code(), String.join(" ", bad));
+      assertEquals(1, e.errLines().size(), e.err());
+    }
+    assertEquals(2, daemon.requests(ContainerLogsRequest.class).size());
+  }
+
+  @Test
   void logs_splits_stdout_and_stderr() {
     daemon.logs = List.of(log("stdout", "one\n"), log("stderr", "warn\n"), log("stdout", "two"));
     Result r = berth("logs", "-f", "web");

@@ -62,6 +62,17 @@ final class Protos {
     return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
   }
 
+  /** A request's time; out-of-range seconds or nanos are the caller's error. */
+  static Instant instant(String field, Timestamp t) {
+    if (t.getSeconds() < -62135596800L
+        || t.getSeconds() > 253402300799L
+        || t.getNanos() < 0
+        || t.getNanos() > 999_999_999) {
+      throw dev.berth.core.BerthException.invalidField(field, field + " is out of range");
+    }
+    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+  }
+
   /** RFC 3339 text (as the log file keeps it) as a Timestamp; unset when empty or unreadable. */
   static Timestamp timestamp(String rfc3339) {
     if (rfc3339 == null || rfc3339.isEmpty()) return Timestamp.getDefaultInstance();
@@ -272,7 +283,12 @@ final class Protos {
   }
 
   static Containers.Logs logs(ContainerLogsRequest r) {
-    return new Containers.Logs(RequestLimits.ref("ref", r.getRef()), r.getFollow());
+    return new Containers.Logs(
+        RequestLimits.ref("ref", r.getRef()),
+        r.getFollow(),
+        r.hasTail() ? RequestLimits.logTail(r.getTail()) : -1,
+        r.hasSince() ? instant("since", r.getSince()) : null,
+        r.hasUntil() ? instant("until", r.getUntil()) : null);
   }
 
   static Containers.ListRequest list(ListContainersRequest r) {

@@ -73,6 +73,17 @@ final class RequestLimits {
   }
 
   /** A container or image reference: present and short. */
+  /** The largest `logs --tail`: more lines than this are read as "all" would be. */
+  static final int LOG_TAIL = 1_000_000;
+
+  static int logTail(int tail) {
+    if (tail < 0 || tail > LOG_TAIL) {
+      throw BerthException.invalidField(
+          "tail", "tail must be between 0 and " + LOG_TAIL + " (got " + tail + ")");
+    }
+    return tail;
+  }
+
   static String ref(String field, String value) {
     return required(field, value, REF);
   }

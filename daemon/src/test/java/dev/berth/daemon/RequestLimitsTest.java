@@ -28,6 +28,26 @@ class RequestLimitsTest {
   }
 
   @Test
+  void a_log_read_with_a_bad_tail_or_time_is_refused_naming_the_field() {
+    var base = dev.berth.api.v1.ContainerLogsRequest.newBuilder().setRef("web");
+    assertEquals("tail", refused(() -> Protos.logs(base.clone().setTail(-1).build())).field());
+    assertEquals(
+        "tail", refused(() -> Protos.logs(base.clone().setTail(2_000_000).build())).field());
+    assertEquals(
+        "since",
+        refused(
+                () ->
+                    Protos.logs(
+                        base.clone()
+                            .setSince(com.google.protobuf.Timestamp.newBuilder().setNanos(-5))
+                            .build()))
+            .field());
+    var ok = Protos.logs(base.clone().setTail(0).build());
+    assertEquals(0, ok.tail());
+    assertEquals(-1, Protos.logs(base.build()).tail());
+  }
+
+  @Test
   void labels_past_their_limits_are_refused() {
     BerthException e =
         refused(() -> RequestLimits.create(create().putLabels("big", "v".repeat(1 << 20)).build()));

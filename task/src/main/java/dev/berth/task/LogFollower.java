@@ -42,6 +42,17 @@ public final class LogFollower {
   /** One chunk of output. */
   public record LogLine(String stream, String time, byte[] data) {}
 
+  /**
+   * Which part of the log to read: with {@code follow}, on until the run ends; only the last {@code
+   * tail} lines of what the file holds when it is opened (-1: all); only lines timed at or after
+   * {@code since} and up to {@code until} (null: unbounded; a followed read ends at {@code until}).
+   */
+  public record Window(boolean follow, int tail, java.time.Instant since, java.time.Instant until) {
+    public static Window all(boolean follow) {
+      return new Window(follow, -1, null, null);
+    }
+  }
+
   /** What one read of the file found. */
   private enum Read {
     DATA,
@@ -50,7 +61,7 @@ public final class LogFollower {
   }
 
   private final LogHandle handle;
-  private final boolean follow;
+  private final Window window;
   private final Executor io;
   private final byte[] chunk = new byte[CHUNK_BYTES];
   private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
@@ -66,9 +77,15 @@ public final class LogFollower {
   private boolean exitedBeforePass;
   private boolean closed;
 
-  private LogFollower(LogHandle handle, boolean follow, Executor io) {
+  /** Output lines of the first entry read that are before the tail's start. */
+  private int skipLines;
+
+  /** A line past {@link Window#until} was read: the stream ends after what was parsed before. */
+  private boolean pastUntil;
+
+  private LogFollower(LogHandle handle, Window window, Executor io) {
     this.handle = handle;
-    this.follow = follow;
+    this.window = window;
     this.io = io;
   }
 
@@ -79,8 +96,16 @@ public final class LogFollower {
    * closes the file.
    */
   public static Source<LogLine, NotUsed> source(LogHandle handle, boolean follow, Executor io) {
+    return source(handle, Window.all(follow), io);
+  }
+
+  /**
+   * The part of the log that {@code window} selects (see {@link #source(LogHandle, boolean,
+   * Executor)}).
+   */
+  public static Source<LogLine, NotUsed> source(LogHandle handle, Window window, Executor io) {
     return Source.unfoldResourceAsync(
-        () -> CompletableFuture.completedFuture(new LogFollower(handle, follow, io)),
+        () -> CompletableFuture.completedFuture(new LogFollower(handle, window, io)),
         LogFollower::next,
         LogFollower::close);
   }
@@ -92,6 +117,7 @@ public final class LogFollower {
   private synchronized CompletionStage<Optional<LogLine>> next() {
     LogLine line = parsed.poll();
     if (line != null) return CompletableFuture.completedFuture(Optional.of(line));
+    if (pastUntil) return CompletableFuture.completedFuture(Optional.empty());
     CompletableFuture<Optional<LogLine>> result = new CompletableFuture<>();
     readOn(io, result);
     return result;
@@ -114,6 +140,10 @@ public final class LogFollower {
             LogLine line = parsed.poll();
             if (line != null) {
               result.complete(Optional.of(line));
+              return;
+            }
+            if (pastUntil) {
+              result.complete(Optional.empty());
               return;
             }
             // a chunk inside one long line: read on
@@ -142,6 +172,11 @@ public final class LogFollower {
     }
     if (file == null && Files.exists(handle.file())) {
       file = new RandomAccessFile(handle.file().toFile(), "r");
+      if (window.tail() >= 0) {
+        TailStart t = tailStart(file, window.tail());
+        file.seek(t.position());
+        skipLines = t.skipLines();
+      }
     }
     int n = file == null ? -1 : file.read(chunk);
     if (n > 0) {
@@ -149,7 +184,83 @@ public final class LogFollower {
       return Read.DATA;
     }
     inPass = false;
-    return !follow || exitedBeforePass ? Read.END : Read.NOTHING_YET;
+    boolean untilPassed = window.until() != null && java.time.Instant.now().isAfter(window.until());
+    return !window.follow() || exitedBeforePass || untilPassed ? Read.END : Read.NOTHING_YET;
+  }
+
+  /** Where a tail starts: an entry of the file, and how many output lines of it to skip. */
+  record TailStart(long position, int skipLines) {}
+
+  /** An entry (one JSON line of the file) is never longer than this; a longer one is skipped. */
+  private static final int MAX_ENTRY_BYTES = 1 << 20;
+
+  /**
+   * Where the last {@code lines} output lines start. An entry carries what one read of the
+   * container's pipe got, which can be several lines: entries are walked backwards from the end of
+   * the file (one seek per entry, a long log is never read whole) and their lines counted, as
+   * docker counts lines; the excess lines are in the first entry taken.
+   */
+  static TailStart tailStart(RandomAccessFile f, int lines) throws IOException {
+    long length = f.length();
+    if (lines == 0) return new TailStart(length, 0);
+    int counted = 0;
+    long entryEnd = length;
+    byte[] buf = new byte[CHUNK_BYTES];
+    long scanEnd = length - 1; // the newline ending the last entry does not start one
+    while (entryEnd > 0) {
+      long newline = -1;
+      while (scanEnd > 0 && newline < 0) {
+        int n = (int) Math.min(buf.length, scanEnd);
+        long start = scanEnd - n;
+        f.seek(start);
+        f.readFully(buf, 0, n);
+        for (int i = n - 1; i >= 0; i--) {
+          if (buf[i] == '\n') {
+            newline = start + i;
+            break;
+          }
+        }
+        scanEnd = newline >= 0 ? newline : start;
+      }
+      long entryStart = newline + 1;
+      int l = outputLines(f, entryStart, entryEnd);
+      if (counted + l >= lines) return new TailStart(entryStart, counted + l - lines);
+      counted += l;
+      entryEnd = entryStart;
+      if (newline < 0) break;
+    }
+    return new TailStart(0, 0);
+  }
+
+  /** Output lines in the entry at [start, end): its newlines, and an unfinished last line. */
+  private static int outputLines(RandomAccessFile f, long start, long end) throws IOException {
+    if (end - start > MAX_ENTRY_BYTES || end <= start) return 0;
+    byte[] entry = new byte[(int) (end - start)];
+    f.seek(start);
+    f.readFully(entry);
+    String text = new String(entry, StandardCharsets.UTF_8).strip();
+    if (text.isEmpty()) return 0;
+    byte[] data;
+    try {
+      data = data(JSON.readTree(text));
+    } catch (IOException | RuntimeException torn) {
+      return 0;
+    }
+    int n = 0;
+    for (byte b : data) if (b == '\n') n++;
+    return data.length > 0 && data[data.length - 1] != '\n' ? n + 1 : n;
+  }
+
+  /** Drops the first {@code skip} lines of {@code data}. */
+  private static byte[] dropLines(byte[] data, int skip) {
+    int at = 0;
+    for (int i = 0; i < data.length && skip > 0; i++) {
+      if (data[i] == '\n') {
+        skip--;
+        at = i + 1;
+      }
+    }
+    return skip > 0 ? new byte[0] : java.util.Arrays.copyOfRange(data, at, data.length);
   }
 
   private void split(int n) {
@@ -169,10 +280,34 @@ public final class LogFollower {
     if (line.isBlank()) return;
     try {
       JsonNode n = JSON.readTree(line);
-      parsed.add(
-          new LogLine(n.path("stream").asText("stdout"), n.path("time").asText(""), data(n)));
+      String time = n.path("time").asText("");
+      if (window.since() != null || window.until() != null) {
+        java.time.Instant at = instant(time);
+        if (at != null && window.since() != null && at.isBefore(window.since())) return;
+        if (at != null && window.until() != null && at.isAfter(window.until())) {
+          pastUntil = true;
+          return;
+        }
+      }
+      if (pastUntil) return;
+      byte[] data = data(n);
+      if (skipLines > 0) {
+        data = dropLines(data, skipLines);
+        skipLines = 0;
+        if (data.length == 0) return;
+      }
+      parsed.add(new LogLine(n.path("stream").asText("stdout"), time, data));
     } catch (IOException e) {
       // a torn line (the shim died mid-write) is skipped rather than ending the stream
+    }
+  }
+
+  /** A line's time, or null when it has none that parses (such a line is never filtered out). */
+  private static java.time.Instant instant(String rfc3339) {
+    try {
+      return rfc3339.isEmpty() ? null : java.time.Instant.parse(rfc3339);
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
     }
   }
 

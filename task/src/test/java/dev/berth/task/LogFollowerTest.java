@@ -73,6 +73,66 @@ class LogFollowerTest {
     assertEquals(List.of("stdout:hello\n", "stderr:oops\n"), got.get(5, TimeUnit.SECONDS));
   }
 
+  private static String timed(String text, String time) {
+    return "{\"log\":\"" + text + "\\n\",\"stream\":\"stdout\",\"time\":\"" + time + "\"}\n";
+  }
+
+  private List<String> read(Path log, LogFollower.Window w) throws Exception {
+    return LogFollower.source(new LogHandle(log, new CompletableFuture<>()), w, io)
+        .map(l -> text(l).strip())
+        .runWith(Sink.seq(), system)
+        .toCompletableFuture()
+        .get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void tail_reads_only_the_last_lines_and_since_until_cut_by_line_time() throws Exception {
+    Path log = dir.resolve("container.log");
+    StringBuilder sb = new StringBuilder();
+    // enough lines that the backwards scan crosses several 64 KiB chunks
+    for (int i = 0; i < 5000; i++) {
+      sb.append(
+          timed(
+              "line-" + i + "-" + "x".repeat(40),
+              "2026-01-01T00:00:" + String.format("%02d", i % 60) + "Z"));
+    }
+    Files.writeString(log, sb.toString());
+    List<String> last3 = read(log, new LogFollower.Window(false, 3, null, null));
+    assertEquals(3, last3.size());
+    assertTrue(last3.get(0).startsWith("line-4997-"), last3.toString());
+    assertTrue(last3.get(2).startsWith("line-4999-"), last3.toString());
+    assertEquals(List.of(), read(log, new LogFollower.Window(false, 0, null, null)));
+    assertEquals(5000, read(log, new LogFollower.Window(false, 100000, null, null)).size());
+
+    Path small = dir.resolve("small.log");
+    Files.writeString(
+        small,
+        timed("a", "2026-01-01T00:00:01Z")
+            + timed("b", "2026-01-01T00:00:02Z")
+            + timed("c", "2026-01-01T00:00:03Z")
+            + timed("d", "2026-01-01T00:00:04Z"));
+    java.time.Instant t2 = java.time.Instant.parse("2026-01-01T00:00:02Z");
+    java.time.Instant t3 = java.time.Instant.parse("2026-01-01T00:00:03Z");
+    assertEquals(List.of("b", "c", "d"), read(small, new LogFollower.Window(false, -1, t2, null)));
+    assertEquals(List.of("a", "b", "c"), read(small, new LogFollower.Window(false, -1, null, t3)));
+    assertEquals(List.of("b", "c"), read(small, new LogFollower.Window(false, -1, t2, t3)));
+    assertEquals(List.of("c"), read(small, new LogFollower.Window(false, 2, null, t3)));
+    // a followed read whose until has passed ends instead of waiting for the run's exit
+    assertEquals(List.of("a", "b", "c"), read(small, new LogFollower.Window(true, -1, null, t3)));
+
+    // one entry can carry several lines (one read of the pipe): the tail counts output lines
+    Path batched = dir.resolve("batched.log");
+    Files.writeString(
+        batched,
+        timed("1", "2026-01-01T00:00:01Z")
+            + timed("2\\n3\\n4", "2026-01-01T00:00:02Z")
+            + timed("5", "2026-01-01T00:00:03Z"));
+    assertEquals(List.of("4", "5"), read(batched, new LogFollower.Window(false, 2, null, null)));
+    assertEquals(List.of("3\n4", "5"), read(batched, new LogFollower.Window(false, 3, null, null)));
+    assertEquals(
+        List.of("1", "2\n3\n4", "5"), read(batched, new LogFollower.Window(false, 9, null, null)));
+  }
+
   @Test
   void without_follow_reads_what_is_there_and_skips_a_torn_line() throws Exception {
     Path log = dir.resolve("container.log");
