@@ -12,6 +12,15 @@
 #                  measures starts that overlap the previous start's aftermath (for Berth: the
 #                  next spare shim's JVM start competes for the 2 cores with the next client)
 #   --only X       measure only one system (the ratio column is then empty)
+#   --mem N        memory per running container at N running (`run -d IMG sleep 600`, 0 skips; the
+#                  issue's figure is at 50), counted the same way for both systems:
+#                  Berth: (Σ PSS of every shim JVM of this berthd, spare included, + the keeper's
+#                  PSS + berthd's RSS growth) / N; containerd: (Σ PSS of its shims + containerd's
+#                  RSS growth) / N. Also the back-to-back `run -d` p50 of those N starts.
+#   --group-sweep LIST  Berth only, after the other phases: for each shim group size in LIST
+#                  (e.g. 1,4,8,16,32) berthd is restarted with --shim-group-size S and the --mem
+#                  phase (N from --mem, default 50 here) runs again; one row per size
+#   --berthd-arg A add A to berthd's command line (repeatable), e.g. --berthd-arg --shim-group-size=1
 #   --restart N    also measure restart-to-reconciled: N `sleep 600` containers, kill -9 the
 #                  daemon, start it again; time until the API answers and until all N are
 #                  reported running again with unchanged pids (3 rounds; median, min-max)
@@ -39,6 +48,9 @@ only=""
 restart=0
 pull=5
 paced=10
+mem=0
+sweep=""
+berthd_args=()
 while (( $# )); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -53,6 +65,12 @@ while (( $# )); do
     --paced) paced="$2"; shift 2 ;;
     --paced=*) paced="${1#*=}"; shift ;;
     --pull=*) pull="${1#*=}"; shift ;;
+    --mem) mem="$2"; shift 2 ;;
+    --mem=*) mem="${1#*=}"; shift ;;
+    --group-sweep) sweep="$2"; shift 2 ;;
+    --group-sweep=*) sweep="${1#*=}"; shift ;;
+    --berthd-arg) berthd_args+=("$2"); shift 2 ;;
+    --berthd-arg=*) berthd_args+=("${1#*=}"); shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -61,6 +79,9 @@ done
 [[ "$restart" =~ ^[0-9]+$ ]] || { echo "compare: --restart needs a count" >&2; exit 2; }
 [[ "$pull" =~ ^[0-9]+$ ]] || { echo "compare: --pull needs a count" >&2; exit 2; }
 [[ "$paced" =~ ^[0-9]+$ ]] || { echo "compare: --paced needs a count" >&2; exit 2; }
+[[ "$mem" =~ ^[0-9]+$ ]] || { echo "compare: --mem needs a count" >&2; exit 2; }
+[[ -z "$sweep" || "$sweep" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "compare: --group-sweep needs sizes like 1,4,8" >&2; exit 2; }
+[[ -n "$sweep" && "$mem" -eq 0 ]] && mem=50
 (( detached > runs )) && detached=$runs
 case "$only" in ''|berth|containerd) ;; *) echo "compare: --only berth|containerd" >&2; exit 2 ;; esac
 do_berth=1; do_ctrd=1
@@ -90,15 +111,26 @@ berth() { "$BERTH_HOME/bin/berth" --socket "$BSOCK" "$@"; }
 ctrc() { ctr -a "$CSOCK" "$@"; }
 
 # ------------------------------------------------------------------ cleanup (always)
-berth_shim_pids() {
-  local f
-  # shim.pid has no trailing newline; the glob skips the daemon's pre-started .spare-* shim
-  for f in "$BSTATE"/shims/*/shim.pid; do [[ -f "$f" ]] && echo "$(<"$f")"; done 2>/dev/null || true
+berth_shim_pids() { # the shims serving containers (one per container, or one per group)
+  local spares p; spares=" $(berth_spare_pids | tr '\n' ' ') "
+  for p in $(berth_all_shim_pids); do [[ "$spares" == *" $p "* ]] || echo "$p"; done
 }
 berth_spare_pids() {
   local f
-  for f in "$BSTATE"/shims/.spare-*/shim.pid; do [[ -f "$f" ]] && echo "$(<"$f")"; done 2>/dev/null || true
+  # shim.pid has no trailing newline
+  for f in "$BSTATE"/shims/.spare-*/shim.pid "$BSTATE"/groups/.spare-*/shim.pid; do
+    [[ -f "$f" ]] && echo "$(<"$f")"
+  done 2>/dev/null || true
 }
+# every shim JVM of our berthd, group shims and spares included: their command line names our state
+berth_all_shim_pids() {
+  local p
+  for p in $(pgrep -f dev.berth.shim.ShimMain || true); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$BSTATE/" && echo "$p"
+  done
+  return 0
+}
+berth_keeper_pid() { [[ -f "$BSTATE/keeper/keeper.pid" ]] && tr -dc '0-9' <"$BSTATE/keeper/keeper.pid" || true; }
 ctrd_shim_pids() {
   # containerd-shim-runc-v2 processes started by our containerd (their -address is our socket)
   local p
@@ -133,7 +165,7 @@ cleanup() {
   fi
   [[ -n "$registry_pid" ]] && kill -TERM "$registry_pid" 2>/dev/null
   local p
-  for p in $(berth_shim_pids) $(berth_spare_pids) $(ctrd_shim_pids); do kill -KILL "$p" 2>/dev/null; done
+  for p in $(berth_all_shim_pids) $(berth_keeper_pid) $(ctrd_shim_pids); do kill -KILL "$p" 2>/dev/null; done
   # runc containers left behind by killed shims
   for root in "$BSTATE/runc" "$CSTATE/runc/default" /run/containerd/runc/default; do
     [[ -d "$root" ]] || continue
@@ -172,6 +204,7 @@ percentile() {
 pss_kib() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 rss_kib() { awk '/^VmRSS:/ { print $2; exit }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mean() { awk '{ s += $1; n++ } END { if (n) printf "%.1f", s / n; else print "nan" }'; }
+sum() { awk '{ s += $1 } END { printf "%d", s }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # timed FILE CMD... : runs CMD (output discarded), appends its wall time in ms to FILE
 timed() {
@@ -231,7 +264,7 @@ pull_rounds() {
 bench_berth() {
   mkdir -p "$BROOT" "$BSTATE"
   say "berth: starting berthd (root $BROOT, state $BSTATE)"
-  "$BERTH_HOME/bin/berthd" --root "$BROOT" --state "$BSTATE" --socket "$BSOCK" 2>"$T/berthd.log" &
+  "$BERTH_HOME/bin/berthd" --root "$BROOT" --state "$BSTATE" --socket "$BSOCK" "${berthd_args[@]}" 2>"$T/berthd.log" &
   berthd_pid=$!
   local deadline=$((SECONDS + 120))
   until [[ -S "$BSOCK" ]] && berth version >/dev/null 2>&1; do
@@ -289,12 +322,14 @@ bench_berth() {
   say "berth: removing containers"
   berth rm -f "${names[@]}" >/dev/null || say "berth: warning: rm -f of the detached containers failed"
   (( restart > 0 )) && restart_berth
+  (( mem > 0 )) && mem_berth mem
+  [[ -n "$sweep" ]] && sweep_berth
   return 0
 }
 
 # berthd in the background on the bench dirs; returns once it answers `version`
 start_berthd() {
-  "$BERTH_HOME/bin/berthd" --root "$BROOT" --state "$BSTATE" --socket "$BSOCK" 2>>"$T/berthd.log" &
+  "$BERTH_HOME/bin/berthd" --root "$BROOT" --state "$BSTATE" --socket "$BSOCK" "${berthd_args[@]}" "$@" 2>>"$T/berthd.log" &
   berthd_pid=$!
 }
 
@@ -324,6 +359,71 @@ restart_berth() {
   R[berth.r_api_range]=$(sort -n "$T/berth.api" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
   R[berth.r_rec_range]=$(sort -n "$T/berth.rec" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.0f-%.0f", a, b }')
   berth rm -f "${names[@]}" >/dev/null || say "berth: warning: rm -f of the restart containers failed"
+}
+
+# mem_berth TAG: $mem running containers; per-container memory as documented at --mem
+mem_berth() {
+  local tag="$1" i names=() idle busy shims shim_pss keeper_pss=0 k running
+  sleep 3
+  idle=$(rss_kib "$berthd_pid")
+  say "berth[$tag]: $mem x run -d busybox sleep 600 (memory per container)"
+  : >"$T/berth.$tag.d"
+  for ((i = 1; i <= mem; i++)); do
+    names+=("mem-$i"); timed "$T/berth.$tag.d" berth run -d --name "mem-$i" busybox sleep 600
+  done
+  sleep 5
+  running=$(berth inspect "${names[@]}" | jq '[.[] | select(.state == "running")] | length')
+  [[ "$running" -eq "$mem" ]] || say "berth[$tag]: warning: $running of $mem containers running"
+  shims=$(berth_all_shim_pids)
+  shim_pss=$(for p in $shims; do pss_kib "$p"; done | sum)
+  k=$(berth_keeper_pid); [[ -n "$k" ]] && keeper_pss=$(pss_kib "$k")
+  busy=$(rss_kib "$berthd_pid")
+  R[berth.$tag.per]=$(( (shim_pss + keeper_pss + busy - idle) / mem ))
+  R[berth.$tag.shims]=$(wc -w <<<"$shims")
+  R[berth.$tag.shim_pss]=$shim_pss; R[berth.$tag.keeper]=$keeper_pss; R[berth.$tag.growth]=$(( busy - idle ))
+  R[berth.$tag.d_p50]=$(percentile 50 "$T/berth.$tag.d")
+  say "berth[$tag]: $(wc -w <<<"$shims") shim JVMs, shims $(mib "$shim_pss") MiB, keeper $(mib "$keeper_pss") MiB, berthd growth $(mib $(( busy - idle ))) MiB"
+  berth rm -f "${names[@]}" >/dev/null || say "berth[$tag]: warning: rm -f failed"
+}
+
+# restart berthd with --shim-group-size S for each size of --group-sweep and measure again
+sweep_berth() {
+  local s
+  for s in ${sweep//,/ }; do
+    kill -TERM "$berthd_pid" 2>/dev/null; timeout 30 tail --pid="$berthd_pid" -f /dev/null || kill -KILL "$berthd_pid"
+    wait "$berthd_pid" 2>/dev/null || true
+    start_berthd --shim-group-size "$s"
+    local deadline=$((SECONDS + 120))
+    until berth version >/dev/null 2>&1; do
+      kill -0 "$berthd_pid" 2>/dev/null || { tail -5 "$T/berthd.log" >&2; die "berthd --shim-group-size $s exited"; }
+      (( SECONDS < deadline )) || die "berthd does not answer"
+      sleep 0.1
+    done
+    berth run --rm busybox true >/dev/null
+    mem_berth "g$s"
+  done
+}
+
+mem_containerd() {
+  local img="$1" i idle busy shims shim_pss
+  sleep 3
+  idle=$(rss_kib "$containerd_pid")
+  say "containerd: $mem x ctr run -d $img sleep 600 (memory per container)"
+  : >"$T/ctrd.mem.d"
+  for ((i = 1; i <= mem; i++)); do timed "$T/ctrd.mem.d" ctrc run -d "$img" "mem-$i" sleep 600; done
+  sleep 5
+  shims=$(ctrd_shim_pids)
+  shim_pss=$(for p in $shims; do pss_kib "$p"; done | sum)
+  busy=$(rss_kib "$containerd_pid")
+  R[ctrd.mem.per]=$(( (shim_pss + busy - idle) / mem ))
+  R[ctrd.mem.shims]=$(wc -w <<<"$shims")
+  R[ctrd.mem.d_p50]=$(percentile 50 "$T/ctrd.mem.d")
+  local c
+  for c in $(ctrc tasks ls -q); do ctrc tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true; done
+  for c in $(ctrc containers ls -q); do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do ctrc tasks rm -f "$c" >/dev/null 2>&1 && break; sleep 0.2; done
+    ctrc containers rm "$c" >/dev/null 2>&1 || true
+  done
 }
 
 # ------------------------------------------------------------------ containerd
@@ -406,6 +506,7 @@ EOF
     ctrc containers rm "$c" >/dev/null 2>&1 || true
   done
   (( restart > 0 )) && restart_containerd "$img"
+  (( mem > 0 )) && mem_containerd "$img"
   return 0
 }
 
@@ -475,7 +576,7 @@ row "run --rm IMG true p50 (ms)" rm_p50 ms
 row "run --rm IMG true p95 (ms)" rm_p95 ms
 row "run -d IMG sleep 600 p50, back to back (ms)" d_p50 ms
 (( paced > 0 )) && row "run -d IMG sleep 600 p50, one per second (ms)" p_p50 ms
-row "shim PSS, mean over $detached running (MiB)" pss kib
+row "shim PSS, mean per shim with $detached running (MiB)" pss kib
 row "daemon RSS fresh after import (MiB)" rss_fresh kib
 row "daemon RSS idle, no containers (MiB)" rss_idle kib
 row "daemon RSS with $detached running (MiB)" rss_busy kib
@@ -494,4 +595,21 @@ if (( restart > 0 )); then
   row "restart, $restart running: all reconciled p50 (ms)" r_rec ms
   printf '%-44s %12s %12s\n' "  min-max over 3 rounds (ms)" "$(val berth.r_rec_range)" "$(val ctrd.r_rec_range)"
   printf '%-44s %12s %12s\n' "  same pids after every restart" "$(val berth.same_pids)" "$(val ctrd.same_pids)"
+fi
+if (( mem > 0 )); then
+  row "memory per container at $mem running (MiB)" mem.per kib
+  row "  run -d p50 of those $mem, back to back (ms)" mem.d_p50 ms
+  printf '%-44s %12s %12s\n' "  shim processes" "$(val berth.mem.shims)" "$(val ctrd.mem.shims)"
+  if [[ -n "$sweep" ]]; then
+    for s in ${sweep//,/ }; do
+      b="$(val "berth.g$s.per")"; [[ "$b" == n/a ]] || b="$(mib "$b")"
+      c="$(val ctrd.mem.per)"; [[ "$c" == n/a ]] || c="$(mib "$c")"
+      ratio=n/a; [[ "$b" != n/a && "$c" != n/a ]] && ratio="$(awk -v b="$b" -v c="$c" 'BEGIN { printf "%.2f", b / c }')"
+      printf '%-44s %12s %12s %10s\n' "  --shim-group-size $s: per container (MiB)" "$b" "$c" "$ratio"
+      b="$(val "berth.g$s.d_p50")"; c="$(val ctrd.mem.d_p50)"
+      ratio=n/a; [[ "$b" != n/a && "$c" != n/a ]] && ratio="$(awk -v b="$b" -v c="$c" 'BEGIN { printf "%.2f", b / c }')"
+      printf '%-44s %12s %12s %10s\n' "  --shim-group-size $s: run -d p50 (ms)" "$b" "$c" "$ratio"
+      printf '%-44s %12s\n' "  --shim-group-size $s: shim JVMs" "$(val "berth.g$s.shims")"
+    done
+  fi
 fi
