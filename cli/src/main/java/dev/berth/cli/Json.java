@@ -9,6 +9,8 @@ import dev.berth.api.v1.Container;
 import dev.berth.api.v1.Event;
 import dev.berth.api.v1.Exec;
 import dev.berth.api.v1.Image;
+import dev.berth.api.v1.NetworkSettings;
+import dev.berth.api.v1.PortBinding;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -91,7 +93,30 @@ final class Json {
       g.writeEndObject();
       g.writeStringField("error", c.getError());
       g.writeStringField("seccomp", c.getSeccomp());
+      if (c.hasNetworkSettings()) networkSettings(g, c.getNetworkSettings());
     }
+    g.writeEndObject();
+  }
+
+  private static void networkSettings(JsonGenerator g, NetworkSettings n) throws IOException {
+    g.writeObjectFieldStart("networkSettings");
+    g.writeStringField("mode", n.getMode());
+    g.writeStringField("ipAddress", n.getIpAddress());
+    g.writeNumberField("ipPrefixLength", n.getIpPrefixLength());
+    g.writeStringField("gateway", n.getGateway());
+    g.writeStringField("macAddress", n.getMacAddress());
+    g.writeStringField("bridge", n.getBridge());
+    g.writeStringField("sandboxKey", n.getSandboxKey());
+    g.writeArrayFieldStart("ports");
+    for (PortBinding p : n.getPortsList()) {
+      g.writeStartObject();
+      g.writeNumberField("containerPort", p.getContainerPort());
+      g.writeStringField("protocol", p.getProtocol());
+      g.writeStringField("hostIp", p.getHostIp());
+      g.writeNumberField("hostPort", p.getHostPort());
+      g.writeEndObject();
+    }
+    g.writeEndArray();
     g.writeEndObject();
   }
 
