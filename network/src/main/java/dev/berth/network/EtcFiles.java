@@ -5,6 +5,7 @@ import dev.berth.runtime.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,9 +29,18 @@ public final class EtcFiles {
   public static void write(
       Path dir, String hostname, String name, String ip, NetworkSpec spec, String hostResolvConf)
       throws IOException {
-    AtomicFiles.write(dir.resolve(HOSTNAME), hostname + "\n");
-    AtomicFiles.write(dir.resolve(HOSTS), hosts(hostname, name, ip, spec));
-    AtomicFiles.write(dir.resolve(RESOLV_CONF), resolvConf(hostResolvConf, spec));
+    // readable by the container's users; the 0700 bundle above keeps host users out
+    AtomicFiles.write(dir.resolve(HOSTNAME), bytes(hostname + "\n"), READABLE);
+    AtomicFiles.write(dir.resolve(HOSTS), bytes(hosts(hostname, name, ip, spec)), READABLE);
+    AtomicFiles.write(dir.resolve(RESOLV_CONF), bytes(resolvConf(hostResolvConf, spec)), READABLE);
+    for (String f : List.of(HOSTNAME, HOSTS, RESOLV_CONF)) // the daemon's umask took group/other
+    Files.setPosixFilePermissions(dir.resolve(f), PosixFilePermissions.fromString(READABLE));
+  }
+
+  static final String READABLE = "rw-r--r--";
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** The host's resolv.conf ("" when it has none). */

@@ -309,17 +309,20 @@ public final class ContainerRuntime implements TaskRuntime {
           long t0 = System.nanoTime();
           forceCleanup(id); // a previous run's shim must not linger
           rebaseRoot(id);
+          ShimPool.Spare spare;
+          ShimLauncher.Launched shim;
+          ShimClient client;
           try {
             prepareNetwork(spec);
+            spare = spares.take();
+            shim = spare != null ? spare.shim() : launcher.launch(id);
+            client =
+                spare != null ? spare.client() : ShimClient.connect(system, shim.socket(), group);
           } catch (Exception e) {
-            tearDownNetwork(id);
+            tearDownNetwork(id); // nothing of this start is left
             throw e;
           }
-          ShimPool.Spare spare = spares.take();
-          ShimLauncher.Launched shim = spare != null ? spare.shim() : launcher.launch(id);
           long t1 = System.nanoTime();
-          ShimClient client =
-              spare != null ? spare.client() : ShimClient.connect(system, shim.socket(), group);
           try {
             int pid =
                 client
