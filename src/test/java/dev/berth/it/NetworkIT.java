@@ -47,6 +47,8 @@ class NetworkIT {
   @AfterAll
   static void stopDaemon() {
     if (berth != null) berth.close();
+    // the test's own bridge (a daemon keeps its bridge, as docker keeps docker0)
+    BerthHarness.exec(Duration.ofSeconds(10), List.of("ip", "link", "del", BRIDGE));
   }
 
   static int freePort() throws IOException {
