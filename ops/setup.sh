@@ -65,6 +65,9 @@ need required python3-protobuf        /usr/bin/python3 -c 'import google.protobu
 need required python3-grpc-tools      /usr/bin/python3 -c 'import grpc_tools'
 need required npm                     command -v npm        # installs buf (ops/lint-protos.sh)
 need required unzip                   command -v unzip      # gen-stubs.sh takes google.rpc and reflection protos from jars
+need required containernetworking-plugins test -x /usr/lib/cni/bridge  # container networks (bridge, host-local, portmap, firewall, loopback)
+need required iptables                command -v iptables   # portmap's and firewall's rules
+need required curl                    command -v curl       # NetworkIT fetches published ports from the host
 
 missing=("${missing_required[@]}" "${missing_optional[@]}")
 if (( ${#missing[@]} == 0 )); then

@@ -389,7 +389,8 @@ public final class ContainerSupervisor
         s.restart(),
         s.failpoints(),
         s.seccompProfile(),
-        s.requestId());
+        s.requestId(),
+        s.network());
   }
 
   // ---------------------------------------------------------------- create

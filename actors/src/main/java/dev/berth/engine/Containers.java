@@ -7,6 +7,7 @@ import dev.berth.core.ContainerState;
 import dev.berth.core.ContainerView;
 import dev.berth.core.Defaults;
 import dev.berth.core.ExitInfo;
+import dev.berth.core.NetworkOptions;
 import dev.berth.core.RestartPolicy;
 import dev.berth.core.Signals;
 import dev.berth.task.ContainerSpecs;
@@ -72,7 +73,45 @@ public final class Containers {
       int restartMaxRetries,
       Map<String, String> failpoints,
       List<String> securityOpts,
-      String requestId) {}
+      String requestId,
+      /** --network, -p, -P, --dns, --dns-search, --add-host; null for the defaults. */
+      NetworkOptions network) {
+    /** A create with the default network. */
+    public Create(
+        String image,
+        String name,
+        List<String> entrypoint,
+        List<String> cmd,
+        List<String> env,
+        String workingDir,
+        String user,
+        boolean autoRemove,
+        String hostname,
+        Map<String, String> labels,
+        String restartPolicy,
+        int restartMaxRetries,
+        Map<String, String> failpoints,
+        List<String> securityOpts,
+        String requestId) {
+      this(
+          image,
+          name,
+          entrypoint,
+          cmd,
+          env,
+          workingDir,
+          user,
+          autoRemove,
+          hostname,
+          labels,
+          restartPolicy,
+          restartMaxRetries,
+          failpoints,
+          securityOpts,
+          requestId,
+          null);
+    }
+  }
 
   /** {@code signal}: a name or number, null or blank for SIGKILL. */
   public record Kill(String ref, String signal) {}
@@ -148,7 +187,8 @@ public final class Containers {
             restart,
             r.failpoints() == null ? Map.of() : r.failpoints(),
             r.securityOpts(),
-            requestId);
+            requestId,
+            r.network());
     return AskPattern.askWithStatus(
         supervisor,
         (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to),

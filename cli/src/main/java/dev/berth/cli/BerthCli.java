@@ -150,6 +150,7 @@ public final class BerthCli implements Callable<Integer> {
           "ps",
           "inspect",
           "logs",
+          "port",
           "exec",
           "exec-ls",
           "exec-inspect",
@@ -176,6 +177,7 @@ public final class BerthCli implements Callable<Integer> {
       case "ps" -> new ContainerCommands.Ps();
       case "inspect" -> new ContainerCommands.Inspect();
       case "logs" -> new ContainerCommands.Logs();
+      case "port" -> new ContainerCommands.Port();
       case "exec" -> new ExecCommands.ExecRun();
       case "exec-ls" -> new ExecCommands.ExecLs();
       case "exec-inspect" -> new ExecCommands.ExecInspect();

@@ -121,6 +121,38 @@ final class ContainerCommands {
     List<String> securityOpts = new ArrayList<>();
 
     @Option(
+        names = "--network",
+        paramLabel = "NETWORK",
+        description = "Network: bridge (default: the daemon's berth0 bridge), host or none.")
+    String network;
+
+    @Option(
+        names = {"-p", "--publish"},
+        paramLabel = "[IP:][HOST_PORT:]PORT[/PROTO]",
+        description = "Publish a container port on the host (no host port: a free one).")
+    List<String> publish = new ArrayList<>();
+
+    @Option(
+        names = {"-P", "--publish-all"},
+        description = "Publish every port the image exposes on a free host port.")
+    boolean publishAll;
+
+    @Option(names = "--dns", paramLabel = "IP", description = "Nameserver for the container.")
+    List<String> dns = new ArrayList<>();
+
+    @Option(
+        names = "--dns-search",
+        paramLabel = "DOMAIN",
+        description = "DNS search domain for the container.")
+    List<String> dnsSearch = new ArrayList<>();
+
+    @Option(
+        names = "--add-host",
+        paramLabel = "HOST:IP",
+        description = "Add a line to the container's /etc/hosts.")
+    List<String> addHosts = new ArrayList<>();
+
+    @Option(
         names = "--pull",
         paramLabel = "missing|always|never",
         description =
@@ -174,6 +206,9 @@ final class ContainerCommands {
       if (name != null) req.setName(name);
       if (hostname != null) req.setHostname(hostname);
       if (restart != null) req.setRestartPolicy(Views.restartPolicy(restart));
+      if (network != null) req.setNetwork(network);
+      req.addAllPublish(publish).setPublishAll(publishAll);
+      req.addAllDns(dns).addAllDnsSearch(dnsSearch).addAllAddHost(addHosts);
       for (String opt : securityOpts) req.addSecurityOpts(securityOpt(opt));
       for (String label : labels) {
         int eq = label.indexOf('=');
@@ -641,6 +676,43 @@ final class ContainerCommands {
         out().println(Json.pretty(views));
       }
       return rc;
+    }
+  }
+
+  @Command(
+      name = "port",
+      description =
+          "List a container's published ports: CONTAINER_PORT/PROTO -> HOST_IP:HOST_PORT.")
+  static final class Port extends BaseCommand {
+    @Parameters(index = "0", paramLabel = "CONTAINER")
+    String ref;
+
+    @Parameters(
+        index = "1",
+        arity = "0..1",
+        paramLabel = "PORT[/PROTO]",
+        description = "Only this container port.")
+    String only;
+
+    @Override
+    public Integer call() {
+      Container c =
+          daemon()
+              .containers()
+              .inspectContainer(InspectContainerRequest.newBuilder().setRef(ref).build())
+              .getContainer();
+      for (var p : c.getNetworkSettings().getPortsList()) {
+        String side = p.getContainerPort() + "/" + p.getProtocol();
+        if (only != null && !only.equals(side) && !only.equals("" + p.getContainerPort())) continue;
+        if (p.getHostPort() == 0) continue; // not started yet: no host port chosen
+        String ip = p.getHostIp().isEmpty() ? "0.0.0.0" : p.getHostIp();
+        out()
+            .println(
+                only != null
+                    ? ip + ":" + p.getHostPort()
+                    : side + " -> " + ip + ":" + p.getHostPort());
+      }
+      return 0;
     }
   }
 

@@ -9,6 +9,8 @@ import dev.berth.api.v1.Container;
 import dev.berth.api.v1.Event;
 import dev.berth.api.v1.Exec;
 import dev.berth.api.v1.Image;
+import dev.berth.api.v1.NetworkSettings;
+import dev.berth.api.v1.PortBinding;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -80,6 +82,7 @@ final class Json {
       m.put("labels", new TreeMap<>(c.getLabelsMap()));
       m.put("error", c.getError());
       m.put("seccomp", c.getSeccomp());
+      if (c.hasNetworkSettings()) m.put("networkSettings", networkSettings(c.getNetworkSettings()));
     }
     return m;
   }
@@ -115,6 +118,28 @@ final class Json {
     } else {
       g.writeString(String.valueOf(v));
     }
+  }
+
+  private static Map<String, Object> networkSettings(NetworkSettings n) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("mode", n.getMode());
+    m.put("ipAddress", n.getIpAddress());
+    m.put("ipPrefixLength", n.getIpPrefixLength());
+    m.put("gateway", n.getGateway());
+    m.put("macAddress", n.getMacAddress());
+    m.put("bridge", n.getBridge());
+    m.put("sandboxKey", n.getSandboxKey());
+    List<Map<String, Object>> ports = new java.util.ArrayList<>();
+    for (PortBinding p : n.getPortsList()) {
+      Map<String, Object> port = new java.util.LinkedHashMap<>();
+      port.put("containerPort", p.getContainerPort());
+      port.put("protocol", p.getProtocol());
+      port.put("hostIp", p.getHostIp());
+      port.put("hostPort", p.getHostPort());
+      ports.add(port);
+    }
+    m.put("ports", ports);
+    return m;
   }
 
   /**

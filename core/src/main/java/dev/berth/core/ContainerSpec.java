@@ -39,7 +39,59 @@ public record ContainerSpec(
      * The create request's idempotency key ({@code request_id}); null or empty for none (also in
      * journals written before it).
      */
-    String requestId) {
+    String requestId,
+    /**
+     * The container's network (mode, published ports, DNS, extra hosts); null in journals written
+     * before networks, read as {@link NetworkSpec#none()} by {@link #networkOrNone()}.
+     */
+    NetworkSpec network) {
+
+  /** A spec without a network of its own (loopback only), as every container had before. */
+  public ContainerSpec(
+      String id,
+      String name,
+      String image,
+      String imageId,
+      List<String> args,
+      List<String> env,
+      String cwd,
+      int uid,
+      int gid,
+      List<Integer> additionalGids,
+      String hostname,
+      boolean autoRemove,
+      Map<String, String> labels,
+      Instant createdAt,
+      RestartPolicy restart,
+      Map<String, String> failpoints,
+      String seccompProfile,
+      String requestId) {
+    this(
+        id,
+        name,
+        image,
+        imageId,
+        args,
+        env,
+        cwd,
+        uid,
+        gid,
+        additionalGids,
+        hostname,
+        autoRemove,
+        labels,
+        createdAt,
+        restart,
+        failpoints,
+        seccompProfile,
+        requestId,
+        null);
+  }
+
+  /** The network, {@link NetworkSpec#none()} for a spec journaled before networks. */
+  public NetworkSpec networkOrNone() {
+    return network == null ? NetworkSpec.none() : network;
+  }
 
   /** The seccomp profile value that turns filtering off. */
   public static final String SECCOMP_UNCONFINED = "unconfined";

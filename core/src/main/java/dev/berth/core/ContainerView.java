@@ -32,6 +32,7 @@ public final class ContainerView {
   private final String seccomp;
   private final String hostname;
   private final String requestId;
+  private final NetworkSpec network;
 
   private ContainerView(Builder b) {
     this.id = b.id;
@@ -56,6 +57,12 @@ public final class ContainerView {
     this.seccomp = b.seccomp;
     this.hostname = b.hostname;
     this.requestId = b.requestId;
+    this.network = b.network;
+  }
+
+  /** The network the container was created with ({@link NetworkSpec#none()} when unknown). */
+  public NetworkSpec network() {
+    return network;
   }
 
   /** A view of container {@code id} in state {@link ContainerState#UNKNOWN}, nothing else known. */
@@ -199,6 +206,7 @@ public final class ContainerView {
     private String seccomp = "";
     private String hostname = "";
     private String requestId = "";
+    private NetworkSpec network = NetworkSpec.none();
 
     private Builder(String id) {
       this.id = id;
@@ -220,6 +228,7 @@ public final class ContainerView {
       this.seccomp = spec.seccompMode();
       this.hostname = orEmpty(spec.hostname());
       this.requestId = spec.requestIdOrEmpty();
+      this.network = spec.networkOrNone();
       return this;
     }
 

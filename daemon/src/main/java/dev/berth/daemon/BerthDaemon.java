@@ -6,6 +6,7 @@ import dev.berth.actors.ContainerSupervisor;
 import dev.berth.actors.EventFeed;
 import dev.berth.actors.JournalHealth;
 import dev.berth.api.v1.GetVersionResponse;
+import dev.berth.core.ContainerSpec;
 import dev.berth.daemon.grpc.RequestGuard;
 import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.engine.Containers;
@@ -20,6 +21,8 @@ import dev.berth.images.ImageStore;
 import dev.berth.images.Puller;
 import dev.berth.images.RegistryConfig;
 import dev.berth.images.RegistryCredentials;
+import dev.berth.network.CniPlugins;
+import dev.berth.network.ContainerNetworks;
 import dev.berth.oci.SeccompProfile;
 import dev.berth.oci.SecurityDefaults;
 import dev.berth.persistence.JournalCheck;
@@ -177,6 +180,25 @@ public final class BerthDaemon implements Callable<Integer> {
   String minFreeSpace = "64m";
 
   @Option(
+      names = "--bridge",
+      paramLabel = "NAME",
+      description = "The default network's bridge. Default: ${DEFAULT-VALUE}")
+  String bridge = ContainerNetworks.DEFAULT_BRIDGE;
+
+  @Option(
+      names = "--bridge-subnet",
+      paramLabel = "CIDR",
+      description =
+          "The default bridge's IPv4 subnet. Default: the one chosen at the first start (10.88.0.0/16, 172.17-31.0.0/16, ... whichever no host route overlaps)")
+  String bridgeSubnet;
+
+  @Option(
+      names = "--cni-path",
+      paramLabel = "DIR[:DIR...]",
+      description = "Where the CNI plugins are. Default: ${DEFAULT-VALUE}")
+  String cniPath = "/usr/lib/cni";
+
+  @Option(
       names = "--enable-failpoints",
       description =
           "Serve the test-only berth.test.v1.FailpointsService (fault injection on shim calls). Never in production.")
@@ -247,6 +269,17 @@ public final class BerthDaemon implements Callable<Integer> {
       return 1;
     }
     prepareDirs(paths);
+    List<Path> cniDirs = new ArrayList<>();
+    for (String d : cniPath.split(":")) if (!d.isBlank()) cniDirs.add(Path.of(d));
+    ContainerNetworks networks =
+        new ContainerNetworks(
+            root, state, bridge, bridgeSubnet, new CniPlugins(cniDirs, Duration.ofSeconds(30)));
+    try {
+      networks.open();
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      System.err.println("berthd: " + e.getMessage());
+      return 1;
+    }
     if (!claimSocket(socket)) return 1;
     // Written only by the holder of the root lock, so it never names a second, refused daemon.
     Path pidFile =
@@ -283,13 +316,24 @@ public final class BerthDaemon implements Callable<Integer> {
     Puller puller =
         new Puller(images, registries, new RegistryCredentials(root.resolve("auth.json")));
     ContainerRuntime containerRuntime =
-        new ContainerRuntime(paths, images, security, system, shimGroup, blocking, spareShims);
+        new ContainerRuntime(
+            paths, images, security, system, shimGroup, blocking, spareShims, networks);
     containerRuntime.open();
     ActorRef<ContainerSupervisor.Command> supervisor =
         system.systemActorOf(
             ContainerSupervisor.create(
                 containerRuntime,
-                (id, name, params) -> ContainerSpecs.build(id, name, params, images),
+                (id, name, params) -> {
+                  ContainerSpec spec = ContainerSpecs.build(id, name, params, images);
+                  try {
+                    // a host port that is taken is refused before the container exists
+                    networks.checkPorts(id, spec.networkOrNone());
+                  } catch (RuntimeException e) {
+                    images.release(id);
+                    throw e;
+                  }
+                  return spec;
+                },
                 blocking,
                 journal),
             "containers",
@@ -325,7 +369,9 @@ public final class BerthDaemon implements Callable<Integer> {
                             () -> version.toBuilder().setJournal(journal.summary()).build())
                         .bindService()))
             .addService(
-                RequestGuard.guard(new ContainersService(containers, streams).bindService()))
+                RequestGuard.guard(
+                    new ContainersService(containers, streams, containerRuntime::networkSettings)
+                        .bindService()))
             .addService(RequestGuard.guard(new EventsService(events, streams).bindService()))
             .addService(
                 RequestGuard.guard(

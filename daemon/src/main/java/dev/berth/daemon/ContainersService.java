@@ -19,11 +19,14 @@ import dev.berth.api.v1.StopContainerRequest;
 import dev.berth.api.v1.StopContainerResponse;
 import dev.berth.api.v1.WaitContainerRequest;
 import dev.berth.api.v1.WaitContainerResponse;
+import dev.berth.core.NetworkSettings;
 import dev.berth.daemon.grpc.Calls;
 import dev.berth.daemon.grpc.SourceToStream;
 import dev.berth.engine.Containers;
 import io.grpc.stub.StreamObserver;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * berth.v1.ContainersService: each call is translated into a request to the {@link Containers}
@@ -34,9 +37,20 @@ final class ContainersService extends ContainersServiceGrpc.ContainersServiceImp
   private final Containers containers;
   private final SourceToStream streams;
 
+  private final Function<String, Optional<NetworkSettings>> networks;
+
   ContainersService(Containers containers, SourceToStream streams) {
+    this(containers, streams, id -> Optional.empty());
+  }
+
+  /** {@code networks}: a container's network as set up, for inspect. */
+  ContainersService(
+      Containers containers,
+      SourceToStream streams,
+      Function<String, Optional<NetworkSettings>> networks) {
     this.containers = containers;
     this.streams = streams;
+    this.networks = networks;
   }
 
   @Override
@@ -91,7 +105,10 @@ final class ContainersService extends ContainersServiceGrpc.ContainersServiceImp
       InspectContainerRequest r, StreamObserver<InspectContainerResponse> out) {
     Calls.unary(
         () -> containers.inspect(RequestLimits.ref("ref", r.getRef())),
-        v -> InspectContainerResponse.newBuilder().setContainer(Protos.container(v)).build(),
+        v ->
+            InspectContainerResponse.newBuilder()
+                .setContainer(Protos.container(v, networks.apply(v.id())))
+                .build(),
         out);
   }
 

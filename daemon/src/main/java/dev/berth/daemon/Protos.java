@@ -21,6 +21,7 @@ import dev.berth.api.v1.ListContainersResponse;
 import dev.berth.api.v1.ListImagesRequest;
 import dev.berth.api.v1.ListImagesResponse;
 import dev.berth.api.v1.LogStream;
+import dev.berth.api.v1.PortBinding;
 import dev.berth.api.v1.PruneImagesResponse;
 import dev.berth.api.v1.RestartPolicy;
 import dev.berth.api.v1.RestartPolicyKind;
@@ -29,6 +30,10 @@ import dev.berth.api.v1.WaitContainerResponse;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerView;
 import dev.berth.core.ExitInfo;
+import dev.berth.core.NetworkOptions;
+import dev.berth.core.NetworkSettings;
+import dev.berth.core.NetworkSpec;
+import dev.berth.core.PortMapping;
 import dev.berth.engine.Containers;
 import dev.berth.engine.Events;
 import dev.berth.engine.Images;
@@ -134,6 +139,37 @@ final class Protos {
   }
 
   static Container container(ContainerView v) {
+    return container(v, java.util.Optional.empty());
+  }
+
+  /** With the network as set up (inspect), else as created. */
+  static Container container(ContainerView v, java.util.Optional<NetworkSettings> net) {
+    Container c = containerWithoutNetwork(v);
+    NetworkSettings s = net.orElseGet(() -> asCreated(v.network()));
+    dev.berth.api.v1.NetworkSettings.Builder n =
+        dev.berth.api.v1.NetworkSettings.newBuilder()
+            .setMode(s.mode())
+            .setIpAddress(s.ipAddress())
+            .setIpPrefixLength(s.ipPrefixLength())
+            .setGateway(s.gateway())
+            .setMacAddress(s.macAddress())
+            .setBridge(s.bridge())
+            .setSandboxKey(s.sandboxKey());
+    for (PortMapping p : s.ports())
+      n.addPorts(
+          PortBinding.newBuilder()
+              .setContainerPort(p.containerPort())
+              .setProtocol(p.protocol())
+              .setHostIp(p.hostIp())
+              .setHostPort(p.hostPort()));
+    return c.toBuilder().setNetworkSettings(n).build();
+  }
+
+  private static NetworkSettings asCreated(NetworkSpec spec) {
+    return new NetworkSettings(spec.mode(), "", 0, "", "", "", "", spec.ports());
+  }
+
+  private static Container containerWithoutNetwork(ContainerView v) {
     Container.Builder b =
         Container.newBuilder()
             .setId(v.id())
@@ -257,7 +293,14 @@ final class Protos {
         r.getRestartPolicy().getMaxRetries(),
         failpoints,
         r.getSecurityOptsList(),
-        r.getRequestId());
+        r.getRequestId(),
+        new NetworkOptions(
+            r.getNetwork(),
+            r.getPublishList(),
+            r.getPublishAll(),
+            r.getDnsList(),
+            r.getDnsSearchList(),
+            r.getAddHostList()));
   }
 
   static Containers.Kill kill(KillContainerRequest r) {

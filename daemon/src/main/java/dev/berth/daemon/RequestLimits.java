@@ -70,7 +70,18 @@ final class RequestLimits {
         SECURITY_OPTS_TOTAL,
         SECURITY_OPTS_TOTAL);
     requestId("request_id", r.getRequestId());
+    text("network", r.getNetwork(), NAME);
+    strings("publish", r.getPublishList(), PORTS, 64, PORTS * 64);
+    strings("dns", r.getDnsList(), DNS, 64, DNS * 64);
+    strings("dns_search", r.getDnsSearchList(), DNS, 256, DNS * 256);
+    strings("add_host", r.getAddHostList(), HOSTS, 320, HOSTS * 320);
   }
+
+  /** At most this many published ports, nameservers/search domains and extra hosts. */
+  static final int PORTS = 256;
+
+  static final int DNS = 16;
+  static final int HOSTS = 256;
 
   /** A container or image reference: present and short. */
   /** The largest `logs --tail`: more lines than this are read as "all" would be. */

@@ -13,8 +13,21 @@ public record ImageConfig(
     List<String> env,
     String workingDir,
     String user,
-    Map<String, String> labels) {
+    Map<String, String> labels,
+    /** EXPOSE: {@code 80/tcp}, {@code 53/udp}; what {@code -P} publishes. */
+    List<String> exposedPorts) {
+  public ImageConfig(
+      List<String> entrypoint,
+      List<String> cmd,
+      List<String> env,
+      String workingDir,
+      String user,
+      Map<String, String> labels) {
+    this(entrypoint, cmd, env, workingDir, user, labels, List.of());
+  }
+
   public ImageConfig {
+    exposedPorts = exposedPorts == null ? List.of() : List.copyOf(exposedPorts);
     entrypoint = entrypoint == null ? List.of() : List.copyOf(entrypoint);
     cmd = cmd == null ? List.of() : List.copyOf(cmd);
     env = env == null ? List.of() : List.copyOf(env);

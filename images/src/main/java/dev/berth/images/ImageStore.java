@@ -109,13 +109,16 @@ public final class ImageStore {
         ImageSources.parse(bytes, "config " + Digests.shortForm(image.id())).path("config");
     Map<String, String> labels = new LinkedHashMap<>();
     c.path("Labels").fields().forEachRemaining(f -> labels.put(f.getKey(), f.getValue().asText()));
+    List<String> exposed = new java.util.ArrayList<>();
+    c.path("ExposedPorts").fieldNames().forEachRemaining(exposed::add);
     return new ImageConfig(
         ImageIndex.strings(c.path("Entrypoint")),
         ImageIndex.strings(c.path("Cmd")),
         ImageIndex.strings(c.path("Env")),
         c.path("WorkingDir").asText(""),
         c.path("User").asText(""),
-        labels);
+        labels,
+        exposed);
   }
 
   /** The unpacked layer directories of {@code image}, lowest first. */

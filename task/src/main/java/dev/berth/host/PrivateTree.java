@@ -78,6 +78,9 @@ public final class PrivateTree {
   /**
    * containers/ID/: the bundle's files are private; upper/ and rootfs/ are the container's own "/".
    */
+  /** Files of a bundle that are bind-mounted into the container (world-readable, as in docker). */
+  static final Set<String> CONTAINER_FILES = Set.of("hosts", "hostname", "resolv.conf");
+
   private static void tightenContainers(Path containers) throws IOException {
     chmod(containers, DIR);
     try (DirectoryStream<Path> bundles = Files.newDirectoryStream(containers)) {
@@ -90,6 +93,8 @@ public final class PrivateTree {
             if (Files.isSymbolicLink(e)) continue;
             String name = e.getFileName().toString();
             if (name.equals("upper") || name.equals("rootfs")) continue; // container content
+            // the container's /etc/hosts, /etc/hostname, /etc/resolv.conf: its users read them
+            if (CONTAINER_FILES.contains(name)) continue;
             if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) chmod(e, DIR);
             else chmod(e, FILE);
           }
@@ -118,6 +123,8 @@ public final class PrivateTree {
       for (Path e : entries) {
         if (Files.isSymbolicLink(e)) continue;
         if (e.equals(paths.runtimeRoot())) chmod(e, DIR);
+        // pinned network namespaces: nsfs files, whose modes are the kernel's
+        else if (e.getFileName().toString().equals("netns")) chmod(e, DIR);
         else if (e.equals(paths.socket())) continue; // the API socket has its own mode
         else if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) tightenAll(e);
         else chmod(e, FILE);

@@ -80,6 +80,21 @@ public final class RuntimeSpec {
       Path rootfs,
       List<Map<String, Object>> extraMounts,
       JsonNode seccomp) {
+    return generate(containerId, process, hostname, rootfs, extraMounts, seccomp, null);
+  }
+
+  /**
+   * As above, with the container's network namespace: null for a new one of its own (loopback
+   * only), "" for the host's (no network namespace), else the path of a pinned one it joins.
+   */
+  public static byte[] generate(
+      String containerId,
+      ProcessConfig process,
+      String hostname,
+      Path rootfs,
+      List<Map<String, Object>> extraMounts,
+      JsonNode seccomp,
+      String networkNamespace) {
     if (containerId == null || containerId.isEmpty())
       throw new IllegalArgumentException("container id is required");
     if (process.args().isEmpty())
@@ -98,7 +113,7 @@ public final class RuntimeSpec {
             : hostname;
     spec.put("hostname", host);
     spec.set("mounts", mounts(extraMounts == null ? List.of() : extraMounts));
-    ObjectNode linux = linux(containerId);
+    ObjectNode linux = linux(containerId, networkNamespace);
     // a copy: the caller's object may be shared by every container (the daemon's default profile)
     if (seccomp != null) linux.set("seccomp", seccomp.deepCopy());
     spec.set("linux", linux);
@@ -213,7 +228,7 @@ public final class RuntimeSpec {
     for (String o : options) m.withArray("options").add(o);
   }
 
-  private static ObjectNode linux(String id) {
+  private static ObjectNode linux(String id, String networkNamespace) {
     ObjectNode n = JSON.createObjectNode();
     ObjectNode resources = n.putObject("resources");
     ArrayNode devices = resources.putArray("devices");
@@ -234,7 +249,14 @@ public final class RuntimeSpec {
     devices.add(device(true, "c", 10L, 200L, "rwm")); // /dev/net/tun
     n.put("cgroupsPath", "/berth/" + id);
     ArrayNode ns = n.putArray("namespaces");
-    for (String t : List.of("pid", "network", "ipc", "uts", "mount")) ns.addObject().put("type", t);
+    for (String t : List.of("pid", "network", "ipc", "uts", "mount")) {
+      if (t.equals("network") && networkNamespace != null) {
+        if (networkNamespace.isEmpty()) continue; // the host's network
+        ns.addObject().put("type", t).put("path", networkNamespace);
+        continue;
+      }
+      ns.addObject().put("type", t);
+    }
     MASKED_PATHS.forEach(n.putArray("maskedPaths")::add);
     READONLY_PATHS.forEach(n.putArray("readonlyPaths")::add);
     return n;

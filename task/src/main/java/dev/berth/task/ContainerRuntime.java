@@ -10,12 +10,16 @@ import dev.berth.api.shim.v1.TaskStateReply;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerSpec;
 import dev.berth.core.ExitInfo;
+import dev.berth.core.NetworkSettings;
+import dev.berth.core.NetworkSpec;
 import dev.berth.host.BerthPaths;
 import dev.berth.host.PrivateTree;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
 import dev.berth.images.rootfs.MountSpec;
 import dev.berth.images.rootfs.Rootfs;
+import dev.berth.network.ContainerNetworks;
+import dev.berth.network.EtcFiles;
 import dev.berth.oci.ProcessConfig;
 import dev.berth.oci.RuntimeSpec;
 import dev.berth.oci.SeccompProfile;
@@ -58,6 +62,9 @@ public final class ContainerRuntime implements TaskRuntime {
   private final ShimPool spares;
   private final SecurityDefaults security;
 
+  /** Null when the daemon runs without networks (tests): every container gets loopback only. */
+  private final ContainerNetworks networks;
+
   public ContainerRuntime(
       BerthPaths paths,
       ImageStore images,
@@ -66,6 +73,19 @@ public final class ContainerRuntime implements TaskRuntime {
       EventLoopGroup group,
       Executor blocking,
       int spareShims) {
+    this(paths, images, security, system, group, blocking, spareShims, null);
+  }
+
+  public ContainerRuntime(
+      BerthPaths paths,
+      ImageStore images,
+      SecurityDefaults security,
+      ActorSystem<?> system,
+      EventLoopGroup group,
+      Executor blocking,
+      int spareShims,
+      ContainerNetworks networks) {
+    this.networks = networks;
     this.paths = paths;
     this.security = security;
     this.images = images;
@@ -84,6 +104,13 @@ public final class ContainerRuntime implements TaskRuntime {
 
   /** At daemon start: clear spares of an earlier daemon, start ours. */
   public void open() {
+    if (networks != null) {
+      try {
+        networks.reconcile(new java.util.HashSet<>(bundlesOnDisk().toCompletableFuture().join()));
+      } catch (RuntimeException e) {
+        log.warn("network reconcile failed: {}", BerthException.from(e).getMessage());
+      }
+    }
     spares.removeLeftovers();
     spares.replenish();
   }
@@ -91,6 +118,16 @@ public final class ContainerRuntime implements TaskRuntime {
   /** At daemon stop: containers' shims stay; the spare goes. */
   public void close() {
     spares.close();
+  }
+
+  /** The containers' networks; null when the daemon has none. */
+  public ContainerNetworks networks() {
+    return networks;
+  }
+
+  /** The network a container has now (inspect), if it has one set up. */
+  public Optional<NetworkSettings> networkSettings(String id) {
+    return networks == null ? Optional.empty() : networks.settings(id);
   }
 
   @Override
@@ -139,8 +176,9 @@ public final class ContainerRuntime implements TaskRuntime {
                   spec.additionalGids()),
               spec.hostname(),
               Path.of(BerthPaths.ROOTFS),
-              List.of(),
-              seccomp(spec));
+              etcMounts(spec),
+              seccomp(spec),
+              networkNamespace(spec));
       AtomicFiles.write(bundle.resolve("config.json"), config);
       AtomicFiles.write(bundle.resolve(BundleRecord.FILE_NAME), BundleRecord.serialize(spec));
       // The shim reads its failpoints from the bundle when it takes the container on
@@ -155,6 +193,66 @@ public final class ContainerRuntime implements TaskRuntime {
     } catch (Exception e) {
       FileTrees.deleteRecursively(bundle);
       throw e;
+    }
+  }
+
+  /**
+   * null: a namespace of the container's own (loopback only: none, and specs from before networks);
+   * "": the host's; else the pinned namespace CNI sets up.
+   */
+  private String networkNamespace(ContainerSpec spec) {
+    NetworkSpec n = spec.network();
+    if (n == null || n.mode().equals(NetworkSpec.NONE)) return null;
+    if (n.host()) return "";
+    if (networks == null) throw BerthException.unavailable("this daemon has no networks");
+    return networks.netnsPath(spec.id()).toString();
+  }
+
+  /** /etc/hosts, /etc/hostname and /etc/resolv.conf from the bundle (written at each start). */
+  private List<java.util.Map<String, Object>> etcMounts(ContainerSpec spec) {
+    if (spec.network() == null) return List.of();
+    List<java.util.Map<String, Object>> mounts = new java.util.ArrayList<>();
+    for (String f : List.of(EtcFiles.HOSTS, EtcFiles.HOSTNAME, EtcFiles.RESOLV_CONF)) {
+      mounts.add(
+          java.util.Map.of(
+              "destination",
+              "/etc/" + f,
+              "type",
+              "bind",
+              "source",
+              paths.bundle(spec.id()).resolve(f).toString(),
+              "options",
+              List.of("rbind", "rprivate")));
+    }
+    return mounts;
+  }
+
+  /**
+   * Sets up the container's network (bridge: CNI ADD, kept once made) and writes its /etc files.
+   */
+  private void prepareNetwork(ContainerSpec spec) throws IOException {
+    NetworkSpec n = spec.network();
+    if (n == null) return;
+    String ip = "";
+    if (n.bridged()) {
+      if (networks == null) throw BerthException.unavailable("this daemon has no networks");
+      ip = networks.setUp(spec.id(), n).ipAddress();
+    }
+    String hostname =
+        spec.hostname() == null || spec.hostname().isBlank()
+            ? spec.id().substring(0, 12)
+            : spec.hostname();
+    EtcFiles.write(
+        paths.bundle(spec.id()), hostname, spec.name(), ip, n, EtcFiles.hostResolvConf());
+  }
+
+  private void tearDownNetwork(String id) {
+    if (networks == null) return;
+    try {
+      networks.tearDown(id);
+    } catch (RuntimeException e) {
+      // the cache stays: reconcile at the next daemon start tries again
+      log.warn("network of {} not fully removed: {}", id, BerthException.from(e).getMessage());
     }
   }
 
@@ -211,11 +309,20 @@ public final class ContainerRuntime implements TaskRuntime {
           long t0 = System.nanoTime();
           forceCleanup(id); // a previous run's shim must not linger
           rebaseRoot(id);
-          ShimPool.Spare spare = spares.take();
-          ShimLauncher.Launched shim = spare != null ? spare.shim() : launcher.launch(id);
+          ShimPool.Spare spare;
+          ShimLauncher.Launched shim;
+          ShimClient client;
+          try {
+            prepareNetwork(spec);
+            spare = spares.take();
+            shim = spare != null ? spare.shim() : launcher.launch(id);
+            client =
+                spare != null ? spare.client() : ShimClient.connect(system, shim.socket(), group);
+          } catch (Exception e) {
+            tearDownNetwork(id); // nothing of this start is left
+            throw e;
+          }
           long t1 = System.nanoTime();
-          ShimClient client =
-              spare != null ? spare.client() : ShimClient.connect(system, shim.socket(), group);
           try {
             int pid =
                 client
@@ -265,6 +372,7 @@ public final class ContainerRuntime implements TaskRuntime {
             FileTrees.deleteRecursively(shim.dir());
             Files.deleteIfExists(shim.socket());
             forceCleanup(id);
+            tearDownNetwork(id);
             throw failure;
           }
         });
@@ -355,6 +463,7 @@ public final class ContainerRuntime implements TaskRuntime {
     return run(
         () -> {
           forceCleanup(id);
+          tearDownNetwork(id);
           FileTrees.deleteRecursively(paths.bundle(id));
           return null;
         });

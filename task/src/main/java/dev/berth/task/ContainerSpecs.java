@@ -3,11 +3,14 @@ package dev.berth.task;
 import dev.berth.api.failpoint.Failpoints;
 import dev.berth.core.BerthException;
 import dev.berth.core.ContainerSpec;
+import dev.berth.core.NetworkOptions;
+import dev.berth.core.NetworkSpec;
 import dev.berth.core.RestartPolicy;
 import dev.berth.images.ImageConfig;
 import dev.berth.images.ImageException;
 import dev.berth.images.ImageRecord;
 import dev.berth.images.ImageStore;
+import dev.berth.network.NetworkSpecs;
 import dev.berth.oci.SeccompProfile;
 import dev.berth.oci.SecurityDefaults;
 import dev.berth.oci.Users;
@@ -59,7 +62,43 @@ public final class ContainerSpecs {
       Map<String, String> failpoints,
       List<String> securityOpts,
       /** The create's idempotency key; null or empty for none. */
-      String requestId) {}
+      String requestId,
+      /** --network, -p, -P, --dns...; null for the defaults. */
+      NetworkOptions network) {
+    /** A create with the default network. */
+    public CreateParams(
+        String image,
+        String name,
+        List<String> entrypoint,
+        List<String> cmd,
+        List<String> env,
+        String workingDir,
+        String user,
+        boolean autoRemove,
+        String hostname,
+        Map<String, String> labels,
+        RestartPolicy restart,
+        Map<String, String> failpoints,
+        List<String> securityOpts,
+        String requestId) {
+      this(
+          image,
+          name,
+          entrypoint,
+          cmd,
+          env,
+          workingDir,
+          user,
+          autoRemove,
+          hostname,
+          labels,
+          restart,
+          failpoints,
+          securityOpts,
+          requestId,
+          null);
+    }
+  }
 
   private ContainerSpecs() {}
 
@@ -202,6 +241,9 @@ public final class ContainerSpecs {
     }
     Map<String, String> failpoints = validatedFailpoints(p.failpoints());
     String seccompProfile = seccompProfile(p.securityOpts());
+    NetworkSpec network =
+        NetworkSpecs.resolve(
+            p.network() == null ? NetworkOptions.defaults() : p.network(), config.exposedPorts());
     return new ContainerSpec(
         id,
         name,
@@ -220,7 +262,8 @@ public final class ContainerSpecs {
         restart,
         failpoints,
         seccompProfile,
-        p.requestId() == null || p.requestId().isEmpty() ? null : p.requestId());
+        p.requestId() == null || p.requestId().isEmpty() ? null : p.requestId(),
+        network);
   }
 
   /**
