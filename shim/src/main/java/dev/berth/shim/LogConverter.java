@@ -105,8 +105,11 @@ final class LogConverter {
     return stopped;
   }
 
-  void close() {
+  synchronized void close() {
     closing = true;
+    if (thread == null) {
+      stopped.complete(null);
+    }
     signal();
   }
 

@@ -99,11 +99,26 @@ final class OutputPoller implements AutoCloseable {
     SpoolIo.poke(wake.writeFd());
   }
 
+  /** Stops both threads (waiting up to 2 s for each); registered outputs keep their files. */
   @Override
   public void close() {
     closing = true;
     wake();
     converter.close();
+    Thread t;
+    synchronized (this) {
+      t = thread;
+    }
+    try {
+      if (t != null) {
+        t.join(2000);
+      }
+      converter.stopped().get(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      ShimLog.warn("the log converter did not stop within 2s");
+    }
   }
 
   private void run() {
