@@ -130,7 +130,7 @@ final class OutputPoller implements AutoCloseable {
         for (ContainerOutput out : outputs) {
           if (isNew(out)) {
             for (ContainerOutput.Stream s : out.streams) {
-              drain(out, s);
+              drain(out, s, true);
             }
             converter.signal();
           }
@@ -166,7 +166,7 @@ final class OutputPoller implements AutoCloseable {
         for (int i = 0; i < polled.size(); i++) {
           if (polls.revents(i + 1) != 0) {
             ContainerOutput.Stream s = polled.get(i);
-            moved |= drain(owner(s), s);
+            moved |= drain(owner(s), s, false);
           }
         }
         if (moved) {
@@ -210,9 +210,10 @@ final class OutputPoller implements AutoCloseable {
 
   /**
    * Splices what the FIFO holds into the spool, until it is empty, at its end, or the backlog is
-   * over the limit. Returns whether anything happened (bytes moved or the end reached).
+   * over the limit ({@code untilEmpty}: until a splice finds it empty or ended; else a short splice
+   * already means empty). Returns whether anything happened (bytes moved or the end reached).
    */
-  private boolean drain(ContainerOutput out, ContainerOutput.Stream s) {
+  private boolean drain(ContainerOutput out, ContainerOutput.Stream s, boolean untilEmpty) {
     boolean moved = false;
     while (!s.eof && s.backlog() <= MAX_BACKLOG) {
       long n;
@@ -249,6 +250,9 @@ final class OutputPoller implements AutoCloseable {
         return true;
       }
       s.spliced += n;
+      if (n < SPLICE && !untilEmpty) {
+        return true; // the pipe is empty now: poll(2) tells when there is more, at no extra call
+      }
     }
     return moved;
   }
