@@ -30,7 +30,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * RuncDriver}), so none of them waits forever either.
  */
 final class InitProcess {
-  /** How long the exit handling waits for the output pipes to reach end of file. */
+  /** How long the exit handling waits for the output to reach end of file and the log. */
   private static final long LOG_DRAIN_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final String id;
@@ -38,8 +38,8 @@ final class InitProcess {
   private final Path rootfs;
   private final Path stateDir;
   private final RuncDriver runc;
-  private final LogWriter log;
-  private final List<StreamPump> pumps;
+  private final ContainerOutput output;
+  private final OutputPoller poller;
   private final boolean mountedRootfs;
   final int pid;
   private final CompletableFuture<ExitRecord> exited = new CompletableFuture<>();
@@ -53,8 +53,8 @@ final class InitProcess {
       Path bundle,
       Path stateDir,
       RuncDriver runc,
-      LogWriter log,
-      List<StreamPump> pumps,
+      ContainerOutput output,
+      OutputPoller poller,
       boolean mountedRootfs,
       int pid) {
     this.id = id;
@@ -62,15 +62,16 @@ final class InitProcess {
     this.rootfs = bundle.resolve("rootfs");
     this.stateDir = stateDir;
     this.runc = runc;
-    this.log = log;
-    this.pumps = pumps;
+    this.output = output;
+    this.poller = poller;
     this.mountedRootfs = mountedRootfs;
     this.pid = pid;
   }
 
   /**
-   * Mounts the rootfs, runs {@code runc create} with the container's stdout/stderr on pipes and
-   * starts copying them to the log. On failure nothing is left behind (mounts, runc state).
+   * Mounts the rootfs, runs {@code runc create} with the container's stdout/stderr on the task
+   * dir's FIFOs ({@link ContainerOutput}) and registers them with the shim's poller. On failure
+   * nothing is left behind (mounts, runc state, open fds).
    */
   static InitProcess create(
       String id,
@@ -78,7 +79,7 @@ final class InitProcess {
       Path stateDir,
       RuncDriver runc,
       Reaper reaper,
-      Executor io,
+      OutputPoller poller,
       Executor exitHandling)
       throws TaskException {
     Path bundle = Path.of(req.getBundle());
@@ -92,9 +93,8 @@ final class InitProcess {
     Path rootfs = bundle.resolve("rootfs");
     Path pidFile = stateDir.resolve("init.pid");
     boolean mounted = false;
-    Posix.Pipe stdout = null;
-    Posix.Pipe stderr = null;
-    LogWriter log = null;
+    ContainerOutput output = null;
+    int[] containerSide = null;
     try {
       Files.createDirectories(rootfs);
       Files.deleteIfExists(pidFile);
@@ -102,17 +102,18 @@ final class InitProcess {
         RootfsMounter.mountAll(req.getRootfsList(), rootfs);
         mounted = true;
       }
-      log = new LogWriter(Path.of(req.getLogPath()));
-      stdout = Posix.pipe();
-      stderr = Posix.pipe();
+      output =
+          ContainerOutput.create(id, stateDir, Path.of(req.getLogPath()), LogConverter.Faults.NONE);
+      containerSide = output.openContainerSide();
       long offset = runc.logOffset();
       long before = System.nanoTime();
       Reaper.Child create =
-          runc.spawnCreate(id, bundle, pidFile, stdout.writeFd(), stderr.writeFd());
-      // From here only runc (and then the container) holds the write ends: end of file on
-      // the read ends means the container's last writer is gone.
-      stdout.closeWrite();
-      stderr.closeWrite();
+          runc.spawnCreate(id, bundle, pidFile, containerSide[0], containerSide[1]);
+      // From here only runc (and then the container) holds the read-write ends: end of file
+      // on the read ends means the container's last process holding them is gone.
+      Posix.close(containerSide[0]);
+      Posix.close(containerSide[1]);
+      containerSide = null;
       WaitStatus status = runc.await(create, "create");
       if (status.exitCode() != 0) {
         String message = runc.lastError(offset);
@@ -121,25 +122,20 @@ final class InitProcess {
                 "runc create", message != null ? message : "exit status " + status.exitCode()));
       }
       int pid = Integer.parseInt(Files.readString(pidFile).trim());
-      // Output is buffered in the pipes until the pumps start; init cannot write before Start.
-      List<StreamPump> pumps =
-          List.of(
-              StreamPump.start(stdout.detachRead(), log.stream("stdout"), io),
-              StreamPump.start(stderr.detachRead(), log.stream("stderr"), io));
-      InitProcess init = new InitProcess(id, bundle, stateDir, runc, log, pumps, mounted, pid);
+      InitProcess init = new InitProcess(id, bundle, stateDir, runc, output, poller, mounted, pid);
+      poller.register(output);
+      output = null; // the poller's now: unregistered by delete
       // runc create has exited, so init is already re-parented to us; watch() also covers
       // an init that died and was reaped before we read its pid.
       reaper.watch(pid, before).whenCompleteAsync((ws, err) -> init.onExit(ws, err), exitHandling);
       return init;
     } catch (TaskException | IOException | RuntimeException | RuncDriver.RuncException e) {
-      if (stdout != null) {
-        stdout.close();
+      if (containerSide != null) {
+        Posix.close(containerSide[0]);
+        Posix.close(containerSide[1]);
       }
-      if (stderr != null) {
-        stderr.close();
-      }
-      if (log != null) {
-        log.close();
+      if (output != null) {
+        output.closeFiles();
       }
       if (runc.exists(id)) {
         try {
@@ -249,14 +245,8 @@ final class InitProcess {
               + "); reporting exit 255");
       exit = new ExitRecord(pid, 255, Instant.now());
     }
-    for (StreamPump pump : pumps) {
-      try {
-        pump.awaitEnd(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    log.close();
+    awaitOutput(TimeUnit.MILLISECONDS.toNanos(200));
+    poller.unregister(output);
     if (mountedRootfs) {
       RootfsMounter.unmountAll(rootfs);
     }
@@ -276,15 +266,8 @@ final class InitProcess {
               + (error == null ? "no exit status" : ShimLog.describe(error))
               + "; recording exit 255");
     }
-    long deadline = System.nanoTime() + LOG_DRAIN_NANOS;
-    for (StreamPump pump : pumps) {
-      try {
-        if (!pump.awaitEnd(deadline)) {
-          ShimLog.warn("output of " + id + " still open 1s after init exited; not waiting longer");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    if (!awaitOutput(LOG_DRAIN_NANOS)) {
+      ShimLog.warn("output of " + id + " still open 1s after init exited; not waiting longer");
     }
     ExitRecord record =
         new ExitRecord(pid, status == null ? 255 : status.exitCode(), Instant.now());
@@ -293,6 +276,19 @@ final class InitProcess {
     }
     ShimLog.info("init " + pid + " exited " + record.exitCode());
     exited.complete(record);
+  }
+
+  /** Waits up to {@code nanos} for both streams' end to be in the log; returns whether it came. */
+  private boolean awaitOutput(long nanos) {
+    try {
+      output.ended().get(nanos, TimeUnit.NANOSECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      return false;
+    }
   }
 
   private void writeExitFile(ExitRecord record) {

@@ -16,8 +16,10 @@ import java.util.Base64;
 
 /**
  * Appends container output to the log file in docker's json-file format, one line per chunk read:
- * {"log":"...","stream":"stdout|stderr","time":"RFC3339 nanos"}, plus {"log_base64":"..."} with the
- * exact bytes of a chunk that is not UTF-8 (see {@link StreamSink}). Each line goes out in one
+ * {"log":"...","stream":"stdout|stderr","time":"RFC3339 nanos","o":E}, plus {"log_base64":"..."}
+ * with the exact bytes of a chunk that is not UTF-8 (see {@link StreamSink}). {@code o} is the end
+ * offset, in that stream's spool, of the bytes the line fully carries ({@link LogRecovery} resumes
+ * there); readers ignore it, as docker's ignore fields they do not know. Each line goes out in one
  * write(2) on an O_APPEND channel, so the two streams never interleave inside a line.
  */
 final class LogWriter implements AutoCloseable {
@@ -30,11 +32,19 @@ final class LogWriter implements AutoCloseable {
 
   private boolean closed;
 
+  /** The converter's crash points, for tests; {@link LogConverter.Faults#NONE} in production. */
+  private final LogConverter.Faults faults;
+
   /** Set before close() takes the monitor: a writer waiting for disk space gives up. */
   private volatile boolean closing;
 
   LogWriter(Path path) throws IOException {
+    this(path, LogConverter.Faults.NONE);
+  }
+
+  LogWriter(Path path, LogConverter.Faults faults) throws IOException {
     this.path = path;
+    this.faults = faults;
     this.channel =
         FileChannel.open(
             path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
@@ -45,10 +55,14 @@ final class LogWriter implements AutoCloseable {
     return new StreamSink(name);
   }
 
-  /** {@code raw}: the chunk's exact bytes in base64 when they are not UTF-8, else null. */
-  private synchronized void append(String stream, CharSequence text, String raw) {
+  /**
+   * {@code raw}: the chunk's exact bytes in base64 when they are not UTF-8, else null; {@code end}:
+   * the line's spool end offset. Returns false if nothing was written (closed, or closing on a full
+   * disk).
+   */
+  private synchronized boolean append(String stream, CharSequence text, String raw, long end) {
     if (closed || (text.length() == 0 && raw == null)) {
-      return;
+      return false;
     }
     StringBuilder line = new StringBuilder(text.length() + 80);
     line.append("{\"log\":");
@@ -61,20 +75,23 @@ final class LogWriter implements AutoCloseable {
     if (raw != null) {
       line.append(",\"" + RAW_FIELD + "\":\"").append(raw).append('"');
     }
-    line.append("}\n");
+    line.append(",\"o\":").append(end).append("}\n");
     ByteBuffer bytes = StandardCharsets.UTF_8.encode(CharBuffer.wrap(line));
     boolean waited = false;
     while (true) {
       long before = -1;
       try {
         before = channel.size();
+        if (faults != LogConverter.Faults.NONE) {
+          tornAppend(bytes);
+        }
         while (bytes.hasRemaining()) {
           channel.write(bytes);
         }
         if (waited) {
           ShimLog.info("appending to " + path + " again");
         }
-        return;
+        return true;
       } catch (IOException e) {
         // A full disk: take back what part of the line made it (a torn JSON line would
         // break every reader of the log), then wait for space. The pump stops reading
@@ -99,19 +116,30 @@ final class LogWriter implements AutoCloseable {
                   + " bytes of "
                   + stream
                   + " output: the log is closing");
-          return;
+          return false;
         }
         try {
           wait(RETRY_MILLIS); // releases the monitor, so close() can get in
         } catch (InterruptedException interrupted) {
           Thread.currentThread().interrupt();
-          return;
+          return false;
         }
         if (closed) {
-          return;
+          return false;
         }
       }
     }
+  }
+
+  /** Test only: half of the line, then the TORN_APPEND crash point. */
+  private void tornAppend(ByteBuffer bytes) throws IOException {
+    ByteBuffer half = bytes.duplicate();
+    half.limit(bytes.position() + bytes.remaining() / 2);
+    while (half.hasRemaining()) {
+      channel.write(half);
+    }
+    bytes.position(half.position());
+    faults.at(LogConverter.Point.TORN_APPEND);
   }
 
   private void truncateTo(long size) {
@@ -153,7 +181,7 @@ final class LogWriter implements AutoCloseable {
    * with U+FFFD for what is not UTF-8 (what docker's readers see): the log is lossless and stays
    * docker-compatible.
    */
-  final class StreamSink implements StreamPump.Sink {
+  final class StreamSink {
     private final String name;
     private final CharsetDecoder strict =
         StandardCharsets.UTF_8
@@ -166,37 +194,45 @@ final class LogWriter implements AutoCloseable {
       this.name = name;
     }
 
-    @Override
-    public void chunk(byte[] buf, int len) {
+    /**
+     * Writes the chunk that ends at spool offset {@code end} as one line (less a split character's
+     * first bytes, carried into the next chunk). Returns the line's {@code o} (end less the carried
+     * bytes), or -1 when no line was written.
+     */
+    long chunk(byte[] buf, int len, long end) {
       byte[] in = new byte[carry.length + len];
       System.arraycopy(carry, 0, in, 0, carry.length);
       System.arraycopy(buf, 0, in, carry.length, len);
       int n = in.length - incompleteTail(in);
       carry = Arrays.copyOfRange(in, n, in.length);
-      emit(in, n);
+      return emit(in, n, end - carry.length);
     }
 
-    @Override
-    public void endOfStream() {
+    /** The stream ended at spool offset {@code end}: what is carried goes out as it is. */
+    long endOfStream(long end) {
       byte[] rest = carry;
       carry = new byte[0];
-      emit(rest, rest.length);
+      return emit(rest, rest.length, end);
     }
 
-    private void emit(byte[] bytes, int n) {
+    private long emit(byte[] bytes, int n, long end) {
       if (n == 0) {
-        return;
+        return -1;
       }
       ByteBuffer in = ByteBuffer.wrap(bytes, 0, n);
+      boolean written;
       try {
-        append(name, strict.reset().decode(in), null);
+        written = append(name, strict.reset().decode(in), null, end);
       } catch (CharacterCodingException notUtf8) {
         in.rewind();
-        append(
-            name,
-            StandardCharsets.UTF_8.decode(in), // the lossy text, for docker's readers
-            Base64.getEncoder().encodeToString(Arrays.copyOf(bytes, n)));
+        written =
+            append(
+                name,
+                StandardCharsets.UTF_8.decode(in), // the lossy text, for docker's readers
+                Base64.getEncoder().encodeToString(Arrays.copyOf(bytes, n)),
+                end);
       }
+      return written ? end : -1;
     }
   }
 

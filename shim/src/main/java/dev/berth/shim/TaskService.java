@@ -48,6 +48,9 @@ final class TaskService extends TaskGrpc.TaskImplBase {
   private final int shimPid = Posix.getpid();
   private final ExecTable execs = new ExecTable();
 
+  /** The shim's one output path: a poll thread and a converter thread, started on first use. */
+  private final OutputPoller output = new OutputPoller();
+
   /**
    * Set once, by Create (which holds this object's monitor while it runs runc create); read without
    * the monitor, so State and the other RPCs never wait for a Create in progress.
@@ -161,7 +164,7 @@ final class TaskService extends TaskGrpc.TaskImplBase {
               }
               adopt(req.getId());
             }
-            init = InitProcess.create(id, req, stateDir, runc, reaper, io, exitHandling);
+            init = InitProcess.create(id, req, stateDir, runc, reaper, output, exitHandling);
             ShimLog.info("created " + id + " init pid " + init.pid);
             return CreateTaskReply.newBuilder().setPid(init.pid).build();
           }

@@ -39,7 +39,7 @@ class LogWriterTest {
     byte[] binary = {(byte) 0xff, (byte) 0xfe, 0, 1, 'A', 'B'}; // printf '\377\376\0\1AB'
     try (LogWriter w = new LogWriter(log)) {
       LogWriter.StreamSink out = w.stream("stdout");
-      out.chunk(binary, binary.length);
+      assertEquals(6, out.chunk(binary, binary.length, 6));
     }
     JsonObject line = lines(log).get(0);
     assertEquals("\ufffd\ufffd\u0000\u0001AB", line.get("log").getAsString());
@@ -56,16 +56,20 @@ class LogWriterTest {
     byte[] text = "héllo €\u0000\n".getBytes(StandardCharsets.UTF_8);
     try (LogWriter w = new LogWriter(log)) {
       LogWriter.StreamSink err = w.stream("stderr");
-      err.chunk(text, 2); // "h" and the first byte of "é"
-      err.chunk(java.util.Arrays.copyOfRange(text, 2, 8), 6); // the rest of "é" .. part of "€"
-      err.chunk(java.util.Arrays.copyOfRange(text, 8, text.length), text.length - 8);
-      err.endOfStream();
+      // "h" and the first byte of "é": the line carries 1 byte, "o" is 1
+      assertEquals(1, err.chunk(text, 2, 2));
+      // the rest of "é" .. part of "€"
+      assertEquals(7, err.chunk(java.util.Arrays.copyOfRange(text, 2, 8), 6, 8));
+      assertEquals(
+          text.length,
+          err.chunk(java.util.Arrays.copyOfRange(text, 8, text.length), text.length - 8, 12));
+      assertEquals(-1, err.endOfStream(12), "nothing carried: no line");
     }
     List<JsonObject> lines = lines(log);
     ByteArrayOutputStream all = new ByteArrayOutputStream();
     for (JsonObject l : lines) {
       assertFalse(l.has(LogWriter.RAW_FIELD), l.toString());
-      assertEquals(List.of("log", "stream", "time"), List.copyOf(l.keySet()));
+      assertEquals(List.of("log", "stream", "time", "o"), List.copyOf(l.keySet()));
       all.write(data(l));
     }
     assertArrayEquals(text, all.toByteArray());
@@ -87,9 +91,10 @@ class LogWriterTest {
             for (int j = 0; j < chunk.length; j++) chunk[j] = utf8[(i + j) % utf8.length];
           }
           written.write(chunk);
-          out.chunk(chunk, chunk.length);
+          out.chunk(chunk, chunk.length, written.size());
         }
-        out.endOfStream(); // may end inside a character: those bytes are kept too
+        // may end inside a character: those bytes are kept too
+        out.endOfStream(written.size());
       }
       ByteArrayOutputStream read = new ByteArrayOutputStream();
       for (JsonObject l : lines(log)) read.write(data(l));

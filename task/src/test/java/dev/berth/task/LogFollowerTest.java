@@ -147,6 +147,24 @@ class LogFollowerTest {
   }
 
   @Test
+  void the_shims_spool_offset_field_is_ignored() throws Exception {
+    Path log = dir.resolve("container.log");
+    Files.writeString(
+        log,
+        "{\"log\":\"a\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:00.000000001Z\","
+            + "\"o\":2}\n"
+            + "{\"log\":\"b\\n\",\"stream\":\"stderr\",\"time\":\"2026-01-01T00:00:00.000000002Z\","
+            + "\"o\":2}\n");
+    List<String> got =
+        LogFollower.source(new LogHandle(log, new CompletableFuture<>()), false, io)
+            .map(l -> l.stream() + ":" + text(l))
+            .runWith(Sink.seq(), system)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertEquals(List.of("stdout:a\n", "stderr:b\n"), got);
+  }
+
+  @Test
   void cancelling_a_follow_closes_the_file() throws Exception {
     Path log = dir.resolve("container.log");
     StringBuilder many = new StringBuilder();

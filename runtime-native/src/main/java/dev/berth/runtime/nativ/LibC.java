@@ -5,6 +5,7 @@ import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.Variadic;
 import jnr.ffi.byref.IntByReference;
+import jnr.ffi.byref.LongLongByReference;
 
 /**
  * The raw glibc symbols Berth needs, bound with jnr-ffi (errno is saved after every call).
@@ -90,4 +91,22 @@ public interface LibC {
   int sigemptyset(Pointer set);
 
   int sigfillset(Pointer set);
+
+  // ---- container output: FIFOs, the splice spool, poll (begin) ------------------------------
+
+  int mkfifo(String path, int mode);
+
+  /** splice(2); offIn null (a pipe), offOut the spool's explicit write offset (advanced). */
+  long splice(int fdIn, Pointer offIn, int fdOut, LongLongByReference offOut, long len, int flags);
+
+  /** poll(2) over an array of struct pollfd {int fd; short events; short revents;}. */
+  int poll(Pointer fds, long nfds, int timeout);
+
+  int fallocate(int fd, int mode, long offset, long len);
+
+  long pwrite(int fd, @In byte[] buf, long count, long offset);
+
+  long pread(int fd, @Out byte[] buf, long count, long offset);
+
+  // ---- container output (end) ---------------------------------------------------------------
 }
