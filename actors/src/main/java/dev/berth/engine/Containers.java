@@ -72,7 +72,44 @@ public final class Containers {
       int restartMaxRetries,
       Map<String, String> failpoints,
       List<String> securityOpts,
-      String requestId) {}
+      String requestId,
+      /** The named shim group; null or empty for the default. */
+      String shimGroup) {
+    public Create(
+        String image,
+        String name,
+        List<String> entrypoint,
+        List<String> cmd,
+        List<String> env,
+        String workingDir,
+        String user,
+        boolean autoRemove,
+        String hostname,
+        Map<String, String> labels,
+        String restartPolicy,
+        int restartMaxRetries,
+        Map<String, String> failpoints,
+        List<String> securityOpts,
+        String requestId) {
+      this(
+          image,
+          name,
+          entrypoint,
+          cmd,
+          env,
+          workingDir,
+          user,
+          autoRemove,
+          hostname,
+          labels,
+          restartPolicy,
+          restartMaxRetries,
+          failpoints,
+          securityOpts,
+          requestId,
+          null);
+    }
+  }
 
   /** {@code signal}: a name or number, null or blank for SIGKILL. */
   public record Kill(String ref, String signal) {}
@@ -139,7 +176,8 @@ public final class Containers {
             restart,
             r.failpoints() == null ? Map.of() : r.failpoints(),
             r.securityOpts(),
-            requestId);
+            requestId,
+            r.shimGroup() == null || r.shimGroup().isEmpty() ? null : r.shimGroup());
     return AskPattern.askWithStatus(
         supervisor,
         (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to),

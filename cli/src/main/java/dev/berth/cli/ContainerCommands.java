@@ -121,6 +121,14 @@ final class ContainerCommands {
     List<String> securityOpts = new ArrayList<>();
 
     @Option(
+        names = "--shim-group",
+        paramLabel = "NAME",
+        description =
+            "Run in the named shim group: containers of one group share one shim process (container-name rules). "
+                + "Default: the daemon's grouping (--shim-group-size).")
+    String shimGroup;
+
+    @Option(
         names = "--pull",
         paramLabel = "missing|always|never",
         description =
@@ -175,6 +183,7 @@ final class ContainerCommands {
       if (hostname != null) req.setHostname(hostname);
       if (restart != null) req.setRestartPolicy(Views.restartPolicy(restart));
       for (String opt : securityOpts) req.addSecurityOpts(securityOpt(opt));
+      if (shimGroup != null) req.setShimGroup(shimGroup);
       for (String label : labels) {
         int eq = label.indexOf('=');
         if (eq == 0) throw new CliException("invalid label \"" + label + "\": empty key");

@@ -82,6 +82,7 @@ final class Json {
     if (full) {
       g.writeStringField("bundle", c.getBundle());
       g.writeNumberField("shimPid", c.getShimPid());
+      g.writeStringField("shimGroup", c.getShimGroup());
       g.writeStringField("shimAddress", c.getShimAddress());
       g.writeObjectFieldStart("labels");
       // Protobuf maps have no order; sorted keys make the output diffable.

@@ -39,7 +39,59 @@ public record ContainerSpec(
      * The create request's idempotency key ({@code request_id}); null or empty for none (also in
      * journals written before it).
      */
-    String requestId) {
+    String requestId,
+    /**
+     * The named shim group ({@code --shim-group}) the container runs in; null for the default (an
+     * auto group, or a shim of its own with --shim-group-size 1; also in older journals).
+     */
+    String shimGroup) {
+
+  /** A spec without a named shim group (the form before shim groups). */
+  public ContainerSpec(
+      String id,
+      String name,
+      String image,
+      String imageId,
+      List<String> args,
+      List<String> env,
+      String cwd,
+      int uid,
+      int gid,
+      List<Integer> additionalGids,
+      String hostname,
+      boolean autoRemove,
+      Map<String, String> labels,
+      Instant createdAt,
+      RestartPolicy restart,
+      Map<String, String> failpoints,
+      String seccompProfile,
+      String requestId) {
+    this(
+        id,
+        name,
+        image,
+        imageId,
+        args,
+        env,
+        cwd,
+        uid,
+        gid,
+        additionalGids,
+        hostname,
+        autoRemove,
+        labels,
+        createdAt,
+        restart,
+        failpoints,
+        seccompProfile,
+        requestId,
+        null);
+  }
+
+  /** The named shim group, or null for the default. */
+  public String shimGroupOrNull() {
+    return shimGroup == null || shimGroup.isEmpty() ? null : shimGroup;
+  }
 
   /** The seccomp profile value that turns filtering off. */
   public static final String SECCOMP_UNCONFINED = "unconfined";

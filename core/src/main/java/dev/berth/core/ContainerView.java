@@ -24,6 +24,7 @@ public final class ContainerView {
   private final boolean autoRemove;
   private final String shimAddress;
   private final int shimPid;
+  private final String shimGroup;
   private final String bundle;
   private final Map<String, String> labels;
   private final String error;
@@ -48,6 +49,7 @@ public final class ContainerView {
     this.autoRemove = b.autoRemove;
     this.shimAddress = b.shimAddress;
     this.shimPid = b.shimPid;
+    this.shimGroup = b.shimGroup;
     this.bundle = b.bundle;
     this.labels = b.labels == null ? Map.of() : b.labels;
     this.error = b.error;
@@ -118,6 +120,11 @@ public final class ContainerView {
 
   public int shimPid() {
     return shimPid;
+  }
+
+  /** The group shim it runs in; null when its shim is its own (or it never ran). */
+  public String shimGroup() {
+    return shimGroup;
   }
 
   public String bundle() {
@@ -191,6 +198,7 @@ public final class ContainerView {
     private boolean autoRemove;
     private String shimAddress = "";
     private int shimPid;
+    private String shimGroup;
     private String bundle = "";
     private Map<String, String> labels = Map.of();
     private String error = "";
@@ -239,6 +247,11 @@ public final class ContainerView {
     }
 
     /** The shim a run had (its socket and pid), and when the run started. */
+    public Builder shimGroup(String group) {
+      this.shimGroup = group;
+      return this;
+    }
+
     public Builder shim(String address, int pid, Instant startedAt) {
       this.shimAddress = orEmpty(address);
       this.shimPid = pid;

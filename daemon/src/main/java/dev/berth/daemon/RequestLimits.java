@@ -70,6 +70,10 @@ final class RequestLimits {
         SECURITY_OPTS_TOTAL,
         SECURITY_OPTS_TOTAL);
     requestId("request_id", r.getRequestId());
+    if (!r.getShimGroup().isEmpty()) {
+      String bad = dev.berth.task.ContainerSpecs.checkShimGroup(r.getShimGroup());
+      if (bad != null) throw BerthException.invalidField("shim_group", bad);
+    }
   }
 
   /** A container or image reference: present and short. */

@@ -56,7 +56,42 @@ public final class ContainerSpecs {
       Map<String, String> failpoints,
       List<String> securityOpts,
       /** The create's idempotency key; null or empty for none. */
-      String requestId) {}
+      String requestId,
+      /** The named shim group; null or empty for the default. */
+      String shimGroup) {
+    public CreateParams(
+        String image,
+        String name,
+        List<String> entrypoint,
+        List<String> cmd,
+        List<String> env,
+        String workingDir,
+        String user,
+        boolean autoRemove,
+        String hostname,
+        Map<String, String> labels,
+        RestartPolicy restart,
+        Map<String, String> failpoints,
+        List<String> securityOpts,
+        String requestId) {
+      this(
+          image,
+          name,
+          entrypoint,
+          cmd,
+          env,
+          workingDir,
+          user,
+          autoRemove,
+          hostname,
+          labels,
+          restart,
+          failpoints,
+          securityOpts,
+          requestId,
+          null);
+    }
+  }
 
   private ContainerSpecs() {}
 
@@ -83,6 +118,19 @@ public final class ContainerSpecs {
       return "invalid container name "
           + BerthException.quote(name)
           + ": it would be mistaken for a container id";
+    }
+    return null;
+  }
+
+  /**
+   * Null when {@code group} is a valid shim group name (the container-name rules), else the
+   * one-line reason.
+   */
+  public static String checkShimGroup(String group) {
+    if (!NAME.matcher(group).matches() || group.contains("..")) {
+      return "invalid shim group "
+          + BerthException.quote(group)
+          + ": at most 128 of [a-zA-Z0-9][a-zA-Z0-9_.-], without \"..\"";
     }
     return null;
   }
@@ -209,7 +257,8 @@ public final class ContainerSpecs {
         restart,
         failpoints,
         seccompProfile,
-        p.requestId() == null || p.requestId().isEmpty() ? null : p.requestId());
+        p.requestId() == null || p.requestId().isEmpty() ? null : p.requestId(),
+        p.shimGroup() == null || p.shimGroup().isEmpty() ? null : p.shimGroup());
   }
 
   /**
