@@ -352,7 +352,10 @@ public final class ContainerRuntime implements TaskRuntime {
           long t0 = System.nanoTime();
           forceCleanup(id); // a previous run's shim must not linger
           rebaseRoot(id);
-          if (spec.shimGroupOrNull() != null || groups.size() > 1) {
+          // A default container with failpoints gets a shim of its own: a crash failpoint kills
+          // its shim, which must not take an auto group's other containers along.
+          if (spec.shimGroupOrNull() != null
+              || (groups.size() > 1 && spec.failpointsOrEmpty().isEmpty())) {
             return startGrouped(spec, rootfs, t0);
           }
           ShimPool.Spare spare = spares.take();
