@@ -575,8 +575,13 @@ public final class ContainerRuntime implements TaskRuntime {
       if (exitFile.isPresent())
         return new Observed.Exited(exitFile.get().exitCode(), exitFile.get().finishedAt(), null);
       if (!isBerthShim(shim.pid())) return new Observed.Lost("shim " + shim.pid() + " is gone");
+      BerthException failure = BerthException.from(e);
+      if (failure.code() == BerthException.Code.NOT_FOUND) {
+        // a later shim of the group (the one it ran in died): it never knew this container
+        return new Observed.Lost("shim of group " + taskGroup + " does not serve it any more");
+      }
       return new Observed.Unresponsive(
-          "shim " + shim.pid() + " does not answer: " + BerthException.from(e).getMessage());
+          "shim " + shim.pid() + " does not answer: " + failure.getMessage());
     }
   }
 

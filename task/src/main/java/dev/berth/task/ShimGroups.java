@@ -209,7 +209,8 @@ final class ShimGroups {
             blocking);
     Group g = new Group(name, auto, shim);
     groups.put(name, g);
-    shim.whenComplete(
+    // async: never on the reserving thread, which holds the monitor before it counts its slot
+    shim.whenCompleteAsync(
         (s, e) -> {
           if (e != null) {
             log.warn(
@@ -217,8 +218,16 @@ final class ShimGroups {
             synchronized (this) {
               if (g.used() == 0 && groups.get(name) == g) groups.remove(name);
             }
+            return;
           }
-        });
+          // every reservation gave up while it started: it ends like any emptied group
+          Shim toEnd;
+          synchronized (this) {
+            toEnd = emptied(g);
+          }
+          end(g, toEnd);
+        },
+        blocking);
     return g;
   }
 
@@ -302,8 +311,7 @@ final class ShimGroups {
       if (groups.get(g.name) == g) groups.remove(g.name);
       return null;
     }
-    if (!g.shim.isDone())
-      return null; // its start completes or fails later; the start's caller ends it
+    if (!g.shim.isDone()) return null; // still starting: decided again once it serves
     if (g.auto) {
       boolean otherWithRoom = false;
       for (Group o : groups.values()) {
