@@ -394,6 +394,23 @@ class Contract(unittest.TestCase):
                     grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", "hostname")
         self.assertEqual(self.count_all(), before, "nothing created")
 
+    def test_8_a_shim_group_is_shown_and_a_bad_one_refused(self):
+        group = "py-" + uuid.uuid4().hex[:8]
+        first = self.run_container(["sleep", "1000"], shim_group=group)
+        second = self.run_container(["sleep", "1000"], shim_group=group)
+        self.assertEqual(first.shim_group, group)
+        self.assertEqual(self.inspect(second.id).shim_group, group)
+        self.assertEqual(self.inspect(first.id).shim_pid, self.inspect(second.id).shim_pid,
+                         "one shim serves the group")
+        before = self.count_all()
+        for bad in ("a/b", "..", ".auto-1"):
+            with self.subTest(shim_group=bad):
+                self.assert_refused(
+                    lambda: self.containers.CreateContainer(
+                        c.CreateContainerRequest(image=IMAGE, shim_group=bad), timeout=T),
+                    grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", "shim_group")
+        self.assertEqual(self.count_all(), before, "nothing created")
+
     # -------------------------------------------------------------- 9. deadlines
 
     def test_9_waits_that_time_out_leave_nothing_behind(self):

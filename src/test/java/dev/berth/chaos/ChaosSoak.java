@@ -53,7 +53,12 @@ public final class ChaosSoak {
   public String run() throws Exception {
     Instant t0 = Instant.now();
     // --root on its own small file system, so the disk-full phase fills that, not the host's disk.
-    BerthHarness berth = BerthHarness.prepare("soak-" + seed, List.of("--min-free-space", "16m"));
+    // One shim per container: the model expects a shim kill to cost only its own container, which
+    // holds for a group shim only once group members are re-adopted (the soak's group faults come
+    // with that).
+    BerthHarness berth =
+        BerthHarness.prepare(
+            "soak-" + seed, List.of("--min-free-space", "16m", "--shim-group-size", "1"));
     boolean mounted = false;
     try (berth) {
       Result mount =

@@ -315,6 +315,33 @@ final class Invariants {
     } catch (IOException ignored) {
       // no shims dir yet
     }
+    // Group shims (and the spare) live in groups/<group>: a group's is legitimate while one of its
+    // containers runs (their task.json names it); an auto group may also be kept empty.
+    Set<String> groupsInUse = new HashSet<>();
+    state.forEach(
+        (id, s) -> {
+          if (s.equals("running") || s.equals("unknown") || s.equals("removing")) {
+            Path home = berth.shimHome(id);
+            if (home.getParent().equals(berth.state.resolve("groups")))
+              groupsInUse.add(home.getFileName().toString());
+          }
+        });
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(berth.state.resolve("groups"))) {
+      for (Path dir : dirs) {
+        long pid = readLong(dir.resolve("shim.pid"));
+        if (pid > 0 && BerthHarness.processAlive(pid)) {
+          String name = dir.getFileName().toString();
+          shimDirs.put(pid, name.startsWith(".spare") ? name : "group:" + name);
+          try {
+            liveSockets.add(Files.readString(dir.resolve("address")).strip());
+          } catch (IOException ignored) {
+            // not serving yet
+          }
+        }
+      }
+    } catch (IOException ignored) {
+      // no groups dir yet
+    }
     try (Stream<Path> socks = Files.list(berth.state.resolve("s"))) {
       socks
           .map(Path::toString)
@@ -326,6 +353,13 @@ final class Invariants {
     for (long shim : shimPids()) {
       String dir = shimDirs.get(shim);
       if (dir != null && dir.startsWith(".spare")) continue;
+      if (dir != null && dir.startsWith("group:")) {
+        String group = dir.substring("group:".length());
+        if (group.startsWith(".auto-") || groupsInUse.contains(group)) continue;
+        leaks.add(
+            "orphan-shim: shim " + shim + " of group " + group + " lives but has no container");
+        continue;
+      }
       // A shim writes its shim.pid only once it serves: a JVM still starting (seconds on a loaded
       // machine) has no state dir yet. One that never gets one is caught by a later check.
       if (dir == null && BerthHarness.processAge(shim).compareTo(SHIM_START_GRACE) < 0) continue;

@@ -506,10 +506,53 @@ public final class BerthHarness implements AutoCloseable {
     return state.resolve("shims").resolve(id);
   }
 
-  /** The shim's pid from STATE/shims/ID/shim.pid, or -1. */
+  /**
+   * The dir holding the container's shim.pid and address: STATE/shims/ID for a shim of its own,
+   * STATE/groups/GROUP for a group shim (the group its task.json names).
+   */
+  public Path shimHome(String id) {
+    try {
+      String group =
+          JSON.readTree(Files.readString(shimDir(id).resolve("task.json")))
+              .path("group")
+              .asText("");
+      if (!group.isEmpty()) return groupDir(group);
+    } catch (IOException e) {
+      // no task.json: a shim of its own
+    }
+    return shimDir(id);
+  }
+
+  /**
+   * The pids of the live shims of auto groups ({@code groups/.auto-<n>}): the only auto group with
+   * room is kept, even empty, for the next start, so it outlives its containers.
+   */
+  public Set<Long> autoGroupShims() {
+    Set<Long> pids = new java.util.HashSet<>();
+    try (Stream<Path> dirs = Files.list(state.resolve("groups"))) {
+      for (Path d : (Iterable<Path>) dirs::iterator) {
+        if (!d.getFileName().toString().startsWith(".auto-")) continue;
+        try {
+          long pid = Long.parseLong(Files.readString(d.resolve("shim.pid")).trim());
+          if (processAlive(pid)) pids.add(pid);
+        } catch (IOException | NumberFormatException e) {
+          // not serving (yet, or any more)
+        }
+      }
+    } catch (IOException e) {
+      // no groups dir
+    }
+    return pids;
+  }
+
+  public Path groupDir(String group) {
+    return state.resolve("groups").resolve(group);
+  }
+
+  /** The container's shim's pid (its own or its group's shim.pid), or -1. */
   public long shimPid(String id) {
     try {
-      return Long.parseLong(Files.readString(shimDir(id).resolve("shim.pid")).trim());
+      return Long.parseLong(Files.readString(shimHome(id).resolve("shim.pid")).trim());
     } catch (IOException | NumberFormatException e) {
       return -1;
     }
@@ -518,7 +561,7 @@ public final class BerthHarness implements AutoCloseable {
   /** The shim's socket path from STATE/shims/ID/address (a "unix://" prefix dropped), or null. */
   public Path shimSocket(String id) {
     try {
-      String a = Files.readString(shimDir(id).resolve("address")).trim();
+      String a = Files.readString(shimHome(id).resolve("address")).trim();
       if (a.startsWith("unix://")) a = a.substring("unix://".length());
       return Path.of(a);
     } catch (IOException e) {

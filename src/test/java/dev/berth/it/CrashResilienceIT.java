@@ -35,7 +35,8 @@ class CrashResilienceIT {
 
   @BeforeAll
   static void startDaemon() {
-    berth = BerthHarness.start("crash");
+    // one shim per container: these tests kill a container's shim and expect only it to be lost
+    berth = BerthHarness.start("crash", java.util.List.of("--shim-group-size", "1"));
   }
 
   @AfterAll

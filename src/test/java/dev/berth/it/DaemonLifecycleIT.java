@@ -74,7 +74,11 @@ class DaemonLifecycleIT {
             eventually(Duration.ofSeconds(5), () -> !processAlive(e.getValue())),
             "pid " + e.getValue() + " survived rm -f");
         assertTrue(
-            eventually(Duration.ofSeconds(5), () -> !processAlive(shims.get(e.getKey()))),
+            eventually(
+                Duration.ofSeconds(5),
+                () ->
+                    !processAlive(shims.get(e.getKey()))
+                        || berth.autoGroupShims().contains(shims.get(e.getKey()))),
             "shim survived rm -f");
       }
       assertTrue(berth.psAll().isEmpty(), "ps -a after rm -f: " + berth.psAll());

@@ -74,7 +74,7 @@ class DiskFullIT {
       Path hostFill = b.root.resolve("host-fill");
       BerthHarness.exec(
           Duration.ofSeconds(60), List.of("dd", "if=/dev/zero", "of=" + hostFill, "bs=4k"));
-      Path shimLog = b.shimDir(logger).resolve("shim.log");
+      Path shimLog = b.shimHome(logger).resolve("shim.log");
       assertTrue(
           BerthHarness.eventually(
               Duration.ofSeconds(20), () -> readQuietly(shimLog).contains("cannot append")),

@@ -187,7 +187,7 @@ class ExecIT {
     assertEquals(ExecState.EXEC_STATE_EXITED, after.getState());
     assertEquals(0, after.getExitCode());
     assertFalse(
-        Files.readString(berth.shimDir(container).resolve("shim.log"))
+        Files.readString(berth.shimHome(container).resolve("shim.log"))
             .contains("OutOfMemoryError"));
     // and the shim answers and runs other execs afterwards
     assertEquals(shim, berth.shimPid(container));

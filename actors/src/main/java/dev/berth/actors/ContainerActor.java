@@ -183,8 +183,13 @@ public final class ContainerActor
   /** {@code restartCount}: 0 for a manual start, n for the n-th policy restart since then. */
   public record StartRequested(Instant at, int restartCount) implements Event {}
 
-  public record ContainerStarted(int pid, long shimPid, String shimAddress, Instant at)
-      implements Event {}
+  /** {@code group}: the group shim it runs in (null: a shim of its own, and in older entries). */
+  public record ContainerStarted(
+      int pid, long shimPid, String shimAddress, Instant at, String group) implements Event {
+    public ContainerStarted(int pid, long shimPid, String shimAddress, Instant at) {
+      this(pid, shimPid, shimAddress, at, null);
+    }
+  }
 
   public record StartFailed(String error, Instant at) implements Event {}
 
@@ -270,6 +275,7 @@ public final class ContainerActor
               run != null ? run.shimAddress() : "",
               run != null ? (int) run.shimPid() : 0,
               run != null ? run.startedAt() : null)
+          .shimGroup(run != null ? run.group() : null)
           .exit(exitCode, finishedAt)
           .bundle(bundle)
           .error(error)
@@ -282,9 +288,17 @@ public final class ContainerActor
     }
   }
 
-  /** One run of the container process under a shim. */
-  public record Run(int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount)
-      implements CborSerializable {}
+  /**
+   * One run of the container process under a shim; {@code group}: the group shim (null: a shim of
+   * its own, and in older snapshots).
+   */
+  public record Run(
+      int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount, String group)
+      implements CborSerializable {
+    public Run(int pid, long shimPid, String shimAddress, Instant startedAt, int restartCount) {
+      this(pid, shimPid, shimAddress, startedAt, restartCount, null);
+    }
+  }
 
   public record Empty(String nothing) implements State {
     @Override
@@ -665,7 +679,7 @@ public final class ContainerActor
           new ContainerAdopted(
               a.spec(),
               ContainerState.RUNNING.label(),
-              new Run(live.pid(), live.shimPid(), live.shimAddress(), started, 0),
+              new Run(live.pid(), live.shimPid(), live.shimAddress(), started, 0, live.group()),
               0,
               null,
               now);
@@ -787,7 +801,8 @@ public final class ContainerActor
     // The run is watched from its start (a failed write restarts this actor, which stops it).
     watchRun(RunMonitor.watch(id, runtime, reports(), t.handle()));
     return Effect()
-        .persist(new ContainerStarted(t.pid(), t.shimPid(), t.shimAddress(), t.startedAt()))
+        .persist(
+            new ContainerStarted(t.pid(), t.shimPid(), t.shimAddress(), t.startedAt(), t.group()))
         .thenRun(
             st -> {
               startWaiters.forEach(w -> w.tell(StatusReply.success(view(st))));
@@ -1265,7 +1280,13 @@ public final class ContainerActor
             (st, e) ->
                 new Running(
                     st.spec(),
-                    new Run(e.pid(), e.shimPid(), e.shimAddress(), e.at(), st.restartCount()),
+                    new Run(
+                        e.pid(),
+                        e.shimPid(),
+                        e.shimAddress(),
+                        e.at(),
+                        st.restartCount(),
+                        e.group()),
                     false,
                     false))
         .onEvent(

@@ -390,7 +390,8 @@ public final class ContainerSupervisor
         s.failpoints(),
         s.seccompProfile(),
         s.requestId(),
-        s.network());
+        s.network(),
+        s.shimGroup());
   }
 
   // ---------------------------------------------------------------- create

@@ -75,8 +75,10 @@ public final class Containers {
       List<String> securityOpts,
       String requestId,
       /** --network, -p, -P, --dns, --dns-search, --add-host; null for the defaults. */
-      NetworkOptions network) {
-    /** A create with the default network. */
+      NetworkOptions network,
+      /** The named shim group; null or empty for the default. */
+      String shimGroup) {
+    /** A create with the default network and shim grouping. */
     public Create(
         String image,
         String name,
@@ -109,6 +111,7 @@ public final class Containers {
           failpoints,
           securityOpts,
           requestId,
+          null,
           null);
     }
   }
@@ -188,7 +191,8 @@ public final class Containers {
             r.failpoints() == null ? Map.of() : r.failpoints(),
             r.securityOpts(),
             requestId,
-            r.network());
+            r.network(),
+            r.shimGroup() == null || r.shimGroup().isEmpty() ? null : r.shimGroup());
     return AskPattern.askWithStatus(
         supervisor,
         (ActorRef<StatusReply<ContainerView>> to) -> new ContainerSupervisor.Create(params, to),

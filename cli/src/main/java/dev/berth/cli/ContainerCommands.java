@@ -153,6 +153,14 @@ final class ContainerCommands {
     List<String> addHosts = new ArrayList<>();
 
     @Option(
+        names = "--shim-group",
+        paramLabel = "NAME",
+        description =
+            "Run in the named shim group: containers of one group share one shim process (container-name rules). "
+                + "Default: the daemon's grouping (--shim-group-size).")
+    String shimGroup;
+
+    @Option(
         names = "--pull",
         paramLabel = "missing|always|never",
         description =
@@ -210,6 +218,7 @@ final class ContainerCommands {
       req.addAllPublish(publish).setPublishAll(publishAll);
       req.addAllDns(dns).addAllDnsSearch(dnsSearch).addAllAddHost(addHosts);
       for (String opt : securityOpts) req.addSecurityOpts(securityOpt(opt));
+      if (shimGroup != null) req.setShimGroup(shimGroup);
       for (String label : labels) {
         int eq = label.indexOf('=');
         if (eq == 0) throw new CliException("invalid label \"" + label + "\": empty key");

@@ -77,6 +77,7 @@ final class Json {
     if (full) {
       m.put("bundle", c.getBundle());
       m.put("shimPid", c.getShimPid());
+      m.put("shimGroup", c.getShimGroup());
       m.put("shimAddress", c.getShimAddress());
       // Protobuf maps have no order; sorted keys make the output diffable.
       m.put("labels", new TreeMap<>(c.getLabelsMap()));

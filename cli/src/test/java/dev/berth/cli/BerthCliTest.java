@@ -595,6 +595,7 @@ class BerthCliTest {
                 .putLabels("a", "1")
                 .setBundle("/var/lib/berth/containers/" + "a".repeat(64))
                 .setShimPid(41)
+                .setShimGroup("web")
                 .setShimAddress("/run/berth/s/x.sock")
                 .build(),
             Container.newBuilder()
@@ -786,6 +787,7 @@ class BerthCliTest {
             "restartPolicy",
             "bundle",
             "shimPid",
+            "shimGroup",
             "shimAddress",
             "labels",
             "error",
@@ -809,6 +811,7 @@ class BerthCliTest {
     assertTrue(arr.get(1).get("HostConfig").get("AutoRemove").asBoolean());
     assertEquals("no", arr.get(1).get("HostConfig").get("RestartPolicy").get("Name").asText());
     assertEquals(41, runner.get("shimPid").asInt());
+    assertEquals("web", runner.get("shimGroup").asText());
     assertEquals("1", runner.get("labels").get("a").asText());
     assertEquals(List.of("a", "b"), fieldNames(runner.get("labels")));
     assertEquals("done", arr.get(1).get("name").asText());

@@ -44,9 +44,14 @@ public record ContainerSpec(
      * The container's network (mode, published ports, DNS, extra hosts); null in journals written
      * before networks, read as {@link NetworkSpec#none()} by {@link #networkOrNone()}.
      */
-    NetworkSpec network) {
+    NetworkSpec network,
+    /**
+     * The named shim group ({@code --shim-group}) the container runs in; null for the default (an
+     * auto group, or a shim of its own with --shim-group-size 1; also in older journals).
+     */
+    String shimGroup) {
 
-  /** A spec without a network of its own (loopback only), as every container had before. */
+  /** A spec without a network of its own (loopback only) or a named shim group, as before both. */
   public ContainerSpec(
       String id,
       String name,
@@ -85,12 +90,18 @@ public record ContainerSpec(
         failpoints,
         seccompProfile,
         requestId,
+        null,
         null);
   }
 
   /** The network, {@link NetworkSpec#none()} for a spec journaled before networks. */
   public NetworkSpec networkOrNone() {
     return network == null ? NetworkSpec.none() : network;
+  }
+
+  /** The named shim group, or null for the default. */
+  public String shimGroupOrNull() {
+    return shimGroup == null || shimGroup.isEmpty() ? null : shimGroup;
   }
 
   /** The seccomp profile value that turns filtering off. */

@@ -24,6 +24,7 @@ public final class ContainerView {
   private final boolean autoRemove;
   private final String shimAddress;
   private final int shimPid;
+  private final String shimGroup;
   private final String bundle;
   private final Map<String, String> labels;
   private final String error;
@@ -49,6 +50,7 @@ public final class ContainerView {
     this.autoRemove = b.autoRemove;
     this.shimAddress = b.shimAddress;
     this.shimPid = b.shimPid;
+    this.shimGroup = b.shimGroup;
     this.bundle = b.bundle;
     this.labels = b.labels == null ? Map.of() : b.labels;
     this.error = b.error;
@@ -127,6 +129,11 @@ public final class ContainerView {
     return shimPid;
   }
 
+  /** The group shim it runs in; null when its shim is its own (or it never ran). */
+  public String shimGroup() {
+    return shimGroup;
+  }
+
   public String bundle() {
     return bundle;
   }
@@ -198,6 +205,7 @@ public final class ContainerView {
     private boolean autoRemove;
     private String shimAddress = "";
     private int shimPid;
+    private String shimGroup;
     private String bundle = "";
     private Map<String, String> labels = Map.of();
     private String error = "";
@@ -248,6 +256,11 @@ public final class ContainerView {
     }
 
     /** The shim a run had (its socket and pid), and when the run started. */
+    public Builder shimGroup(String group) {
+      this.shimGroup = group;
+      return this;
+    }
+
     public Builder shim(String address, int pid, Instant startedAt) {
       this.shimAddress = orEmpty(address);
       this.shimPid = pid;

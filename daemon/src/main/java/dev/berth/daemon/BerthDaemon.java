@@ -173,6 +173,14 @@ public final class BerthDaemon implements Callable<Integer> {
   int spareShims = 1;
 
   @Option(
+      names = "--shim-group-size",
+      paramLabel = "N",
+      description =
+          "Containers one shim process serves (1..64): containers without --shim-group share auto groups of N;"
+              + " 1 gives each its own shim. Provisional default, until the memory sweep: ${DEFAULT-VALUE}")
+  int shimGroupSize = 16;
+
+  @Option(
       names = "--min-free-space",
       paramLabel = "SIZE",
       description =
@@ -222,6 +230,10 @@ public final class BerthDaemon implements Callable<Integer> {
     if (!runtime.equals("runc") && !runtime.equals("crun")) {
       System.err.println("berthd: unsupported runtime \"" + runtime + "\": use runc or crun");
       return 1;
+    }
+    if (shimGroupSize < 1 || shimGroupSize > 64) {
+      System.err.println("berthd: --shim-group-size must be 1..64, not " + shimGroupSize);
+      return 2;
     }
     // before anything is created or locked: a bad profile leaves no trace
     SecurityDefaults security;
@@ -317,7 +329,15 @@ public final class BerthDaemon implements Callable<Integer> {
         new Puller(images, registries, new RegistryCredentials(root.resolve("auth.json")));
     ContainerRuntime containerRuntime =
         new ContainerRuntime(
-            paths, images, security, system, shimGroup, blocking, spareShims, networks);
+            paths,
+            images,
+            security,
+            system,
+            shimGroup,
+            blocking,
+            spareShims,
+            networks,
+            shimGroupSize);
     containerRuntime.open();
     ActorRef<ContainerSupervisor.Command> supervisor =
         system.systemActorOf(

@@ -189,7 +189,8 @@ final class Protos {
             .setRestartPolicy(restartPolicy(v.restartPolicy()))
             .setSeccomp(v.seccomp() == null ? "" : v.seccomp())
             .setHostname(v.hostname() == null ? "" : v.hostname())
-            .setRequestId(v.requestId() == null ? "" : v.requestId());
+            .setRequestId(v.requestId() == null ? "" : v.requestId())
+            .setShimGroup(v.shimGroup() == null ? "" : v.shimGroup());
     if (v.createdAt() != null) b.setCreatedAt(timestamp(v.createdAt()));
     if (v.startedAt() != null) b.setStartedAt(timestamp(v.startedAt()));
     if (v.finishedAt() != null) {
@@ -300,7 +301,8 @@ final class Protos {
             r.getPublishAll(),
             r.getDnsList(),
             r.getDnsSearchList(),
-            r.getAddHostList()));
+            r.getAddHostList()),
+        r.getShimGroup());
   }
 
   static Containers.Kill kill(KillContainerRequest r) {

@@ -75,6 +75,10 @@ final class RequestLimits {
     strings("dns", r.getDnsList(), DNS, 64, DNS * 64);
     strings("dns_search", r.getDnsSearchList(), DNS, 256, DNS * 256);
     strings("add_host", r.getAddHostList(), HOSTS, 320, HOSTS * 320);
+    if (!r.getShimGroup().isEmpty()) {
+      String bad = dev.berth.task.ContainerSpecs.checkShimGroup(r.getShimGroup());
+      if (bad != null) throw BerthException.invalidField("shim_group", bad);
+    }
   }
 
   /** At most this many published ports, nameservers/search domains and extra hosts. */
@@ -83,7 +87,6 @@ final class RequestLimits {
   static final int DNS = 16;
   static final int HOSTS = 256;
 
-  /** A container or image reference: present and short. */
   /** The largest `logs --tail`: more lines than this are read as "all" would be. */
   static final int LOG_TAIL = 1_000_000;
 
@@ -95,6 +98,7 @@ final class RequestLimits {
     return tail;
   }
 
+  /** A container or image reference: present and short. */
   static String ref(String field, String value) {
     return required(field, value, REF);
   }

@@ -113,6 +113,94 @@ final class ExecProcess implements StreamObserver<ExecInput> {
     return p;
   }
 
+  /**
+   * Serves one StartExec call of a group shim, whose container is named only by the first request:
+   * the handlers are set and the first message requested now (grpc takes them only before the
+   * service method returns); {@code resolve} finds the container once that message is in.
+   */
+  static StreamObserver<ExecInput> serveRouted(
+      Resolver resolve, Executor io, ServerCallStreamObserver<ExecEvent> call) {
+    Routed routed = new Routed(resolve, io, call);
+    call.disableAutoRequest();
+    call.setOnReadyHandler(routed::ready);
+    call.setOnCancelHandler(routed::cancel);
+    call.request(1);
+    return routed;
+  }
+
+  /** The container a routed StartExec names: its bundle, task dir, exec table and runc. */
+  record Target(String containerId, Path bundle, Path stateDir, ExecTable table, RuncDriver runc) {}
+
+  /** Finds (and checks) the container of a StartExec's first request. */
+  interface Resolver {
+    Target resolve(String containerId) throws TaskException;
+  }
+
+  /** Forwards a StartExec to the ExecProcess of the container its first request names. */
+  private static final class Routed implements StreamObserver<ExecInput> {
+    private final Resolver resolve;
+    private final Executor io;
+    private final ServerCallStreamObserver<ExecEvent> call;
+    private volatile ExecProcess target;
+    private volatile boolean cancelledEarly;
+
+    Routed(Resolver resolve, Executor io, ServerCallStreamObserver<ExecEvent> call) {
+      this.resolve = resolve;
+      this.io = io;
+      this.call = call;
+    }
+
+    void ready() {
+      ExecProcess p = target;
+      if (p != null) p.outbound.wake();
+    }
+
+    void cancel() {
+      ExecProcess p = target;
+      if (p != null) p.cancelled();
+      else cancelledEarly = true;
+    }
+
+    @Override
+    public void onNext(ExecInput in) {
+      ExecProcess p = target;
+      if (p == null) {
+        Target t;
+        try {
+          t = resolve.resolve(in.getContainerId());
+        } catch (TaskException e) {
+          try {
+            call.onError(e.toStatus().asRuntimeException());
+          } catch (RuntimeException ended) {
+            // the call is over
+          }
+          return;
+        }
+        p =
+            new ExecProcess(
+                t.containerId(), t.bundle(), t.stateDir(), t.table(), t.runc(), io, call);
+        target = p;
+        if (cancelledEarly) {
+          p.cancelled();
+          return;
+        }
+      }
+      p.onNext(in);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      ExecProcess p = target;
+      if (p != null) p.onError(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      ExecProcess p = target;
+      if (p != null) p.onCompleted();
+    }
+  }
+
   @Override
   public void onNext(ExecInput in) {
     if (first) {

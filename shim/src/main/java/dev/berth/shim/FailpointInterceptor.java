@@ -1,5 +1,7 @@
 package dev.berth.shim;
 
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
 import dev.berth.api.failpoint.Failpoints;
 import dev.berth.api.failpoint.Failpoints.Failpoint;
 import dev.berth.api.shim.v1.CreateTaskRequest;
@@ -17,17 +19,22 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Applies the container's failpoints ({@link Failpoints}) to the Task RPCs. They are loaded from
+ * Applies each container's failpoints ({@link Failpoints}) to the Task RPCs. They are loaded from
  * the bundle when a Create arrives, so a Create failpoint already applies to that Create (a delay
  * there is "the daemon dies between shim start and create"). The fault happens once the request
  * message is in, on the call's executor thread (the shim's I/O pool, never a Netty event loop),
- * before the service sees the call.
+ * before the service sees the call. In a group shim each container has its own: a request is
+ * matched by its {@code container_id} (an empty one, as from a one-container daemon, means the only
+ * container that has failpoints).
  */
 final class FailpointInterceptor implements ServerInterceptor {
   private static final int SIGKILL = 9;
 
-  /** RPC name → the failpoint and how many triggers it has left (-1: unlimited). */
-  private final Map<String, Armed> armed = new ConcurrentHashMap<>();
+  /**
+   * Container id → RPC name → the failpoint and how many triggers it has left (-1: unlimited). Only
+   * containers that have failpoints are here.
+   */
+  private final Map<String, Map<String, Armed>> armed = new ConcurrentHashMap<>();
 
   private record Armed(Failpoint failpoint, AtomicInteger left) {
     /** Counts the call; true if it triggers. */
@@ -37,7 +44,7 @@ final class FailpointInterceptor implements ServerInterceptor {
     }
   }
 
-  void load(Path bundle) {
+  void load(String containerId, Path bundle) {
     Map<String, Failpoint> read;
     try {
       read = Failpoints.read(bundle.resolve(Failpoints.FILE_NAME));
@@ -46,9 +53,24 @@ final class FailpointInterceptor implements ServerInterceptor {
       ShimLog.warn("failpoints not loaded: " + e.getMessage());
       return;
     }
-    armed.clear();
-    read.forEach((rpc, f) -> armed.put(rpc, new Armed(f, new AtomicInteger(f.times()))));
-    if (!read.isEmpty()) ShimLog.info("failpoints armed: " + read.values());
+    if (read.isEmpty()) {
+      armed.remove(containerId);
+      return;
+    }
+    Map<String, Armed> forContainer = new ConcurrentHashMap<>();
+    read.forEach((rpc, f) -> forContainer.put(rpc, new Armed(f, new AtomicInteger(f.times()))));
+    armed.put(containerId, forContainer);
+    ShimLog.info("failpoints armed for " + containerId + ": " + read.values());
+  }
+
+  /** The container a request names: {@code id} on Create, {@code container_id} elsewhere. */
+  static String containerId(Object message) {
+    if (message instanceof CreateTaskRequest create) return create.getId();
+    if (message instanceof Message m) {
+      FieldDescriptor field = m.getDescriptorForType().findFieldByName("container_id");
+      if (field != null) return (String) m.getField(field);
+    }
+    return "";
   }
 
   @Override
@@ -61,9 +83,10 @@ final class FailpointInterceptor implements ServerInterceptor {
 
       @Override
       public void onMessage(Q message) {
+        String containerId = containerId(message);
         if (message instanceof CreateTaskRequest create && !create.getBundle().isEmpty())
-          load(Path.of(create.getBundle()));
-        if (!inject(rpc, call)) {
+          load(containerId, Path.of(create.getBundle()));
+        if (!inject(containerId, rpc, call)) {
           failed = true;
           return;
         }
@@ -80,8 +103,12 @@ final class FailpointInterceptor implements ServerInterceptor {
   /**
    * Applies a triggered failpoint; false when the call was failed (the service must not see it).
    */
-  private boolean inject(String rpc, ServerCall<?, ?> call) {
-    Armed a = armed.get(rpc);
+  private boolean inject(String containerId, String rpc, ServerCall<?, ?> call) {
+    Map<String, Armed> forContainer = armed.get(containerId);
+    if (forContainer == null && containerId.isEmpty() && armed.size() == 1) {
+      forContainer = armed.values().iterator().next();
+    }
+    Armed a = forContainer == null ? null : forContainer.get(rpc);
     if (a == null || !a.trigger()) return true;
     Failpoint f = a.failpoint();
     ShimLog.info("failpoint triggered: " + f);

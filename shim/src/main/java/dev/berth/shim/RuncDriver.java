@@ -92,6 +92,11 @@ final class RuncDriver {
     return nl < 0 ? out : out.substring(0, nl);
   }
 
+  /** The same runtime with its log in another file (each container of a group has its own). */
+  RuncDriver withLogFile(Path file) {
+    return new RuncDriver(runtime, timeout, root, file, reaper, io);
+  }
+
   /** Points runc's log at the adopted state dir (before any runc command has run). */
   void useLogFile(Path file) {
     this.logFile = file;

@@ -10,7 +10,9 @@ import java.time.Duration;
  * fractions allowed) is killed and fails. A spare shim is started ahead of need and takes on the
  * identity of the first container it is asked to create. {@code --parent-pid} is the pid of the
  * daemon that starts a spare (0: not given): the spare ends itself, unadopted, as soon as that
- * process is no longer its parent.
+ * process is no longer its parent. {@code --tasks-dir} holds the task dirs of a group shim's
+ * containers ({@code <tasks dir>/<id>}) and is where a legacy spare's dir moves when a container
+ * adopts it (default: the state dir's parent).
  */
 record ShimOptions(
     String id,
@@ -20,11 +22,12 @@ record ShimOptions(
     Path runtimeRoot,
     Duration runtimeTimeout,
     boolean spare,
-    int parentPid) {
+    int parentPid,
+    Path tasksDir) {
   static final String USAGE =
       "usage: berth-shim --id ID --state-dir DIR --socket PATH"
           + " [--runtime runc|crun] --runtime-root DIR [--runtime-timeout SECONDS]"
-          + " [--spare [--parent-pid PID]]";
+          + " [--spare [--parent-pid PID]] [--tasks-dir DIR]";
 
   /** Thrown for a bad command line; the message is one line. */
   static final class UsageException extends Exception {
@@ -41,6 +44,7 @@ record ShimOptions(
     String runtimeRoot = null;
     boolean spare = false;
     int parentPid = 0;
+    String tasksDir = null;
     Duration runtimeTimeout = RuncDriver.DEFAULT_TIMEOUT;
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
@@ -59,6 +63,7 @@ record ShimOptions(
         case "--runtime" -> runtime = value;
         case "--runtime-root" -> runtimeRoot = value;
         case "--parent-pid" -> parentPid = parsePid(value);
+        case "--tasks-dir" -> tasksDir = value;
         case "--runtime-timeout" -> runtimeTimeout = parseTimeout(value);
         default -> throw new UsageException("unknown flag " + flag);
       }
@@ -66,7 +71,7 @@ record ShimOptions(
     if (id == null || stateDir == null || socket == null || runtimeRoot == null) {
       throw new UsageException("--id, --state-dir, --socket and --runtime-root are required");
     }
-    if (!id.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+    if (!id.matches("\\.?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
       throw new UsageException("invalid id " + id);
     }
     if (!runtime.equals("runc") && !runtime.equals("crun")) {
@@ -84,7 +89,10 @@ record ShimOptions(
         Path.of(runtimeRoot).toAbsolutePath(),
         runtimeTimeout,
         spare,
-        parentPid);
+        parentPid,
+        tasksDir != null
+            ? Path.of(tasksDir).toAbsolutePath()
+            : Path.of(stateDir).toAbsolutePath().getParent());
   }
 
   private static Duration parseTimeout(String value) throws UsageException {

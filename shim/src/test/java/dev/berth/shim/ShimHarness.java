@@ -56,7 +56,8 @@ final class ShimHarness implements AutoCloseable {
     this.rootfsSource = BusyboxBundle.rootfsSource(dir);
     List<String> cmd = new ArrayList<>(spare ? List.of("nice", "-n", "10") : List.of());
     cmd.addAll(command(id, stateDir, socket, runcRoot));
-    cmd.addAll(extraArgs);
+    // "TASKS" stands for this harness's dir/shims (a group shim's task dirs)
+    extraArgs.forEach(a -> cmd.add(a.equals("TASKS") ? dir.resolve("shims").toString() : a));
     if (spare) {
       // like the daemon: the spare's parent is this JVM (nice execs the shim's java)
       cmd.addAll(List.of("--spare", "--parent-pid", Long.toString(ProcessHandle.current().pid())));

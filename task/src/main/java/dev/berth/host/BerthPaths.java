@@ -48,6 +48,11 @@ public record BerthPaths(Path root, Path state, Path socket, Path home, String r
     return state.resolve("shims");
   }
 
+  /** Group shims' dirs ({@code groups/<group>}) and the spare's ({@code groups/.spare-XXXX}). */
+  public Path groups() {
+    return state.resolve("groups");
+  }
+
   public Path shimDir(String id) {
     return shims().resolve(id);
   }

@@ -60,11 +60,13 @@ public final class ContainerRuntime implements TaskRuntime {
   private final Executor blocking;
   private final ShimLauncher launcher;
   private final ShimPool spares;
+  private final ShimGroups groups;
   private final SecurityDefaults security;
 
   /** Null when the daemon runs without networks (tests): every container gets loopback only. */
   private final ContainerNetworks networks;
 
+  /** One shim per container (the form before shim groups): {@code --shim-group-size 1}. */
   public ContainerRuntime(
       BerthPaths paths,
       ImageStore images,
@@ -73,9 +75,14 @@ public final class ContainerRuntime implements TaskRuntime {
       EventLoopGroup group,
       Executor blocking,
       int spareShims) {
-    this(paths, images, security, system, group, blocking, spareShims, null);
+    this(paths, images, security, system, group, blocking, spareShims, null, 1);
   }
 
+  /**
+   * @param networks null when the daemon runs without networks (tests): loopback only
+   * @param shimGroupSize how many containers one group shim serves (1..64); 1 keeps one shim per
+   *     container for containers without a named group
+   */
   public ContainerRuntime(
       BerthPaths paths,
       ImageStore images,
@@ -84,7 +91,8 @@ public final class ContainerRuntime implements TaskRuntime {
       EventLoopGroup group,
       Executor blocking,
       int spareShims,
-      ContainerNetworks networks) {
+      ContainerNetworks networks,
+      int shimGroupSize) {
     this.networks = networks;
     this.paths = paths;
     this.security = security;
@@ -100,9 +108,10 @@ public final class ContainerRuntime implements TaskRuntime {
             blocking,
             spareShims,
             shim -> ShimClient.connect(system, shim.socket(), group));
+    this.groups = new ShimGroups(new GroupBackend(), blocking, shimGroupSize);
   }
 
-  /** At daemon start: clear spares of an earlier daemon, start ours. */
+  /** At daemon start: clear spares of an earlier daemon, find the live group shims, start ours. */
   public void open() {
     if (networks != null) {
       try {
@@ -112,7 +121,129 @@ public final class ContainerRuntime implements TaskRuntime {
       }
     }
     spares.removeLeftovers();
+    discoverGroups();
     spares.replenish();
+  }
+
+  /** Starts and ends the group shims for {@link ShimGroups}. */
+  private final class GroupBackend implements ShimGroups.Backend {
+    @Override
+    public ShimGroups.Shim takeSpare() {
+      ShimPool.Spare spare = spares.take();
+      if (spare == null) return null;
+      return new ShimGroups.Shim(
+          spare.shim().pid(), spare.shim().socket(), spare.shim().dir(), spare.client());
+    }
+
+    @Override
+    public ShimGroups.Shim launch(String name) throws Exception {
+      ShimLauncher.Launched shim = launcher.launchGroup(name);
+      return new ShimGroups.Shim(
+          shim.pid(), shim.socket(), shim.dir(), ShimClient.connect(system, shim.socket(), group));
+    }
+
+    @Override
+    public void shutdown(String name, ShimGroups.Shim shim) {
+      try {
+        shim.client().shutdown(false).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        if (!ShimPool.awaitGone(shim.pid(), 5_000))
+          log.warn("shim {} of group {} did not end after Shutdown", shim.pid(), name);
+      } catch (Exception e) {
+        log.warn(
+            "shutdown of group {}'s shim {} failed ({}); ending it from outside",
+            name,
+            shim.pid(),
+            BerthException.from(e).getMessage());
+        if (isBerthShim(shim.pid())) {
+          ProcessHandle.of(shim.pid()).ifPresent(ProcessHandle::destroyForcibly);
+          ShimPool.awaitGone(shim.pid(), 5_000);
+        }
+      }
+      try {
+        removeGroupState(paths.groups().resolve(name), shim.socket());
+      } catch (IOException e) {
+        log.warn("cannot remove group {}'s state: {}", name, e.getMessage());
+      }
+    }
+
+    @Override
+    public void replenishSpare() {
+      spares.replenish();
+    }
+  }
+
+  /**
+   * Removes a group's dir and its socket (the one its {@code address} names: an adopted spare keeps
+   * its spare-named socket), once its shim is gone.
+   */
+  private static void removeGroupState(Path dir, Path knownSocket) throws IOException {
+    try {
+      Files.deleteIfExists(
+          Path.of(Files.readString(dir.resolve("address"), StandardCharsets.UTF_8).strip()));
+    } catch (NoSuchFileException ignored) {
+      // no address: the shim removed it (and its socket) itself
+    }
+    if (knownSocket != null) Files.deleteIfExists(knownSocket);
+    FileTrees.deleteRecursively(dir);
+  }
+
+  /**
+   * At daemon start: every group dir with a live shim joins {@link ShimGroups} with the containers
+   * whose task.json names it; a dead group shim's dir goes once none of its containers is left.
+   */
+  private void discoverGroups() {
+    java.util.Map<String, List<String>> members = new java.util.HashMap<>();
+    try (var dirs = Files.newDirectoryStream(paths.shims())) {
+      for (Path d : dirs) {
+        String g = taskGroup(d.getFileName().toString());
+        if (g != null)
+          members
+              .computeIfAbsent(g, k -> new java.util.ArrayList<>())
+              .add(d.getFileName().toString());
+      }
+    } catch (NoSuchFileException none) {
+      // no container ever ran
+    } catch (IOException e) {
+      log.warn("cannot list {}: {}", paths.shims(), e.getMessage());
+    }
+    try (var dirs =
+        Files.newDirectoryStream(
+            paths.groups(), d -> !d.getFileName().toString().startsWith(".spare-"))) {
+      for (Path d : dirs) {
+        String name = d.getFileName().toString();
+        long pid = readPid(d.resolve("shim.pid"));
+        List<String> of = members.getOrDefault(name, List.of());
+        if (pid > 0 && isBerthShim(pid) && Files.exists(d.resolve("address"))) {
+          Path socket =
+              Path.of(Files.readString(d.resolve("address"), StandardCharsets.UTF_8).strip());
+          groups.found(
+              name,
+              new ShimGroups.Shim(pid, socket, d, ShimClient.connect(system, socket, group)),
+              of);
+          log.info("shim group {}: shim {} serves {} containers", name, pid, of.size());
+        } else if (of.isEmpty()) {
+          removeGroupState(d, null);
+        }
+      }
+    } catch (NoSuchFileException none) {
+      // no group ever ran
+    } catch (IOException e) {
+      log.warn("cannot list {}: {}", paths.groups(), e.getMessage());
+    }
+  }
+
+  /** The group a container's task dir names (task.json), or null (a shim of its own, or none). */
+  private String taskGroup(String id) {
+    Path f = paths.shimDir(id).resolve("task.json");
+    try {
+      String g = JSON.readTree(Files.readAllBytes(f)).path("group").asText("");
+      return g.isEmpty() ? null : g;
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException e) {
+      log.warn("unreadable {}: {}", f, e.getMessage());
+      return null;
+    }
   }
 
   /** At daemon stop: containers' shims stay; the spare goes. */
@@ -309,11 +440,22 @@ public final class ContainerRuntime implements TaskRuntime {
           long t0 = System.nanoTime();
           forceCleanup(id); // a previous run's shim must not linger
           rebaseRoot(id);
+          try {
+            prepareNetwork(spec);
+          } catch (Exception e) {
+            tearDownNetwork(id); // nothing of this start is left
+            throw e;
+          }
+          // A default container with failpoints gets a shim of its own: a crash failpoint kills
+          // its shim, which must not take an auto group's other containers along.
+          if (spec.shimGroupOrNull() != null
+              || (groups.size() > 1 && spec.failpointsOrEmpty().isEmpty())) {
+            return startGrouped(spec, rootfs, t0);
+          }
           ShimPool.Spare spare;
           ShimLauncher.Launched shim;
           ShimClient client;
           try {
-            prepareNetwork(spec);
             spare = spares.take();
             shim = spare != null ? spare.shim() : launcher.launch(id);
             client =
@@ -378,11 +520,82 @@ public final class ContainerRuntime implements TaskRuntime {
         });
   }
 
+  /**
+   * Runs create + start in a group shim: a slot is reserved first (the group's shim is started if
+   * it has none), then the container joins. On failure the slot is released and nothing of this
+   * container is left; the group shim and its other containers are never touched.
+   */
+  private RunningTask startGrouped(ContainerSpec spec, MountSpec rootfs, long t0) throws Exception {
+    String id = spec.id();
+    ShimGroups.Slot slot = groups.reserve(spec.shimGroupOrNull());
+    ShimClient handle = null;
+    try {
+      ShimGroups.Shim shim = slot.await(Duration.ofSeconds(60));
+      handle = groups.handle(slot.group(), id);
+      if (handle == null) {
+        throw BerthException.internal("shim group " + slot.group() + " ended meanwhile");
+      }
+      long t1 = System.nanoTime();
+      int pid =
+          handle
+              .create(
+                  CreateTaskRequest.newBuilder()
+                      .setId(id)
+                      .setBundle(paths.bundle(id).toString())
+                      .addRootfs(
+                          Mount.newBuilder()
+                              .setType(rootfs.type())
+                              .setSource(rootfs.source())
+                              .addAllOptions(rootfs.options()))
+                      .setLogPath(paths.log(id).toString())
+                      .setGroup(slot.group())
+                      .setMaxContainers(groups.size())
+                      .build())
+              .toCompletableFuture()
+              .get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
+              .getPid();
+      slot.joined(id);
+      long t2 = System.nanoTime();
+      handle.start().toCompletableFuture().get(RPC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      long t3 = System.nanoTime();
+      log.debug(
+          "started {}: shim {} ms (group {}, shim {}), create {} ms, start {} ms",
+          id,
+          (t1 - t0) / 1_000_000,
+          slot.group(),
+          shim.pid(),
+          (t2 - t1) / 1_000_000,
+          (t3 - t2) / 1_000_000);
+      groups.replenishIfNeeded();
+      return new RunningTask(
+          pid, shim.pid(), shim.socket().toString(), Instant.now(), handle, slot.group());
+    } catch (Exception e) {
+      BerthException failure = BerthException.from(e);
+      log.warn("start of {} failed: {}", id, failure.getMessage());
+      if (handle != null) {
+        try {
+          handle.delete().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception ignored) {
+          // not created, or the shim could not: forceCleanup below does it from outside
+        }
+        handle.close();
+      }
+      forceCleanup(id); // never the group shim: only this container's runc state, mount, dir
+      tearDownNetwork(id);
+      slot.release();
+      groups.left(id);
+      groups.replenishIfNeeded();
+      throw failure;
+    }
+  }
+
   /** Reconnects to the shim of a container the journal says is running (daemon restart). */
   @Override
   public CompletionStage<Observed> observe(String id) {
     return run(
         () -> {
+          String taskGroup = taskGroup(id);
+          if (taskGroup != null) return observeGrouped(id, taskGroup);
           Path dir = paths.shimDir(id);
           Optional<ExitInfo> exitFile = readExitFile(id);
           Path address = dir.resolve("address");
@@ -430,6 +643,53 @@ public final class ContainerRuntime implements TaskRuntime {
   }
 
   /**
+   * A grouped container's shim is its group's: found through {@link ShimGroups} (which found the
+   * live ones at daemon start); asked about this one container.
+   */
+  private Observed observeGrouped(String id, String taskGroup) throws Exception {
+    Optional<ExitInfo> exitFile = readExitFile(id);
+    ShimGroups.Shim shim = groups.live(taskGroup);
+    if (shim == null || !isBerthShim(shim.pid())) {
+      return exitFile
+          .<Observed>map(x -> new Observed.Exited(x.exitCode(), x.finishedAt(), null))
+          .orElseGet(() -> new Observed.Lost("shim of group " + taskGroup + " is gone"));
+    }
+    ShimClient client = groups.handle(taskGroup, id);
+    if (client == null) {
+      return new Observed.Lost("shim of group " + taskGroup + " is gone");
+    }
+    try {
+      TaskStateReply st =
+          client.state(Duration.ofSeconds(5)).toCompletableFuture().get(6, TimeUnit.SECONDS);
+      if ("running".equals(st.getStatus()) || "created".equals(st.getStatus())) {
+        return new Observed.Running(
+            st.getPid(), shim.pid(), shim.socket().toString(), client, taskGroup);
+      }
+      Instant best = exitFile.map(ExitInfo::finishedAt).orElseGet(Instant::now);
+      return new Observed.Exited(
+          st.getExitCode(),
+          ExitTimes.parse(
+              st.getExitedAt(),
+              "State reply of " + id + "'s group shim",
+              best,
+              exitFile.isPresent() ? "the exit file's time" : "the time of the reply"),
+          client);
+    } catch (Exception e) {
+      client.close();
+      if (exitFile.isPresent())
+        return new Observed.Exited(exitFile.get().exitCode(), exitFile.get().finishedAt(), null);
+      if (!isBerthShim(shim.pid())) return new Observed.Lost("shim " + shim.pid() + " is gone");
+      BerthException failure = BerthException.from(e);
+      if (failure.code() == BerthException.Code.NOT_FOUND) {
+        // a later shim of the group (the one it ran in died): it never knew this container
+        return new Observed.Lost("shim of group " + taskGroup + " does not serve it any more");
+      }
+      return new Observed.Unresponsive(
+          "shim " + shim.pid() + " does not answer: " + failure.getMessage());
+    }
+  }
+
+  /**
    * After an exit: let the shim delete the task (runc delete, unmount) and end; clean up from
    * outside if it can't.
    */
@@ -453,6 +713,7 @@ public final class ContainerRuntime implements TaskRuntime {
             }
           }
           forceCleanup(id);
+          groups.left(id);
           return null;
         });
   }
@@ -540,6 +801,9 @@ public final class ContainerRuntime implements TaskRuntime {
    */
   void forceCleanup(String id) throws IOException, InterruptedException {
     Path dir = paths.shimDir(id);
+    // A grouped container's task dir has no shim.pid or address (they are the group's): its shim
+    // is never killed here, only ShimGroups ends it, once the group is empty.
+    String taskGroup = taskGroup(id);
     long shimPid = readPid(dir.resolve("shim.pid"));
     if (shimPid > 0 && isBerthShim(shimPid)) {
       // Only ever kill a berth shim (a recycled pid could be anything).
@@ -588,7 +852,28 @@ public final class ContainerRuntime implements TaskRuntime {
     }
     FileTrees.deleteRecursively(dir);
     Files.deleteIfExists(paths.shimSocket(id));
+    if (taskGroup != null) removeDeadGroup(taskGroup);
     if (hung != null) throw hung;
+  }
+
+  /**
+   * A group whose shim died leaves its dir (address, shim.pid) and socket behind: they go with the
+   * last of its containers' task dirs.
+   */
+  private void removeDeadGroup(String name) throws IOException {
+    Path dir = paths.groups().resolve(name);
+    if (!Files.isDirectory(dir)) return;
+    long pid = readPid(dir.resolve("shim.pid"));
+    if (pid > 0 && isBerthShim(pid)) return; // alive: ShimGroups ends it when it is empty
+    try (var dirs = Files.newDirectoryStream(paths.shims())) {
+      for (Path d : dirs) {
+        if (name.equals(taskGroup(d.getFileName().toString()))) return; // a member is left
+      }
+    } catch (NoSuchFileException none) {
+      // no task dirs at all
+    }
+    log.info("shim group {}: its shim is gone and so are its containers; removing its state", name);
+    removeGroupState(dir, null);
   }
 
   static boolean isMounted(Path p) throws IOException {

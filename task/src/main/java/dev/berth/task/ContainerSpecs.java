@@ -64,8 +64,10 @@ public final class ContainerSpecs {
       /** The create's idempotency key; null or empty for none. */
       String requestId,
       /** --network, -p, -P, --dns...; null for the defaults. */
-      NetworkOptions network) {
-    /** A create with the default network. */
+      NetworkOptions network,
+      /** The named shim group; null or empty for the default. */
+      String shimGroup) {
+    /** A create with the default network and shim grouping. */
     public CreateParams(
         String image,
         String name,
@@ -96,6 +98,7 @@ public final class ContainerSpecs {
           failpoints,
           securityOpts,
           requestId,
+          null,
           null);
     }
   }
@@ -133,6 +136,19 @@ public final class ContainerSpecs {
       return "invalid container name "
           + BerthException.quote(name)
           + ": it would be mistaken for a container id";
+    }
+    return null;
+  }
+
+  /**
+   * Null when {@code group} is a valid shim group name (the container-name rules), else the
+   * one-line reason.
+   */
+  public static String checkShimGroup(String group) {
+    if (!NAME.matcher(group).matches() || group.contains("..")) {
+      return "invalid shim group "
+          + BerthException.quote(group)
+          + ": at most 128 of [a-zA-Z0-9][a-zA-Z0-9_.-], without \"..\"";
     }
     return null;
   }
@@ -263,7 +279,8 @@ public final class ContainerSpecs {
         failpoints,
         seccompProfile,
         p.requestId() == null || p.requestId().isEmpty() ? null : p.requestId(),
-        network);
+        network,
+        p.shimGroup() == null || p.shimGroup().isEmpty() ? null : p.shimGroup());
   }
 
   /**

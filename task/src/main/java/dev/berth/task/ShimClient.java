@@ -43,9 +43,29 @@ public final class ShimClient implements TaskHandle {
   private final TaskClient client;
   private final Path socket;
 
-  private ShimClient(TaskClient client, Path socket) {
+  /** The container every request names (empty: a one-container shim's only one). */
+  private final String containerId;
+
+  /** What close() does: close the channel, or (a view on a group's channel) release it. */
+  private final Runnable onClose;
+
+  private ShimClient(TaskClient client, Path socket, String containerId, Runnable onClose) {
     this.client = client;
     this.socket = socket;
+    this.containerId = containerId;
+    this.onClose = onClose != null ? onClose : client::close;
+  }
+
+  /**
+   * A view of this connection for one container of a group shim: every request names {@code
+   * containerId}, and close() runs {@code release} instead of closing the shared channel.
+   */
+  public ShimClient forContainer(String containerId, Runnable release) {
+    return new ShimClient(client, socket, containerId, release);
+  }
+
+  public String containerId() {
+    return containerId;
   }
 
   /** Connects lazily; the first RPC fails fast if nothing listens on the socket. */
@@ -57,7 +77,7 @@ public final class ShimClient implements TaskHandle {
             // A shim that is gone must surface as an error, not as endless reconnects.
             .withConnectionAttempts(2)
             .withChannelBuilderOverrides(b -> overrides(b, socket, group));
-    return new ShimClient(TaskClient.create(settings, system), socket);
+    return new ShimClient(TaskClient.create(settings, system), socket, "", null);
   }
 
   @SuppressWarnings(
@@ -80,11 +100,13 @@ public final class ShimClient implements TaskHandle {
   }
 
   public CompletionStage<TaskStateReply> start() {
-    return ShimFailures.translated(client.start(StartTaskRequest.getDefaultInstance()));
+    return ShimFailures.translated(
+        client.start(StartTaskRequest.newBuilder().setContainerId(containerId).build()));
   }
 
   public CompletionStage<TaskStateReply> state(Duration timeout) {
-    return ShimFailures.translated(client.state(StateTaskRequest.getDefaultInstance()))
+    return ShimFailures.translated(
+            client.state(StateTaskRequest.newBuilder().setContainerId(containerId).build()))
         .toCompletableFuture()
         .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
@@ -92,19 +114,26 @@ public final class ShimClient implements TaskHandle {
   @Override
   public CompletionStage<Void> kill(int signal, boolean all) {
     return ShimFailures.translated(
-            client.kill(KillTaskRequest.newBuilder().setSignal(signal).setAll(all).build()))
+            client.kill(
+                KillTaskRequest.newBuilder()
+                    .setContainerId(containerId)
+                    .setSignal(signal)
+                    .setAll(all)
+                    .build()))
         .thenApply(reply -> null);
   }
 
   @Override
   public CompletionStage<TaskExit> waitExit() {
-    return ShimFailures.translated(client.waitExit(WaitTaskRequest.getDefaultInstance()))
+    return ShimFailures.translated(
+            client.waitExit(WaitTaskRequest.newBuilder().setContainerId(containerId).build()))
         .thenApply(this::exit);
   }
 
   @Override
   public CompletionStage<Void> delete() {
-    return ShimFailures.translated(client.delete(DeleteTaskRequest.getDefaultInstance()))
+    return ShimFailures.translated(
+            client.delete(DeleteTaskRequest.newBuilder().setContainerId(containerId).build()))
         .thenApply(reply -> null);
   }
 
@@ -113,6 +142,7 @@ public final class ShimClient implements TaskHandle {
     return ShimFailures.translatedExec(
             client.createExec(
                 CreateExecRequest.newBuilder()
+                    .setContainerId(containerId)
                     .setExecId(r.execId())
                     .addAllArgs(r.args())
                     .addAllEnv(r.env())
@@ -129,6 +159,7 @@ public final class ShimClient implements TaskHandle {
     Source<dev.berth.api.shim.v1.ExecInput, NotUsed> requests =
         Source.single(
                 dev.berth.api.shim.v1.ExecInput.newBuilder()
+                    .setContainerId(containerId)
                     .setExecId(execId)
                     .setDetach(detach)
                     .build())
@@ -149,20 +180,29 @@ public final class ShimClient implements TaskHandle {
   public CompletionStage<ExecInfo> killExec(String execId, int signal) {
     return ShimFailures.translatedExec(
             client.killExec(
-                KillExecRequest.newBuilder().setExecId(execId).setSignal(signal).build()))
+                KillExecRequest.newBuilder()
+                    .setContainerId(containerId)
+                    .setExecId(execId)
+                    .setSignal(signal)
+                    .build()))
         .thenApply(ShimClient::execInfo);
   }
 
   @Override
   public CompletionStage<ExecInfo> inspectExec(String execId) {
     return ShimFailures.translatedExec(
-            client.inspectExec(InspectExecRequest.newBuilder().setExecId(execId).build()))
+            client.inspectExec(
+                InspectExecRequest.newBuilder()
+                    .setContainerId(containerId)
+                    .setExecId(execId)
+                    .build()))
         .thenApply(ShimClient::execInfo);
   }
 
   @Override
   public CompletionStage<List<ExecInfo>> listExecs() {
-    return ShimFailures.translatedExec(client.listExecs(ListExecsRequest.getDefaultInstance()))
+    return ShimFailures.translatedExec(
+            client.listExecs(ListExecsRequest.newBuilder().setContainerId(containerId).build()))
         .thenApply(reply -> reply.getExecsList().stream().map(ShimClient::execInfo).toList());
   }
 
@@ -223,13 +263,30 @@ public final class ShimClient implements TaskHandle {
             "the time of the reply"));
   }
 
+  /** Every container of the shim's group (a group shim). */
+  public CompletionStage<List<TaskStateReply>> listTasks(Duration timeout) {
+    return ShimFailures.translated(
+            client.listTasks(dev.berth.api.shim.v1.ListTasksRequest.getDefaultInstance()))
+        .toCompletableFuture()
+        .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .thenApply(reply -> reply.getTasksList());
+  }
+
+  /** Asks the shim to end: a group shim does only once it has no containers. */
+  public CompletionStage<Void> shutdown(boolean now) {
+    return ShimFailures.translated(
+            client.shutdown(dev.berth.api.shim.v1.ShutdownRequest.newBuilder().setNow(now).build()))
+        .thenApply(reply -> null);
+  }
+
   public CompletionStage<Done> closeAsync() {
     return client.close();
   }
 
+  /** Closes the connection (a group view releases its share of it instead). */
   @Override
   public void close() {
-    client.close();
+    onClose.run();
   }
 
   /** Resolves every target to the one unix socket address. */

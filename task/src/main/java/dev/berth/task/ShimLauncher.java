@@ -30,13 +30,19 @@ final class ShimLauncher {
     return launch(id, paths.shimDir(id), paths.shimSocket(id), false);
   }
 
+  /** The shim of group {@code group}, in {@code groups/<group>}, started now. */
+  Launched launchGroup(String group) throws IOException, InterruptedException {
+    return launch(group, paths.groups().resolve(group), paths.shimSocket("group/" + group), false);
+  }
+
   /**
-   * A spare shim: started ahead of need in a hidden state dir; the first Create it receives makes
-   * it that container's shim (it renames its dir to the container's). Saves a JVM start per run.
+   * A spare shim: started ahead of need in a hidden state dir ({@code groups/.spare-XXXX}); the
+   * first Create it receives makes it that container's shim or that group's (it renames its dir to
+   * {@code shims/<id>} or {@code groups/<group>}). Saves a JVM start per run or group.
    */
   Launched launchSpare() throws IOException, InterruptedException {
     String name = "spare-" + ContainerSpecs.newId().substring(0, 12);
-    Path dir = paths.shims().resolve("." + name);
+    Path dir = paths.groups().resolve("." + name);
     Path socket = paths.shimSocket(name);
     try {
       return launch(name, dir, socket, true);
@@ -71,7 +77,9 @@ final class ShimLauncher {
             "--runtime",
             paths.runtime(),
             "--runtime-root",
-            paths.runtimeRoot().toString()));
+            paths.runtimeRoot().toString(),
+            "--tasks-dir",
+            paths.shims().toString()));
     // A spare ends itself, unadopted, once this daemon is not its parent any more. It is told our
     // pid: if we are SIGKILLed while its JVM starts, the parent it would see is already init.
     if (spare)

@@ -190,13 +190,15 @@ final class ShimPool {
    */
   void removeLeftovers() {
     List<Path> leftovers = new ArrayList<>();
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(paths.shims(), ".spare-*")) {
-      dirs.forEach(leftovers::add);
-    } catch (IOException e) {
-      if (!(e instanceof java.nio.file.NoSuchFileException)) {
-        log.warn("cannot scan for leftover spare shims: {}", e.getMessage());
+    // groups/ holds the spares; shims/ held them before shim groups
+    for (Path parent : List.of(paths.groups(), paths.shims())) {
+      try (DirectoryStream<Path> dirs = Files.newDirectoryStream(parent, ".spare-*")) {
+        dirs.forEach(leftovers::add);
+      } catch (IOException e) {
+        if (!(e instanceof java.nio.file.NoSuchFileException)) {
+          log.warn("cannot scan for leftover spare shims: {}", e.getMessage());
+        }
       }
-      return;
     }
     if (leftovers.isEmpty()) return;
     List<SpareProcess> processes = spareProcesses();
@@ -293,20 +295,28 @@ final class ShimPool {
     return (path.isAbsolute() || cwd == null ? path : cwd.resolve(path)).normalize();
   }
 
-  /** The pids in shims/<id>/shim.pid of containers' shims (an adopted spare's among them). */
+  /**
+   * The pids in shims/<id>/shim.pid and groups/<group>/shim.pid of containers' and groups' shims
+   * (an adopted spare's among them).
+   */
   private Set<Long> adoptedShimPids() {
     Set<Long> pids = new HashSet<>();
-    try (DirectoryStream<Path> dirs =
-        Files.newDirectoryStream(paths.shims(), d -> !d.getFileName().toString().startsWith("."))) {
-      for (Path dir : dirs) {
-        try {
-          pids.add(Long.parseLong(Files.readString(dir.resolve("shim.pid")).strip()));
-        } catch (IOException | NumberFormatException ignored) {
-          // no shim (yet) in this one
+    for (Path parent : List.of(paths.shims(), paths.groups())) {
+      try (DirectoryStream<Path> dirs =
+          Files.newDirectoryStream(
+              parent, d -> !d.getFileName().toString().startsWith(".spare-"))) {
+        for (Path dir : dirs) {
+          try {
+            pids.add(Long.parseLong(Files.readString(dir.resolve("shim.pid")).strip()));
+          } catch (IOException | NumberFormatException ignored) {
+            // no shim (yet) in this one
+          }
         }
+      } catch (java.nio.file.NoSuchFileException none) {
+        // nothing there yet
+      } catch (IOException e) {
+        log.warn("cannot list shim dirs: {}", e.getMessage());
       }
-    } catch (IOException e) {
-      log.warn("cannot list shim dirs: {}", e.getMessage());
     }
     return pids;
   }

@@ -13,14 +13,32 @@ import java.util.concurrent.CompletionStage;
  * substitute a fake to drive the actors through every state.
  */
 public interface TaskRuntime {
-  /** A container process running under its shim. */
+  /**
+   * A container process running under its shim; {@code group} names the group shim it runs in
+   * (null: a one-container shim of its own).
+   */
   record RunningTask(
-      int pid, long shimPid, String shimAddress, Instant startedAt, TaskHandle handle) {}
+      int pid,
+      long shimPid,
+      String shimAddress,
+      Instant startedAt,
+      TaskHandle handle,
+      String group) {
+    public RunningTask(
+        int pid, long shimPid, String shimAddress, Instant startedAt, TaskHandle handle) {
+      this(pid, shimPid, shimAddress, startedAt, handle, null);
+    }
+  }
 
   /** What asking a container's shim found (after a daemon restart or a broken connection). */
   sealed interface Observed {
-    record Running(int pid, long shimPid, String shimAddress, TaskHandle handle)
-        implements Observed {}
+    /** {@code group}: the group shim it runs in (null: a shim of its own). */
+    record Running(int pid, long shimPid, String shimAddress, TaskHandle handle, String group)
+        implements Observed {
+      public Running(int pid, long shimPid, String shimAddress, TaskHandle handle) {
+        this(pid, shimPid, shimAddress, handle, null);
+      }
+    }
 
     record Exited(int exitCode, Instant exitedAt, TaskHandle handleOrNull) implements Observed {}
 
