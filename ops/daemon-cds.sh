@@ -19,7 +19,7 @@ pid=""
 berth() { "$BERTH_HOME/bin/berth" --socket "$sock" "$@"; }
 cleanup() {
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  for f in "$work"/state/shims/*/shim.pid; do [[ -f "$f" ]] && kill -KILL "$(<"$f")" 2>/dev/null; done
+  for f in "$work"/state/shims/*/shim.pid "$work"/state/groups/*/shim.pid "$work"/state/groups/.spare-*/shim.pid; do [[ -f "$f" ]] && kill -KILL "$(<"$f")" 2>/dev/null; done
   for c in $(runc --root "$work/state/runc" list -q 2>/dev/null); do runc --root "$work/state/runc" delete -f "$c" >/dev/null 2>&1; done
   awk -v t="$work/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$work" "$jsa.tmp"
